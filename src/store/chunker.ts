@@ -22,7 +22,9 @@
 export const CHUNK_MIN_BYTES = 16 * 1024;
 /**
  * Default target average chunk size, chosen by `tools/bench/dedup.ts`: the
- * largest average that keeps ten nightly tar archives near 1.3× one archive.
+ * largest average that keeps ten nightly tar archives (5 % of files changed
+ * per night) near 1.3× one archive. Measured: 32 KiB → 1.15×, 64 KiB → 1.25×,
+ * 128 KiB → 1.44×, 256 KiB → 1.73×. Real mean chunk is about 73 KiB.
  */
 export const CHUNK_AVG_BYTES = 64 * 1024;
 /** Default maximum chunk size: four times the average. */
