@@ -1,0 +1,18 @@
+/**
+ * Typed channels between the vault's Workers: the message protocol and the
+ * request/response transport.
+ *
+ * @module
+ */
+
+export * from "./protocol.ts";
+export { ChannelError, Client, serve } from "./port.ts";
+export type { Endpoint, Handled } from "./port.ts";
+
+import type { MetaRequest, MetaResults, StoreRequest, StoreResults } from "./protocol.ts";
+import { Client } from "./port.ts";
+
+/** Client of the index Worker. */
+export type MetaClient = Client<MetaRequest, MetaResults>;
+/** Client of the chunk-store Worker. */
+export type StoreClient = Client<StoreRequest, StoreResults>;

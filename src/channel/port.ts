@@ -1,0 +1,136 @@
+/**
+ * Request/response over a `MessagePort` or `Worker`.
+ *
+ * Semantics: every request gets a numeric id and exactly one reply; replies
+ * may arrive in any order (the server handles requests concurrently). A
+ * request is rejected with a `ChannelError` when the peer reports an error,
+ * when its timeout passes, or when the channel is closed. Backpressure is the
+ * caller's: it bounds how many requests it keeps in flight. `ArrayBuffer`s
+ * named in the transfer list are moved to the peer.
+ *
+ * @module
+ */
+
+import type { WireError } from "./protocol.ts";
+
+/** Anything that posts and receives messages: a `Worker`, a `MessagePort`, or a Worker's `self`. */
+export interface Endpoint {
+  postMessage(message: unknown, transfer: Transferable[]): void;
+  addEventListener(type: "message", listener: (e: MessageEvent) => void): void;
+  start?: () => void;
+}
+
+/** An error reported by the other side of a channel, carrying its {@linkcode WireError}. */
+export class ChannelError extends Error {
+  readonly wire: WireError;
+  constructor(wire: WireError) {
+    super(wire.message);
+    this.name = "ChannelError";
+    this.wire = wire;
+  }
+}
+
+type Reply = { id: number; ok: true; result: unknown } | {
+  id: number;
+  ok: false;
+  error: WireError;
+};
+
+/** A typed client: `call(req)` returns the result type mapped from `req.type`. */
+export class Client<Req extends { type: string }, Results extends { [K in Req["type"]]: unknown }> {
+  #port: Endpoint;
+  #nextId = 1;
+  #pending = new Map<
+    number,
+    {
+      resolve: (v: unknown) => void;
+      reject: (e: Error) => void;
+      timer?: ReturnType<typeof setTimeout>;
+    }
+  >();
+  #timeoutMs: number;
+
+  /**
+   * @param port The endpoint to talk over.
+   * @param options `timeoutMs` per request. @default 120000
+   */
+  constructor(port: Endpoint, options: { timeoutMs?: number } = {}) {
+    this.#port = port;
+    this.#timeoutMs = options.timeoutMs ?? 120_000;
+    port.addEventListener("message", (e: MessageEvent) => this.#onReply(e.data as Reply));
+    port.start?.();
+  }
+
+  #onReply(reply: Reply) {
+    const p = this.#pending.get(reply.id);
+    if (!p) return;
+    this.#pending.delete(reply.id);
+    clearTimeout(p.timer);
+    if (reply.ok) p.resolve(reply.result);
+    else p.reject(new ChannelError(reply.error));
+  }
+
+  /**
+   * Sends one request and waits for its reply.
+   *
+   * @param req The request.
+   * @param transfer Buffers to move to the peer.
+   * @returns The result for that request type.
+   */
+  call<R extends Req>(req: R, transfer: Transferable[] = []): Promise<Results[R["type"]]> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(
+          new ChannelError({
+            area: "channel",
+            kind: "timeout",
+            message: `Request "${req.type}" timed out after ${this.#timeoutMs} ms`,
+          }),
+        );
+      }, this.#timeoutMs);
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.#port.postMessage({ id, req }, transfer);
+    });
+  }
+
+  /** Rejects every pending request; used on shutdown. */
+  close(): void {
+    for (const [id, p] of this.#pending) {
+      clearTimeout(p.timer);
+      p.reject(new ChannelError({ area: "channel", kind: "closed", message: "Channel closed" }));
+      this.#pending.delete(id);
+    }
+  }
+}
+
+/** What a handler returns: the result and the buffers to move with it. */
+export interface Handled<T> {
+  result: T;
+  transfer?: Transferable[];
+}
+
+/**
+ * Serves requests arriving on `port` with `handler`, concurrently.
+ *
+ * @param port The endpoint to serve.
+ * @param handler Handles one request; throws domain errors that `toWire` turns into {@linkcode WireError}s.
+ * @param toWire Converts a thrown value to a wire-safe error.
+ */
+export function serve<Req extends { type: string }>(
+  port: Endpoint,
+  handler: (req: Req) => Promise<Handled<unknown>> | Handled<unknown>,
+  toWire: (e: unknown) => WireError,
+): void {
+  port.addEventListener("message", async (e: MessageEvent) => {
+    const { id, req } = e.data as { id: number; req: Req };
+    try {
+      const { result, transfer } = await handler(req);
+      port.postMessage({ id, ok: true, result }, transfer ?? []);
+    } catch (err) {
+      port.postMessage({ id, ok: false, error: toWire(err) }, []);
+    }
+  });
+  port.start?.();
+}

@@ -1,0 +1,217 @@
+/**
+ * The typed messages between the S3 router, the chunk store and the index.
+ *
+ * Each service has one request union tagged by `type` and a response map from
+ * request type to result. Requests carry no HTTP concepts; results are plain
+ * structured-clone-safe data. Chunk bytes travel as `ArrayBuffer`s in the
+ * transfer list, so they are moved, not copied.
+ *
+ * @module
+ */
+
+/** Size in bytes of one manifest entry: a 32-byte chunk id and a u32 plaintext length. */
+export const MANIFEST_ENTRY_BYTES = 36;
+
+/** HTTP-free description of one stored object version. */
+export interface VersionRecord {
+  /** Version id; `"null"` for unversioned buckets. */
+  versionId: string;
+  /** Plaintext length in bytes. */
+  size: number;
+  /** ETag without quotes (`md5hex` or `md5hex-N`). */
+  etag: string;
+  /** Last-modified time, ms since the epoch. */
+  lastModified: number;
+  /** Content-Type and the other stored standard headers (lowercase names). */
+  headers: Record<string, string>;
+  /** User metadata, names without the `x-amz-meta-` prefix, lowercase. */
+  userMeta: Record<string, string>;
+  /** Stored flexible checksum, when the upload carried one. */
+  checksum?: { algorithm: string; value: string; type: "FULL_OBJECT" | "COMPOSITE" };
+  /** Sizes of the parts of a multipart object, in order; absent for single PUTs. */
+  partSizes?: number[];
+  /** Packed manifest: {@linkcode MANIFEST_ENTRY_BYTES} bytes per chunk, in order. */
+  manifest: Uint8Array;
+  /** True for a delete marker. */
+  deleteMarker?: boolean;
+}
+
+/** A version as listed (no manifest). */
+export type VersionSummary = Omit<VersionRecord, "manifest" | "headers" | "userMeta">;
+
+/** One entry of a bucket listing. */
+export interface ListedObject {
+  key: string;
+  size: number;
+  etag: string;
+  lastModified: number;
+}
+
+/** One part of a multipart upload. */
+export interface PartRecord {
+  partNumber: number;
+  size: number;
+  etag: string;
+  lastModified: number;
+  checksum?: { algorithm: string; value: string };
+  manifest: Uint8Array;
+}
+
+/** A multipart upload in progress. */
+export interface UploadRecord {
+  uploadId: string;
+  bucket: string;
+  key: string;
+  initiated: number;
+  headers: Record<string, string>;
+  userMeta: Record<string, string>;
+  checksumAlgorithm?: string;
+}
+
+/** Requests to the index (meta Worker). */
+export type MetaRequest =
+  | { type: "ping" }
+  | { type: "listBuckets" }
+  | { type: "createBucket"; bucket: string; region: string; now: number }
+  | { type: "headBucket"; bucket: string }
+  | { type: "deleteBucket"; bucket: string }
+  | {
+    type: "putVersion";
+    bucket: string;
+    key: string;
+    version: VersionRecord;
+    ifMatch?: string;
+    ifNoneMatch?: boolean;
+  }
+  | { type: "getVersion"; bucket: string; key: string; versionId?: string }
+  | { type: "deleteObject"; bucket: string; key: string; versionId?: string }
+  | { type: "deleteObjects"; bucket: string; objects: { key: string; versionId?: string }[] }
+  | {
+    type: "listObjects";
+    bucket: string;
+    prefix: string;
+    delimiter: string;
+    startAfter: string;
+    maxKeys: number;
+  }
+  | { type: "createUpload"; upload: UploadRecord }
+  | { type: "putPart"; bucket: string; key: string; uploadId: string; part: PartRecord }
+  | { type: "getUpload"; bucket: string; key: string; uploadId: string }
+  | {
+    type: "completeUpload";
+    bucket: string;
+    key: string;
+    uploadId: string;
+    parts: { partNumber: number; etag: string }[];
+    versionId: string;
+    now: number;
+    minPartBytes: number;
+  }
+  | { type: "abortUpload"; bucket: string; key: string; uploadId: string }
+  | {
+    type: "listParts";
+    bucket: string;
+    key: string;
+    uploadId: string;
+    marker: number;
+    maxParts: number;
+  }
+  | {
+    type: "listUploads";
+    bucket: string;
+    prefix: string;
+    delimiter: string;
+    keyMarker: string;
+    uploadIdMarker: string;
+    maxUploads: number;
+  }
+  | { type: "stats" };
+
+/** Result of a listing with delimiter support. */
+export interface ListResult<T> {
+  items: T[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  /** The last key or prefix returned; the next page starts after it. */
+  nextMarker?: string;
+}
+
+/** The result type of each index request. */
+export interface MetaResults {
+  ping: { ok: true };
+  listBuckets: { buckets: { name: string; created: number }[] };
+  createBucket: { created: true };
+  headBucket: { name: string; created: number; region: string };
+  deleteBucket: { deleted: true };
+  putVersion: { versionId: string };
+  getVersion: VersionRecord;
+  deleteObject: { deleted: boolean; versionId?: string; deleteMarker?: boolean };
+  deleteObjects: {
+    results: ({ key: string; versionId?: string; ok: true } | {
+      key: string;
+      versionId?: string;
+      ok: false;
+      error: WireError;
+    })[];
+  };
+  listObjects: ListResult<ListedObject>;
+  createUpload: { uploadId: string };
+  putPart: { replaced: boolean };
+  getUpload: UploadRecord;
+  completeUpload: VersionRecord;
+  abortUpload: { aborted: true };
+  listParts: {
+    upload: UploadRecord;
+    parts: Omit<PartRecord, "manifest">[];
+    isTruncated: boolean;
+    nextMarker: number;
+  };
+  listUploads: ListResult<UploadRecord>;
+  stats: {
+    buckets: number;
+    versions: number;
+    logicalBytes: number;
+    chunks: number;
+    chunkRefs: number;
+  };
+}
+
+/**
+ * Requests to the chunk store (store Worker).
+ *
+ * Writes are sessions named by the caller: `writeData` pieces of one
+ * `writeId` are chunked in the order they arrive (one port delivers in order),
+ * and each reply lists, as packed manifest entries, the chunks completed by
+ * that piece once they are durable. `writeEnd` flushes the tail; `writeAbort`
+ * drops the session (chunks already stored stay unreferenced until garbage
+ * collection).
+ */
+export type StoreRequest =
+  | { type: "ping" }
+  | { type: "writeData"; writeId: string; data: ArrayBuffer }
+  | { type: "writeEnd"; writeId: string }
+  | { type: "writeAbort"; writeId: string }
+  | { type: "getChunk"; id: Uint8Array; size: number }
+  | { type: "stats" };
+
+/** The result type of each store request. */
+export interface StoreResults {
+  ping: { ok: true };
+  writeData: { entries: Uint8Array; storedBytes: number; newBytes: number };
+  writeEnd: { entries: Uint8Array; storedBytes: number; newBytes: number };
+  writeAbort: { aborted: boolean };
+  getChunk: { data: ArrayBuffer };
+  stats: { chunks: number; storedBytes: number; plainBytes: number; segments: number };
+}
+
+/** A domain error as it crosses a channel: the area, its kind and its message. */
+export interface WireError {
+  /** Which area raised it. */
+  area: "meta" | "store" | "channel" | "internal";
+  /** The area's discriminant (for example `"noSuchKey"`). */
+  kind: string;
+  /** Human-readable message in std style. */
+  message: string;
+  /** Optional structured details. */
+  details?: Record<string, string | number>;
+}

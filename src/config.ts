@@ -1,0 +1,208 @@
+/**
+ * The one place configuration comes from: command-line flags, `AMBER_*`
+ * environment variables and an optional JSON config file, in that order of
+ * precedence, validated at start-up with one clear line per bad setting.
+ *
+ * @module
+ */
+
+/** Validated vault configuration. */
+export interface Config {
+  /** Address the S3 endpoint listens on. @default "127.0.0.1" */
+  host: string;
+  /** TCP port of the S3 endpoint. @default 8080 */
+  port: number;
+  /** Absolute path of the data dir. @default "./data" resolved */
+  dataDir: string;
+  /** Path of the JSON config file, when one was given. */
+  configFile?: string;
+  /** Root access key id from `AMBER_ACCESS_KEY`. */
+  accessKey?: string;
+  /** Root secret from `AMBER_SECRET_KEY`. */
+  secretKey?: string;
+  /** Passphrase wrapping the master key; `undefined` means the demo key. */
+  vaultKey?: string;
+  /** Region reported by GetBucketLocation and accepted in SigV4 scopes. @default "us-east-1" */
+  region: string;
+  /** Log level. @default "info" */
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+/** Thrown when settings are invalid; one line per bad setting. */
+export class ConfigError extends Error {
+  readonly lines: string[];
+  constructor(lines: string[]) {
+    super(lines.join("\n"));
+    this.name = "ConfigError";
+    this.lines = lines;
+  }
+}
+
+/** Every setting: its flag, env variable and config-file key. */
+const SETTINGS = {
+  host: { flag: "--host", env: "AMBER_HOST" },
+  port: { flag: "--port", env: "AMBER_PORT" },
+  dataDir: { flag: "--data-dir", env: "AMBER_DATA_DIR" },
+  accessKey: { flag: "--access-key", env: "AMBER_ACCESS_KEY" },
+  secretKey: { flag: "--secret-key", env: "AMBER_SECRET_KEY" },
+  vaultKey: { flag: "--vault-key", env: "AMBER_VAULT_KEY" },
+  region: { flag: "--region", env: "AMBER_REGION" },
+  logLevel: { flag: "--log-level", env: "AMBER_LOG_LEVEL" },
+} as const;
+
+type SettingName = keyof typeof SETTINGS;
+
+/** Names of every environment variable the vault reads (for `--allow-env`). */
+export const ENV_NAMES: readonly string[] = [
+  ...Object.values(SETTINGS).map((s) => s.env),
+  "AMBER_CONFIG",
+];
+
+/** Inputs to {@linkcode loadConfig}; passed in so the function stays testable. */
+export interface ConfigSources {
+  /** Command-line arguments (without the program name). */
+  args: string[];
+  /** Environment lookup. */
+  env: (name: string) => string | undefined;
+  /** Reads the config file; throws when it cannot. */
+  readFile: (path: string) => string;
+  /** Current working directory, to resolve relative paths. */
+  cwd: string;
+}
+
+function resolvePath(cwd: string, p: string): string {
+  const abs = p.startsWith("/") ? p : `${cwd.replace(/\/$/, "")}/${p}`;
+  const out: string[] = [];
+  for (const part of abs.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") out.pop();
+    else out.push(part);
+  }
+  return "/" + out.join("/");
+}
+
+function parseFlags(args: string[], problems: string[]) {
+  const flags = new Map<string, string>();
+  const byFlag = new Map<string, string>(
+    Object.entries(SETTINGS).map(([name, s]) => [s.flag, name]),
+  );
+  byFlag.set("--config", "configFile");
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "serve") continue;
+    const eq = arg.indexOf("=");
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const name = byFlag.get(flag);
+    if (!name) {
+      problems.push(`Unknown option "${arg}" (see README.md for the settings)`);
+      continue;
+    }
+    const value = eq > 0 ? arg.slice(eq + 1) : args[++i];
+    if (value === undefined) problems.push(`Option "${flag}" needs a value`);
+    else flags.set(name, value);
+  }
+  return flags;
+}
+
+/**
+ * Builds the validated configuration.
+ *
+ * @param sources Flags, environment, file reader and working directory.
+ * @returns The configuration.
+ * @throws {ConfigError} listing every bad setting, one line each.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig } from "./config.ts";
+ * const c = loadConfig({ args: ["--port", "9000"], env: () => undefined, readFile: () => "{}", cwd: "/srv" });
+ * if (c.port !== 9000 || c.dataDir !== "/srv/data") throw new Error("unexpected");
+ * ```
+ */
+export function loadConfig(sources: ConfigSources): Config {
+  const problems: string[] = [];
+  const flags = parseFlags(sources.args, problems);
+  const configFile = flags.get("configFile") ?? sources.env("AMBER_CONFIG");
+  let file: Record<string, unknown> = {};
+  if (configFile) {
+    try {
+      const parsed = JSON.parse(sources.readFile(resolvePath(sources.cwd, configFile)));
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        throw new Error("not a JSON object");
+      }
+      file = parsed;
+    } catch (e) {
+      problems.push(`Cannot read config file "${configFile}": ${(e as Error).message}`);
+    }
+    for (const key of Object.keys(file)) {
+      if (!(key in SETTINGS)) {
+        problems.push(`Unknown setting "${key}" in config file "${configFile}"`);
+      }
+    }
+  }
+  const raw = (name: SettingName): { value?: string; from: string } => {
+    const s = SETTINGS[name];
+    if (flags.has(name)) return { value: flags.get(name), from: s.flag };
+    const env = sources.env(s.env);
+    if (env !== undefined && env !== "") return { value: env, from: s.env };
+    if (file[name] !== undefined) {
+      return { value: String(file[name]), from: `"${name}" in config file` };
+    }
+    return { from: s.flag };
+  };
+
+  const host = raw("host").value ?? "127.0.0.1";
+  if (!/^[A-Za-z0-9.:\-\[\]]+$/.test(host)) {
+    problems.push(`Invalid host "${host}" (${raw("host").from})`);
+  }
+
+  const portRaw = raw("port");
+  const port = Number(portRaw.value ?? "8080");
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    problems.push(`Invalid port "${portRaw.value}" (${portRaw.from}): expected 1 to 65535`);
+  }
+
+  const dataDir = resolvePath(sources.cwd, raw("dataDir").value ?? "./data");
+
+  const accessKey = raw("accessKey").value;
+  const secretKey = raw("secretKey").value;
+  if ((accessKey === undefined) !== (secretKey === undefined)) {
+    problems.push("AMBER_ACCESS_KEY and AMBER_SECRET_KEY must be set together");
+  }
+  if (accessKey !== undefined && !/^[A-Za-z0-9_\-]{3,128}$/.test(accessKey)) {
+    problems.push(
+      `Invalid access key "${accessKey}" (${
+        raw("accessKey").from
+      }): 3 to 128 letters, digits, "-" or "_"`,
+    );
+  }
+  if (secretKey !== undefined && secretKey.length < 8) {
+    problems.push(`Invalid secret key (${raw("secretKey").from}): at least 8 characters`);
+  }
+
+  const region = raw("region").value ?? "us-east-1";
+  if (!/^[a-z0-9\-]{1,32}$/.test(region)) {
+    problems.push(`Invalid region "${region}" (${raw("region").from})`);
+  }
+
+  const logLevel = raw("logLevel").value ?? "info";
+  if (!["debug", "info", "warn", "error"].includes(logLevel)) {
+    problems.push(
+      `Invalid log level "${logLevel}" (${
+        raw("logLevel").from
+      }): expected debug, info, warn or error`,
+    );
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    host,
+    port,
+    dataDir,
+    configFile: configFile ? resolvePath(sources.cwd, configFile) : undefined,
+    accessKey,
+    secretKey,
+    vaultKey: raw("vaultKey").value,
+    region,
+    logLevel: logLevel as Config["logLevel"],
+  };
+}

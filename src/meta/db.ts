@@ -1,0 +1,173 @@
+/**
+ * The SQLite index: schema, migrations and a group-committing transaction
+ * runner. Writes queued while a commit is in flight go into the next batch,
+ * so many small PUTs share one fsync.
+ *
+ * @module
+ */
+
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE buckets(
+     name TEXT PRIMARY KEY,
+     created INTEGER NOT NULL,
+     region TEXT NOT NULL,
+     versioning TEXT NOT NULL DEFAULT 'Unversioned'
+   ) WITHOUT ROWID;
+   CREATE TABLE versions(
+     bucket TEXT NOT NULL,
+     key BLOB NOT NULL,
+     version_id TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     delete_marker INTEGER NOT NULL DEFAULT 0,
+     size INTEGER NOT NULL,
+     etag TEXT NOT NULL,
+     last_modified INTEGER NOT NULL,
+     headers TEXT NOT NULL,
+     user_meta TEXT NOT NULL,
+     checksum TEXT,
+     part_sizes TEXT,
+     manifest BLOB NOT NULL,
+     PRIMARY KEY(bucket, key, version_id)
+   ) WITHOUT ROWID;
+   CREATE TABLE latest(
+     bucket TEXT NOT NULL,
+     key BLOB NOT NULL,
+     version_id TEXT NOT NULL,
+     delete_marker INTEGER NOT NULL,
+     size INTEGER NOT NULL,
+     etag TEXT NOT NULL,
+     last_modified INTEGER NOT NULL,
+     PRIMARY KEY(bucket, key)
+   ) WITHOUT ROWID;
+   CREATE TABLE chunks(id BLOB PRIMARY KEY, refs INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TABLE uploads(
+     upload_id TEXT PRIMARY KEY,
+     bucket TEXT NOT NULL,
+     key BLOB NOT NULL,
+     initiated INTEGER NOT NULL,
+     headers TEXT NOT NULL,
+     user_meta TEXT NOT NULL,
+     checksum_algorithm TEXT
+   );
+   CREATE INDEX uploads_by_key ON uploads(bucket, key, upload_id);
+   CREATE TABLE parts(
+     upload_id TEXT NOT NULL,
+     part_number INTEGER NOT NULL,
+     size INTEGER NOT NULL,
+     etag TEXT NOT NULL,
+     last_modified INTEGER NOT NULL,
+     checksum TEXT,
+     manifest BLOB NOT NULL,
+     PRIMARY KEY(upload_id, part_number)
+   ) WITHOUT ROWID;
+   CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;`,
+];
+
+/** A prepared-statement cache over one SQLite connection. */
+export class Db {
+  readonly sql: DatabaseSync;
+  #statements = new Map<string, ReturnType<DatabaseSync["prepare"]>>();
+  #queue: { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+  #scheduled = false;
+
+  /**
+   * Opens (creating if needed) and migrates the index.
+   *
+   * @param path Database file path.
+   */
+  constructor(path: string) {
+    this.sql = new DatabaseSync(path);
+    this.sql.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;");
+    const version = Number(
+      (this.sql.prepare("PRAGMA user_version").get() as { user_version: number }).user_version,
+    );
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.sql.exec("BEGIN");
+      this.sql.exec(MIGRATIONS[v]);
+      this.sql.exec(`PRAGMA user_version=${v + 1}`);
+      this.sql.exec("COMMIT");
+    }
+  }
+
+  /** Runs a cached prepared statement and returns all rows. */
+  all<T>(query: string, ...params: SQLInputValue[]): T[] {
+    return this.#prepare(query).all(...params) as T[];
+  }
+
+  /** Runs a cached prepared statement and returns the first row. */
+  get<T>(query: string, ...params: SQLInputValue[]): T | undefined {
+    return this.#prepare(query).get(...params) as T | undefined;
+  }
+
+  /** Runs a cached prepared statement for its effect. */
+  run(query: string, ...params: SQLInputValue[]): { changes: number } {
+    const r = this.#prepare(query).run(...params);
+    return { changes: Number(r.changes) };
+  }
+
+  #prepare(query: string) {
+    let s = this.#statements.get(query);
+    if (!s) {
+      s = this.sql.prepare(query);
+      this.#statements.set(query, s);
+    }
+    return s;
+  }
+
+  /**
+   * Queues a write to run inside the next group commit. Each write runs in
+   * its own savepoint, so one failing write does not undo the others; the
+   * promise settles only after the batch is durable.
+   *
+   * @param fn The write; its return value resolves the promise.
+   * @returns What `fn` returned, once committed.
+   */
+  write<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setTimeout(() => this.#flush(), 0);
+      }
+    });
+  }
+
+  #flush() {
+    this.#scheduled = false;
+    const batch = this.#queue;
+    this.#queue = [];
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      this.sql.exec("BEGIN IMMEDIATE");
+      for (const item of batch) {
+        this.sql.exec("SAVEPOINT w");
+        try {
+          const value = item.fn();
+          this.sql.exec("RELEASE w");
+          outcomes.push({ ok: true, value });
+        } catch (error) {
+          this.sql.exec("ROLLBACK TO w");
+          this.sql.exec("RELEASE w");
+          outcomes.push({ ok: false, error });
+        }
+      }
+      this.sql.exec("COMMIT");
+    } catch (error) {
+      if (this.sql.isTransaction) this.sql.exec("ROLLBACK");
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const o = outcomes[i];
+      if (o.ok) item.resolve(o.value);
+      else item.reject(o.error);
+    });
+  }
+
+  /** Closes the connection after the queue drains. */
+  close(): void {
+    this.sql.close();
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * Multipart uploads in the index. Parts hold chunk references of their own
+ * until the upload completes (their references move to the version) or is
+ * aborted (they are released).
+ *
+ * @module
+ */
+
+import type {
+  ListResult,
+  MetaRequest,
+  MetaResults,
+  PartRecord,
+  UploadRecord,
+  VersionRecord,
+} from "../channel/mod.ts";
+import { MANIFEST_ENTRY_BYTES } from "../channel/mod.ts";
+import { createHash } from "node:crypto";
+import type { Db } from "./db.ts";
+import { MetaError } from "./errors.ts";
+import { addChunkRefs, keyBytes, putVersion, requireBucket, walkListing } from "./objects.ts";
+
+type Req<T extends MetaRequest["type"]> = Extract<MetaRequest, { type: T }>;
+
+interface UploadRow {
+  upload_id: string;
+  bucket: string;
+  key: Uint8Array;
+  initiated: number;
+  headers: string;
+  user_meta: string;
+  checksum_algorithm: string | null;
+}
+
+const fromUtf8 = new TextDecoder();
+
+function toUpload(row: UploadRow): UploadRecord {
+  return {
+    uploadId: row.upload_id,
+    bucket: row.bucket,
+    key: fromUtf8.decode(row.key),
+    initiated: row.initiated,
+    headers: JSON.parse(row.headers),
+    userMeta: JSON.parse(row.user_meta),
+    checksumAlgorithm: row.checksum_algorithm ?? undefined,
+  };
+}
+
+/** Reads an upload; `noSuchUpload` unless it exists for that bucket and key. */
+export function getUpload(
+  db: Db,
+  req: { bucket: string; key: string; uploadId: string },
+): UploadRecord {
+  requireBucket(db, req.bucket);
+  const row = db.get<UploadRow>(
+    "SELECT * FROM uploads WHERE upload_id = ? AND bucket = ? AND key = ?",
+    req.uploadId,
+    req.bucket,
+    keyBytes(req.key),
+  );
+  if (!row) throw new MetaError("noSuchUpload", `Upload "${req.uploadId}" does not exist`);
+  return toUpload(row);
+}
+
+/** Records a new upload. */
+export function createUpload(db: Db, req: Req<"createUpload">): MetaResults["createUpload"] {
+  const u = req.upload;
+  requireBucket(db, u.bucket);
+  db.run(
+    "INSERT INTO uploads(upload_id, bucket, key, initiated, headers, user_meta, checksum_algorithm) VALUES(?, ?, ?, ?, ?, ?, ?)",
+    u.uploadId,
+    u.bucket,
+    keyBytes(u.key),
+    u.initiated,
+    JSON.stringify(u.headers),
+    JSON.stringify(u.userMeta),
+    u.checksumAlgorithm ?? null,
+  );
+  return { uploadId: u.uploadId };
+}
+
+function releaseParts(db: Db, uploadId: string, keep: Set<number> = new Set()): void {
+  const parts = db.all<{ part_number: number; manifest: Uint8Array }>(
+    "SELECT part_number, manifest FROM parts WHERE upload_id = ?",
+    uploadId,
+  );
+  for (const p of parts) if (!keep.has(p.part_number)) addChunkRefs(db, p.manifest, -1);
+  db.run("DELETE FROM parts WHERE upload_id = ?", uploadId);
+}
+
+/** Stores or replaces one part. */
+export function putPart(db: Db, req: Req<"putPart">): MetaResults["putPart"] {
+  getUpload(db, req);
+  const p = req.part;
+  const old = db.get<{ manifest: Uint8Array }>(
+    "DELETE FROM parts WHERE upload_id = ? AND part_number = ? RETURNING manifest",
+    req.uploadId,
+    p.partNumber,
+  );
+  if (old) addChunkRefs(db, old.manifest, -1);
+  db.run(
+    "INSERT INTO parts(upload_id, part_number, size, etag, last_modified, checksum, manifest) VALUES(?, ?, ?, ?, ?, ?, ?)",
+    req.uploadId,
+    p.partNumber,
+    p.size,
+    p.etag,
+    p.lastModified,
+    p.checksum ? JSON.stringify(p.checksum) : null,
+    p.manifest,
+  );
+  addChunkRefs(db, p.manifest, 1);
+  return { replaced: old !== undefined };
+}
+
+interface PartRow {
+  part_number: number;
+  size: number;
+  etag: string;
+  last_modified: number;
+  checksum: string | null;
+  manifest: Uint8Array;
+}
+
+/**
+ * Completes an upload: checks the part list, concatenates the part manifests
+ * into a version, moves the chunk references and removes the upload.
+ */
+export function completeUpload(db: Db, req: Req<"completeUpload">): MetaResults["completeUpload"] {
+  const upload = getUpload(db, req);
+  const rows = new Map(
+    db.all<PartRow>("SELECT * FROM parts WHERE upload_id = ?", req.uploadId).map((
+      r,
+    ) => [r.part_number, r]),
+  );
+  if (req.parts.length === 0) throw new MetaError("invalidPart", "The upload lists no parts");
+  const chosen: PartRow[] = [];
+  let previous = 0;
+  for (const p of req.parts) {
+    if (p.partNumber <= previous) {
+      throw new MetaError("invalidPartOrder", `Part ${p.partNumber} is out of order`);
+    }
+    previous = p.partNumber;
+    const row = rows.get(p.partNumber);
+    if (!row || row.etag !== p.etag.replace(/"/g, "")) {
+      throw new MetaError("invalidPart", `Part ${p.partNumber} was not uploaded with that ETag`, {
+        partNumber: p.partNumber,
+      });
+    }
+    chosen.push(row);
+  }
+  chosen.forEach((row, i) => {
+    if (i < chosen.length - 1 && row.size < req.minPartBytes) {
+      throw new MetaError(
+        "partTooSmall",
+        `Part ${row.part_number} is smaller than ${req.minPartBytes} bytes`,
+        {
+          partNumber: row.part_number,
+          size: row.size,
+        },
+      );
+    }
+  });
+  const manifest = new Uint8Array(chosen.reduce((n, r) => n + r.manifest.length, 0));
+  let off = 0;
+  const md5 = createHash("md5");
+  for (const r of chosen) {
+    manifest.set(r.manifest, off);
+    off += r.manifest.length;
+    md5.update(Buffer.from(r.etag, "hex"));
+  }
+  const checksum = compositeChecksum(chosen, upload.checksumAlgorithm);
+  const version: VersionRecord = {
+    versionId: req.versionId,
+    size: chosen.reduce((n, r) => n + r.size, 0),
+    etag: `${md5.digest("hex")}-${chosen.length}`,
+    lastModified: req.now,
+    headers: upload.headers,
+    userMeta: upload.userMeta,
+    checksum,
+    partSizes: chosen.map((r) => r.size),
+    manifest,
+  };
+  putVersion(db, { bucket: req.bucket, key: req.key, version });
+  // The version now holds every chosen chunk once more; the parts let go of theirs.
+  releaseParts(db, req.uploadId);
+  db.run("DELETE FROM uploads WHERE upload_id = ?", req.uploadId);
+  if (manifest.length % MANIFEST_ENTRY_BYTES !== 0) throw new Error("Corrupt part manifest");
+  return version;
+}
+
+function compositeChecksum(parts: PartRow[], algorithm?: string): VersionRecord["checksum"] {
+  if (!algorithm || !["SHA1", "SHA256", "CRC32", "CRC32C"].includes(algorithm)) return undefined;
+  const values = parts.map((
+    p,
+  ) => (p.checksum ? JSON.parse(p.checksum).value as string : undefined));
+  if (values.some((v) => v === undefined)) return undefined;
+  if (algorithm === "SHA1" || algorithm === "SHA256") {
+    const h = createHash(algorithm === "SHA1" ? "sha1" : "sha256");
+    for (const v of values) h.update(Buffer.from(v!, "base64"));
+    return { algorithm, value: `${h.digest("base64")}-${parts.length}`, type: "COMPOSITE" };
+  }
+  return undefined;
+}
+
+/** Aborts an upload and releases its parts. */
+export function abortUpload(db: Db, req: Req<"abortUpload">): MetaResults["abortUpload"] {
+  getUpload(db, req);
+  releaseParts(db, req.uploadId);
+  db.run("DELETE FROM uploads WHERE upload_id = ?", req.uploadId);
+  return { aborted: true };
+}
+
+/** Lists the parts of an upload after `marker`. */
+export function listParts(db: Db, req: Req<"listParts">): MetaResults["listParts"] {
+  const upload = getUpload(db, req);
+  const rows = db.all<PartRow>(
+    "SELECT * FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?",
+    req.uploadId,
+    req.marker,
+    req.maxParts + 1,
+  );
+  const isTruncated = rows.length > req.maxParts;
+  const page = rows.slice(0, req.maxParts);
+  const parts: Omit<PartRecord, "manifest">[] = page.map((r) => ({
+    partNumber: r.part_number,
+    size: r.size,
+    etag: r.etag,
+    lastModified: r.last_modified,
+    checksum: r.checksum ? JSON.parse(r.checksum) : undefined,
+  }));
+  return { upload, parts, isTruncated, nextMarker: page.at(-1)?.part_number ?? 0 };
+}
+
+/** Lists uploads in progress, ordered by key then upload id, with delimiter support. */
+export function listUploads(db: Db, req: Req<"listUploads">): ListResult<UploadRecord> {
+  requireBucket(db, req.bucket);
+  const result = walkListing(
+    {
+      prefix: req.prefix,
+      delimiter: req.delimiter,
+      startAfter: req.keyMarker,
+      maxKeys: req.maxUploads,
+    },
+    (after, inclusive, end, limit) =>
+      db.all<UploadRow>(
+        `SELECT * FROM uploads WHERE bucket = ? AND ${
+          inclusive ? "key >= ?" : "key > ?"
+        } AND key < ?
+         ORDER BY key, upload_id LIMIT ?`,
+        req.bucket,
+        after,
+        end ?? new Uint8Array([0xff, 0xff, 0xff, 0xff]),
+        limit,
+      ).map(toUpload),
+  );
+  return result;
+}

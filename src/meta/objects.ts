@@ -1,0 +1,367 @@
+/**
+ * Object versions, manifests and chunk reference counts in the index.
+ *
+ * A version row holds its manifest; `latest` points at each key's current
+ * version and backs listings. Chunk reference counts change in the same
+ * transaction as the versions that hold them.
+ *
+ * @module
+ */
+
+import type { ListedObject, ListResult, MetaResults, VersionRecord } from "../channel/mod.ts";
+import { MANIFEST_ENTRY_BYTES } from "../channel/mod.ts";
+import type { Db } from "./db.ts";
+import { MetaError } from "./errors.ts";
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/** UTF-8 bytes of a key: keys are stored and ordered as bytes, as S3 orders them. */
+export function keyBytes(key: string): Uint8Array {
+  return utf8.encode(key);
+}
+
+/** Throws `noSuchBucket` unless the bucket exists. */
+export function requireBucket(db: Db, bucket: string): { versioning: string } {
+  const row = db.get<{ versioning: string }>(
+    "SELECT versioning FROM buckets WHERE name = ?",
+    bucket,
+  );
+  if (!row) throw new MetaError("noSuchBucket", `Bucket "${bucket}" does not exist`, { bucket });
+  return row;
+}
+
+/**
+ * Adds `delta` to the reference count of every chunk in a manifest.
+ *
+ * @param db The index.
+ * @param manifest Packed manifest.
+ * @param delta +1 when a version or part starts holding the chunks, -1 when it lets go.
+ */
+export function addChunkRefs(db: Db, manifest: Uint8Array, delta: 1 | -1): void {
+  for (let off = 0; off < manifest.length; off += MANIFEST_ENTRY_BYTES) {
+    const id = manifest.subarray(off, off + 32);
+    if (delta > 0) {
+      db.run(
+        "INSERT INTO chunks(id, refs) VALUES(?, 1) ON CONFLICT(id) DO UPDATE SET refs = refs + 1",
+        id,
+      );
+    } else {
+      db.run("UPDATE chunks SET refs = refs - 1 WHERE id = ?", id);
+    }
+  }
+}
+
+interface VersionRow {
+  version_id: string;
+  delete_marker: number;
+  size: number;
+  etag: string;
+  last_modified: number;
+  headers: string;
+  user_meta: string;
+  checksum: string | null;
+  part_sizes: string | null;
+  manifest: Uint8Array;
+}
+
+function toRecord(row: VersionRow): VersionRecord {
+  return {
+    versionId: row.version_id,
+    size: row.size,
+    etag: row.etag,
+    lastModified: row.last_modified,
+    headers: JSON.parse(row.headers),
+    userMeta: JSON.parse(row.user_meta),
+    checksum: row.checksum ? JSON.parse(row.checksum) : undefined,
+    partSizes: row.part_sizes ? JSON.parse(row.part_sizes) : undefined,
+    manifest: row.manifest,
+    deleteMarker: row.delete_marker === 1 ? true : undefined,
+  };
+}
+
+function nextSeq(db: Db): number {
+  const row = db.get<{ value: number }>(
+    "INSERT INTO counters(name, value) VALUES('seq', 1) ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
+  );
+  return row!.value;
+}
+
+function latestOf(db: Db, bucket: string, key: Uint8Array) {
+  return db.get<{ version_id: string; delete_marker: number; etag: string }>(
+    "SELECT version_id, delete_marker, etag FROM latest WHERE bucket = ? AND key = ?",
+    bucket,
+    key,
+  );
+}
+
+function dropVersion(db: Db, bucket: string, key: Uint8Array, versionId: string): boolean {
+  const row = db.get<{ manifest: Uint8Array }>(
+    "DELETE FROM versions WHERE bucket = ? AND key = ? AND version_id = ? RETURNING manifest",
+    bucket,
+    key,
+    versionId,
+  );
+  if (!row) return false;
+  addChunkRefs(db, row.manifest, -1);
+  return true;
+}
+
+/**
+ * Stores a new version and makes it the key's latest, inside the caller's
+ * transaction. In an unversioned bucket it replaces the `null` version.
+ *
+ * @param db The index.
+ * @param req Bucket, key, the version and the PUT's preconditions.
+ * @returns The version id.
+ */
+export function putVersion(
+  db: Db,
+  req: {
+    bucket: string;
+    key: string;
+    version: VersionRecord;
+    ifMatch?: string;
+    ifNoneMatch?: boolean;
+  },
+): MetaResults["putVersion"] {
+  requireBucket(db, req.bucket);
+  const key = keyBytes(req.key);
+  const current = latestOf(db, req.bucket, key);
+  const live = current && current.delete_marker === 0 ? current : undefined;
+  if (req.ifNoneMatch && live) {
+    throw new MetaError("preconditionFailed", `Object "${req.key}" already exists`);
+  }
+  if (req.ifMatch !== undefined) {
+    if (!live) {
+      throw new MetaError("noSuchKey", `Object "${req.key}" does not exist`, { key: req.key });
+    }
+    if (req.ifMatch !== "*" && req.ifMatch !== live.etag) {
+      throw new MetaError("preconditionFailed", `Object "${req.key}" has a different ETag`);
+    }
+  }
+  const v = req.version;
+  dropVersion(db, req.bucket, key, v.versionId);
+  db.run(
+    `INSERT INTO versions(bucket, key, version_id, seq, delete_marker, size, etag, last_modified, headers,
+       user_meta, checksum, part_sizes, manifest) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    req.bucket,
+    key,
+    v.versionId,
+    nextSeq(db),
+    v.deleteMarker ? 1 : 0,
+    v.size,
+    v.etag,
+    v.lastModified,
+    JSON.stringify(v.headers),
+    JSON.stringify(v.userMeta),
+    v.checksum ? JSON.stringify(v.checksum) : null,
+    v.partSizes ? JSON.stringify(v.partSizes) : null,
+    v.manifest,
+  );
+  addChunkRefs(db, v.manifest, 1);
+  db.run(
+    `INSERT INTO latest(bucket, key, version_id, delete_marker, size, etag, last_modified) VALUES(?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT(bucket, key) DO UPDATE SET version_id = excluded.version_id, delete_marker = excluded.delete_marker,
+       size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified`,
+    req.bucket,
+    key,
+    v.versionId,
+    v.deleteMarker ? 1 : 0,
+    v.size,
+    v.etag,
+    v.lastModified,
+  );
+  return { versionId: v.versionId };
+}
+
+/**
+ * Reads one version with its manifest: the latest when no version id is given.
+ *
+ * @throws {MetaError} `noSuchBucket`, `noSuchKey`, `noSuchVersion`, or `deleteMarker` when the latest is a delete marker.
+ */
+export function getVersion(
+  db: Db,
+  req: { bucket: string; key: string; versionId?: string },
+): VersionRecord {
+  requireBucket(db, req.bucket);
+  const key = keyBytes(req.key);
+  let versionId = req.versionId;
+  if (versionId === undefined) {
+    const current = latestOf(db, req.bucket, key);
+    if (!current) {
+      throw new MetaError("noSuchKey", `Object "${req.key}" does not exist`, { key: req.key });
+    }
+    if (current.delete_marker === 1) {
+      throw new MetaError("deleteMarker", `Object "${req.key}" is deleted`, {
+        key: req.key,
+        versionId: current.version_id,
+      });
+    }
+    versionId = current.version_id;
+  }
+  const row = db.get<VersionRow>(
+    "SELECT * FROM versions WHERE bucket = ? AND key = ? AND version_id = ?",
+    req.bucket,
+    key,
+    versionId,
+  );
+  if (!row) {
+    throw req.versionId === undefined
+      ? new MetaError("noSuchKey", `Object "${req.key}" does not exist`, { key: req.key })
+      : new MetaError("noSuchVersion", `Version "${versionId}" of "${req.key}" does not exist`, {
+        key: req.key,
+      });
+  }
+  return toRecord(row);
+}
+
+/**
+ * Deletes an object in an unversioned bucket, or one version by id. Deleting
+ * a key that does not exist succeeds, as in S3.
+ */
+export function deleteObject(
+  db: Db,
+  req: { bucket: string; key: string; versionId?: string },
+): MetaResults["deleteObject"] {
+  requireBucket(db, req.bucket);
+  const key = keyBytes(req.key);
+  const versionId = req.versionId ?? "null";
+  const deleted = dropVersion(db, req.bucket, key, versionId);
+  const current = latestOf(db, req.bucket, key);
+  if (current?.version_id === versionId) {
+    const next = db.get<
+      {
+        version_id: string;
+        delete_marker: number;
+        size: number;
+        etag: string;
+        last_modified: number;
+      }
+    >(
+      `SELECT version_id, delete_marker, size, etag, last_modified FROM versions WHERE bucket = ? AND key = ?
+       ORDER BY seq DESC LIMIT 1`,
+      req.bucket,
+      key,
+    );
+    if (next) {
+      db.run(
+        `UPDATE latest SET version_id = ?, delete_marker = ?, size = ?, etag = ?, last_modified = ?
+         WHERE bucket = ? AND key = ?`,
+        next.version_id,
+        next.delete_marker,
+        next.size,
+        next.etag,
+        next.last_modified,
+        req.bucket,
+        key,
+      );
+    } else {
+      db.run("DELETE FROM latest WHERE bucket = ? AND key = ?", req.bucket, key);
+    }
+  }
+  return { deleted, versionId: req.versionId };
+}
+
+/** The smallest byte string greater than every string starting with `prefix`; undefined when none. */
+export function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
+  const end = prefix.slice();
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i] < 0xff) {
+      end[i]++;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Walks keys in byte order from `startAfter`, folding keys that contain the
+ * delimiter after the prefix into common prefixes and skipping past each
+ * prefix with one index seek, so a page costs O(page) whatever the key count.
+ *
+ * @param fetch Returns up to `limit` keys (with payload) greater than `after` and below `end`, in order.
+ */
+export function walkListing<T extends { key: string }>(
+  opts: { prefix: string; delimiter: string; startAfter: string; maxKeys: number },
+  fetch: (after: Uint8Array, inclusive: boolean, end: Uint8Array | undefined, limit: number) => T[],
+): ListResult<T> {
+  const items: T[] = [];
+  const commonPrefixes: string[] = [];
+  const prefixBytes = keyBytes(opts.prefix);
+  const end = opts.prefix ? prefixEnd(prefixBytes) : undefined;
+  let after = keyBytes(opts.startAfter);
+  let inclusive = false;
+  if (opts.prefix && opts.startAfter < opts.prefix) {
+    after = prefixBytes;
+    inclusive = true;
+  } else if (opts.delimiter && opts.startAfter.startsWith(opts.prefix)) {
+    // A marker inside a rolled-up prefix means that whole prefix was already returned.
+    const at = opts.startAfter.indexOf(opts.delimiter, opts.prefix.length);
+    const skip = at >= 0
+      ? prefixEnd(keyBytes(opts.startAfter.slice(0, at + opts.delimiter.length)))
+      : undefined;
+    if (skip) {
+      after = skip;
+      inclusive = true;
+    }
+  }
+  const count = () => items.length + commonPrefixes.length;
+  let lastReturned: string | undefined;
+  if (opts.maxKeys <= 0) return { items, commonPrefixes, isTruncated: false };
+  while (true) {
+    const batchSize = Math.min(1000, opts.maxKeys - count() + 1);
+    const rows = fetch(after, inclusive, end, batchSize);
+    if (rows.length === 0) {
+      return { items, commonPrefixes, isTruncated: false, nextMarker: lastReturned };
+    }
+    for (const row of rows) {
+      let prefix: string | undefined;
+      if (opts.delimiter) {
+        const at = row.key.indexOf(opts.delimiter, opts.prefix.length);
+        if (at >= 0) prefix = row.key.slice(0, at + opts.delimiter.length);
+      }
+      if (count() === opts.maxKeys) {
+        return { items, commonPrefixes, isTruncated: true, nextMarker: lastReturned };
+      }
+      if (prefix !== undefined) {
+        commonPrefixes.push(prefix);
+        lastReturned = prefix;
+        const skip = prefixEnd(keyBytes(prefix));
+        if (!skip) return { items, commonPrefixes, isTruncated: false, nextMarker: lastReturned };
+        after = skip;
+        inclusive = true;
+        break;
+      }
+      items.push(row);
+      lastReturned = row.key;
+      after = keyBytes(row.key);
+      inclusive = false;
+    }
+  }
+}
+
+/** ListObjects over the `latest` table, hiding delete markers. */
+export function listObjects(
+  db: Db,
+  req: { bucket: string; prefix: string; delimiter: string; startAfter: string; maxKeys: number },
+): ListResult<ListedObject> {
+  requireBucket(db, req.bucket);
+  return walkListing(req, (after, inclusive, end, limit) => {
+    const rows = db.all<{ key: Uint8Array; size: number; etag: string; last_modified: number }>(
+      `SELECT key, size, etag, last_modified FROM latest
+       WHERE bucket = ? AND ${inclusive ? "key >= ?" : "key > ?"} AND key < ? AND delete_marker = 0
+       ORDER BY key LIMIT ?`,
+      req.bucket,
+      after,
+      end ?? new Uint8Array([0xff, 0xff, 0xff, 0xff]),
+      limit,
+    );
+    return rows.map((r) => ({
+      key: fromUtf8.decode(r.key),
+      size: r.size,
+      etag: r.etag,
+      lastModified: r.last_modified,
+    }));
+  });
+}

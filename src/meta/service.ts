@@ -1,0 +1,131 @@
+/**
+ * The index service: one exhaustive dispatch from {@linkcode MetaRequest} to
+ * the handlers. Reads answer at once; writes go through the group commit.
+ *
+ * @module
+ */
+
+import type { Handled, MetaRequest, MetaResults, WireError } from "../channel/mod.ts";
+import { createBucket, deleteBucket, headBucket, listBuckets } from "./buckets.ts";
+import { Db } from "./db.ts";
+import { MetaError } from "./errors.ts";
+import {
+  abortUpload,
+  completeUpload,
+  createUpload,
+  getUpload,
+  listParts,
+  listUploads,
+  putPart,
+} from "./multipart.ts";
+import { deleteObject, getVersion, listObjects, putVersion, requireBucket } from "./objects.ts";
+
+function assertNever(x: never): never {
+  throw new Error(`Unknown index request "${(x as { type: string }).type}"`);
+}
+
+/** The index of one vault. */
+export class MetaService {
+  #db: Db;
+
+  /** @param path Path of the SQLite file. */
+  constructor(path: string) {
+    this.#db = new Db(path);
+  }
+
+  /** Handles one request. */
+  async handle(req: MetaRequest): Promise<Handled<MetaResults[MetaRequest["type"]]>> {
+    return { result: await this.#dispatch(req) };
+  }
+
+  #dispatch(
+    req: MetaRequest,
+  ): MetaResults[MetaRequest["type"]] | Promise<MetaResults[MetaRequest["type"]]> {
+    const db = this.#db;
+    switch (req.type) {
+      case "ping":
+        return { ok: true };
+      case "listBuckets":
+        return listBuckets(db);
+      case "createBucket":
+        return db.write(() => createBucket(db, req));
+      case "headBucket":
+        return headBucket(db, req);
+      case "deleteBucket":
+        return db.write(() => deleteBucket(db, req));
+      case "putVersion":
+        return db.write(() => putVersion(db, req));
+      case "getVersion":
+        return getVersion(db, req);
+      case "deleteObject":
+        return db.write(() => deleteObject(db, req));
+      case "deleteObjects":
+        return db.write(() => {
+          requireBucket(db, req.bucket);
+          return {
+            results: req.objects.map((o) => {
+              try {
+                db.sql.exec("SAVEPOINT one");
+                deleteObject(db, { bucket: req.bucket, ...o });
+                db.sql.exec("RELEASE one");
+                return { ...o, ok: true as const };
+              } catch (e) {
+                db.sql.exec("ROLLBACK TO one");
+                db.sql.exec("RELEASE one");
+                return { ...o, ok: false as const, error: metaErrorToWire(e) };
+              }
+            }),
+          };
+        });
+      case "listObjects":
+        return listObjects(db, req);
+      case "createUpload":
+        return db.write(() => createUpload(db, req));
+      case "putPart":
+        return db.write(() => putPart(db, req));
+      case "getUpload":
+        return getUpload(db, req);
+      case "completeUpload":
+        return db.write(() => completeUpload(db, req));
+      case "abortUpload":
+        return db.write(() => abortUpload(db, req));
+      case "listParts":
+        return listParts(db, req);
+      case "listUploads":
+        return listUploads(db, req);
+      case "stats":
+        return this.#stats();
+      default:
+        return assertNever(req);
+    }
+  }
+
+  #stats(): MetaResults["stats"] {
+    const db = this.#db;
+    const v = db.get<{ n: number; bytes: number }>(
+      "SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM versions WHERE delete_marker = 0",
+    )!;
+    const c = db.get<{ n: number; refs: number }>(
+      "SELECT count(*) AS n, coalesce(sum(refs), 0) AS refs FROM chunks WHERE refs > 0",
+    )!;
+    const b = db.get<{ n: number }>("SELECT count(*) AS n FROM buckets")!;
+    return { buckets: b.n, versions: v.n, logicalBytes: v.bytes, chunks: c.n, chunkRefs: c.refs };
+  }
+
+  /** Closes the database once queued writes are committed. */
+  close(): void {
+    this.#db.close();
+  }
+}
+
+/** Turns anything thrown by the index into a wire-safe error. */
+export function metaErrorToWire(e: unknown): WireError {
+  if (e instanceof MetaError) {
+    return { area: "meta", kind: e.kind, message: e.message, details: e.details };
+  }
+  return {
+    area: "internal",
+    kind: "internal",
+    message: e instanceof Error ? e.message : String(e),
+  };
+}

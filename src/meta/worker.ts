@@ -1,0 +1,35 @@
+/**
+ * Entry point of the index Worker: opens the SQLite index in the data dir and
+ * serves {@linkcode MetaRequest}s on the ports main hands it. Holds the data
+ * dir, no network.
+ *
+ * @module
+ */
+
+import { type MetaRequest, serve } from "../channel/mod.ts";
+import { metaErrorToWire, MetaService } from "./service.ts";
+
+declare const self: Worker & { close(): void };
+
+let service: MetaService | undefined;
+
+self.addEventListener("message", (e: MessageEvent) => {
+  const msg = e.data as { type: "init"; dataDir: string; ports: MessagePort[] } | {
+    type: "shutdown";
+  };
+  if (msg.type === "shutdown") {
+    service?.close();
+    self.postMessage({ type: "stopped" });
+    return;
+  }
+  try {
+    Deno.mkdirSync(`${msg.dataDir}/meta`, { recursive: true });
+    service = new MetaService(`${msg.dataDir}/meta/index.db`);
+    for (const port of msg.ports) {
+      serve<MetaRequest>(port, (req) => service!.handle(req), metaErrorToWire);
+    }
+    self.postMessage({ type: "ready" });
+  } catch (err) {
+    self.postMessage({ type: "failed", message: (err as Error).message });
+  }
+});

@@ -1,0 +1,73 @@
+/**
+ * Prometheus metrics of the S3 surface and the stores behind it.
+ *
+ * @module
+ */
+
+import client from "prom-client";
+
+/** The vault's metrics registry and instruments. */
+export class VaultMetrics {
+  readonly registry: client.Registry = new client.Registry();
+  readonly requests: client.Counter<"operation" | "status">;
+  readonly latency: client.Histogram<"operation">;
+  readonly bytesIn: client.Counter;
+  readonly bytesOut: client.Counter;
+  readonly logicalBytes: client.Gauge;
+  readonly storedBytes: client.Gauge;
+  readonly plainChunkBytes: client.Gauge;
+  readonly chunks: client.Gauge;
+  readonly versions: client.Gauge;
+
+  constructor() {
+    const registers = [this.registry];
+    this.requests = new client.Counter({
+      name: "amber_s3_requests_total",
+      help: "S3 requests by AWS operation name and HTTP status",
+      labelNames: ["operation", "status"],
+      registers,
+    });
+    this.latency = new client.Histogram({
+      name: "amber_s3_request_duration_seconds",
+      help: "S3 request latency by AWS operation name, until the response head",
+      labelNames: ["operation"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.bytesIn = new client.Counter({
+      name: "amber_s3_bytes_in_total",
+      help: "Object bytes received",
+      registers,
+    });
+    this.bytesOut = new client.Counter({
+      name: "amber_s3_bytes_out_total",
+      help: "Object bytes sent",
+      registers,
+    });
+    this.logicalBytes = new client.Gauge({
+      name: "amber_logical_bytes",
+      help: "Bytes of all stored object versions, as clients see them",
+      registers,
+    });
+    this.storedBytes = new client.Gauge({
+      name: "amber_stored_bytes",
+      help: "Bytes of sealed chunk records on disk",
+      registers,
+    });
+    this.plainChunkBytes = new client.Gauge({
+      name: "amber_unique_chunk_bytes",
+      help: "Plaintext bytes of unique chunks (logical / this = dedup ratio)",
+      registers,
+    });
+    this.chunks = new client.Gauge({
+      name: "amber_chunks",
+      help: "Unique chunks stored",
+      registers,
+    });
+    this.versions = new client.Gauge({
+      name: "amber_object_versions",
+      help: "Object versions stored",
+      registers,
+    });
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The sandbox: the Deno permission flags of the vault process and the
+ * permission set of each Worker. This is the single source for `main.ts`,
+ * `tools/launch.ts`, the tests and `compile.sh`.
+ *
+ * @module
+ */
+
+import { ENV_NAMES } from "./config.ts";
+
+/** What the sandbox is cut to. */
+export interface SandboxInputs {
+  /** Absolute data dir. */
+  dataDir: string;
+  /** Listen host. */
+  host: string;
+  /** Listen port. */
+  port: number;
+  /** Absolute path of the config file, if any. */
+  configFile?: string;
+}
+
+/** Directory holding the vault's own modules; Workers need read access to load their entry files. */
+export const CODE_DIR: string = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
+
+/**
+ * The `deno run` flags of the vault process.
+ *
+ * @param s Data dir, listen address and config file.
+ * @returns Flags to pass before the module name.
+ *
+ * @example
+ * ```ts
+ * import { vaultFlags } from "./permissions.ts";
+ * const flags = vaultFlags({ dataDir: "/d", host: "127.0.0.1", port: 8080 });
+ * if (!flags.includes("--allow-net=127.0.0.1:8080")) throw new Error("net flag missing");
+ * ```
+ */
+export function vaultFlags(s: SandboxInputs): string[] {
+  const read = [s.dataDir, CODE_DIR, ...(s.configFile ? [s.configFile] : [])];
+  return [
+    `--allow-read=${read.join(",")}`,
+    `--allow-write=${s.dataDir}`,
+    `--allow-net=${netAddress(s)}`,
+    `--allow-env=${ENV_NAMES.join(",")}`,
+    "--unstable-worker-options",
+    "--no-prompt",
+  ];
+}
+
+function netAddress(s: SandboxInputs): string {
+  const host = s.host.includes(":") && !s.host.startsWith("[") ? `[${s.host}]` : s.host;
+  return `${host}:${s.port}`;
+}
+
+/** Worker names, one per isolated module. */
+export type WorkerName = "router" | "store" | "meta";
+
+/**
+ * Least-privilege permissions of each Worker: the router holds the port and
+ * no file access beyond its own code; the store and the index hold the data
+ * dir and no network.
+ *
+ * @param s Data dir and listen address.
+ * @returns The `deno.permissions` option for each Worker.
+ */
+export function workerPermissions(
+  s: SandboxInputs,
+): Record<WorkerName, Deno.PermissionOptionsObject> {
+  const none = { env: false, ffi: false, import: false, run: false, sys: false } as const;
+  return {
+    router: { ...none, net: [netAddress(s)], read: [CODE_DIR], write: false },
+    store: { ...none, net: false, read: [CODE_DIR, s.dataDir], write: [s.dataDir] },
+    meta: { ...none, net: false, read: [CODE_DIR, s.dataDir], write: [s.dataDir] },
+  };
+}

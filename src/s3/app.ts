@@ -1,0 +1,191 @@
+/**
+ * The S3 HTTP surface: request id → address → signature → endpoint → access
+ * → operation → one renderer. Also `/healthz` and `/metrics` for unsigned
+ * requests.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import type { MetaClient, StoreClient } from "../channel/mod.ts";
+import { log, type VaultMetrics } from "../ops/mod.ts";
+import { dispatch } from "./dispatch.ts";
+import { type Endpoint, parseEndpoint } from "./endpoint.ts";
+import { S3Error, toS3Error } from "./errors.ts";
+import type { OpContext, OpResult } from "./ops/context.ts";
+import { type AuthResult, verifyRequest } from "./sigv4/mod.ts";
+import { escapeXml } from "./xml.ts";
+
+/** What the S3 app needs from the rest of the vault. */
+export interface AppDeps {
+  meta: MetaClient;
+  store: StoreClient;
+  metrics: VaultMetrics;
+  region: string;
+  /** Returns the secret of an access key, or undefined. */
+  lookupSecret(accessKey: string): string | undefined;
+  /** Injected clock, ms since the epoch. */
+  now(): number;
+}
+
+function newRequestId(): string {
+  const b = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("").toUpperCase();
+}
+
+/** Splits the request address into bucket and key (path-style, or virtual-hosted `bucket.localhost`). */
+export function addressOf(
+  url: URL,
+  host: string | null,
+): { bucket: string; key: string; resource: string } {
+  const path = url.pathname;
+  const hostname = (host ?? url.host).replace(/:\d+$/, "").toLowerCase();
+  const decode = (s: string) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      throw new S3Error("InvalidArgument", {
+        message: "The request path is not valid URL encoding",
+      });
+    }
+  };
+  if (hostname.endsWith(".localhost")) {
+    const bucket = hostname.slice(0, -".localhost".length);
+    const key = decode(path.slice(1));
+    return { bucket, key, resource: `/${bucket}/${key}` };
+  }
+  const slash = path.indexOf("/", 1);
+  const bucket = decode(slash < 0 ? path.slice(1) : path.slice(1, slash));
+  const key = slash < 0 ? "" : decode(path.slice(slash + 1));
+  return { bucket, key, resource: path === "/" ? "/" : `/${bucket}${key ? "/" + key : ""}` };
+}
+
+function renderError(e: S3Error, requestId: string, withBody: boolean): Response {
+  const headers = new Headers({ "x-amz-request-id": requestId, ...(e.headers ?? {}) });
+  if (!withBody || e.status === 304) return new Response(null, { status: e.status, headers });
+  headers.set("content-type", "application/xml");
+  const extra = Object.entries(e.extra ?? {}).map(([k, v]) => `<${k}>${escapeXml(v)}</${k}>`).join(
+    "",
+  );
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${e.code}</Code><Message>${
+    escapeXml(e.message)
+  }</Message>${
+    e.resource ? `<Resource>${escapeXml(e.resource)}</Resource>` : ""
+  }${extra}<RequestId>${requestId}</RequestId></Error>`;
+  return new Response(body, { status: e.status, headers });
+}
+
+function renderResult(r: OpResult, requestId: string): Response {
+  const headers = new Headers(r.headers);
+  headers.set("x-amz-request-id", requestId);
+  return new Response(r.body ?? null, { status: r.status, headers });
+}
+
+function isSigned(req: Request, url: URL): boolean {
+  return req.headers.has("authorization") || url.searchParams.has("X-Amz-Signature");
+}
+
+/**
+ * Builds the hono app serving S3 and the unsigned operations endpoints.
+ *
+ * @param deps Clients, metrics, credentials and clock.
+ * @returns The app.
+ */
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+
+  app.get("/healthz", async (c, next) => {
+    if (isSigned(c.req.raw, new URL(c.req.url))) return next();
+    try {
+      await Promise.all([deps.meta.call({ type: "ping" }), deps.store.call({ type: "ping" })]);
+      return c.json({ status: "ok" });
+    } catch (e) {
+      return c.json({ status: "unavailable", error: String(e) }, 503);
+    }
+  });
+
+  app.get("/metrics", async (c, next) => {
+    if (isSigned(c.req.raw, new URL(c.req.url))) return next();
+    const [m, s] = await Promise.all([
+      deps.meta.call({ type: "stats" }),
+      deps.store.call({ type: "stats" }),
+    ]);
+    deps.metrics.logicalBytes.set(m.logicalBytes);
+    deps.metrics.versions.set(m.versions);
+    deps.metrics.storedBytes.set(s.storedBytes);
+    deps.metrics.plainChunkBytes.set(s.plainBytes);
+    deps.metrics.chunks.set(s.chunks);
+    return c.text(await deps.metrics.registry.metrics(), 200, {
+      "content-type": deps.metrics.registry.contentType,
+    });
+  });
+
+  app.all("*", (c) => handleS3(c.req.raw, deps));
+  return app;
+}
+
+async function handleS3(req: Request, deps: AppDeps): Promise<Response> {
+  const requestId = newRequestId();
+  const started = performance.now();
+  const url = new URL(req.url);
+  let op: Endpoint["op"] | "Unknown" = "Unknown";
+  let resource = url.pathname;
+  let response: Response;
+  let bytes = { in: 0, out: 0 };
+  try {
+    const address = addressOf(url, req.headers.get("host"));
+    resource = address.resource;
+    const now = deps.now();
+    const auth: AuthResult = await verifyRequest(
+      {
+        method: req.method,
+        path: url.pathname,
+        query: [...url.searchParams],
+        headers: req.headers,
+      },
+      { nowMs: now, lookupSecret: deps.lookupSecret },
+    );
+    const ep = parseEndpoint({
+      method: req.method,
+      bucket: address.bucket,
+      key: address.key,
+      query: url.searchParams,
+      header: (n) => req.headers.get(n) ?? undefined,
+    });
+    op = ep.op;
+    const ctx: OpContext = {
+      ep,
+      req,
+      query: url.searchParams,
+      auth,
+      meta: deps.meta,
+      store: deps.store,
+      region: deps.region,
+      requestId,
+      now,
+    };
+    const result = await dispatch(ctx);
+    bytes = { in: result.bytesIn ?? 0, out: result.bytesOut ?? 0 };
+    response = renderResult(result, requestId);
+  } catch (e) {
+    const err = toS3Error(e, resource);
+    if (err.code === "InternalError") {
+      log("error", "Request failed", {
+        requestId,
+        op,
+        resource,
+        error: String(e),
+        cause: String(err.cause ?? ""),
+      });
+    }
+    response = renderError(err, requestId, req.method !== "HEAD");
+    // Drain an unread body so the connection stays usable for the client's next request.
+    req.body?.cancel().catch(() => undefined);
+  }
+  deps.metrics.requests.inc({ operation: op, status: String(response.status) });
+  deps.metrics.latency.observe({ operation: op }, (performance.now() - started) / 1000);
+  if (bytes.in) deps.metrics.bytesIn.inc(bytes.in);
+  if (bytes.out) deps.metrics.bytesOut.inc(bytes.out);
+  log("debug", "Request", { requestId, op, status: response.status, resource });
+  return response;
+}

@@ -1,0 +1,85 @@
+/**
+ * The one exhaustive switch from operation to handler.
+ *
+ * @module
+ */
+
+import type { Endpoint } from "./endpoint.ts";
+import {
+  CreateBucket,
+  DeleteBucket,
+  GetBucketLocation,
+  GetBucketVersioning,
+  HeadBucket,
+  ListBuckets,
+} from "./ops/bucket.ts";
+import type { OpContext, OpResult } from "./ops/context.ts";
+import { DeleteObject, DeleteObjects } from "./ops/delete.ts";
+import { ListMultipartUploads, ListObjects, ListObjectsV2 } from "./ops/list.ts";
+import {
+  AbortMultipartUpload,
+  CompleteMultipartUpload,
+  CreateMultipartUpload,
+  ListParts,
+  UploadPart,
+  UploadPartCopy,
+} from "./ops/multipart.ts";
+import { GetObject, HeadObject } from "./ops/object_get.ts";
+import { CopyObject, PutObject } from "./ops/object_put.ts";
+
+function assertNever(x: never): never {
+  throw new Error(`Unhandled operation ${JSON.stringify(x)}`);
+}
+
+/** Runs the handler of `ctx.ep.op`. */
+export function dispatch(ctx: OpContext): Promise<OpResult> {
+  const ep = ctx.ep;
+  // Each branch narrows the context to its endpoint variant.
+  const as = <E extends Endpoint>(e: E) => ({ ...ctx, ep: e }) as OpContext<E>;
+  switch (ep.op) {
+    case "ListBuckets":
+      return ListBuckets(as(ep));
+    case "CreateBucket":
+      return CreateBucket(as(ep));
+    case "HeadBucket":
+      return HeadBucket(as(ep));
+    case "DeleteBucket":
+      return DeleteBucket(as(ep));
+    case "GetBucketLocation":
+      return GetBucketLocation(as(ep));
+    case "GetBucketVersioning":
+      return GetBucketVersioning(as(ep));
+    case "ListObjects":
+      return ListObjects(as(ep));
+    case "ListObjectsV2":
+      return ListObjectsV2(as(ep));
+    case "ListMultipartUploads":
+      return ListMultipartUploads(as(ep));
+    case "DeleteObjects":
+      return DeleteObjects(as(ep));
+    case "PutObject":
+      return PutObject(as(ep));
+    case "CopyObject":
+      return CopyObject(as(ep));
+    case "GetObject":
+      return GetObject(as(ep));
+    case "HeadObject":
+      return HeadObject(as(ep));
+    case "DeleteObject":
+      return DeleteObject(as(ep));
+    case "CreateMultipartUpload":
+      return CreateMultipartUpload(as(ep));
+    case "UploadPart":
+      return UploadPart(as(ep));
+    case "UploadPartCopy":
+      return UploadPartCopy(as(ep));
+    case "CompleteMultipartUpload":
+      return CompleteMultipartUpload(as(ep));
+    case "AbortMultipartUpload":
+      return AbortMultipartUpload(as(ep));
+    case "ListParts":
+      return ListParts(as(ep));
+    default:
+      return assertNever(ep);
+  }
+}

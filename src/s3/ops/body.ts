@@ -1,0 +1,273 @@
+/**
+ * Request bodies in, object bytes out.
+ *
+ * `ingestBody` streams a request body through aws-chunked decoding and every
+ * digest the client asked us to check, into the store in 1 MiB pieces with a
+ * bounded number in flight, and returns the manifest only when all digests
+ * matched. `readObject` streams a byte range of a manifest back, with a small
+ * read-ahead.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { MANIFEST_ENTRY_BYTES } from "../../channel/mod.ts";
+import { S3Error } from "../errors.ts";
+import {
+  type ChecksumAlgorithm,
+  createChecksum,
+  decodeAwsChunked,
+  parseChecksumHeaders,
+} from "../sigv4/mod.ts";
+import type { OpContext } from "./context.ts";
+
+/** Size of the pieces sent to the store; large enough to amortise messaging, small enough to stream. */
+const PIECE_BYTES = 1024 * 1024;
+/** Pieces in flight to the store per upload: bounds memory at about 4 MiB per upload. */
+const PIECES_IN_FLIGHT = 4;
+/** Chunks fetched ahead of the reader on GET. */
+const READ_AHEAD_CHUNKS = 6;
+/** Largest single PUT S3 accepts. */
+export const MAX_PUT_BYTES = 5 * 1024 ** 3;
+
+/** What a stored body produced. */
+export interface Ingested {
+  size: number;
+  md5Hex: string;
+  manifest: Uint8Array;
+  checksum?: { algorithm: ChecksumAlgorithm; value: string };
+  storedBytes: number;
+  newBytes: number;
+}
+
+function expectedLength(ctx: OpContext): number | undefined {
+  const h = ctx.req.headers;
+  const streaming = ctx.auth.payload.kind.startsWith("streaming");
+  const raw = streaming ? h.get("x-amz-decoded-content-length") : h.get("content-length");
+  if (raw === null) return undefined;
+  if (!/^\d+$/.test(raw)) {
+    throw new S3Error("InvalidArgument", { message: `Invalid content length "${raw}"` });
+  }
+  return Number(raw);
+}
+
+/**
+ * Streams the request body into the store and verifies it.
+ *
+ * @param ctx The operation context.
+ * @param opts `maxBytes` refuses larger bodies; `checksumAlgorithm` computes that checksum even when the client sent none.
+ * @returns The manifest and digests.
+ */
+export async function ingestBody(
+  ctx: OpContext,
+  opts: { maxBytes?: number; checksumAlgorithm?: ChecksumAlgorithm } = {},
+): Promise<Ingested> {
+  const headers = ctx.req.headers;
+  const length = expectedLength(ctx);
+  if (length === undefined && headers.get("transfer-encoding") === null) {
+    throw new S3Error("MissingContentLength");
+  }
+  if (length !== undefined && length > (opts.maxBytes ?? MAX_PUT_BYTES)) {
+    throw new S3Error("EntityTooLarge", {
+      extra: {
+        ProposedSize: String(length),
+        MaxSizeAllowed: String(opts.maxBytes ?? MAX_PUT_BYTES),
+      },
+    });
+  }
+  const contentMd5 = headers.get("content-md5");
+  if (contentMd5 !== null && !/^[A-Za-z0-9+/]{22}==$/.test(contentMd5)) {
+    throw new S3Error("InvalidDigest");
+  }
+  const wanted = parseChecksumHeaders(headers);
+  const algorithm = wanted?.algorithm ?? opts.checksumAlgorithm;
+  const checksum = algorithm ? createChecksum(algorithm) : undefined;
+  const md5 = createHash("md5");
+  const sha256 = ctx.auth.payload.kind === "sha256" ? createHash("sha256") : undefined;
+
+  let body: ReadableStream<Uint8Array> = ctx.req.body ??
+    new ReadableStream({ start: (c) => c.close() });
+  let trailers: Promise<Map<string, string>> | undefined;
+  const p = ctx.auth.payload;
+  if (p.kind === "streaming-signed" || p.kind === "streaming-unsigned-trailer") {
+    const decoder = decodeAwsChunked({ ...ctx.auth, decodedLength: length });
+    body = body.pipeThrough(decoder.stream);
+    trailers = decoder.trailers;
+  }
+
+  let size = 0;
+  {
+    const stored = await storeStream(ctx, body, (value) => {
+      size += value.length;
+      if (length !== undefined && size > length) {
+        throw new S3Error("IncompleteBody", {
+          message: "The request body is longer than its declared length",
+        });
+      }
+      md5.update(value);
+      sha256?.update(value);
+      checksum?.update(value);
+    });
+    if (length !== undefined && size !== length) throw new S3Error("IncompleteBody");
+    const md5Bytes = md5.digest();
+    if (contentMd5 !== null && md5Bytes.toString("base64") !== contentMd5) {
+      throw new S3Error("BadDigest");
+    }
+    if (sha256 && sha256.digest("hex") !== (p as { hex: string }).hex.toLowerCase()) {
+      throw new S3Error("XAmzContentSHA256Mismatch");
+    }
+    let checksumValue: string | undefined;
+    if (checksum && algorithm) {
+      checksumValue = checksum.digestBase64();
+      let expected = wanted?.source === "header" ? wanted.expected : undefined;
+      if (wanted?.source === "trailer") {
+        expected = (await trailers)?.get(wanted.header);
+        if (expected === undefined) {
+          throw new S3Error("InvalidRequest", {
+            message: `The trailer "${wanted.header}" is missing`,
+          });
+        }
+      }
+      if (expected !== undefined && expected !== checksumValue) {
+        throw new S3Error("BadDigest", {
+          message: `The ${algorithm} you specified did not match the calculated checksum.`,
+        });
+      }
+    }
+    return {
+      ...stored,
+      size,
+      md5Hex: md5Bytes.toString("hex"),
+      checksum: checksumValue && algorithm ? { algorithm, value: checksumValue } : undefined,
+    };
+  }
+}
+
+/**
+ * Pumps a byte stream into one store write session, in pieces with a bounded
+ * number in flight. The session is aborted if anything fails.
+ *
+ * @param ctx Gives the store client.
+ * @param stream The bytes.
+ * @param inspect Sees every piece before it is stored; may throw to stop.
+ * @returns The manifest and byte counts.
+ */
+export async function storeStream(
+  ctx: Pick<OpContext, "store">,
+  stream: ReadableStream<Uint8Array>,
+  inspect: (bytes: Uint8Array) => void = () => {},
+): Promise<{ manifest: Uint8Array; storedBytes: number; newBytes: number }> {
+  const writeId = crypto.randomUUID();
+  const inFlight: Promise<{ entries: Uint8Array; storedBytes: number; newBytes: number }>[] = [];
+  const entries: Uint8Array[] = [];
+  let storedBytes = 0;
+  let newBytes = 0;
+  const take = (r: { entries: Uint8Array; storedBytes: number; newBytes: number }) => {
+    entries.push(r.entries);
+    storedBytes += r.storedBytes;
+    newBytes += r.newBytes;
+  };
+  let piece = new Uint8Array(PIECE_BYTES);
+  let fill = 0;
+  const send = async () => {
+    const data = fill === piece.length ? piece : piece.slice(0, fill);
+    const buffer = data.buffer as ArrayBuffer;
+    inFlight.push(ctx.store.call({ type: "writeData", writeId, data: buffer }, [buffer]));
+    piece = new Uint8Array(PIECE_BYTES);
+    fill = 0;
+    if (inFlight.length >= PIECES_IN_FLIGHT) take(await inFlight.shift()!);
+  };
+  let ended = false;
+  const reader = stream.getReader();
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      inspect(value);
+      let off = 0;
+      while (off < value.length) {
+        const n = Math.min(value.length - off, piece.length - fill);
+        piece.set(value.subarray(off, off + n), fill);
+        fill += n;
+        off += n;
+        if (fill === piece.length) await send();
+      }
+    }
+    if (fill > 0) await send();
+    while (inFlight.length > 0) take(await inFlight.shift()!);
+    take(await ctx.store.call({ type: "writeEnd", writeId }));
+    ended = true;
+    return { manifest: concat(entries), storedBytes, newBytes };
+  } catch (e) {
+    reader.cancel().catch(() => undefined);
+    await Promise.allSettled(inFlight);
+    if (!ended) await ctx.store.call({ type: "writeAbort", writeId }).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Concatenates byte arrays. */
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/**
+ * Streams bytes `[start, end)` of an object from its manifest.
+ *
+ * @param ctx Gives the store client.
+ * @param manifest Packed manifest.
+ * @param start First byte.
+ * @param end One past the last byte.
+ * @returns A stream of the range.
+ */
+export function readObject(
+  ctx: Pick<OpContext, "store">,
+  manifest: Uint8Array,
+  start: number,
+  end: number,
+): ReadableStream<Uint8Array> {
+  const view = new DataView(manifest.buffer, manifest.byteOffset, manifest.byteLength);
+  const chunks: { id: Uint8Array; size: number; offset: number }[] = [];
+  let offset = 0;
+  for (let i = 0; i < manifest.length; i += MANIFEST_ENTRY_BYTES) {
+    const size = view.getUint32(i + 32);
+    if (offset + size > start && offset < end) {
+      chunks.push({ id: manifest.slice(i, i + 32), size, offset });
+    }
+    offset += size;
+  }
+  let next = 0;
+  const pending: Promise<{ data: ArrayBuffer }>[] = [];
+  const fetchMore = () => {
+    while (pending.length < READ_AHEAD_CHUNKS && next < chunks.length) {
+      const c = chunks[next++];
+      pending.push(ctx.store.call({ type: "getChunk", id: c.id, size: c.size }));
+    }
+  };
+  let index = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (index >= chunks.length) {
+        controller.close();
+        return;
+      }
+      fetchMore();
+      const c = chunks[index++];
+      const { data } = await pending.shift()!;
+      const bytes = new Uint8Array(data);
+      const from = Math.max(0, start - c.offset);
+      const to = Math.min(c.size, end - c.offset);
+      controller.enqueue(from === 0 && to === c.size ? bytes : bytes.subarray(from, to));
+      fetchMore();
+    },
+    cancel() {
+      for (const p of pending) p.catch(() => undefined);
+    },
+  }, { highWaterMark: 0 });
+}

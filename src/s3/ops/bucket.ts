@@ -1,0 +1,67 @@
+/**
+ * Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
+ * GetBucketLocation, GetBucketVersioning.
+ *
+ * @module
+ */
+
+import { isValidBucketName } from "../endpoint.ts";
+import type { Endpoint } from "../endpoint.ts";
+import { S3Error } from "../errors.ts";
+import { escapeXml, parseXml, renderXml } from "../xml.ts";
+import type { OpContext, OpResult } from "./context.ts";
+import { xmlResult } from "./context.ts";
+import { isoDate } from "./headers.ts";
+
+type Ctx<O extends Endpoint["op"]> = OpContext<Extract<Endpoint, { op: O }>>;
+
+/** The single owner every bucket belongs to. */
+export const OWNER = { ID: "amber", DisplayName: "amber" };
+
+/** ListBuckets. */
+export async function ListBuckets(ctx: Ctx<"ListBuckets">): Promise<OpResult> {
+  const { buckets } = await ctx.meta.call({ type: "listBuckets" });
+  return xmlResult(renderXml("ListAllMyBucketsResult", {
+    Owner: OWNER,
+    Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: isoDate(b.created) })) },
+  }));
+}
+
+/** CreateBucket. */
+export async function CreateBucket(ctx: Ctx<"CreateBucket">): Promise<OpResult> {
+  const bucket = ctx.ep.bucket;
+  if (!isValidBucketName(bucket)) {
+    throw new S3Error("InvalidBucketName", { extra: { BucketName: bucket } });
+  }
+  const text = await ctx.req.text();
+  if (text.trim() !== "") parseXml(text);
+  await ctx.meta.call({ type: "createBucket", bucket, region: ctx.region, now: ctx.now });
+  return { status: 200, headers: { location: `/${bucket}` } };
+}
+
+/** HeadBucket. */
+export async function HeadBucket(ctx: Ctx<"HeadBucket">): Promise<OpResult> {
+  const b = await ctx.meta.call({ type: "headBucket", bucket: ctx.ep.bucket });
+  return { status: 200, headers: { "x-amz-bucket-region": b.region } };
+}
+
+/** DeleteBucket. */
+export async function DeleteBucket(ctx: Ctx<"DeleteBucket">): Promise<OpResult> {
+  await ctx.meta.call({ type: "deleteBucket", bucket: ctx.ep.bucket });
+  return { status: 204 };
+}
+
+/** GetBucketLocation: us-east-1 is reported as an empty constraint, as AWS does. */
+export async function GetBucketLocation(ctx: Ctx<"GetBucketLocation">): Promise<OpResult> {
+  const b = await ctx.meta.call({ type: "headBucket", bucket: ctx.ep.bucket });
+  const constraint = b.region === "us-east-1" ? "" : escapeXml(b.region);
+  const xml = `<?xml version="1.0" encoding="UTF-8"?>\n` +
+    `<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${constraint}</LocationConstraint>`;
+  return xmlResult(xml);
+}
+
+/** GetBucketVersioning: buckets are unversioned until versioning lands, shown as no Status. */
+export async function GetBucketVersioning(ctx: Ctx<"GetBucketVersioning">): Promise<OpResult> {
+  await ctx.meta.call({ type: "headBucket", bucket: ctx.ep.bucket });
+  return xmlResult(renderXml("VersioningConfiguration", {}));
+}

@@ -1,0 +1,86 @@
+/**
+ * DeleteObject and DeleteObjects.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import type { Endpoint } from "../endpoint.ts";
+import { S3Error, toS3Error } from "../errors.ts";
+import { child, childrenNamed, parseXml, renderXml, type XmlObject } from "../xml.ts";
+import type { OpContext, OpResult } from "./context.ts";
+import { xmlResult } from "./context.ts";
+import { ChannelError } from "../../channel/mod.ts";
+
+type Ctx<O extends Endpoint["op"]> = OpContext<Extract<Endpoint, { op: O }>>;
+
+/** Most keys one DeleteObjects request may name. */
+export const DELETE_OBJECTS_MAX_KEYS = 1000;
+/** Largest DeleteObjects body accepted, in bytes. */
+const DELETE_BODY_MAX_BYTES = 2 * 1024 * 1024;
+
+/** DeleteObject: deleting a missing key succeeds, as in S3. */
+export async function DeleteObject(ctx: Ctx<"DeleteObject">): Promise<OpResult> {
+  const { bucket, key } = ctx.ep;
+  const versionId = ctx.query.get("versionId") ?? undefined;
+  const r = await ctx.meta.call({
+    type: "deleteObject",
+    bucket,
+    key,
+    versionId: versionId === "null" ? undefined : versionId,
+  });
+  const headers: Record<string, string> = {};
+  if (r.versionId) headers["x-amz-version-id"] = r.versionId;
+  if (r.deleteMarker) headers["x-amz-delete-marker"] = "true";
+  return { status: 204, headers };
+}
+
+/**
+ * Reads a small XML request body, checking Content-MD5 or a SHA-256/CRC
+ * header when present.
+ *
+ * @returns The body text.
+ */
+export async function readXmlBody(ctx: OpContext, maxBytes: number): Promise<string> {
+  const bytes = new Uint8Array(await ctx.req.arrayBuffer());
+  if (bytes.length > maxBytes) {
+    throw new S3Error("MalformedXML", { message: "The XML body is too large" });
+  }
+  const md5 = ctx.req.headers.get("content-md5");
+  if (md5 !== null && createHash("md5").update(bytes).digest("base64") !== md5) {
+    throw new S3Error("BadDigest");
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+/** DeleteObjects: each key succeeds or fails on its own; Quiet reports only failures. */
+export async function DeleteObjects(ctx: Ctx<"DeleteObjects">): Promise<OpResult> {
+  const root = parseXml(await readXmlBody(ctx, DELETE_BODY_MAX_BYTES));
+  if (root.name !== "Delete") throw new S3Error("MalformedXML");
+  const quiet = child(root, "Quiet")?.text.trim().toLowerCase() === "true";
+  const objects = childrenNamed(root, "Object").map((o) => {
+    const key = child(o, "Key")?.text;
+    if (key === undefined || key === "") throw new S3Error("MalformedXML");
+    const versionId = child(o, "VersionId")?.text;
+    return { key, versionId: versionId === "null" ? undefined : versionId };
+  });
+  if (objects.length === 0 || objects.length > DELETE_OBJECTS_MAX_KEYS) {
+    throw new S3Error("MalformedXML");
+  }
+  const { results } = await ctx.meta.call({
+    type: "deleteObjects",
+    bucket: ctx.ep.bucket,
+    objects,
+  });
+  const deleted: XmlObject[] = [];
+  const errors: XmlObject[] = [];
+  for (const r of results) {
+    if (r.ok) {
+      if (!quiet) deleted.push({ Key: r.key, VersionId: r.versionId });
+    } else {
+      const e = toS3Error(new ChannelError(r.error), `/${ctx.ep.bucket}/${r.key}`);
+      errors.push({ Key: r.key, VersionId: r.versionId, Code: e.code, Message: e.message });
+    }
+  }
+  return xmlResult(renderXml("DeleteResult", { Deleted: deleted, Error: errors }));
+}

@@ -1,0 +1,226 @@
+/**
+ * Multipart uploads: CreateMultipartUpload, UploadPart, UploadPartCopy,
+ * CompleteMultipartUpload, AbortMultipartUpload, ListParts.
+ *
+ * @module
+ */
+
+import type { Endpoint } from "../endpoint.ts";
+import { S3Error } from "../errors.ts";
+import type { ChecksumAlgorithm } from "../sigv4/mod.ts";
+import { child, childrenNamed, parseXml, renderXml } from "../xml.ts";
+import { ingestBody, readObject, storeStream } from "./body.ts";
+import { createHash } from "node:crypto";
+import { OWNER } from "./bucket.ts";
+import type { OpContext, OpResult } from "./context.ts";
+import { xmlResult } from "./context.ts";
+import { readXmlBody } from "./delete.ts";
+import { isoDate, metadataFromHeaders } from "./headers.ts";
+import { maxParam } from "./list.ts";
+import { checkKey, readCopySource } from "./object_put.ts";
+
+type Ctx<O extends Endpoint["op"]> = OpContext<Extract<Endpoint, { op: O }>>;
+
+/** Smallest part S3 accepts, except the last. */
+export const MIN_PART_BYTES = 5 * 1024 * 1024;
+/** Largest part S3 accepts. */
+export const MAX_PART_BYTES = 5 * 1024 ** 3;
+const CHECKSUM_ALGORITHMS = new Set(["CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"]);
+
+/** CreateMultipartUpload. */
+export async function CreateMultipartUpload(ctx: Ctx<"CreateMultipartUpload">): Promise<OpResult> {
+  const { bucket, key } = ctx.ep;
+  checkKey(key);
+  const algorithm = ctx.req.headers.get("x-amz-checksum-algorithm")?.toUpperCase();
+  if (algorithm !== undefined && !CHECKSUM_ALGORITHMS.has(algorithm)) {
+    throw new S3Error("InvalidRequest", {
+      message: `Checksum algorithm "${algorithm}" is not supported`,
+    });
+  }
+  const uploadId = crypto.randomUUID().replace(/-/g, "") + crypto.randomUUID().replace(/-/g, "");
+  await ctx.meta.call({
+    type: "createUpload",
+    upload: {
+      uploadId,
+      bucket,
+      key,
+      initiated: ctx.now,
+      ...metadataFromHeaders(ctx.req.headers),
+      checksumAlgorithm: algorithm,
+    },
+  });
+  const headers: Record<string, string> = {};
+  if (algorithm) headers["x-amz-checksum-algorithm"] = algorithm;
+  return xmlResult(
+    renderXml("InitiateMultipartUploadResult", { Bucket: bucket, Key: key, UploadId: uploadId }),
+    headers,
+  );
+}
+
+/** UploadPart: streams the part into the store, then records it (replacing an earlier upload of that number). */
+export async function UploadPart(ctx: Ctx<"UploadPart">): Promise<OpResult> {
+  const { bucket, key, uploadId, partNumber } = ctx.ep;
+  const upload = await ctx.meta.call({ type: "getUpload", bucket, key, uploadId });
+  const body = await ingestBody(ctx, {
+    maxBytes: MAX_PART_BYTES,
+    checksumAlgorithm: upload.checksumAlgorithm as ChecksumAlgorithm | undefined,
+  });
+  await ctx.meta.call({
+    type: "putPart",
+    bucket,
+    key,
+    uploadId,
+    part: {
+      partNumber,
+      size: body.size,
+      etag: body.md5Hex,
+      lastModified: ctx.now,
+      checksum: body.checksum,
+      manifest: body.manifest,
+    },
+  });
+  const headers: Record<string, string> = { etag: `"${body.md5Hex}"` };
+  if (body.checksum) {
+    headers[`x-amz-checksum-${body.checksum.algorithm.toLowerCase()}`] = body.checksum.value;
+  }
+  return { status: 200, headers, bytesIn: body.size };
+}
+
+/** UploadPartCopy: a whole-object copy shares chunks; a range is re-chunked from the source. */
+export async function UploadPartCopy(ctx: Ctx<"UploadPartCopy">): Promise<OpResult> {
+  const { bucket, key, uploadId, partNumber } = ctx.ep;
+  await ctx.meta.call({ type: "getUpload", bucket, key, uploadId });
+  const { source } = await readCopySource(ctx);
+  const rangeHeader = ctx.req.headers.get("x-amz-copy-source-range");
+  let part: { size: number; etag: string; manifest: Uint8Array };
+  if (rangeHeader === null) {
+    part = {
+      size: source.size,
+      etag: source.etag.includes("-") ? "" : source.etag,
+      manifest: source.manifest,
+    };
+  } else {
+    const m = /^bytes=(\d+)-(\d+)$/.exec(rangeHeader);
+    if (!m) {
+      throw new S3Error("InvalidArgument", {
+        message: "The x-amz-copy-source-range value must be of the form bytes=first-last",
+      });
+    }
+    const range: [number, number] = [Number(m[1]), Number(m[2]) + 1];
+    if (range[0] >= range[1] || range[1] > source.size) {
+      throw new S3Error("InvalidRange", { extra: { ActualObjectSize: String(source.size) } });
+    }
+    const md5 = createHash("md5");
+    const stored = await storeStream(
+      ctx,
+      readObject(ctx, source.manifest, range[0], range[1]),
+      (b) => md5.update(b),
+    );
+    part = { size: range[1] - range[0], etag: md5.digest("hex"), manifest: stored.manifest };
+  }
+  if (part.etag === "") {
+    // A multipart source's ETag is not an MD5 of its bytes; the part's ETag must be.
+    const md5 = createHash("md5");
+    const reader = readObject(ctx, source.manifest, 0, source.size).getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) md5.update(r.value);
+    part.etag = md5.digest("hex");
+  }
+  await ctx.meta.call({
+    type: "putPart",
+    bucket,
+    key,
+    uploadId,
+    part: { partNumber, lastModified: ctx.now, ...part },
+  });
+  return xmlResult(
+    renderXml("CopyPartResult", { LastModified: isoDate(ctx.now), ETag: `"${part.etag}"` }),
+  );
+}
+
+/** CompleteMultipartUpload. */
+export async function CompleteMultipartUpload(
+  ctx: Ctx<"CompleteMultipartUpload">,
+): Promise<OpResult> {
+  const { bucket, key, uploadId } = ctx.ep;
+  const root = parseXml(await readXmlBody(ctx, 4 * 1024 * 1024));
+  if (root.name !== "CompleteMultipartUpload") throw new S3Error("MalformedXML");
+  const parts = childrenNamed(root, "Part").map((p) => {
+    const n = child(p, "PartNumber")?.text.trim() ?? "";
+    const etag = child(p, "ETag")?.text.trim();
+    if (!/^\d+$/.test(n) || etag === undefined) throw new S3Error("MalformedXML");
+    return { partNumber: Number(n), etag };
+  });
+  if (parts.length === 0) {
+    throw new S3Error("MalformedXML", {
+      message:
+        "The XML you provided was not well-formed or did not validate against our published schema",
+    });
+  }
+  const v = await ctx.meta.call({
+    type: "completeUpload",
+    bucket,
+    key,
+    uploadId,
+    parts,
+    versionId: "null",
+    now: ctx.now,
+    minPartBytes: MIN_PART_BYTES,
+  });
+  const headers: Record<string, string> = {};
+  const checksum = v.checksum ? { [`Checksum${v.checksum.algorithm}`]: v.checksum.value } : {};
+  return xmlResult(
+    renderXml("CompleteMultipartUploadResult", {
+      Location: `/${bucket}/${key}`,
+      Bucket: bucket,
+      Key: key,
+      ETag: `"${v.etag}"`,
+      ...checksum,
+    }),
+    headers,
+  );
+}
+
+/** AbortMultipartUpload. */
+export async function AbortMultipartUpload(ctx: Ctx<"AbortMultipartUpload">): Promise<OpResult> {
+  const { bucket, key, uploadId } = ctx.ep;
+  await ctx.meta.call({ type: "abortUpload", bucket, key, uploadId });
+  return { status: 204 };
+}
+
+/** ListParts. */
+export async function ListParts(ctx: Ctx<"ListParts">): Promise<OpResult> {
+  const { bucket, key, uploadId } = ctx.ep;
+  const markerRaw = ctx.query.get("part-number-marker") ?? "0";
+  if (!/^\d+$/.test(markerRaw)) {
+    throw new S3Error("InvalidArgument", { message: "Invalid part-number-marker" });
+  }
+  const maxParts = maxParam(ctx.query, "max-parts");
+  const r = await ctx.meta.call({
+    type: "listParts",
+    bucket,
+    key,
+    uploadId,
+    marker: Number(markerRaw),
+    maxParts,
+  });
+  return xmlResult(renderXml("ListPartsResult", {
+    Bucket: bucket,
+    Key: key,
+    UploadId: uploadId,
+    Initiator: OWNER,
+    Owner: OWNER,
+    StorageClass: "STANDARD",
+    PartNumberMarker: Number(markerRaw),
+    NextPartNumberMarker: r.nextMarker,
+    MaxParts: maxParts,
+    IsTruncated: r.isTruncated,
+    ChecksumAlgorithm: r.upload.checksumAlgorithm,
+    Part: r.parts.map((p) => ({
+      PartNumber: p.partNumber,
+      LastModified: isoDate(p.lastModified),
+      ETag: `"${p.etag}"`,
+      Size: p.size,
+      ...(p.checksum ? { [`Checksum${p.checksum.algorithm}`]: p.checksum.value } : {}),
+    })),
+  }));
+}

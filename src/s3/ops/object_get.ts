@@ -1,0 +1,94 @@
+/**
+ * GetObject and HeadObject: conditions, ranges, part numbers and response
+ * header overrides.
+ *
+ * @module
+ */
+
+import type { VersionRecord } from "../../channel/mod.ts";
+import type { Endpoint } from "../endpoint.ts";
+import { S3Error } from "../errors.ts";
+import { readObject } from "./body.ts";
+import type { OpContext, OpResult } from "./context.ts";
+import { conditionsFrom, evaluateConditions, parseRange, versionHeaders } from "./headers.ts";
+
+type Ctx = OpContext<Extract<Endpoint, { op: "GetObject" | "HeadObject" }>>;
+
+/** Query parameters that override response headers on GET. */
+const RESPONSE_OVERRIDES = [
+  "content-type",
+  "content-language",
+  "expires",
+  "cache-control",
+  "content-disposition",
+  "content-encoding",
+] as const;
+
+function partRange(v: VersionRecord, partNumber: number): [number, number] {
+  const sizes = v.partSizes ?? [v.size];
+  if (partNumber > sizes.length) {
+    throw new S3Error("InvalidPart", { message: "The requested partnumber is not satisfiable" });
+  }
+  const start = sizes.slice(0, partNumber - 1).reduce((a, b) => a + b, 0);
+  return [start, start + sizes[partNumber - 1]];
+}
+
+async function serveObject(ctx: Ctx, withBody: boolean): Promise<OpResult> {
+  const { bucket, key } = ctx.ep;
+  const versionId = ctx.query.get("versionId") ?? undefined;
+  const v = await ctx.meta.call({ type: "getVersion", bucket, key, versionId });
+  const headers = versionHeaders(
+    v,
+    ctx.req.headers.get("x-amz-checksum-mode")?.toUpperCase() === "ENABLED",
+  );
+  const outcome = evaluateConditions(conditionsFrom(ctx.req.headers), v);
+  if (outcome === "notModified") {
+    return {
+      status: 304,
+      headers: { etag: headers.etag, "last-modified": headers["last-modified"] },
+    };
+  }
+  if (outcome === "failed") throw new S3Error("PreconditionFailed");
+  if (withBody) {
+    for (const name of RESPONSE_OVERRIDES) {
+      const value = ctx.query.get(`response-${name}`);
+      if (value !== null) headers[name] = value;
+    }
+  }
+  const partParam = ctx.query.get("partNumber");
+  let range: [number, number] | undefined;
+  if (partParam !== null) {
+    const n = Number(partParam);
+    if (!/^\d+$/.test(partParam) || n < 1 || n > 10000) {
+      throw new S3Error("InvalidArgument", {
+        message: "Part number must be an integer between 1 and 10000, inclusive",
+      });
+    }
+    if (ctx.req.headers.get("range") !== null) {
+      throw new S3Error("InvalidRequest", {
+        message: "Cannot specify both Range header and partNumber query parameter",
+      });
+    }
+    range = partRange(v, n);
+    headers["x-amz-mp-parts-count"] = String(v.partSizes?.length ?? 1);
+  } else {
+    range = parseRange(ctx.req.headers.get("range"), v.size);
+  }
+  const [start, end] = range ?? [0, v.size];
+  headers["content-length"] = String(end - start);
+  const partial = range !== undefined && (partParam === null || v.partSizes !== undefined);
+  if (partial) headers["content-range"] = `bytes ${start}-${end - 1}/${v.size}`;
+  const status = partial ? 206 : 200;
+  if (!withBody || end === start) return { status, headers, body: null };
+  return { status, headers, body: readObject(ctx, v.manifest, start, end), bytesOut: end - start };
+}
+
+/** GetObject. */
+export function GetObject(ctx: Ctx): Promise<OpResult> {
+  return serveObject(ctx, true);
+}
+
+/** HeadObject: as GetObject without the body; errors carry no body either. */
+export function HeadObject(ctx: Ctx): Promise<OpResult> {
+  return serveObject(ctx, false);
+}

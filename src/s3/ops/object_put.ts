@@ -1,0 +1,155 @@
+/**
+ * PutObject and CopyObject.
+ *
+ * @module
+ */
+
+import type { VersionRecord } from "../../channel/mod.ts";
+import type { Endpoint } from "../endpoint.ts";
+import { S3Error } from "../errors.ts";
+import { renderXml } from "../xml.ts";
+import { ingestBody } from "./body.ts";
+import type { OpContext, OpResult } from "./context.ts";
+import { xmlResult } from "./context.ts";
+import { conditionsFrom, evaluateConditions, isoDate, metadataFromHeaders } from "./headers.ts";
+
+type Ctx<O extends Endpoint["op"]> = OpContext<Extract<Endpoint, { op: O }>>;
+
+/** Largest key length S3 accepts, in UTF-8 bytes. */
+export const KEY_MAX_BYTES = 1024;
+
+/** Refuses keys S3 refuses. */
+export function checkKey(key: string): void {
+  if (new TextEncoder().encode(key).length > KEY_MAX_BYTES) throw new S3Error("KeyTooLongError");
+}
+
+/** Reads `If-None-Match: *` / `If-Match` of a conditional write. */
+export function writeConditions(headers: Headers): { ifMatch?: string; ifNoneMatch?: boolean } {
+  const ifNoneMatch = headers.get("if-none-match");
+  const ifMatch = headers.get("if-match");
+  if (ifNoneMatch !== null && ifNoneMatch.trim() !== "*") {
+    throw new S3Error("NotImplemented", { message: 'If-None-Match on writes supports only "*"' });
+  }
+  return {
+    ifNoneMatch: ifNoneMatch !== null ? true : undefined,
+    ifMatch: ifMatch !== null ? ifMatch.trim().replace(/^"|"$/g, "") : undefined,
+  };
+}
+
+/** PutObject. */
+export async function PutObject(ctx: Ctx<"PutObject">): Promise<OpResult> {
+  const { bucket, key } = ctx.ep;
+  checkKey(key);
+  const meta = metadataFromHeaders(ctx.req.headers);
+  const conditions = writeConditions(ctx.req.headers);
+  // Fail fast on a missing bucket before reading the body.
+  await ctx.meta.call({ type: "headBucket", bucket });
+  const body = await ingestBody(ctx);
+  const version: VersionRecord = {
+    versionId: "null",
+    size: body.size,
+    etag: body.md5Hex,
+    lastModified: ctx.now,
+    ...meta,
+    checksum: body.checksum ? { ...body.checksum, type: "FULL_OBJECT" } : undefined,
+    manifest: body.manifest,
+  };
+  await ctx.meta.call({ type: "putVersion", bucket, key, version, ...conditions });
+  const headers: Record<string, string> = { etag: `"${body.md5Hex}"` };
+  if (body.checksum) {
+    headers[`x-amz-checksum-${body.checksum.algorithm.toLowerCase()}`] = body.checksum.value;
+  }
+  return { status: 200, headers, bytesIn: body.size };
+}
+
+/**
+ * Parses `x-amz-copy-source` (`bucket/key[?versionId=…]`, URL-encoded, optional leading slash).
+ *
+ * @returns Source bucket, key and version.
+ */
+export function parseCopySource(
+  value: string,
+): { bucket: string; key: string; versionId?: string } {
+  let v = value.startsWith("/") ? value.slice(1) : value;
+  let versionId: string | undefined;
+  const q = v.indexOf("?");
+  if (q >= 0) {
+    const params = new URLSearchParams(v.slice(q + 1));
+    versionId = params.get("versionId") ?? undefined;
+    v = v.slice(0, q);
+  }
+  const slash = v.indexOf("/");
+  if (slash <= 0 || slash === v.length - 1) {
+    throw new S3Error("InvalidArgument", {
+      message: "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+    });
+  }
+  let key: string;
+  try {
+    key = decodeURIComponent(v.slice(slash + 1));
+  } catch {
+    throw new S3Error("InvalidArgument", { message: "Invalid copy source encoding" });
+  }
+  return { bucket: decodeURIComponent(v.slice(0, slash)), key, versionId };
+}
+
+/** Reads the copy source, checking the `x-amz-copy-source-if-*` conditions. */
+export async function readCopySource(
+  ctx: OpContext,
+): Promise<{ source: VersionRecord; from: ReturnType<typeof parseCopySource> }> {
+  const from = parseCopySource(ctx.req.headers.get("x-amz-copy-source")!);
+  const source = await ctx.meta.call({ type: "getVersion", ...from });
+  const outcome = evaluateConditions(conditionsFrom(ctx.req.headers, "x-amz-copy-source-"), source);
+  if (outcome !== "ok") throw new S3Error("PreconditionFailed");
+  return { source, from };
+}
+
+/** CopyObject: shares the source's chunks (no bytes are copied). */
+export async function CopyObject(ctx: Ctx<"CopyObject">): Promise<OpResult> {
+  const { bucket, key } = ctx.ep;
+  checkKey(key);
+  const { source, from } = await readCopySource(ctx);
+  const directive = (ctx.req.headers.get("x-amz-metadata-directive") ?? "COPY").toUpperCase();
+  if (directive !== "COPY" && directive !== "REPLACE") {
+    throw new S3Error("InvalidArgument", { message: "Unknown metadata directive." });
+  }
+  if (
+    from.bucket === bucket && from.key === key && directive === "COPY" &&
+    from.versionId === undefined
+  ) {
+    throw new S3Error("InvalidRequest", {
+      message:
+        "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+    });
+  }
+  const meta = directive === "REPLACE"
+    ? metadataFromHeaders(ctx.req.headers)
+    : { headers: source.headers, userMeta: source.userMeta };
+  const version: VersionRecord = {
+    ...source,
+    versionId: "null",
+    lastModified: ctx.now,
+    ...meta,
+    deleteMarker: undefined,
+  };
+  await ctx.meta.call({
+    type: "putVersion",
+    bucket,
+    key,
+    version,
+    ...writeConditions(ctx.req.headers),
+  });
+  const headers: Record<string, string> = {};
+  if (source.versionId !== "null") headers["x-amz-copy-source-version-id"] = source.versionId;
+  const checksum = source.checksum
+    ? { [`Checksum${source.checksum.algorithm}`]: source.checksum.value }
+    : {};
+  return xmlResult(
+    renderXml("CopyObjectResult", {
+      LastModified: isoDate(ctx.now),
+      ETag: `"${source.etag}"`,
+      ...checksum,
+    }),
+    headers,
+  );
+}

@@ -1,0 +1,17 @@
+/**
+ * The chunk store: content-defined chunking, keyed chunk ids, zstd +
+ * ChaCha20-Poly1305 sealing, append-only segments with group commit, and the
+ * vault's key hierarchy.
+ *
+ * @module
+ */
+
+export { StoreError } from "./errors.ts";
+export type { StoreErrorKind } from "./errors.ts";
+export type { StoreKeys } from "./service.ts";
+
+/** URL of the store Worker's entry module. */
+export const STORE_WORKER_URL: URL = new URL("./worker.ts", import.meta.url);
+export { DEMO_VAULT_KEY } from "./keys.ts";
+export type { Keyring } from "./keys.ts";
+export { KEYRING_FILE, openVault, secretSealer } from "./vault.ts";

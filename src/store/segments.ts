@@ -1,0 +1,284 @@
+/**
+ * Append-only segment files with group commit, and the chunk location index.
+ *
+ * Records queued while a write+fsync is in flight go into the next batch, so
+ * concurrent uploads share fsyncs. A batch is acknowledged only after its
+ * bytes are fsync'd; the location index is updated after that, and on start
+ * the tail of the newest segments is rescanned, so the index never needs its
+ * own fsync to be correct.
+ *
+ * @module
+ */
+
+import { type FileHandle, open as openFile } from "node:fs/promises";
+import { DatabaseSync } from "node:sqlite";
+import { StoreError } from "./errors.ts";
+import {
+  decodeSegmentHeader,
+  encodeRecord,
+  encodeSegmentHeader,
+  RecordType,
+  scanRecords,
+  SEGMENT_HEADER_BYTES,
+} from "./format.ts";
+
+/** A segment is closed for appends once it passes this size. */
+export const SEGMENT_MAX_BYTES = 512 * 1024 * 1024;
+/** Newest segments rescanned at start-up to recover index rows lost in a crash. */
+const RESCAN_SEGMENTS = 2;
+
+/** Where a chunk record lives. */
+interface Location {
+  segment: number;
+  offset: number;
+  length: number;
+}
+
+interface Pending {
+  id: Uint8Array;
+  record: Uint8Array;
+  plain: number;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+/** The segment files and chunk index of one drive. */
+export class SegmentStore {
+  readonly #dir: string;
+  readonly #vaultId: Uint8Array;
+  readonly #db: DatabaseSync;
+  #active!: { segment: number; handle: FileHandle; size: number };
+  #readers = new Map<number, FileHandle>();
+  #queue: Pending[] = [];
+  #flushing: Promise<void> | undefined;
+  #lookup;
+  #insert;
+
+  private constructor(dir: string, vaultId: Uint8Array) {
+    this.#dir = dir;
+    this.#vaultId = vaultId;
+    this.#db = new DatabaseSync(`${dir}/chunks.db`);
+    this.#db.exec(`PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;
+      CREATE TABLE IF NOT EXISTS chunks(
+        id BLOB PRIMARY KEY, segment INTEGER NOT NULL, offset INTEGER NOT NULL,
+        length INTEGER NOT NULL, plain INTEGER NOT NULL) WITHOUT ROWID;`);
+    this.#lookup = this.#db.prepare("SELECT segment, offset, length FROM chunks WHERE id = ?");
+    this.#insert = this.#db.prepare(
+      "INSERT OR IGNORE INTO chunks(id, segment, offset, length, plain) VALUES(?, ?, ?, ?, ?)",
+    );
+  }
+
+  /**
+   * Opens the store in `dir`, recovering the tail of the newest segments.
+   *
+   * @param dir Directory of segment files and the chunk index.
+   * @param vaultId The vault's id, written into every segment header.
+   * @param plainLength Reads a record payload's plaintext length (for recovery).
+   */
+  static async open(
+    dir: string,
+    vaultId: Uint8Array,
+    plainLength: (payload: Uint8Array) => number,
+  ): Promise<SegmentStore> {
+    Deno.mkdirSync(dir, { recursive: true });
+    const s = new SegmentStore(dir, vaultId);
+    const numbers = [...Deno.readDirSync(dir)]
+      .map((e) => /^(\d{8})\.seg$/.exec(e.name)?.[1])
+      .filter((n): n is string => n !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+    for (const n of numbers.slice(-RESCAN_SEGMENTS)) await s.#recover(n, plainLength);
+    const last = numbers.at(-1);
+    if (last === undefined) await s.#startSegment(1);
+    else {
+      const handle = await openFile(s.#path(last), "r+");
+      const size = (await handle.stat()).size;
+      s.#active = { segment: last, handle, size };
+      if (size >= SEGMENT_MAX_BYTES) await s.#startSegment(last + 1);
+    }
+    return s;
+  }
+
+  #path(n: number): string {
+    return `${this.#dir}/${String(n).padStart(8, "0")}.seg`;
+  }
+
+  async #recover(n: number, plainLength: (payload: Uint8Array) => number): Promise<void> {
+    const bytes = await Deno.readFile(this.#path(n));
+    const header = decodeSegmentHeader(bytes, this.#path(n));
+    if (header.vaultId.some((b, i) => b !== this.#vaultId[i])) {
+      throw new StoreError(
+        "format",
+        `Cannot open segment "${this.#path(n)}": it belongs to another vault`,
+      );
+    }
+    const { records, validBytes } = scanRecords(bytes, SEGMENT_HEADER_BYTES);
+    this.#db.exec("BEGIN");
+    for (const r of records) {
+      if (r.type !== RecordType.Chunk) continue;
+      this.#insert.run(
+        r.id,
+        n,
+        r.offset,
+        r.length,
+        plainLength(bytes.subarray(r.payloadOffset, r.payloadOffset + r.payloadLength)),
+      );
+    }
+    this.#db.exec("COMMIT");
+    if (validBytes < bytes.length) {
+      // A torn tail from a crash: nothing in it was ever acknowledged.
+      const handle = await openFile(this.#path(n), "r+");
+      await handle.truncate(validBytes);
+      await handle.sync();
+      await handle.close();
+    }
+  }
+
+  async #startSegment(n: number): Promise<void> {
+    const handle = await openFile(this.#path(n), "wx+");
+    await handle.write(
+      encodeSegmentHeader({ vaultId: this.#vaultId, segment: n }),
+      0,
+      SEGMENT_HEADER_BYTES,
+      0,
+    );
+    await handle.sync();
+    const dir = await openFile(this.#dir, "r");
+    await dir.sync().catch(() => undefined);
+    await dir.close();
+    const previous = this.#active;
+    this.#active = { segment: n, handle, size: SEGMENT_HEADER_BYTES };
+    if (previous) await previous.handle.close();
+  }
+
+  /** True when a chunk with this id is stored. */
+  has(id: Uint8Array): boolean {
+    return this.#lookup.get(id) !== undefined;
+  }
+
+  /**
+   * Appends a sealed chunk; resolves once it is durable.
+   *
+   * @param id Chunk id.
+   * @param sealed Sealed chunk bytes.
+   * @param plain Plaintext length (for statistics).
+   * @returns Bytes the record takes on disk.
+   */
+  append(
+    id: Uint8Array,
+    sealed: Uint8Array,
+    plain: number,
+  ): { durable: Promise<void>; recordBytes: number } {
+    const record = encodeRecord(RecordType.Chunk, id, sealed);
+    const durable = new Promise<void>((resolve, reject) => {
+      this.#queue.push({ id, record, plain, resolve, reject });
+    });
+    this.#flushing ??= this.#flushLoop();
+    return { durable, recordBytes: record.length };
+  }
+
+  async #flushLoop(): Promise<void> {
+    // Let the current turn queue more records before the first write.
+    await new Promise((r) => setTimeout(r, 0));
+    while (this.#queue.length > 0) {
+      const batch = this.#queue;
+      this.#queue = [];
+      try {
+        if (this.#active.size >= SEGMENT_MAX_BYTES) {
+          await this.#startSegment(this.#active.segment + 1);
+        }
+        const { segment, handle } = this.#active;
+        const start = this.#active.size;
+        const total = batch.reduce((n, p) => n + p.record.length, 0);
+        const buf = new Uint8Array(total);
+        let off = 0;
+        for (const p of batch) {
+          buf.set(p.record, off);
+          off += p.record.length;
+        }
+        let written = 0;
+        while (written < total) {
+          const r = await handle.write(buf, written, total - written, start + written);
+          written += r.bytesWritten;
+        }
+        await handle.datasync();
+        this.#active.size = start + total;
+        this.#db.exec("BEGIN");
+        off = start;
+        for (const p of batch) {
+          this.#insert.run(p.id, segment, off, p.record.length, p.plain);
+          off += p.record.length;
+        }
+        this.#db.exec("COMMIT");
+        for (const p of batch) p.resolve();
+      } catch (e) {
+        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+        const err = new StoreError(
+          "io",
+          `Cannot write segment ${this.#active.segment}: ${(e as Error).message}`,
+          {
+            cause: e,
+          },
+        );
+        for (const p of batch) p.reject(err);
+      }
+    }
+    this.#flushing = undefined;
+  }
+
+  /**
+   * Reads the sealed bytes of a chunk.
+   *
+   * @param id Chunk id.
+   * @returns The sealed payload.
+   * @throws {StoreError} `notFound` or `corrupt`.
+   */
+  async read(id: Uint8Array): Promise<Uint8Array> {
+    const loc = this.#lookup.get(id) as Location | undefined;
+    if (!loc) throw new StoreError("notFound", `Cannot read chunk: it is not in the index`);
+    let handle = this.#readers.get(loc.segment);
+    if (!handle) {
+      handle = await openFile(this.#path(loc.segment), "r");
+      this.#readers.set(loc.segment, handle);
+    }
+    const buf = new Uint8Array(loc.length);
+    let got = 0;
+    while (got < loc.length) {
+      const r = await handle.read(buf, got, loc.length - got, loc.offset + got);
+      if (r.bytesRead === 0) break;
+      got += r.bytesRead;
+    }
+    const scanned = scanRecords(buf).records[0];
+    if (
+      got < loc.length || !scanned || scanned.length !== loc.length ||
+      scanned.id.some((b, i) => b !== id[i])
+    ) {
+      throw new StoreError(
+        "corrupt",
+        `Cannot read chunk in segment ${loc.segment} at ${loc.offset}: record is damaged`,
+      );
+    }
+    return buf.subarray(scanned.payloadOffset, scanned.payloadOffset + scanned.payloadLength);
+  }
+
+  /** Counts of stored chunks and bytes. */
+  stats(): { chunks: number; storedBytes: number; plainBytes: number; segments: number } {
+    const r = this.#db.prepare(
+      "SELECT count(*) AS n, coalesce(sum(length), 0) AS stored, coalesce(sum(plain), 0) AS plain FROM chunks",
+    ).get() as { n: number; stored: number; plain: number };
+    return {
+      chunks: r.n,
+      storedBytes: r.stored,
+      plainBytes: r.plain,
+      segments: this.#active.segment,
+    };
+  }
+
+  /** Waits for queued writes, then closes files. */
+  async close(): Promise<void> {
+    await this.#flushing;
+    await this.#active.handle.close();
+    for (const h of this.#readers.values()) await h.close();
+    this.#db.close();
+  }
+}

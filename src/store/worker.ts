@@ -1,0 +1,32 @@
+/**
+ * Entry point of the chunk-store Worker: holds the data dir, no network.
+ *
+ * @module
+ */
+
+import { serve, type StoreRequest } from "../channel/mod.ts";
+import { storeErrorToWire, type StoreKeys, StoreService } from "./service.ts";
+
+declare const self: Worker & { close(): void };
+
+let service: StoreService | undefined;
+
+self.addEventListener("message", async (e: MessageEvent) => {
+  const msg = e.data as { type: "init"; dataDir: string; keys: StoreKeys; ports: MessagePort[] } | {
+    type: "shutdown";
+  };
+  if (msg.type === "shutdown") {
+    await service?.close();
+    self.postMessage({ type: "stopped" });
+    return;
+  }
+  try {
+    service = await StoreService.open(`${msg.dataDir}/store`, msg.keys);
+    for (const port of msg.ports) {
+      serve<StoreRequest>(port, (req) => service!.handle(req), storeErrorToWire);
+    }
+    self.postMessage({ type: "ready" });
+  } catch (err) {
+    self.postMessage({ type: "failed", message: (err as Error).message });
+  }
+});

@@ -1,0 +1,122 @@
+/**
+ * Starts the real vault as its own process, with exactly the production
+ * permission flags, on a free loopback port and a temporary data dir.
+ *
+ * @module
+ */
+
+import { vaultFlags } from "../../src/permissions.ts";
+
+/** A running vault under test. */
+export interface TestVault {
+  endpoint: string;
+  port: number;
+  dataDir: string;
+  accessKey: string;
+  secretKey: string;
+  region: string;
+  /** Everything the process printed so far. */
+  output(): string;
+  /** SIGTERM and wait; returns the exit code. */
+  stop(): Promise<number>;
+  /** SIGKILL and wait. */
+  kill(): Promise<void>;
+}
+
+/** Options for {@linkcode startVault}. */
+export interface StartOptions {
+  /** Reuse a data dir (for restart tests); a new temp dir otherwise. */
+  dataDir?: string;
+  /** Extra environment (AMBER_*). */
+  env?: Record<string, string>;
+  /** Port; a free one otherwise. */
+  port?: number;
+}
+
+/** Finds a free loopback port. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+/**
+ * Starts a vault and waits until it serves `/healthz`.
+ *
+ * @param opts Data dir, env, port.
+ * @returns The running vault.
+ */
+export async function startVault(opts: StartOptions = {}): Promise<TestVault> {
+  const dataDir = opts.dataDir ?? await Deno.makeTempDir({ prefix: "amber-test-" });
+  const port = opts.port ?? freePort();
+  const accessKey = "AMBERTESTKEY";
+  const secretKey = "amber-test-secret-key-0123456789";
+  const config = { dataDir, host: "127.0.0.1", port };
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...vaultFlags(config), MAIN],
+    env: {
+      AMBER_DATA_DIR: dataDir,
+      AMBER_PORT: String(port),
+      AMBER_ACCESS_KEY: accessKey,
+      AMBER_SECRET_KEY: secretKey,
+      AMBER_VAULT_KEY: "test-vault-key",
+      AMBER_LOG_LEVEL: "warn",
+      ...opts.env,
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let out = "";
+  const pump = async (s: ReadableStream<Uint8Array>) => {
+    for await (const b of s.pipeThrough(new TextDecoderStream())) out += b;
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  const endpoint = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  while (true) {
+    if (exited) {
+      await pumps;
+      throw new Error(`Vault exited during start-up:\n${out}`);
+    }
+    try {
+      const r = await fetch(`${endpoint}/healthz`);
+      await r.body?.cancel();
+      if (r.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`Vault did not start within 30 s:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    endpoint,
+    port,
+    dataDir,
+    accessKey,
+    secretKey,
+    region: "us-east-1",
+    output: () => out,
+    async stop() {
+      if (!exited) child.kill("SIGTERM");
+      const s = await status;
+      await pumps;
+      return s.code;
+    },
+    async kill() {
+      if (!exited) child.kill("SIGKILL");
+      await status;
+      await pumps;
+    },
+  };
+}
