@@ -432,7 +432,9 @@ function fromQuery(input: VerifyInput, opts: VerifyOptions): SignedParts {
       },
     });
   }
-  const contentSha = input.headers.get("x-amz-content-sha256");
+  // Presigners (the AWS JS SDK among them) may hoist x-amz-content-sha256 into the query.
+  const contentSha = input.headers.get("x-amz-content-sha256") ??
+    queryParam(q, "X-Amz-Content-Sha256") ?? null;
   return {
     ...cred,
     signedHeaders,
