@@ -15,6 +15,8 @@ export interface TestVault {
   accessKey: string;
   secretKey: string;
   region: string;
+  /** Process id of the vault. */
+  pid: number;
   /** Everything the process printed so far. */
   output(): string;
   /** SIGTERM and wait; returns the exit code. */
@@ -106,6 +108,7 @@ export async function startVault(opts: StartOptions = {}): Promise<TestVault> {
     accessKey,
     secretKey,
     region: "us-east-1",
+    pid: child.pid,
     output: () => out,
     async stop() {
       if (!exited) child.kill("SIGTERM");
