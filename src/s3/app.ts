@@ -33,22 +33,43 @@ function newRequestId(): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("").toUpperCase();
 }
 
-/** Splits the request address into bucket and key (path-style, or virtual-hosted `bucket.localhost`). */
+function decode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new S3Error("InvalidArgument", { message: "The request URI is not valid URL encoding" });
+  }
+}
+
+/**
+ * Splits a request URL into its raw path (exactly as sent: S3 keys may hold
+ * `..`, `//` and `+`, which URL parsing would rewrite) and its decoded query
+ * pairs (`+` stays `+`, as the SDKs send spaces as `%20`).
+ */
+export function splitUrl(url: string): { path: string; query: [string, string][] } {
+  const start = url.indexOf("/", url.indexOf("://") + 3);
+  const rest = start < 0 ? "/" : url.slice(start);
+  const q = rest.indexOf("?");
+  const path = q < 0 ? rest : rest.slice(0, q);
+  const query: [string, string][] = [];
+  if (q >= 0) {
+    for (const part of rest.slice(q + 1).split("&")) {
+      if (part === "") continue;
+      const eq = part.indexOf("=");
+      query.push(
+        eq < 0 ? [decode(part), ""] : [decode(part.slice(0, eq)), decode(part.slice(eq + 1))],
+      );
+    }
+  }
+  return { path, query };
+}
+
+/** Splits a raw path into bucket and key (path-style, or virtual-hosted `bucket.localhost`). */
 export function addressOf(
-  url: URL,
+  path: string,
   host: string | null,
 ): { bucket: string; key: string; resource: string } {
-  const path = url.pathname;
-  const hostname = (host ?? url.host).replace(/:\d+$/, "").toLowerCase();
-  const decode = (s: string) => {
-    try {
-      return decodeURIComponent(s);
-    } catch {
-      throw new S3Error("InvalidArgument", {
-        message: "The request path is not valid URL encoding",
-      });
-    }
-  };
+  const hostname = (host ?? "").replace(/:\d+$/, "").toLowerCase();
   if (hostname.endsWith(".localhost")) {
     const bucket = hostname.slice(0, -".localhost".length);
     const key = decode(path.slice(1));
@@ -127,36 +148,32 @@ export function createApp(deps: AppDeps): Hono {
 async function handleS3(req: Request, deps: AppDeps): Promise<Response> {
   const requestId = newRequestId();
   const started = performance.now();
-  const url = new URL(req.url);
   let op: Endpoint["op"] | "Unknown" = "Unknown";
-  let resource = url.pathname;
+  let resource = "/";
   let response: Response;
   let bytes = { in: 0, out: 0 };
   try {
-    const address = addressOf(url, req.headers.get("host"));
+    const { path, query: pairs } = splitUrl(req.url);
+    const query = new URLSearchParams(pairs);
+    const address = addressOf(path, req.headers.get("host"));
     resource = address.resource;
     const now = deps.now();
     const auth: AuthResult = await verifyRequest(
-      {
-        method: req.method,
-        path: url.pathname,
-        query: [...url.searchParams],
-        headers: req.headers,
-      },
+      { method: req.method, path, query: pairs, headers: req.headers },
       { nowMs: now, lookupSecret: deps.lookupSecret },
     );
     const ep = parseEndpoint({
       method: req.method,
       bucket: address.bucket,
       key: address.key,
-      query: url.searchParams,
+      query,
       header: (n) => req.headers.get(n) ?? undefined,
     });
     op = ep.op;
     const ctx: OpContext = {
       ep,
       req,
-      query: url.searchParams,
+      query,
       auth,
       meta: deps.meta,
       store: deps.store,

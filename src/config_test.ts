@@ -1,0 +1,50 @@
+import assert from "node:assert/strict";
+import { ConfigError, loadConfig } from "./config.ts";
+
+function load(args: string[], env: Record<string, string> = {}, file = "{}") {
+  return loadConfig({ args, env: (n) => env[n], readFile: () => file, cwd: "/work" });
+}
+
+function problems(args: string[], env: Record<string, string> = {}, file = "{}"): string[] {
+  try {
+    load(args, env, file);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.lines;
+    throw e;
+  }
+  return [];
+}
+
+Deno.test("loadConfig - defaults", () => {
+  const c = load([]);
+  assert.equal(c.host, "127.0.0.1");
+  assert.equal(c.port, 8080);
+  assert.equal(c.dataDir, "/work/data");
+  assert.equal(c.vaultKey, undefined);
+});
+
+Deno.test("loadConfig - flags beat env beat file", () => {
+  const file = JSON.stringify({ port: 7000, host: "0.0.0.0", dataDir: "/f" });
+  assert.equal(load(["--config", "c.json"], {}, file).port, 7000);
+  assert.equal(load(["--config", "c.json"], { AMBER_PORT: "7100" }, file).port, 7100);
+  assert.equal(
+    load(["--config=c.json", "--port", "7200"], { AMBER_PORT: "7100" }, file).port,
+    7200,
+  );
+  assert.equal(load(["--data-dir", "../x"], { AMBER_DATA_DIR: "/e" }).dataDir, "/x");
+  assert.equal(load([], { AMBER_CONFIG: "c.json" }, file).dataDir, "/f");
+});
+
+Deno.test("loadConfig - one line per bad setting, naming it", () => {
+  const lines = problems(["--port", "99999", "--bogus"], {
+    AMBER_ACCESS_KEY: "abc",
+    AMBER_LOG_LEVEL: "loud",
+  });
+  assert.equal(lines.length, 4, lines.join("\n"));
+  assert.ok(lines.some((l) => l.includes("--port") && l.includes("99999")));
+  assert.ok(lines.some((l) => l.includes("--bogus")));
+  assert.ok(lines.some((l) => l.includes("AMBER_SECRET_KEY")));
+  assert.ok(lines.some((l) => l.includes("AMBER_LOG_LEVEL")));
+  assert.ok(problems(["--config", "c.json"], {}, "[1]")[0].includes("Cannot read config file"));
+  assert.ok(problems(["--config", "c.json"], {}, '{"prot": 1}')[0].includes('"prot"'));
+});

@@ -1,0 +1,87 @@
+/**
+ * Rejects imports across area boundaries: an area may import another area
+ * only through its `mod.ts`, and only in the allowed directions (see
+ * ARCHITECTURE.md). Run by `deno task check`.
+ *
+ * @module
+ */
+
+/** Which areas each area may import (through their mod.ts). */
+export const ALLOWED: Record<string, readonly string[]> = {
+  s3: ["channel", "auth", "ops"],
+  meta: ["retention", "channel", "ops"],
+  store: ["channel", "ops"],
+  scrub: ["channel", "ops"],
+  retention: [],
+  channel: [],
+  auth: [],
+  ops: [],
+};
+
+/** Top-level modules under src/ that any area may import (leaf modules with no area of their own). */
+const SHARED = new Set(["config.ts", "permissions.ts"]);
+
+/**
+ * Finds boundary violations in one file's import specifiers.
+ *
+ * @param file Path relative to src/, e.g. `s3/app.ts`.
+ * @param specifiers Its relative import specifiers.
+ * @returns One message per violation.
+ *
+ * @example
+ * ```ts
+ * import { violations } from "./check_imports.ts";
+ * if (violations("s3/app.ts", ["../store/mod.ts"]).length !== 1) throw new Error("missed");
+ * ```
+ */
+export function violations(file: string, specifiers: string[]): string[] {
+  const area = file.split("/")[0];
+  const out: string[] = [];
+  for (const spec of specifiers) {
+    if (!spec.startsWith(".")) continue;
+    const target = new URL(spec, `file:///src/${file}`).pathname.replace(/^\/src\//, "");
+    const targetArea = target.split("/")[0];
+    if (target.includes("/") === false) {
+      if (!SHARED.has(target) && area !== target) {
+        out.push(`${file}: imports "${spec}", which is not a shared module`);
+      }
+      continue;
+    }
+    if (targetArea === area) continue;
+    if (!(ALLOWED[area] ?? []).includes(targetArea)) {
+      out.push(`${file}: the ${area} area may not import the ${targetArea} area ("${spec}")`);
+    } else if (target !== `${targetArea}/mod.ts`) {
+      out.push(
+        `${file}: imports "${spec}"; other areas are reached only through ${targetArea}/mod.ts`,
+      );
+    }
+  }
+  return out;
+}
+
+function importsOf(text: string): string[] {
+  const specs: string[] = [];
+  const re = /(?:import|export)\s[^;]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
+  for (const m of text.matchAll(re)) specs.push(m[1] ?? m[2]);
+  return specs;
+}
+
+function* walk(dir: string): Generator<string> {
+  for (const e of Deno.readDirSync(dir)) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory) yield* walk(p);
+    else if (e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")) yield p;
+  }
+}
+
+if (import.meta.main) {
+  const root = new URL("../src", import.meta.url).pathname;
+  const problems: string[] = [];
+  for (const path of walk(root)) {
+    const rel = path.slice(root.length + 1);
+    problems.push(...violations(rel, importsOf(Deno.readTextFileSync(path))));
+  }
+  for (const p of problems) console.error(p);
+  if (problems.length > 0) Deno.exit(1);
+  console.log("Area boundaries hold");
+}
