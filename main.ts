@@ -27,28 +27,33 @@ function fail(line: string): never {
   Deno.exit(1);
 }
 
-function start(name: WorkerName, url: URL, permissions: Deno.PermissionOptionsObject): Worker {
-  const w = new Worker(url, { type: "module", name, deno: { permissions } } as WorkerOptions);
-  w.addEventListener("error", (e) => {
+/** Replies a Worker gives to a lifecycle message. */
+type Reply = { type: string; message?: string; port?: number };
+
+/**
+ * Starts a Worker and returns it with a function waiting for its next reply
+ * of a given type. Listening starts at once, so no reply is missed.
+ */
+function start(name: WorkerName, url: URL, permissions: Deno.PermissionOptionsObject) {
+  const worker = new Worker(url, { type: "module", name, deno: { permissions } } as WorkerOptions);
+  worker.addEventListener("error", (e) => {
     e.preventDefault();
     fail(`The ${name} worker crashed: ${e.message}`);
   });
-  return w;
-}
-
-function answer(
-  w: Worker,
-  expect: string,
-): Promise<{ type: string; message?: string; port?: number }> {
-  return new Promise((resolve) => {
-    const on = (e: MessageEvent) => {
-      if (e.data?.type === expect || e.data?.type === "failed") {
-        w.removeEventListener("message", on);
-        resolve(e.data);
-      }
-    };
-    w.addEventListener("message", on);
+  const replies: Reply[] = [];
+  const waiting: { type: string; resolve: (r: Reply) => void }[] = [];
+  worker.addEventListener("message", (e: MessageEvent) => {
+    const reply = e.data as Reply;
+    const i = waiting.findIndex((w) => w.type === reply.type || reply.type === "failed");
+    if (i >= 0) waiting.splice(i, 1)[0].resolve(reply);
+    else replies.push(reply);
   });
+  const next = (type: string): Promise<Reply> => {
+    const i = replies.findIndex((r) => r.type === type || r.type === "failed");
+    if (i >= 0) return Promise.resolve(replies.splice(i, 1)[0]);
+    return new Promise((resolve) => waiting.push({ type, resolve }));
+  };
+  return { worker, next };
 }
 
 async function main() {
@@ -106,21 +111,23 @@ async function main() {
   const store = start("store", STORE_WORKER_URL, perms.store);
   const meta = start("meta", META_WORKER_URL, perms.meta);
   const router = start("router", ROUTER_WORKER_URL, perms.router);
+  const storeReady = store.next("ready");
+  const metaReady = meta.next("ready");
   const toMeta = new MessageChannel();
   const toStore = new MessageChannel();
 
   const { keys } = vault;
-  store.postMessage({
+  store.worker.postMessage({
     type: "init",
     dataDir: config.dataDir,
     keys: { idKey: keys.idKey, sealKey: keys.sealKey, vaultId: keys.vaultId },
     ports: [toStore.port2],
   }, [toStore.port2]);
-  meta.postMessage({ type: "init", dataDir: config.dataDir, ports: [toMeta.port2] }, [
+  meta.worker.postMessage({ type: "init", dataDir: config.dataDir, ports: [toMeta.port2] }, [
     toMeta.port2,
   ]);
-  for (const [name, w] of [["store", store], ["meta", meta]] as const) {
-    const r = await answer(w, "ready");
+  for (const [name, ready] of [["store", storeReady], ["meta", metaReady]] as const) {
+    const r = await ready;
     if (r.type === "failed") fail(`The ${name} worker cannot start: ${r.message}`);
   }
   const init: RouterInit = {
@@ -132,8 +139,9 @@ async function main() {
     meta: toMeta.port1,
     store: toStore.port1,
   };
-  router.postMessage({ type: "init", init }, [toMeta.port1, toStore.port1]);
-  const ready = await answer(router, "ready");
+  const routerReady = router.next("ready");
+  router.worker.postMessage({ type: "init", init }, [toMeta.port1, toStore.port1]);
+  const ready = await routerReady;
   if (ready.type === "failed") fail(ready.message ?? "The router cannot start");
   console.log(
     `amber: serving S3 on http://${config.host}:${ready.port} with data in "${config.dataDir}"`,
@@ -144,11 +152,13 @@ async function main() {
     if (stopping) return;
     stopping = true;
     log("info", "Stopping: draining requests");
-    router.postMessage({ type: "shutdown" });
-    await answer(router, "stopped");
-    store.postMessage({ type: "shutdown" });
-    meta.postMessage({ type: "shutdown" });
-    await Promise.all([answer(store, "stopped"), answer(meta, "stopped")]);
+    const routerStopped = router.next("stopped");
+    router.worker.postMessage({ type: "shutdown" });
+    await routerStopped;
+    const stopped = Promise.all([store.next("stopped"), meta.next("stopped")]);
+    store.worker.postMessage({ type: "shutdown" });
+    meta.worker.postMessage({ type: "shutdown" });
+    await stopped;
     log("info", "Stopped");
     Deno.exit(0);
   };

@@ -18,6 +18,12 @@ import { createApp } from "./app.ts";
 
 declare const self: Worker & { close(): void };
 
+// A stray rejection must not take the Worker (and with it the vault) down.
+globalThis.addEventListener("unhandledrejection", (e: PromiseRejectionEvent) => {
+  e.preventDefault();
+  console.error(JSON.stringify({ level: "error", msg: "Unhandled rejection", error: String(e.reason) }));
+});
+
 /** The message main sends to start the router. */
 export interface RouterInit {
   host: string;

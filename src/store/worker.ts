@@ -9,6 +9,12 @@ import { storeErrorToWire, type StoreKeys, StoreService } from "./service.ts";
 
 declare const self: Worker & { close(): void };
 
+// A stray rejection must not take the Worker (and with it the vault) down.
+globalThis.addEventListener("unhandledrejection", (e: PromiseRejectionEvent) => {
+  e.preventDefault();
+  console.error(JSON.stringify({ level: "error", msg: "Unhandled rejection", error: String(e.reason) }));
+});
+
 let service: StoreService | undefined;
 
 self.addEventListener("message", async (e: MessageEvent) => {

@@ -93,54 +93,54 @@ export async function ingestBody(
     const decoder = decodeAwsChunked({ ...ctx.auth, decodedLength: length });
     body = body.pipeThrough(decoder.stream);
     trailers = decoder.trailers;
+    // Rejects with the stream's error, which the read below reports; never unhandled.
+    trailers.catch(() => undefined);
   }
 
   let size = 0;
-  {
-    const stored = await storeStream(ctx, body, (value) => {
-      size += value.length;
-      if (length !== undefined && size > length) {
-        throw new S3Error("IncompleteBody", {
-          message: "The request body is longer than its declared length",
-        });
-      }
-      md5.update(value);
-      sha256?.update(value);
-      checksum?.update(value);
-    });
-    if (length !== undefined && size !== length) throw new S3Error("IncompleteBody");
-    const md5Bytes = md5.digest();
-    if (contentMd5 !== null && md5Bytes.toString("base64") !== contentMd5) {
-      throw new S3Error("BadDigest");
+  const stored = await storeStream(ctx, body, (value) => {
+    size += value.length;
+    if (length !== undefined && size > length) {
+      throw new S3Error("IncompleteBody", {
+        message: "The request body is longer than its declared length",
+      });
     }
-    if (sha256 && sha256.digest("hex") !== (p as { hex: string }).hex.toLowerCase()) {
-      throw new S3Error("XAmzContentSHA256Mismatch");
-    }
-    let checksumValue: string | undefined;
-    if (checksum && algorithm) {
-      checksumValue = checksum.digestBase64();
-      let expected = wanted?.source === "header" ? wanted.expected : undefined;
-      if (wanted?.source === "trailer") {
-        expected = (await trailers)?.get(wanted.header);
-        if (expected === undefined) {
-          throw new S3Error("InvalidRequest", {
-            message: `The trailer "${wanted.header}" is missing`,
-          });
-        }
-      }
-      if (expected !== undefined && expected !== checksumValue) {
-        throw new S3Error("BadDigest", {
-          message: `The ${algorithm} you specified did not match the calculated checksum.`,
-        });
-      }
-    }
-    return {
-      ...stored,
-      size,
-      md5Hex: md5Bytes.toString("hex"),
-      checksum: checksumValue && algorithm ? { algorithm, value: checksumValue } : undefined,
-    };
+    md5.update(value);
+    sha256?.update(value);
+    checksum?.update(value);
+  });
+  if (length !== undefined && size !== length) throw new S3Error("IncompleteBody");
+  const md5Bytes = md5.digest();
+  if (contentMd5 !== null && md5Bytes.toString("base64") !== contentMd5) {
+    throw new S3Error("BadDigest");
   }
+  if (sha256 && sha256.digest("hex") !== (p as { hex: string }).hex.toLowerCase()) {
+    throw new S3Error("XAmzContentSHA256Mismatch");
+  }
+  let checksumValue: string | undefined;
+  if (checksum && algorithm) {
+    checksumValue = checksum.digestBase64();
+    let expected = wanted?.source === "header" ? wanted.expected : undefined;
+    if (wanted?.source === "trailer") {
+      expected = (await trailers)?.get(wanted.header);
+      if (expected === undefined) {
+        throw new S3Error("InvalidRequest", {
+          message: `The trailer "${wanted.header}" is missing`,
+        });
+      }
+    }
+    if (expected !== undefined && expected !== checksumValue) {
+      throw new S3Error("BadDigest", {
+        message: `The ${algorithm} you specified did not match the calculated checksum.`,
+      });
+    }
+  }
+  return {
+    ...stored,
+    size,
+    md5Hex: md5Bytes.toString("hex"),
+    checksum: checksumValue && algorithm ? { algorithm, value: checksumValue } : undefined,
+  };
 }
 
 /**
@@ -218,7 +218,10 @@ export function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 /**
- * Streams bytes `[start, end)` of an object from its manifest.
+ * Streams bytes `[start, end)` of an object from its manifest. The first
+ * chunk is fetched before the stream is returned, so a damaged or missing
+ * chunk at the start fails the request with an error status instead of a
+ * truncated 200; later damage aborts the stream, never yielding wrong bytes.
  *
  * @param ctx Gives the store client.
  * @param manifest Packed manifest.
@@ -226,12 +229,12 @@ export function concat(parts: Uint8Array[]): Uint8Array {
  * @param end One past the last byte.
  * @returns A stream of the range.
  */
-export function readObject(
+export async function readObject(
   ctx: Pick<OpContext, "store">,
   manifest: Uint8Array,
   start: number,
   end: number,
-): ReadableStream<Uint8Array> {
+): Promise<ReadableStream<Uint8Array>> {
   const view = new DataView(manifest.buffer, manifest.byteOffset, manifest.byteLength);
   const chunks: { id: Uint8Array; size: number; offset: number }[] = [];
   let offset = 0;
@@ -247,27 +250,31 @@ export function readObject(
   const fetchMore = () => {
     while (pending.length < READ_AHEAD_CHUNKS && next < chunks.length) {
       const c = chunks[next++];
-      pending.push(ctx.store.call({ type: "getChunk", id: c.id, size: c.size }));
+      const p = ctx.store.call({ type: "getChunk", id: c.id, size: c.size });
+      p.catch(() => undefined); // observed when its turn comes; never an unhandled rejection
+      pending.push(p);
     }
   };
   let index = 0;
+  const take = async (): Promise<Uint8Array> => {
+    fetchMore();
+    const c = chunks[index++];
+    const bytes = new Uint8Array((await pending.shift()!).data);
+    const from = Math.max(0, start - c.offset);
+    const to = Math.min(c.size, end - c.offset);
+    return from === 0 && to === c.size ? bytes : bytes.subarray(from, to);
+  };
+  const first = chunks.length > 0 ? await take() : undefined;
   return new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (first) controller.enqueue(first);
+    },
     async pull(controller) {
       if (index >= chunks.length) {
         controller.close();
         return;
       }
-      fetchMore();
-      const c = chunks[index++];
-      const { data } = await pending.shift()!;
-      const bytes = new Uint8Array(data);
-      const from = Math.max(0, start - c.offset);
-      const to = Math.min(c.size, end - c.offset);
-      controller.enqueue(from === 0 && to === c.size ? bytes : bytes.subarray(from, to));
-      fetchMore();
-    },
-    cancel() {
-      for (const p of pending) p.catch(() => undefined);
+      controller.enqueue(await take());
     },
   }, { highWaterMark: 0 });
 }

@@ -113,7 +113,7 @@ export async function UploadPartCopy(ctx: Ctx<"UploadPartCopy">): Promise<OpResu
     const md5 = createHash("md5");
     const stored = await storeStream(
       ctx,
-      readObject(ctx, source.manifest, range[0], range[1]),
+      await readObject(ctx, source.manifest, range[0], range[1]),
       (b) => md5.update(b),
     );
     part = { size: range[1] - range[0], etag: md5.digest("hex"), manifest: stored.manifest };
@@ -121,7 +121,7 @@ export async function UploadPartCopy(ctx: Ctx<"UploadPartCopy">): Promise<OpResu
   if (part.etag === "") {
     // A multipart source's ETag is not an MD5 of its bytes; the part's ETag must be.
     const md5 = createHash("md5");
-    const reader = readObject(ctx, source.manifest, 0, source.size).getReader();
+    const reader = (await readObject(ctx, source.manifest, 0, source.size)).getReader();
     for (let r = await reader.read(); !r.done; r = await reader.read()) md5.update(r.value);
     part.etag = md5.digest("hex");
   }
