@@ -176,38 +176,54 @@ export function queryString(query: Record<string, string>): string {
 }
 
 /**
+ * Signs a raw request with SigV4 (header auth) using the SDK client's own
+ * signer, and returns the headers to send (including `host`).
+ *
+ * @param vault The vault.
+ * @param s3 Gives the signer (credentials, region, clock offset).
+ * @param r The request; `payloadHash` overrides the signed `x-amz-content-sha256`.
+ * @returns The signed headers.
+ */
+export async function signHeaders(
+  vault: TestVault,
+  s3: S3Client,
+  r: RawRequest & { payloadHash?: string },
+): Promise<Record<string, string>> {
+  const url = new URL(vault.endpoint);
+  const body = typeof r.body === "string" ? new TextEncoder().encode(r.body) : r.body;
+  const headers: Record<string, string> = { host: url.host, ...(r.headers ?? {}) };
+  if (r.unsigned) return headers;
+  headers["x-amz-content-sha256"] = r.payloadHash ??
+    (r.unsignedPayload ? "UNSIGNED-PAYLOAD" : sha256Hex(body ?? new Uint8Array(0)));
+  const signer = await sdkSigner(s3);
+  const signed = await signer.sign({
+    method: r.method,
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: r.path,
+    query: r.query ?? {},
+    headers,
+  });
+  return signed.headers;
+}
+
+/**
  * Sends a raw HTTP request to the vault, signed with SigV4 (header auth) by
  * the SDK client's own signer unless `unsigned`.
  *
  * @param vault The vault.
  * @param s3 Gives the signer (credentials, region, clock offset).
- * @param r The request.
+ * @param r The request; `payloadHash` overrides the signed `x-amz-content-sha256`.
  * @returns The response (body unread).
  */
 export async function signedFetch(
   vault: TestVault,
   s3: S3Client,
-  r: RawRequest,
+  r: RawRequest & { payloadHash?: string },
 ): Promise<Response> {
-  const url = new URL(vault.endpoint);
   const body = typeof r.body === "string" ? new TextEncoder().encode(r.body) : r.body;
-  let headers: Record<string, string> = { host: url.host, ...(r.headers ?? {}) };
-  if (!r.unsigned) {
-    headers["x-amz-content-sha256"] = r.unsignedPayload
-      ? "UNSIGNED-PAYLOAD"
-      : sha256Hex(body ?? new Uint8Array(0));
-    const signer = await sdkSigner(s3);
-    const signed = await signer.sign({
-      method: r.method,
-      protocol: url.protocol,
-      hostname: url.hostname,
-      port: Number(url.port),
-      path: r.path,
-      query: r.query ?? {},
-      headers,
-    });
-    headers = signed.headers;
-  }
+  const headers = await signHeaders(vault, s3, r);
   const qs = queryString(r.query ?? {});
   delete headers.host;
   return await fetch(`${vault.endpoint}${r.path}${qs ? `?${qs}` : ""}`, {
@@ -215,6 +231,61 @@ export async function signedFetch(
     headers,
     body: body as BodyInit | undefined,
   });
+}
+
+/**
+ * Sends exactly the given bytes over a fresh TCP connection: a signed request
+ * head (no headers added beyond `headers` and the signature) then `body`.
+ * Reads until the server answers or closes, or `timeoutMs` passes.
+ *
+ * @param vault The vault.
+ * @param s3 Gives the signer.
+ * @param r The request; `body` is what is actually sent.
+ * @param opts `closeWrite` half-closes after sending; `timeoutMs` bounds the wait.
+ * @returns Status (0 if none) and the raw response text.
+ */
+export async function rawSocketRequest(
+  vault: TestVault,
+  s3: S3Client,
+  r: RawRequest & { payloadHash?: string },
+  opts: { closeWrite?: boolean; timeoutMs?: number } = {},
+): Promise<{ status: number; text: string }> {
+  const headers = await signHeaders(vault, s3, r);
+  const qs = queryString(r.query ?? {});
+  const head = `${r.method} ${r.path}${qs ? `?${qs}` : ""} HTTP/1.1\r\n` +
+    Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("") + "\r\n";
+  const body = typeof r.body === "string" ? new TextEncoder().encode(r.body) : r.body;
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: vault.port });
+  let text = "";
+  try {
+    await conn.write(new TextEncoder().encode(head));
+    if (body && body.length > 0) await conn.write(body);
+    if (opts.closeWrite) await conn.closeWrite();
+    const buf = new Uint8Array(65536);
+    const deadline = Date.now() + (opts.timeoutMs ?? 5000);
+    const decoder = new TextDecoder();
+    while (Date.now() < deadline) {
+      const n = await Promise.race([
+        conn.read(buf),
+        new Promise<"timeout">((res) => setTimeout(() => res("timeout"), deadline - Date.now())),
+      ]);
+      if (n === "timeout" || n === null) break;
+      text += decoder.decode(buf.subarray(0, n), { stream: true });
+      const end = text.indexOf("\r\n\r\n");
+      if (end >= 0) {
+        const len = /content-length:\s*(\d+)/i.exec(text.slice(0, end));
+        if (!len || text.length - end - 4 >= Number(len[1])) break;
+      }
+    }
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // already closed
+    }
+  }
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
+  return { status: m ? Number(m[1]) : 0, text };
 }
 
 /** Reads the text of one XML element (first occurrence), or undefined. */
