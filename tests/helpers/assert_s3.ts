@@ -64,6 +64,31 @@ export async function assertS3Error(
   });
 }
 
+/**
+ * Awaits `promise` and asserts it failed with HTTP `status` and no parsed S3
+ * error code. For statuses S3 sends without a body (304 on GET/HEAD, and any
+ * HEAD error), which the SDK cannot name from the wire: it reports them as
+ * `Unknown`, `NotFound` or the bare status depending on the version.
+ *
+ * @param promise The SDK call.
+ * @param status Expected HTTP status.
+ * @returns The error.
+ */
+export async function assertS3Status(promise: Promise<unknown>, status: number): Promise<SdkError> {
+  try {
+    await promise;
+  } catch (err) {
+    const e = err as SdkError;
+    assertEquals(
+      e.$metadata?.httpStatusCode,
+      status,
+      `expected HTTP ${status}, got ${e.name} ${e.$metadata?.httpStatusCode ?? "?"}: ${e.message}`,
+    );
+    return e;
+  }
+  throw new assert.AssertionError({ message: `expected HTTP ${status}, but the call succeeded` });
+}
+
 /** Reads an SDK `Body` (GetObject output) to bytes. */
 export async function bodyBytes(
   body: { transformToByteArray(): Promise<Uint8Array> } | undefined,
