@@ -1,0 +1,210 @@
+/**
+ * The aws-cli suite: Debian's `awscli` (v2) with its default settings,
+ * pointed at the vault by `--endpoint-url`.
+ *
+ * @module
+ */
+
+import {
+  assertSameTree,
+  check,
+  makeTree,
+  modifyFile,
+  must,
+  sha256File,
+  type Suite,
+  type Target,
+  writeRandomFile,
+} from "./lib.ts";
+
+/** Debian's aws-cli; the pyenv shim earlier on PATH may be a pip-installed v1. */
+export const AWS_BIN = "/usr/bin/aws";
+
+const BUCKET = "awscli-bucket";
+const BIG_BYTES = 200 * 1024 * 1024;
+const TREE_FILES = 50;
+
+/**
+ * Builds the aws-cli suite.
+ *
+ * @param t Endpoint, credentials and work dir.
+ * @returns The suite.
+ */
+export function awsCliSuite(t: Target): Suite {
+  const dir = `${t.workDir}/aws-cli`;
+  const env = {
+    AWS_ACCESS_KEY_ID: t.accessKey,
+    AWS_SECRET_ACCESS_KEY: t.secretKey,
+    AWS_DEFAULT_REGION: t.region,
+    AWS_EC2_METADATA_DISABLED: "true",
+    AWS_CONFIG_FILE: `${dir}/no-config`,
+    AWS_SHARED_CREDENTIALS_FILE: `${dir}/no-credentials`,
+    AWS_PAGER: "",
+    HOME: dir,
+  };
+  const aws = (...args: string[]) =>
+    must(AWS_BIN, ["--endpoint-url", t.endpoint, ...args], { env, cwd: dir });
+  const s3api = async (...args: string[]) => {
+    const out = await aws("s3api", ...args, "--output", "json");
+    return out.stdout.trim() ? JSON.parse(out.stdout) : {};
+  };
+  const uploads = (stdout: string) => stdout.split("\n").filter((l) => l.startsWith("upload:"));
+
+  return {
+    client: "aws-cli",
+    bin: AWS_BIN,
+    pkg: "awscli",
+    cases: [
+      {
+        name: "aws-cli - s3 mb creates a bucket",
+        async fn() {
+          await Deno.mkdir(dir, { recursive: true });
+          await aws("s3", "mb", `s3://${BUCKET}`);
+          const r = await s3api("list-buckets");
+          const names = (r.Buckets ?? []).map((b: { Name: string }) => b.Name);
+          check(names.includes(BUCKET), `list-buckets lacks ${BUCKET}: ${JSON.stringify(names)}`);
+        },
+      },
+      {
+        name: "aws-cli - s3 cp 200 MiB multipart round trip",
+        async fn() {
+          await writeRandomFile(`${dir}/big.bin`, BIG_BYTES);
+          await aws("s3", "cp", "--no-progress", `${dir}/big.bin`, `s3://${BUCKET}/big/big.bin`);
+          const head = await s3api("head-object", "--bucket", BUCKET, "--key", "big/big.bin");
+          check(head.ContentLength === BIG_BYTES, `ContentLength ${head.ContentLength}`);
+          check(/-\d+"$/.test(head.ETag ?? ""), `not a multipart ETag: ${head.ETag}`);
+          await aws("s3", "cp", "--no-progress", `s3://${BUCKET}/big/big.bin`, `${dir}/big.down`);
+          const [a, b] = [await sha256File(`${dir}/big.bin`), await sha256File(`${dir}/big.down`)];
+          check(a === b, `sha256 differs: uploaded ${a}, downloaded ${b}`);
+          await Deno.remove(`${dir}/big.down`);
+        },
+      },
+      {
+        name: "aws-cli - s3 ls lists buckets and objects",
+        async fn() {
+          const buckets = (await aws("s3", "ls")).stdout;
+          check(buckets.includes(BUCKET), `s3 ls lacks ${BUCKET}:\n${buckets}`);
+          const top = (await aws("s3", "ls", `s3://${BUCKET}/`)).stdout;
+          check(/PRE big\//.test(top), `s3 ls s3://${BUCKET}/ lacks "PRE big/":\n${top}`);
+          const objs = (await aws("s3", "ls", `s3://${BUCKET}/big/`)).stdout;
+          check(
+            new RegExp(`\\s${BIG_BYTES}\\s+big\\.bin`).test(objs),
+            `s3 ls lacks big.bin with ${BIG_BYTES} bytes:\n${objs}`,
+          );
+        },
+      },
+      {
+        name: `aws-cli - s3 sync uploads a ${TREE_FILES}-file tree`,
+        async fn() {
+          await makeTree(`${dir}/tree`, TREE_FILES, 11);
+          const out = await aws(
+            "s3",
+            "sync",
+            "--no-progress",
+            `${dir}/tree`,
+            `s3://${BUCKET}/tree`,
+          );
+          const n = uploads(out.stdout).length;
+          check(n === TREE_FILES, `uploaded ${n} files, expected ${TREE_FILES}:\n${out.stdout}`);
+        },
+      },
+      {
+        name: "aws-cli - s3 sync re-uploads only the 2 modified files",
+        async fn() {
+          await modifyFile(`${dir}/tree/dir1/sub1/file-1.dat`, "a");
+          await modifyFile(`${dir}/tree/with space/file name.txt`, "b");
+          const out = await aws(
+            "s3",
+            "sync",
+            "--no-progress",
+            `${dir}/tree`,
+            `s3://${BUCKET}/tree`,
+          );
+          const up = uploads(out.stdout);
+          check(up.length === 2, `uploaded ${up.length} files, expected 2:\n${out.stdout}`);
+        },
+      },
+      {
+        name: "aws-cli - s3 sync down reproduces the tree",
+        async fn() {
+          await aws("s3", "sync", "--no-progress", `s3://${BUCKET}/tree`, `${dir}/tree.down`);
+          await assertSameTree(`${dir}/tree`, `${dir}/tree.down`);
+        },
+      },
+      {
+        name: "aws-cli - s3api get-object --range bytes=0-99",
+        async fn() {
+          const r = await s3api(
+            "get-object",
+            "--bucket",
+            BUCKET,
+            "--key",
+            "big/big.bin",
+            "--range",
+            "bytes=0-99",
+            `${dir}/range.out`,
+          );
+          check(r.ContentLength === 100, `ContentLength ${r.ContentLength}, expected 100`);
+          check(
+            r.ContentRange === `bytes 0-99/${BIG_BYTES}`,
+            `ContentRange ${JSON.stringify(r.ContentRange)}`,
+          );
+          const got = await Deno.readFile(`${dir}/range.out`);
+          const f = await Deno.open(`${dir}/big.bin`);
+          const want = new Uint8Array(100);
+          await f.read(want);
+          f.close();
+          check(
+            got.length === 100 && got.every((v, i) => v === want[i]),
+            `range body differs (${got.length} bytes)`,
+          );
+        },
+      },
+      {
+        name: "aws-cli - s3api copy-object",
+        async fn() {
+          const src = "tree/dir2/sub2/file-2.dat";
+          const r = await s3api(
+            "copy-object",
+            "--bucket",
+            BUCKET,
+            "--key",
+            "copies/file-2.dat",
+            "--copy-source",
+            `${BUCKET}/${src}`,
+          );
+          const srcHead = await s3api("head-object", "--bucket", BUCKET, "--key", src);
+          check(
+            r.CopyObjectResult?.ETag === srcHead.ETag,
+            `copy ETag ${r.CopyObjectResult?.ETag} != source ETag ${srcHead.ETag}`,
+          );
+          await s3api(
+            "get-object",
+            "--bucket",
+            BUCKET,
+            "--key",
+            "copies/file-2.dat",
+            `${dir}/copy.out`,
+          );
+          const [a, b] = [
+            await sha256File(`${dir}/tree/${src.slice(5)}`),
+            await sha256File(`${dir}/copy.out`),
+          ];
+          check(a === b, "copied object differs from its source");
+        },
+      },
+      {
+        name: "aws-cli - s3 rm --recursive empties the bucket",
+        async fn() {
+          const out = await aws("s3", "rm", "--recursive", `s3://${BUCKET}/`);
+          const n = out.stdout.split("\n").filter((l) => l.startsWith("delete:")).length;
+          const want = TREE_FILES + 2;
+          check(n === want, `deleted ${n} objects, expected ${want}:\n${out.stdout}`);
+          const r = await s3api("list-objects-v2", "--bucket", BUCKET);
+          check(!r.Contents?.length, `bucket still lists ${r.Contents?.length} objects`);
+          await aws("s3", "rb", `s3://${BUCKET}`);
+        },
+      },
+    ],
+  };
+}
