@@ -184,14 +184,15 @@ export interface MetaResults {
  * and each reply lists, as packed manifest entries, the chunks completed by
  * that piece once they are durable. `writeEnd` flushes the tail; `writeAbort`
  * drops the session (chunks already stored stay unreferenced until garbage
- * collection).
+ * collection). `readChunks` takes packed manifest entries and answers with
+ * their plaintexts concatenated, so one message carries about 1 MiB.
  */
 export type StoreRequest =
   | { type: "ping" }
   | { type: "writeData"; writeId: string; data: ArrayBuffer }
   | { type: "writeEnd"; writeId: string }
   | { type: "writeAbort"; writeId: string }
-  | { type: "getChunk"; id: Uint8Array; size: number }
+  | { type: "readChunks"; entries: Uint8Array }
   | { type: "stats" };
 
 /** The result type of each store request. */
@@ -200,7 +201,8 @@ export interface StoreResults {
   writeData: { entries: Uint8Array; storedBytes: number; newBytes: number };
   writeEnd: { entries: Uint8Array; storedBytes: number; newBytes: number };
   writeAbort: { aborted: boolean };
-  getChunk: { data: ArrayBuffer };
+  /** The plaintexts of the listed manifest entries, concatenated in order. */
+  readChunks: { data: ArrayBuffer };
   stats: { chunks: number; storedBytes: number; plainBytes: number; segments: number };
 }
 

@@ -227,38 +227,89 @@ export class SegmentStore {
   }
 
   /**
-   * Reads the sealed bytes of a chunk.
+   * Reads the sealed bytes of several chunks, coalescing records that lie
+   * next to each other on disk (the chunks of one upload usually do) into
+   * one read.
    *
-   * @param id Chunk id.
-   * @returns The sealed payload.
+   * @param ids Chunk ids.
+   * @returns The sealed payload of each, in order.
    * @throws {StoreError} `notFound` or `corrupt`.
    */
-  async read(id: Uint8Array): Promise<Uint8Array> {
-    const loc = this.#lookup.get(id) as Location | undefined;
-    if (!loc) throw new StoreError("notFound", `Cannot read chunk: it is not in the index`);
-    let handle = this.#readers.get(loc.segment);
-    if (!handle) {
-      handle = await openFile(this.#path(loc.segment), "r");
-      this.#readers.set(loc.segment, handle);
+  async readMany(ids: Uint8Array[]): Promise<Uint8Array[]> {
+    const locs = ids.map((id) => {
+      const loc = this.#lookup.get(id) as Location | undefined;
+      if (!loc) throw new StoreError("notFound", "Cannot read chunk: it is not in the index");
+      return loc;
+    });
+    const order = locs.map((_, i) => i).sort((a, b) =>
+      locs[a].segment - locs[b].segment || locs[a].offset - locs[b].offset
+    );
+    const out: Uint8Array[] = new Array(ids.length);
+    const reads: Promise<void>[] = [];
+    for (let i = 0; i < order.length;) {
+      const first = locs[order[i]];
+      let end = first.offset + first.length;
+      let j = i + 1;
+      while (
+        j < order.length && locs[order[j]].segment === first.segment &&
+        locs[order[j]].offset === end
+      ) {
+        end += locs[order[j]].length;
+        j++;
+      }
+      const group = order.slice(i, j);
+      reads.push(
+        this.#readRange(first.segment, first.offset, end - first.offset).then((buf) => {
+          for (const k of group) {
+            out[k] = this.#unframe(
+              buf.subarray(
+                locs[k].offset - first.offset,
+                locs[k].offset - first.offset + locs[k].length,
+              ),
+              ids[k],
+              locs[k],
+            );
+          }
+        }),
+      );
+      i = j;
     }
-    const buf = new Uint8Array(loc.length);
+    await Promise.all(reads);
+    return out;
+  }
+
+  async #readRange(segment: number, offset: number, length: number): Promise<Uint8Array> {
+    let handle = this.#readers.get(segment);
+    if (!handle) {
+      handle = await openFile(this.#path(segment), "r");
+      this.#readers.set(segment, handle);
+    }
+    const buf = new Uint8Array(length);
     let got = 0;
-    while (got < loc.length) {
-      const r = await handle.read(buf, got, loc.length - got, loc.offset + got);
-      if (r.bytesRead === 0) break;
+    while (got < length) {
+      const r = await handle.read(buf, got, length - got, offset + got);
+      if (r.bytesRead === 0) {
+        throw new StoreError(
+          "corrupt",
+          `Cannot read segment ${segment} at ${
+            offset + got
+          }: the file is shorter than the index says`,
+        );
+      }
       got += r.bytesRead;
     }
-    const scanned = scanRecords(buf).records[0];
-    if (
-      got < loc.length || !scanned || scanned.length !== loc.length ||
-      scanned.id.some((b, i) => b !== id[i])
-    ) {
+    return buf;
+  }
+
+  #unframe(record: Uint8Array, id: Uint8Array, loc: Location): Uint8Array {
+    const scanned = scanRecords(record).records[0];
+    if (!scanned || scanned.length !== loc.length || scanned.id.some((b, i) => b !== id[i])) {
       throw new StoreError(
         "corrupt",
         `Cannot read chunk in segment ${loc.segment} at ${loc.offset}: record is damaged`,
       );
     }
-    return buf.subarray(scanned.payloadOffset, scanned.payloadOffset + scanned.payloadLength);
+    return record.subarray(scanned.payloadOffset, scanned.payloadOffset + scanned.payloadLength);
   }
 
   /** Counts of stored chunks and bytes. */

@@ -83,18 +83,8 @@ export class StoreService {
       }
       case "writeAbort":
         return { result: { aborted: this.#sessions.delete(req.writeId) } };
-      case "getChunk": {
-        const sealed = await this.#segments.read(req.id);
-        const plain = openChunk(this.#keys.sealKey, req.id, sealed);
-        if (plain.length !== req.size) {
-          throw new StoreError(
-            "corrupt",
-            `Cannot read chunk: length ${plain.length} is not the expected ${req.size}`,
-          );
-        }
-        const data = plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength
-          ? plain.buffer as ArrayBuffer
-          : plain.slice().buffer as ArrayBuffer;
+      case "readChunks": {
+        const data = await this.#readChunks(req.entries);
         return { result: { data }, transfer: [data] };
       }
       case "stats":
@@ -102,6 +92,33 @@ export class StoreService {
       default:
         return assertNever(req);
     }
+  }
+
+  async #readChunks(entries: Uint8Array): Promise<ArrayBuffer> {
+    const view = new DataView(entries.buffer, entries.byteOffset, entries.byteLength);
+    const count = entries.length / MANIFEST_ENTRY_BYTES;
+    const ids: Uint8Array[] = [];
+    const offsets: number[] = [];
+    let total = 0;
+    for (let i = 0; i < count; i++) {
+      ids.push(entries.subarray(i * MANIFEST_ENTRY_BYTES, i * MANIFEST_ENTRY_BYTES + 32));
+      offsets.push(total);
+      total += view.getUint32(i * MANIFEST_ENTRY_BYTES + 32);
+    }
+    const out = new Uint8Array(total);
+    const sealed = await this.#segments.readMany(ids);
+    sealed.forEach((s, i) => {
+      const plain = openChunk(this.#keys.sealKey, ids[i], s);
+      const expected = (i + 1 < count ? offsets[i + 1] : total) - offsets[i];
+      if (plain.length !== expected) {
+        throw new StoreError(
+          "corrupt",
+          `Cannot read chunk: length ${plain.length} is not the expected ${expected}`,
+        );
+      }
+      out.set(plain, offsets[i]);
+    });
+    return out.buffer;
   }
 
   #session(writeId: string): Session {

@@ -23,10 +23,12 @@ import type { OpContext } from "./context.ts";
 
 /** Size of the pieces sent to the store; large enough to amortise messaging, small enough to stream. */
 const PIECE_BYTES = 1024 * 1024;
-/** Pieces in flight to the store per upload: bounds memory at about 4 MiB per upload. */
-const PIECES_IN_FLIGHT = 4;
-/** Chunks fetched ahead of the reader on GET. */
-const READ_AHEAD_CHUNKS = 6;
+/** Pieces in flight to the store per upload: bounds memory at about 8 MiB per upload. */
+const PIECES_IN_FLIGHT = 8;
+/** Plaintext bytes asked of the store in one message on GET. */
+const READ_BATCH_BYTES = 1024 * 1024;
+/** Batches fetched ahead of the reader on GET: bounds memory at about 3 MiB per download. */
+const READ_AHEAD_BATCHES = 6;
 /** Largest single PUT S3 accepts. */
 export const MAX_PUT_BYTES = 5 * 1024 ** 3;
 
@@ -236,21 +238,36 @@ export async function readObject(
   end: number,
 ): Promise<ReadableStream<Uint8Array>> {
   const view = new DataView(manifest.buffer, manifest.byteOffset, manifest.byteLength);
-  const chunks: { id: Uint8Array; size: number; offset: number }[] = [];
+  // Group the chunks overlapping the range into batches of about READ_BATCH_BYTES.
+  const batches: { entries: Uint8Array; offset: number; size: number }[] = [];
   let offset = 0;
+  let first = -1;
+  let batchOffset = 0;
+  let batchSize = 0;
+  const close = (upTo: number) => {
+    if (first < 0) return;
+    batches.push({ entries: manifest.slice(first, upTo), offset: batchOffset, size: batchSize });
+    first = -1;
+  };
   for (let i = 0; i < manifest.length; i += MANIFEST_ENTRY_BYTES) {
     const size = view.getUint32(i + 32);
     if (offset + size > start && offset < end) {
-      chunks.push({ id: manifest.slice(i, i + 32), size, offset });
+      if (first < 0) {
+        first = i;
+        batchOffset = offset;
+        batchSize = 0;
+      }
+      batchSize += size;
+      if (batchSize >= READ_BATCH_BYTES) close(i + MANIFEST_ENTRY_BYTES);
     }
     offset += size;
   }
+  close(manifest.length);
   let next = 0;
   const pending: Promise<{ data: ArrayBuffer }>[] = [];
   const fetchMore = () => {
-    while (pending.length < READ_AHEAD_CHUNKS && next < chunks.length) {
-      const c = chunks[next++];
-      const p = ctx.store.call({ type: "getChunk", id: c.id, size: c.size });
+    while (pending.length < READ_AHEAD_BATCHES && next < batches.length) {
+      const p = ctx.store.call({ type: "readChunks", entries: batches[next++].entries });
       p.catch(() => undefined); // observed when its turn comes; never an unhandled rejection
       pending.push(p);
     }
@@ -258,19 +275,19 @@ export async function readObject(
   let index = 0;
   const take = async (): Promise<Uint8Array> => {
     fetchMore();
-    const c = chunks[index++];
+    const b = batches[index++];
     const bytes = new Uint8Array((await pending.shift()!).data);
-    const from = Math.max(0, start - c.offset);
-    const to = Math.min(c.size, end - c.offset);
-    return from === 0 && to === c.size ? bytes : bytes.subarray(from, to);
+    const from = Math.max(0, start - b.offset);
+    const to = Math.min(b.size, end - b.offset);
+    return from === 0 && to === b.size ? bytes : bytes.subarray(from, to);
   };
-  const first = chunks.length > 0 ? await take() : undefined;
+  const firstBytes = batches.length > 0 ? await take() : undefined;
   return new ReadableStream<Uint8Array>({
     start(controller) {
-      if (first) controller.enqueue(first);
+      if (firstBytes) controller.enqueue(firstBytes);
     },
     async pull(controller) {
-      if (index >= chunks.length) {
+      if (index >= batches.length) {
         controller.close();
         return;
       }
