@@ -237,6 +237,31 @@ function* tarPieces(tree: Map<string, FileEntry>): Generator<Uint8Array> {
 }
 
 /**
+ * Generates the nightly archives of the scenario, one at a time: the same tree,
+ * changes and byte streams that {@linkcode measureDedupMany} chunks, so a vault
+ * fed these archives can be compared with the in-process prediction.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { nightlyArchives } from "./dedup.ts";
+ * for (const pieces of nightlyArchives({ files: 300 })) console.log(pieces.length);
+ * ```
+ *
+ * @param opts Scenario options.
+ * @returns A generator of archives, each as its pieces in order; consume each before asking
+ *   for the next (the tree changes in between).
+ */
+export function* nightlyArchives(opts: DedupOptions = {}): Generator<Uint8Array[]> {
+  const rand = prng(opts.seed ?? 1);
+  const tree = makeTree(rand, opts.files ?? 1500);
+  const nights = opts.nights ?? 10;
+  for (let night = 0; night < nights; night++) {
+    if (night > 0) mutate(tree, rand, opts.changeFraction ?? 0.05, 1_700_000_000 + night * 86400);
+    yield [...tarPieces(tree)];
+  }
+}
+
+/**
  * Measures dedup for several average chunk sizes in one pass over the archives.
  *
  * @param avgSizes Average chunk sizes to compare (min = avg/4, max = avg*4).

@@ -1,0 +1,1048 @@
+/**
+ * `deno task bench`: measures this machine's limits and the vault against them
+ * in one run, and prints a table with targets, ratios and the Ceph RGW
+ * reference figures.
+ *
+ * The vault runs as its own process with the production flags
+ * (tests/helpers/vault.ts) and is driven over HTTP by the AWS SDK v3 client,
+ * from this process. Both share the machine's cores, so client CPU is reported
+ * next to the vault's per-thread CPU for every phase.
+ *
+ * Flags: `--quick` (small sizes, a smoke check), `--json <path>` (write the
+ * results), `--markdown` (print the table as Markdown for the README).
+ *
+ * Units: MB = 10^6 bytes, MiB = 2^20 bytes.
+ *
+ * @module
+ */
+
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import { open } from "node:fs/promises";
+import zlib from "node:zlib";
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { startVault, type TestVault } from "../../tests/helpers/vault.ts";
+import { s3For } from "../../tests/helpers/s3_client.ts";
+import { CHUNK_AVG_BYTES, Chunker } from "../../src/store/chunker.ts";
+import { type DedupOptions, measureDedup, nightlyArchives } from "./dedup.ts";
+
+const MIB = 1024 * 1024;
+const MB = 1e6;
+/** Clock ticks per second of /proc stat times (getconf CLK_TCK on Linux). */
+const CLK_TCK = 100;
+/** Interval of the vault RSS sampler. */
+const RSS_SAMPLE_MS = 100;
+
+/** Thread names of the vault's Workers, in the order main.ts starts them. */
+const WORKER_THREADS: Record<string, string> = {
+  "worker-1": "store Worker",
+  "worker-2": "meta Worker",
+  "worker-3": "router Worker",
+  deno: "main/other JS",
+  "V8 DefaultWorke": "V8 GC/compile",
+};
+
+/** Ceph RGW reference figures (the comparison the project set out to beat). */
+const RGW = {
+  put64: 181,
+  get64: 621,
+  put1: 182,
+  put4kOps: 456,
+  listKeysPerSec: 25_800,
+  rssMiB: 1.3 * 1024,
+};
+
+/** Sizes of one run. */
+interface Plan {
+  limitBytes: number;
+  smallFsyncSeconds: number;
+  big: { count: number; streams: number };
+  mid: { count: number; streams: number };
+  small: { count: number; streams: number };
+  listKeys: number;
+  insertStreams: number;
+  insertCapSeconds: number;
+  dedup: DedupOptions;
+}
+
+const FULL: Plan = {
+  limitBytes: 256 * MIB,
+  smallFsyncSeconds: 1.5,
+  big: { count: 8, streams: 2 },
+  mid: { count: 200, streams: 8 },
+  small: { count: 3000, streams: 16 },
+  listKeys: 100_000,
+  insertStreams: 48,
+  insertCapSeconds: 200,
+  dedup: { files: 300, nights: 10 },
+};
+
+const QUICK: Plan = {
+  limitBytes: 32 * MIB,
+  smallFsyncSeconds: 0.3,
+  big: { count: 2, streams: 2 },
+  mid: { count: 24, streams: 8 },
+  small: { count: 300, streams: 16 },
+  listKeys: 5_000,
+  insertStreams: 48,
+  insertCapSeconds: 30,
+  dedup: { files: 40, nights: 3 },
+};
+
+// ---------------------------------------------------------------- helpers
+
+function parseArgs(args: string[]): { quick: boolean; json?: string; markdown: boolean } {
+  const out: { quick: boolean; json?: string; markdown: boolean } = {
+    quick: false,
+    markdown: false,
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--quick") out.quick = true;
+    else if (a === "--markdown") out.markdown = true;
+    else if (a === "--json") {
+      out.json = args[++i];
+      if (!out.json) throw new Error('Cannot parse arguments: "--json" needs a path');
+    } else if (a.startsWith("--json=")) out.json = a.slice(7);
+    else throw new Error(`Cannot parse arguments: unknown flag "${a}"`);
+  }
+  return out;
+}
+
+function log(line: string): void {
+  console.error(`[bench ${(performance.now() / 1000).toFixed(1).padStart(6)} s] ${line}`);
+}
+
+/** Runs `count` tasks with at most `streams` in flight. */
+async function pool(
+  streams: number,
+  count: number,
+  task: (i: number) => Promise<void>,
+  deadline = Infinity,
+): Promise<number> {
+  let next = 0;
+  let done = 0;
+  async function lane() {
+    while (next < count && performance.now() < deadline) {
+      const i = next++;
+      await task(i);
+      done++;
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(streams, count) }, lane));
+  return done;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+}
+
+// ------------------------------------------------------ process observation
+
+interface ThreadTimes {
+  byTid: Map<string, { name: string; ticks: number }>;
+}
+
+/**
+ * Reads a /proc file through `sh`: Deno asks for --allow-all to read /proc
+ * of a process, and `deno task bench` runs with --allow-run instead.
+ */
+async function procText(glob: string): Promise<string> {
+  const out = await new Deno.Command("sh", {
+    args: ["-c", `cat ${glob} 2>/dev/null`],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return new TextDecoder().decode(out.stdout);
+}
+
+async function readThreadTimes(pid: number): Promise<ThreadTimes> {
+  const byTid = new Map<string, { name: string; ticks: number }>();
+  for (const stat of (await procText(`/proc/${pid}/task/*/stat`)).split("\n")) {
+    const open = stat.indexOf("(");
+    const close = stat.lastIndexOf(")");
+    if (open < 0 || close < 0) continue;
+    const tid = stat.slice(0, open).trim();
+    const name = stat.slice(open + 1, close);
+    const f = stat.slice(close + 2).split(" ");
+    byTid.set(tid, { name, ticks: Number(f[11]) + Number(f[12]) });
+  }
+  return { byTid };
+}
+
+/** CPU use of one phase: per thread group of the vault, and this client. */
+interface CpuUse {
+  /** Cores used by each vault thread group (1.0 = one core busy all phase). */
+  vault: Record<string, number>;
+  vaultTotal: number;
+  /** Busiest single vault thread. */
+  busiest: { thread: string; cores: number };
+  client: number;
+}
+
+class CpuMeter {
+  #pid: number;
+  #v0: ThreadTimes;
+  #c0: ThreadTimes;
+  #t0: number;
+  private constructor(pid: number, v0: ThreadTimes, c0: ThreadTimes) {
+    this.#pid = pid;
+    this.#v0 = v0;
+    this.#c0 = c0;
+    this.#t0 = performance.now();
+  }
+  static async start(pid: number): Promise<CpuMeter> {
+    const [v0, c0] = await Promise.all([readThreadTimes(pid), readThreadTimes(Deno.pid)]);
+    return new CpuMeter(pid, v0, c0);
+  }
+  async stop(): Promise<CpuUse> {
+    const secs = (performance.now() - this.#t0) / 1000;
+    const [v1, c1] = await Promise.all([readThreadTimes(this.#pid), readThreadTimes(Deno.pid)]);
+    const vault: Record<string, number> = {};
+    let vaultTotal = 0;
+    let busiest = { thread: "", cores: 0 };
+    for (const [tid, t] of v1.byTid) {
+      const d = (t.ticks - (this.#v0.byTid.get(tid)?.ticks ?? 0)) / CLK_TCK / secs;
+      const group = WORKER_THREADS[t.name] ?? t.name;
+      vault[group] = (vault[group] ?? 0) + d;
+      vaultTotal += d;
+      if (d > busiest.cores) busiest = { thread: `${group} (tid ${tid})`, cores: d };
+    }
+    let client = 0;
+    for (const [tid, t] of c1.byTid) {
+      client += (t.ticks - (this.#c0.byTid.get(tid)?.ticks ?? 0)) / CLK_TCK / secs;
+    }
+    return { vault, vaultTotal, busiest, client };
+  }
+}
+
+async function statusKiB(pid: number, field: string): Promise<number> {
+  const s = await procText(`/proc/${pid}/status`);
+  const m = s.match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"));
+  return m ? Number(m[1]) : NaN;
+}
+
+/** Samples the vault's VmRSS every RSS_SAMPLE_MS through one `sh` loop. */
+class RssSampler {
+  #child: Deno.ChildProcess;
+  #done: Promise<void>;
+  max = 0;
+  phaseMax = 0;
+  constructor(pid: number) {
+    const secs = (RSS_SAMPLE_MS / 1000).toFixed(2);
+    const child = new Deno.Command("sh", {
+      args: [
+        "-c",
+        `while kill -0 ${pid} 2>/dev/null; do grep '^VmRSS' /proc/${pid}/status; sleep ${secs}; done`,
+      ],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    this.#child = child;
+    this.#done = (async () => {
+      let buf = "";
+      for await (const t of child.stdout.pipeThrough(new TextDecoderStream())) {
+        buf += t;
+        const lines = buf.split("\n");
+        buf = lines.pop()!;
+        for (const l of lines) {
+          const m = l.match(/(\d+) kB/);
+          if (!m) continue;
+          const kib = Number(m[1]);
+          if (kib > this.max) this.max = kib;
+          if (kib > this.phaseMax) this.phaseMax = kib;
+        }
+      }
+    })();
+  }
+  resetPhase(): void {
+    this.phaseMax = 0;
+  }
+  async stop(): Promise<void> {
+    try {
+      this.#child.kill("SIGTERM");
+    } catch {
+      // already exited
+    }
+    await this.#child.status;
+    await this.#done;
+  }
+}
+
+// ---------------------------------------------------------- machine limits
+
+interface Limits {
+  fsyncWriteMBps: number;
+  fsync4kOpsPerSec: number;
+  sha256MBps: number;
+  aeadSealMBps: number;
+  aeadOpenMBps: number;
+  md5MBps: number;
+  crc32MBps: number;
+  chunkerMBps: number;
+}
+
+async function fsyncWriteRate(dir: string, total: number): Promise<number> {
+  const path = `${dir}/fsync-probe`;
+  const fh = await open(path, "w");
+  const block = randomBytes(MIB);
+  const BATCH_BLOCKS = 4; // a 4 MiB group commit, then fdatasync, as segments.ts does
+  const t0 = performance.now();
+  let pos = 0;
+  try {
+    for (let i = 0; i < total / MIB; i++) {
+      let w = 0;
+      while (w < MIB) w += (await fh.write(block, w, MIB - w, pos + w)).bytesWritten;
+      pos += MIB;
+      if ((i + 1) % BATCH_BLOCKS === 0) await fh.datasync();
+    }
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  const secs = (performance.now() - t0) / 1000;
+  await Deno.remove(path);
+  return total / MB / secs;
+}
+
+async function fsyncSmallRate(dir: string, seconds: number): Promise<number> {
+  const path = `${dir}/fsync-small-probe`;
+  const fh = await open(path, "w");
+  const block = randomBytes(4096);
+  const t0 = performance.now();
+  let n = 0;
+  try {
+    while (performance.now() - t0 < seconds * 1000) {
+      await fh.write(block, 0, block.length, n * block.length);
+      await fh.datasync();
+      n++;
+    }
+  } finally {
+    await fh.close();
+  }
+  const secs = (performance.now() - t0) / 1000;
+  await Deno.remove(path);
+  return n / secs;
+}
+
+function rate(total: number, piece: number, fn: (buf: Uint8Array, i: number) => void): number {
+  const buf = randomBytes(piece);
+  fn(buf, -1); // warm up
+  const t0 = performance.now();
+  const n = Math.max(1, Math.round(total / piece));
+  for (let i = 0; i < n; i++) fn(buf, i);
+  return (n * piece) / MB / ((performance.now() - t0) / 1000);
+}
+
+function streamingRate(total: number, alg: string): number {
+  const buf = randomBytes(MIB);
+  createHash(alg).update(buf).digest();
+  const t0 = performance.now();
+  const h = createHash(alg);
+  for (let i = 0; i < total / MIB; i++) h.update(buf);
+  h.digest();
+  return total / MB / ((performance.now() - t0) / 1000);
+}
+
+async function measureLimits(dir: string, plan: Plan): Promise<Limits> {
+  const total = plan.limitBytes;
+  log(`limits: fsync'd sequential write of ${total / MIB} MiB (1 MiB writes, datasync per 4 MiB)`);
+  const fsyncWriteMBps = await fsyncWriteRate(dir, total);
+  log(`limits: serial 4 KiB write + datasync for ${plan.smallFsyncSeconds} s`);
+  const fsync4kOpsPerSec = await fsyncSmallRate(dir, plan.smallFsyncSeconds);
+  log("limits: SHA-256, MD5, CRC32, ChaCha20-Poly1305, FastCDC chunker (one core each)");
+  const sha256MBps = streamingRate(total, "sha256");
+  const md5MBps = streamingRate(total, "md5");
+  let crc = 0;
+  const crc32MBps = rate(total, MIB, (b) => {
+    crc = zlib.crc32(b, crc);
+  });
+  const key = randomBytes(32);
+  const aad = randomBytes(56);
+  // Seal per 64 KiB chunk with a fresh cipher, as the store seals chunks.
+  const sealed: Uint8Array[] = [];
+  const aeadSealMBps = rate(total, CHUNK_AVG_BYTES, (b, i) => {
+    const nonce = randomBytes(12);
+    const c = createCipheriv("chacha20-poly1305", key, nonce, { authTagLength: 16 });
+    c.setAAD(aad, { plaintextLength: b.length });
+    const ct = c.update(b);
+    c.final();
+    const tag = c.getAuthTag();
+    if (i < 0) sealed.push(nonce, ct, tag);
+  });
+  const [nonce, ct, tag] = sealed;
+  const aeadOpenMBps = rate(total, CHUNK_AVG_BYTES, () => {
+    const d = createDecipheriv("chacha20-poly1305", key, nonce, { authTagLength: 16 });
+    d.setAAD(aad, { plaintextLength: ct.length });
+    d.setAuthTag(tag);
+    d.update(ct);
+    d.final();
+  });
+  const chunker = new Chunker();
+  const chunkerMBps = rate(total, MIB, (b) => {
+    chunker.push(b);
+  });
+  return {
+    fsyncWriteMBps,
+    fsync4kOpsPerSec,
+    sha256MBps,
+    aeadSealMBps,
+    aeadOpenMBps,
+    md5MBps,
+    crc32MBps,
+    chunkerMBps,
+  };
+}
+
+// ------------------------------------------------------------ vault phases
+
+interface Phase {
+  name: string;
+  seconds: number;
+  ops: number;
+  bytes: number;
+  MBps: number;
+  opsPerSec: number;
+  latencyMs: { p50: number; p99: number };
+  cpu: CpuUse;
+  maxRssMiB: number;
+  errors: string[];
+}
+
+class Runner {
+  readonly vault: TestVault;
+  readonly s3: S3Client;
+  readonly rss: RssSampler;
+  readonly phases: Phase[] = [];
+  readonly errors: string[] = [];
+  constructor(vault: TestVault) {
+    this.vault = vault;
+    this.s3 = s3For(vault);
+    this.rss = new RssSampler(vault.pid);
+  }
+
+  /** Runs one timed phase of `count` operations over `streams` lanes. */
+  async phase(
+    name: string,
+    opts: { count: number; streams: number; capSeconds?: number },
+    op: (i: number) => Promise<number>,
+  ): Promise<Phase> {
+    log(`${name}: ${opts.count} ops over ${opts.streams} streams`);
+    this.rss.resetPhase();
+    const lat: number[] = [];
+    const errors: string[] = [];
+    let bytes = 0;
+    const cpu = await CpuMeter.start(this.vault.pid);
+    const t0 = performance.now();
+    const deadline = opts.capSeconds ? t0 + opts.capSeconds * 1000 : Infinity;
+    const done = await pool(opts.streams, opts.count, async (i) => {
+      const s = performance.now();
+      try {
+        bytes += await op(i);
+      } catch (e) {
+        const msg = `${name} #${i}: ${(e as Error).name}: ${(e as Error).message}`;
+        if (errors.length < 20) errors.push(msg);
+        if (errors.length === 1) log(`ERROR ${msg}`);
+      }
+      lat.push(performance.now() - s);
+    }, deadline);
+    const seconds = (performance.now() - t0) / 1000;
+    const use = await cpu.stop();
+    const p: Phase = {
+      name,
+      seconds,
+      ops: done,
+      bytes,
+      MBps: bytes / MB / seconds,
+      opsPerSec: done / seconds,
+      latencyMs: { p50: median(lat), p99: percentile(lat, 0.99) },
+      cpu: use,
+      maxRssMiB: this.rss.phaseMax / 1024,
+      errors,
+    };
+    if (done < opts.count) {
+      errors.push(
+        `${name}: stopped after ${done} of ${opts.count} ops at the ${opts.capSeconds} s cap`,
+      );
+    }
+    this.errors.push(...errors);
+    this.phases.push(p);
+    log(
+      `${name}: ${p.MBps.toFixed(1)} MB/s, ${p.opsPerSec.toFixed(0)} ops/s, ` +
+        `p50 ${p.latencyMs.p50.toFixed(1)} ms, p99 ${p.latencyMs.p99.toFixed(1)} ms, ` +
+        `${errors.length} errors; vault CPU ${fmtCpu(use)}; client ${use.client.toFixed(2)} cores`,
+    );
+    return p;
+  }
+
+  async put(bucket: string, key: string, body: Uint8Array): Promise<number> {
+    await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    return body.length;
+  }
+
+  async get(bucket: string, key: string, expect: number): Promise<number> {
+    const r = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    let n = 0;
+    for await (const c of r.Body as unknown as AsyncIterable<Uint8Array>) n += c.length;
+    if (n !== expect) throw new Error(`GET ${key} returned ${n} bytes, expected ${expect}`);
+    return n;
+  }
+
+  async metrics(): Promise<Record<string, number>> {
+    const r = await fetch(`${this.vault.endpoint}/metrics`);
+    const text = await r.text();
+    const out: Record<string, number> = {};
+    for (const line of text.split("\n")) {
+      const m = line.match(/^(amber_[a-z_]+) ([0-9.e+-]+)$/);
+      if (m) out[m[1]] = Number(m[2]);
+    }
+    return out;
+  }
+}
+
+function fmtCpu(u: CpuUse): string {
+  const parts = Object.entries(u.vault)
+    .filter(([, c]) => c >= 0.03)
+    .sort((a, b) => b[1] - a[1])
+    .map(([g, c]) => `${g} ${c.toFixed(2)}`);
+  return `${u.vaultTotal.toFixed(2)} cores [${parts.join(", ")}]`;
+}
+
+interface ListResult {
+  keys: number;
+  inserted: number;
+  pagesTimed: number;
+  pageMsSdkMedian: number;
+  pageMsSdkP90: number;
+  pageMsRawMedian: number;
+  fullWalkKeysPerSec: number;
+  fullWalkSeconds: number;
+}
+
+async function listBench(r: Runner, bucket: string, inserted: number): Promise<ListResult> {
+  log(`list: full walk of ${inserted} keys in pages of 1,000`);
+  const tokens: (string | undefined)[] = [];
+  const walkTimes: number[] = [];
+  let token: string | undefined;
+  let keys = 0;
+  const t0 = performance.now();
+  do {
+    tokens.push(token);
+    const s = performance.now();
+    const page = await r.s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000, ContinuationToken: token }),
+    );
+    walkTimes.push(performance.now() - s);
+    keys += page.KeyCount ?? 0;
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  const fullWalkSeconds = (performance.now() - t0) / 1000;
+  if (keys !== inserted) {
+    r.errors.push(`list: full walk saw ${keys} keys, ${inserted} were inserted`);
+  }
+  // Re-time pages at spread continuation points, three times each.
+  const picks = [0, 0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9, 0.99].map((f) =>
+    tokens[Math.min(tokens.length - 1, Math.floor(f * tokens.length))]
+  );
+  const sdk: number[] = [];
+  const raw: number[] = [];
+  for (let rep = 0; rep < 3; rep++) {
+    for (const t of picks) {
+      const s = performance.now();
+      const page = await r.s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000, ContinuationToken: t }),
+      );
+      sdk.push(performance.now() - s);
+      if ((page.Contents?.length ?? 0) === 0) r.errors.push("list: an empty page");
+      // The same page over plain fetch (presigned): server + transfer, no SDK XML parsing.
+      const url = await getSignedUrl(
+        r.s3,
+        new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000, ContinuationToken: t }),
+        { expiresIn: 300 },
+      );
+      const s2 = performance.now();
+      const res = await fetch(url);
+      const body = await res.text();
+      raw.push(performance.now() - s2);
+      if (!res.ok) r.errors.push(`list: raw page ${res.status}: ${body.slice(0, 200)}`);
+    }
+  }
+  const res: ListResult = {
+    keys,
+    inserted,
+    pagesTimed: sdk.length,
+    pageMsSdkMedian: median(sdk),
+    pageMsSdkP90: percentile(sdk, 0.9),
+    pageMsRawMedian: median(raw),
+    fullWalkKeysPerSec: keys / fullWalkSeconds,
+    fullWalkSeconds,
+  };
+  log(
+    `list: page median ${res.pageMsSdkMedian.toFixed(1)} ms (SDK), ` +
+      `${res.pageMsRawMedian.toFixed(1)} ms (raw fetch); full walk ` +
+      `${res.fullWalkKeysPerSec.toFixed(0)} keys/s (walk pages median ${
+        median(walkTimes).toFixed(1)
+      } ms)`,
+  );
+  return res;
+}
+
+interface DedupVaultResult {
+  archives: number;
+  archiveBytes: number;
+  totalBytes: number;
+  storedBytes: number;
+  uniquePlainBytes: number;
+  logicalBytes: number;
+  ratio: number;
+  plainRatio: number;
+  predictedPlainRatio: number;
+  generateSeconds: number;
+  putMBps: number;
+  cpu: CpuUse;
+}
+
+async function dedupBench(
+  r: Runner,
+  bucket: string,
+  opts: DedupOptions,
+): Promise<DedupVaultResult> {
+  log(`dedup: ${opts.nights} nightly archives of a ${opts.files}-file tree`);
+  const before = await r.metrics();
+  let archiveBytes = 0;
+  let totalBytes = 0;
+  let genMs = 0;
+  let putMs = 0;
+  let night = 0;
+  const cpu = await CpuMeter.start(r.vault.pid);
+  const g0 = performance.now();
+  for (const pieces of nightlyArchives(opts)) {
+    const size = pieces.reduce((n, p) => n + p.length, 0);
+    const tar = new Uint8Array(size);
+    let off = 0;
+    for (const p of pieces) {
+      tar.set(p, off);
+      off += p.length;
+    }
+    const p0 = performance.now();
+    genMs = p0 - g0 - putMs;
+    try {
+      await r.put(bucket, `nightly/${String(night).padStart(2, "0")}.tar`, tar);
+    } catch (e) {
+      r.errors.push(`dedup: PUT night ${night}: ${(e as Error).message}`);
+    }
+    putMs += performance.now() - p0;
+    if (night === 0) archiveBytes = size;
+    totalBytes += size;
+    night++;
+  }
+  const use = await cpu.stop();
+  const after = await r.metrics();
+  const stored = after.amber_stored_bytes - before.amber_stored_bytes;
+  const plain = after.amber_unique_chunk_bytes - before.amber_unique_chunk_bytes;
+  const logical = after.amber_logical_bytes - before.amber_logical_bytes;
+  if (logical !== totalBytes) {
+    r.errors.push(`dedup: amber_logical_bytes grew by ${logical}, ${totalBytes} were PUT`);
+  }
+  log("dedup: offline chunker prediction over the same archives");
+  const predicted = measureDedup(CHUNK_AVG_BYTES, opts);
+  const res: DedupVaultResult = {
+    archives: night,
+    archiveBytes,
+    totalBytes,
+    storedBytes: stored,
+    uniquePlainBytes: plain,
+    logicalBytes: logical,
+    ratio: stored / archiveBytes,
+    plainRatio: plain / archiveBytes,
+    predictedPlainRatio: predicted.ratio,
+    generateSeconds: genMs / 1000,
+    putMBps: totalBytes / MB / (putMs / 1000),
+    cpu: use,
+  };
+  log(
+    `dedup: one archive ${(archiveBytes / MB).toFixed(1)} MB, ten ${
+      (totalBytes / MB).toFixed(1)
+    } MB; stored ${(stored / MB).toFixed(1)} MB = ${res.ratio.toFixed(3)}x ` +
+      `(unique plaintext ${res.plainRatio.toFixed(3)}x, chunker predicts ${
+        predicted.ratio.toFixed(3)
+      }x); PUT ${res.putMBps.toFixed(1)} MB/s`,
+  );
+  return res;
+}
+
+// -------------------------------------------------------------- reporting
+
+interface Row {
+  figure: string;
+  value: string;
+  target: string;
+  ratio: string;
+  pass: "pass" | "FAIL" | "";
+  rgw: string;
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(0)} %`;
+}
+
+function buildRows(
+  limits: Limits,
+  ph: Record<string, Phase>,
+  list: ListResult,
+  rss: { hwmMiB: number; maxSampledMiB: number },
+  dedup: DedupVaultResult,
+): Row[] {
+  const writeLimit = Math.min(limits.fsyncWriteMBps, limits.aeadSealMBps);
+  const wl = limits.fsyncWriteMBps < limits.aeadSealMBps ? "fsync write" : "AEAD";
+  const ok = (b: boolean) => (b ? "pass" : "FAIL") as Row["pass"];
+  const mbps = (p: Phase) => `${p.MBps.toFixed(1)} MB/s`;
+  const rows: Row[] = [
+    {
+      figure: "64 MiB PUT (2 streams)",
+      value: mbps(ph.put64),
+      target: `≥ 50 % of min(fsync write, AEAD) = ${(writeLimit * 0.5).toFixed(0)} MB/s`,
+      ratio: `${pct(ph.put64.MBps / writeLimit)} of ${wl}`,
+      pass: ok(ph.put64.MBps >= 0.5 * writeLimit && ph.put64.errors.length === 0),
+      rgw: `${RGW.put64} MB/s`,
+    },
+    {
+      figure: "64 MiB GET (2 streams)",
+      value: mbps(ph.get64),
+      target: `≥ 60 % of AEAD = ${(limits.aeadSealMBps * 0.6).toFixed(0)} MB/s`,
+      ratio: `${pct(ph.get64.MBps / limits.aeadSealMBps)} of AEAD`,
+      pass: ok(ph.get64.MBps >= 0.6 * limits.aeadSealMBps && ph.get64.errors.length === 0),
+      rgw: `${RGW.get64} MB/s`,
+    },
+    {
+      figure: "1 MiB PUT (8 streams)",
+      value: mbps(ph.put1),
+      target: "—",
+      ratio: `${pct(ph.put1.MBps / writeLimit)} of ${wl}`,
+      pass: "",
+      rgw: `${RGW.put1} MB/s`,
+    },
+    {
+      figure: "1 MiB GET (8 streams)",
+      value: mbps(ph.get1),
+      target: "—",
+      ratio: `${pct(ph.get1.MBps / limits.aeadSealMBps)} of AEAD`,
+      pass: "",
+      rgw: "—",
+    },
+    {
+      figure: "4 KiB PUT (16 streams)",
+      value: `${ph.put4k.opsPerSec.toFixed(0)} ops/s`,
+      target: "≥ 1,000 ops/s",
+      ratio: `${(ph.put4k.opsPerSec / limits.fsync4kOpsPerSec).toFixed(1)}× serial fsyncs/s`,
+      pass: ok(ph.put4k.opsPerSec >= 1000 && ph.put4k.errors.length === 0),
+      rgw: `${RGW.put4kOps} ops/s`,
+    },
+    {
+      figure: `0-byte PUT, ${list.inserted.toLocaleString("en")} keys (48 streams)`,
+      value: `${ph.insert.opsPerSec.toFixed(0)} ops/s`,
+      target: "—",
+      ratio: `${(ph.insert.opsPerSec / limits.fsync4kOpsPerSec).toFixed(1)}× serial fsyncs/s`,
+      pass: "",
+      rgw: "—",
+    },
+    {
+      figure: `ListObjectsV2 page of 1,000 (of ${list.keys.toLocaleString("en")} keys), median`,
+      value: `${list.pageMsSdkMedian.toFixed(1)} ms`,
+      target: "< 50 ms",
+      ratio: `raw HTTP ${list.pageMsRawMedian.toFixed(1)} ms`,
+      pass: ok(list.pageMsSdkMedian < 50),
+      rgw: `${(1000 / RGW.listKeysPerSec * 1000).toFixed(1)} ms`,
+    },
+    {
+      figure: "Listing, full walk",
+      value: `${list.fullWalkKeysPerSec.toFixed(0)} keys/s`,
+      target: "—",
+      ratio: `${(list.fullWalkKeysPerSec / RGW.listKeysPerSec).toFixed(2)}× RGW`,
+      pass: "",
+      rgw: `${RGW.listKeysPerSec.toLocaleString("en")} keys/s`,
+    },
+    {
+      figure: "Peak RSS of the vault (VmHWM, all Workers)",
+      value: `${rss.hwmMiB.toFixed(0)} MiB`,
+      target: "≤ 256 MiB",
+      ratio: `max sampled VmRSS ${rss.maxSampledMiB.toFixed(0)} MiB`,
+      pass: ok(rss.hwmMiB <= 256),
+      rgw: "1.3 GiB",
+    },
+    {
+      figure: `Stored bytes, ${dedup.archives} nightly tars / one tar`,
+      value: `${dedup.ratio.toFixed(2)}×`,
+      target: "≈ 1.3× or better (≤ 1.35×)",
+      ratio: `unique plaintext ${dedup.plainRatio.toFixed(2)}×, chunker predicts ${
+        dedup.predictedPlainRatio.toFixed(2)
+      }×`,
+      pass: ok(dedup.ratio <= 1.35),
+      rgw: `${dedup.archives}× (no dedup)`,
+    },
+  ];
+  return rows;
+}
+
+function textTable(rows: Row[]): string {
+  const head: Row = {
+    figure: "Figure",
+    value: "Value",
+    target: "Target",
+    ratio: "Ratio / note",
+    pass: "" as Row["pass"],
+    rgw: "Ceph RGW",
+  };
+  const all = [head, ...rows];
+  const keys = ["figure", "value", "target", "ratio", "pass", "rgw"] as const;
+  const w = keys.map((k) =>
+    Math.max(...all.map((r) => (k === "pass" && r === head ? "Pass" : r[k]).length))
+  );
+  const line = (r: Row) =>
+    keys.map((k, i) => (k === "pass" && r === head ? "Pass" : r[k]).padEnd(w[i])).join("  ");
+  return [line(head), w.map((n) => "-".repeat(n)).join("  "), ...rows.map(line)].join("\n");
+}
+
+function markdownTable(rows: Row[]): string {
+  const out = [
+    "| Figure | Value | Target | Ratio / note | Pass | Ceph RGW |",
+    "|---|---:|---|---|---|---:|",
+  ];
+  for (const r of rows) {
+    out.push(
+      `| ${r.figure} | ${r.value} | ${r.target} | ${r.ratio} | ${r.pass || "—"} | ${r.rgw} |`,
+    );
+  }
+  return out.join("\n");
+}
+
+function limitsTable(l: Limits): string {
+  return [
+    [
+      "fsync'd sequential write (1 MiB writes, datasync per 4 MiB)",
+      `${l.fsyncWriteMBps.toFixed(0)} MB/s`,
+    ],
+    ["serial 4 KiB write + datasync", `${l.fsync4kOpsPerSec.toFixed(0)} ops/s`],
+    ["ChaCha20-Poly1305 seal, 64 KiB chunks (node:crypto)", `${l.aeadSealMBps.toFixed(0)} MB/s`],
+    ["ChaCha20-Poly1305 open, 64 KiB chunks", `${l.aeadOpenMBps.toFixed(0)} MB/s`],
+    ["SHA-256 (node:crypto)", `${l.sha256MBps.toFixed(0)} MB/s`],
+    ["MD5 (node:crypto)", `${l.md5MBps.toFixed(0)} MB/s`],
+    ["CRC32 (node:zlib)", `${l.crc32MBps.toFixed(0)} MB/s`],
+    ["FastCDC chunker (src/store/chunker.ts)", `${l.chunkerMBps.toFixed(0)} MB/s`],
+  ].map(([k, v]) => `  ${k.padEnd(62)} ${v.padStart(12)}`).join("\n");
+}
+
+function cpuTable(phases: Phase[], dedup: DedupVaultResult): string {
+  const rows = [...phases.map((p) => [p.name, p.cpu] as const), ["dedup tars", dedup.cpu] as const];
+  return rows.map(([n, u]) =>
+    `  ${n.padEnd(22)} vault ${fmtCpu(u)}; busiest thread ${u.busiest.thread} ${
+      u.busiest.cores.toFixed(2)
+    }; client ${u.client.toFixed(2)}`
+  ).join("\n");
+}
+
+// ------------------------------------------------------------------- main
+
+/** The commit under test and the vault files that differ from it. */
+async function codeVersion(): Promise<{ commit: string; dirty: string[] }> {
+  const git = async (...args: string[]) => {
+    try {
+      const o = await new Deno.Command("git", {
+        args,
+        cwd: new URL("../..", import.meta.url).pathname,
+        stdout: "piped",
+        stderr: "null",
+      }).output();
+      return new TextDecoder().decode(o.stdout).trim();
+    } catch {
+      return "";
+    }
+  };
+  const commit = await git("rev-parse", "--short", "HEAD");
+  const dirty = (await git("status", "--porcelain", "--", "main.ts", "src"))
+    .split("\n").filter((l) => l).map((l) => l.slice(3));
+  return { commit: commit || "unknown", dirty };
+}
+
+/** Starts the vault, retrying: a start that hangs is recorded, not fatal. */
+async function startWithRetry(): Promise<TestVault> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await startVault();
+    } catch (e) {
+      startFailures.push(`start attempt ${attempt}: ${(e as Error).message.slice(0, 500)}`);
+      log(`vault start attempt ${attempt} failed: ${(e as Error).message.split("\n")[0]}`);
+      if (attempt >= 3) throw e;
+    }
+  }
+}
+
+const startFailures: string[] = [];
+
+async function main() {
+  const args = parseArgs(Deno.args);
+  const plan = args.quick ? QUICK : FULL;
+  const t0 = performance.now();
+  const vault = await startWithRetry();
+  const scratch = await Deno.makeTempDir({
+    dir: vault.dataDir.replace(/\/[^/]+$/, ""),
+    prefix: "amber-bench-",
+  });
+  log(`vault pid ${vault.pid} at ${vault.endpoint}, data ${vault.dataDir}; scratch ${scratch}`);
+  const r = new Runner(vault);
+  const loadBefore = (await procText("/proc/loadavg")).trim();
+  const code = await codeVersion();
+  log(
+    `code under test: ${code.commit}${
+      code.dirty.length ? ` + uncommitted ${code.dirty.join(", ")}` : ""
+    }`,
+  );
+  r.errors.push(...startFailures);
+  let ok = false;
+  try {
+    const limits = await measureLimits(scratch, plan);
+    console.log("Machine limits (one core each for the CPU figures):");
+    console.log(limitsTable(limits));
+
+    const B = "bench";
+    await r.s3.send(new CreateBucketCommand({ Bucket: B }));
+
+    const ph: Record<string, Phase> = {};
+    {
+      const { count, streams } = plan.big;
+      const bodies = Array.from({ length: count }, () => randomBytes(64 * MIB));
+      ph.put64 = await r.phase(
+        "64 MiB PUT",
+        { count, streams },
+        (i) => r.put(B, `big/${i}`, bodies[i]),
+      );
+      bodies.length = 0;
+      ph.get64 = await r.phase(
+        "64 MiB GET",
+        { count, streams },
+        (i) => r.get(B, `big/${i}`, 64 * MIB),
+      );
+    }
+    {
+      const { count, streams } = plan.mid;
+      const bodies = Array.from({ length: count }, () => randomBytes(MIB));
+      ph.put1 = await r.phase(
+        "1 MiB PUT",
+        { count, streams },
+        (i) => r.put(B, `mid/${i}`, bodies[i]),
+      );
+      bodies.length = 0;
+      ph.get1 = await r.phase("1 MiB GET", { count, streams }, (i) => r.get(B, `mid/${i}`, MIB));
+    }
+    {
+      const { count, streams } = plan.small;
+      const bodies = Array.from({ length: count }, () => randomBytes(4096));
+      ph.put4k = await r.phase(
+        "4 KiB PUT",
+        { count, streams },
+        (i) => r.put(B, `small/${i}`, bodies[i]),
+      );
+    }
+    const L = "listing";
+    await r.s3.send(new CreateBucketCommand({ Bucket: L }));
+    const empty = new Uint8Array(0);
+    ph.insert = await r.phase(
+      "0-byte PUT (list fill)",
+      { count: plan.listKeys, streams: plan.insertStreams, capSeconds: plan.insertCapSeconds },
+      (i) => r.put(L, `k/${String(i).padStart(7, "0")}`, empty),
+    );
+    const list = await listBench(r, L, ph.insert.ops - ph.insert.errors.length);
+
+    const D = "dedup";
+    await r.s3.send(new CreateBucketCommand({ Bucket: D }));
+    const dedup = await dedupBench(r, D, plan.dedup);
+
+    const hwmMiB = await statusKiB(vault.pid, "VmHWM") / 1024;
+    await r.rss.stop();
+    const rss = { hwmMiB, maxSampledMiB: r.rss.max / 1024 };
+
+    const rows = buildRows(limits, ph, list, rss, dedup);
+    console.log("\nVault CPU by thread group per phase (cores; 2 = both cores busy):");
+    console.log(cpuTable(r.phases, dedup));
+    console.log("\nPeak vault RSS per phase (sampled every 100 ms):");
+    console.log(
+      r.phases.map((p) => `  ${p.name.padEnd(22)} ${p.maxRssMiB.toFixed(0)} MiB`).join("\n"),
+    );
+    console.log(
+      `\nAmber vs limits and targets (${args.quick ? "QUICK run, not comparable" : "full run"}):`,
+    );
+    console.log(args.markdown ? markdownTable(rows) : textTable(rows));
+    if (r.errors.length) {
+      console.log(`\nErrors (${r.errors.length}):`);
+      for (const e of r.errors.slice(0, 40)) console.log(`  ${e}`);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const load = { before: loadBefore, after: (await procText("/proc/loadavg")).trim() };
+    console.log(`\nLoad average (1/5/15 min) before: ${load.before}; after: ${load.after}`);
+    console.log(`\nBench took ${seconds.toFixed(0)} s on ${navigator.hardwareConcurrency} cores.`);
+    if (args.json) {
+      await Deno.writeTextFile(
+        args.json,
+        JSON.stringify(
+          {
+            date: new Date().toISOString(),
+            quick: args.quick,
+            cores: navigator.hardwareConcurrency,
+            deno: Deno.version.deno,
+            seconds,
+            load,
+            code,
+            plan,
+            limits,
+            phases: r.phases,
+            list,
+            rss,
+            dedup,
+            rgw: RGW,
+            rows,
+            errors: r.errors,
+          },
+          null,
+          2,
+        ) + "\n",
+      );
+      log(`wrote ${args.json}`);
+    }
+    ok = true;
+  } finally {
+    await r.rss.stop();
+    r.s3.destroy();
+    log("stopping the vault");
+    const code = await Promise.race([
+      vault.stop(),
+      new Promise<string>((res) => setTimeout(() => res("timeout"), 15_000)),
+    ]);
+    if (code === "timeout") {
+      console.error("bench: the vault did not stop within 15 s of SIGTERM; killing it");
+      await vault.kill();
+    } else if (code !== 0) console.error(`bench: the vault exited with code ${code}`);
+    if (!ok) console.error(`bench: vault output:\n${vault.output().slice(-4000)}`);
+    await Deno.remove(vault.dataDir, { recursive: true }).catch(() => {});
+    await Deno.remove(scratch, { recursive: true }).catch(() => {});
+    log("done");
+  }
+}
+
+if (import.meta.main) {
+  await main();
+  // Idle keep-alive sockets of the SDK would hold the process ~15 s more.
+  Deno.exit(0);
+}
