@@ -221,6 +221,8 @@ export async function signHeaders(
   headers["x-amz-content-sha256"] = r.payloadHash ??
     (r.unsignedPayload ? "UNSIGNED-PAYLOAD" : sha256Hex(body ?? new Uint8Array(0)));
   const signer = await sdkSigner(s3);
+  // The SDK applies its clock offset in middleware, not in the signer.
+  const offsetMs = (s3.config as unknown as { systemClockOffset?: number }).systemClockOffset ?? 0;
   const signed = await signer.sign({
     method: r.method,
     protocol: url.protocol,
@@ -229,7 +231,7 @@ export async function signHeaders(
     path: r.path,
     query: r.query ?? {},
     headers,
-  });
+  }, { signingDate: new Date(Date.now() + offsetMs) });
   return signed.headers;
 }
 
