@@ -7,7 +7,7 @@
  */
 
 import { ConfigError, loadConfig } from "../src/config.ts";
-import { vaultFlags } from "../src/permissions.ts";
+import { VAULT_ENV, vaultFlags } from "../src/permissions.ts";
 
 let config;
 try {
@@ -27,6 +27,7 @@ try {
 const main = new URL("../main.ts", import.meta.url).pathname;
 const child = new Deno.Command(Deno.execPath(), {
   args: ["run", ...vaultFlags(config), main, ...Deno.args],
+  env: { ...VAULT_ENV },
   stdin: "inherit",
   stdout: "inherit",
   stderr: "inherit",

@@ -7,6 +7,7 @@
 
 export * from "./protocol.ts";
 export { ChannelError, Client, serve } from "./port.ts";
+export { CHURN_GC_BYTES, noteBufferChurn } from "./churn.ts";
 export type { Endpoint, Handled } from "./port.ts";
 
 import type { MetaRequest, MetaResults, StoreRequest, StoreResults } from "./protocol.ts";

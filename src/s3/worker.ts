@@ -21,7 +21,9 @@ declare const self: Worker & { close(): void };
 // A stray rejection must not take the Worker (and with it the vault) down.
 globalThis.addEventListener("unhandledrejection", (e: PromiseRejectionEvent) => {
   e.preventDefault();
-  console.error(JSON.stringify({ level: "error", msg: "Unhandled rejection", error: String(e.reason) }));
+  console.error(
+    JSON.stringify({ level: "error", msg: "Unhandled rejection", error: String(e.reason) }),
+  );
 });
 
 /** The message main sends to start the router. */

@@ -6,7 +6,7 @@
  */
 
 import type { Handled, StoreRequest, StoreResults, WireError } from "../channel/mod.ts";
-import { MANIFEST_ENTRY_BYTES } from "../channel/mod.ts";
+import { MANIFEST_ENTRY_BYTES, noteBufferChurn } from "../channel/mod.ts";
 import { Chunker } from "./chunker.ts";
 import { StoreError } from "./errors.ts";
 import { chunkId, openChunk, readSealedHeader, sealChunk } from "./seal.ts";
@@ -73,6 +73,7 @@ export class StoreService {
         return { result: { ok: true } };
       case "writeData": {
         const s = this.#session(req.writeId);
+        noteBufferChurn(req.data.byteLength * 3); // the piece, its chunks and their sealed records
         return { result: await this.#storeChunks(s.chunker.push(new Uint8Array(req.data))) };
       }
       case "writeEnd": {
@@ -85,6 +86,7 @@ export class StoreService {
         return { result: { aborted: this.#sessions.delete(req.writeId) } };
       case "readChunks": {
         const data = await this.#readChunks(req.entries);
+        noteBufferChurn(data.byteLength * 3); // records read, opened plaintexts, and the reply
         return { result: { data }, transfer: [data] };
       }
       case "stats":

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { vaultFlags } from "../../src/permissions.ts";
+import { VAULT_ENV, vaultFlags } from "../../src/permissions.ts";
 
 /** A running vault under test. */
 export interface TestVault {
@@ -60,6 +60,7 @@ export async function startVault(opts: StartOptions = {}): Promise<TestVault> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...vaultFlags(config), MAIN],
     env: {
+      ...VAULT_ENV,
       AMBER_DATA_DIR: dataDir,
       AMBER_PORT: String(port),
       AMBER_ACCESS_KEY: accessKey,

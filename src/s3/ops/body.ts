@@ -11,7 +11,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { MANIFEST_ENTRY_BYTES } from "../../channel/mod.ts";
+import { MANIFEST_ENTRY_BYTES, noteBufferChurn } from "../../channel/mod.ts";
 import { S3Error } from "../errors.ts";
 import {
   type ChecksumAlgorithm,
@@ -173,6 +173,7 @@ export async function storeStream(
   let fill = 0;
   const send = async () => {
     const data = fill === piece.length ? piece : piece.slice(0, fill);
+    noteBufferChurn(data.length * 2); // the piece and the request-body buffers copied into it
     const buffer = data.buffer as ArrayBuffer;
     inFlight.push(ctx.store.call({ type: "writeData", writeId, data: buffer }, [buffer]));
     piece = new Uint8Array(PIECE_BYTES);
@@ -277,6 +278,7 @@ export async function readObject(
     fetchMore();
     const b = batches[index++];
     const bytes = new Uint8Array((await pending.shift()!).data);
+    noteBufferChurn(bytes.length);
     const from = Math.max(0, start - b.offset);
     const to = Math.min(b.size, end - b.offset);
     return from === 0 && to === b.size ? bytes : bytes.subarray(from, to);

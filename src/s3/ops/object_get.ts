@@ -80,7 +80,12 @@ async function serveObject(ctx: Ctx, withBody: boolean): Promise<OpResult> {
   if (partial) headers["content-range"] = `bytes ${start}-${end - 1}/${v.size}`;
   const status = partial ? 206 : 200;
   if (!withBody || end === start) return { status, headers, body: null };
-  return { status, headers, body: await readObject(ctx, v.manifest, start, end), bytesOut: end - start };
+  return {
+    status,
+    headers,
+    body: await readObject(ctx, v.manifest, start, end),
+    bytesOut: end - start,
+  };
 }
 
 /** GetObject. */
