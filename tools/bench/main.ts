@@ -866,12 +866,12 @@ async function codeVersion(): Promise<{ commit: string; dirty: string[] }> {
         stdout: "piped",
         stderr: "null",
       }).output();
-      return new TextDecoder().decode(o.stdout).trim();
+      return new TextDecoder().decode(o.stdout).trimEnd();
     } catch {
       return "";
     }
   };
-  const commit = await git("rev-parse", "--short", "HEAD");
+  const commit = (await git("rev-parse", "--short", "HEAD")).trim();
   const dirty = (await git("status", "--porcelain", "--", "main.ts", "src"))
     .split("\n").filter((l) => l).map((l) => l.slice(3));
   return { commit: commit || "unknown", dirty };
