@@ -20,6 +20,7 @@ import {
   secretSealer,
   STORE_WORKER_URL,
   StoreError,
+  type StoreInit,
 } from "./src/store/mod.ts";
 
 function fail(line: string): never {
@@ -115,16 +116,28 @@ async function main() {
   const metaReady = meta.next("ready");
   const toMeta = new MessageChannel();
   const toStore = new MessageChannel();
+  const storeToMeta = new MessageChannel();
 
   const { keys } = vault;
-  store.worker.postMessage({
+  store.worker.postMessage(
+    {
+      type: "init",
+      dataDir: config.dataDir,
+      keys: { idKey: keys.idKey, sealKey: keys.sealKey, vaultId: keys.vaultId },
+      ports: [toStore.port2],
+      meta: storeToMeta.port1,
+      gcIntervalMs: config.gcIntervalSeconds * 1000,
+      gcGraceMs: config.gcGraceSeconds * 1000,
+    } satisfies StoreInit,
+    [toStore.port2, storeToMeta.port1],
+  );
+  meta.worker.postMessage({
     type: "init",
     dataDir: config.dataDir,
-    keys: { idKey: keys.idKey, sealKey: keys.sealKey, vaultId: keys.vaultId },
-    ports: [toStore.port2],
-  }, [toStore.port2]);
-  meta.worker.postMessage({ type: "init", dataDir: config.dataDir, ports: [toMeta.port2] }, [
+    ports: [toMeta.port2, storeToMeta.port2],
+  }, [
     toMeta.port2,
+    storeToMeta.port2,
   ]);
   for (const [name, ready] of [["store", storeReady], ["meta", metaReady]] as const) {
     const r = await ready;

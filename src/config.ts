@@ -26,6 +26,10 @@ export interface Config {
   region: string;
   /** Log level. @default "info" */
   logLevel: "debug" | "info" | "warn" | "error";
+  /** Seconds between garbage collections; 0 turns the timer off. @default 3600 */
+  gcIntervalSeconds: number;
+  /** Chunks written or reused more recently than this many seconds are never collected. @default 3600 */
+  gcGraceSeconds: number;
 }
 
 /** Thrown when settings are invalid; one line per bad setting. */
@@ -48,6 +52,8 @@ const SETTINGS = {
   vaultKey: { flag: "--vault-key", env: "AMBER_VAULT_KEY" },
   region: { flag: "--region", env: "AMBER_REGION" },
   logLevel: { flag: "--log-level", env: "AMBER_LOG_LEVEL" },
+  gcIntervalSeconds: { flag: "--gc-interval", env: "AMBER_GC_INTERVAL" },
+  gcGraceSeconds: { flag: "--gc-grace", env: "AMBER_GC_GRACE" },
 } as const;
 
 type SettingName = keyof typeof SETTINGS;
@@ -193,6 +199,19 @@ export function loadConfig(sources: ConfigSources): Config {
     );
   }
 
+  const seconds = (name: "gcIntervalSeconds" | "gcGraceSeconds", fallback: number): number => {
+    const r = raw(name);
+    const n = Number(r.value ?? fallback);
+    if (!/^\d+$/.test(r.value ?? String(fallback))) {
+      problems.push(
+        `Invalid ${SETTINGS[name].flag.slice(2)} "${r.value}" (${r.from}): expected whole seconds`,
+      );
+    }
+    return n;
+  };
+  const gcIntervalSeconds = seconds("gcIntervalSeconds", 3600);
+  const gcGraceSeconds = seconds("gcGraceSeconds", 3600);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     host,
@@ -204,5 +223,7 @@ export function loadConfig(sources: ConfigSources): Config {
     vaultKey: raw("vaultKey").value,
     region,
     logLevel: logLevel as Config["logLevel"],
+    gcIntervalSeconds,
+    gcGraceSeconds,
   };
 }

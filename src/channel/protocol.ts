@@ -68,6 +68,13 @@ export interface UploadRecord {
   checksumAlgorithm?: string;
 }
 
+/** Names one object version. */
+export interface VersionRef {
+  bucket: string;
+  key: string;
+  versionId: string;
+}
+
 /** Requests to the index (meta Worker). */
 export type MetaRequest =
   | { type: "ping" }
@@ -95,7 +102,14 @@ export type MetaRequest =
     maxKeys: number;
   }
   | { type: "createUpload"; upload: UploadRecord }
-  | { type: "putPart"; bucket: string; key: string; uploadId: string; part: PartRecord }
+  | {
+    type: "putPart";
+    bucket: string;
+    key: string;
+    uploadId: string;
+    part: PartRecord;
+    copiedFrom?: VersionRef;
+  }
   | { type: "getUpload"; bucket: string; key: string; uploadId: string }
   | {
     type: "completeUpload";
@@ -106,6 +120,8 @@ export type MetaRequest =
     versionId: string;
     now: number;
     minPartBytes: number;
+    ifMatch?: string;
+    ifNoneMatch?: boolean;
   }
   | { type: "abortUpload"; bucket: string; key: string; uploadId: string }
   | {
@@ -125,6 +141,7 @@ export type MetaRequest =
     uploadIdMarker: string;
     maxUploads: number;
   }
+  | { type: "chunkRefs"; ids: Uint8Array }
   | { type: "stats" };
 
 /** Result of a listing with delimiter support. */
@@ -167,6 +184,8 @@ export interface MetaResults {
     nextMarker: number;
   };
   listUploads: ListResult<UploadRecord>;
+  /** One byte per id given (32 bytes each): 1 when a version or part still holds that chunk. */
+  chunkRefs: { referenced: Uint8Array };
   stats: {
     buckets: number;
     versions: number;
@@ -179,31 +198,57 @@ export interface MetaResults {
 /**
  * Requests to the chunk store (store Worker).
  *
- * Writes are sessions named by the caller: `writeData` pieces of one
- * `writeId` are chunked in the order they arrive (one port delivers in order),
- * and each reply lists, as packed manifest entries, the chunks completed by
- * that piece once they are durable. `writeEnd` flushes the tail; `writeAbort`
- * drops the session (chunks already stored stay unreferenced until garbage
- * collection). `readChunks` takes packed manifest entries and answers with
- * their plaintexts concatenated, so one message carries about 1 MiB.
+ * Writes are sessions named by the caller. `writeData` pieces of one
+ * `writeId` carry their byte offset and are chunked in that order (the first
+ * piece, at offset 0, opens the session; a piece for a session the store does
+ * not know, or out of order, is refused). Each reply lists, as packed
+ * manifest entries, the chunks completed by that piece once they are durable.
+ * `writeEnd` names the total length (so a lost piece cannot go unnoticed)
+ * and flushes the tail. Until `writeRelease`, which the caller sends
+ * after it has committed (or given up on) the manifest, the session pins its
+ * chunks against garbage collection.
+ *
+ * `readChunks` takes packed manifest entries and answers with their
+ * plaintexts concatenated, so one message carries about 1 MiB.
  */
 export type StoreRequest =
   | { type: "ping" }
-  | { type: "writeData"; writeId: string; data: ArrayBuffer }
-  | { type: "writeEnd"; writeId: string }
-  | { type: "writeAbort"; writeId: string }
+  | { type: "writeData"; writeId: string; offset: number; data: ArrayBuffer }
+  | { type: "writeEnd"; writeId: string; length: number }
+  | { type: "writeRelease"; writeId: string }
   | { type: "readChunks"; entries: Uint8Array }
+  | { type: "collectGarbage" }
   | { type: "stats" };
+
+/** What one garbage collection did. */
+export interface GcReport {
+  /** Unreferenced chunks removed from the index. */
+  deletedChunks: number;
+  /** Bytes of those chunks' records. */
+  deletedBytes: number;
+  /** Segments whose live records were moved so the file could go. */
+  compactedSegments: number;
+  /** Bytes of segment files removed. */
+  reclaimedBytes: number;
+}
 
 /** The result type of each store request. */
 export interface StoreResults {
   ping: { ok: true };
   writeData: { entries: Uint8Array; storedBytes: number; newBytes: number };
   writeEnd: { entries: Uint8Array; storedBytes: number; newBytes: number };
-  writeAbort: { aborted: boolean };
+  writeRelease: { released: boolean };
   /** The plaintexts of the listed manifest entries, concatenated in order. */
   readChunks: { data: ArrayBuffer };
-  stats: { chunks: number; storedBytes: number; plainBytes: number; segments: number };
+  collectGarbage: GcReport;
+  stats: {
+    chunks: number;
+    storedBytes: number;
+    plainBytes: number;
+    segments: number;
+    diskBytes: number;
+    gc: GcReport & { runs: number };
+  };
 }
 
 /** A domain error as it crosses a channel: the area, its kind and its message. */

@@ -17,7 +17,8 @@ export type MetaErrorKind =
   | "invalidPartOrder"
   | "partTooSmall"
   | "preconditionFailed"
-  | "deleteMarker";
+  | "deleteMarker"
+  | "sourceChanged";
 
 /** An index error with its kind. */
 export class MetaError extends Error {

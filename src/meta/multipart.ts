@@ -18,7 +18,14 @@ import { MANIFEST_ENTRY_BYTES } from "../channel/mod.ts";
 import { createHash } from "node:crypto";
 import type { Db } from "./db.ts";
 import { MetaError } from "./errors.ts";
-import { addChunkRefs, keyBytes, putVersion, requireBucket, walkListing } from "./objects.ts";
+import {
+  addChunkRefs,
+  keyBytes,
+  putVersion,
+  requireBucket,
+  requireSource,
+  walkListing,
+} from "./objects.ts";
 
 type Req<T extends MetaRequest["type"]> = Extract<MetaRequest, { type: T }>;
 
@@ -91,6 +98,7 @@ function releaseParts(db: Db, uploadId: string, keep: Set<number> = new Set()): 
 /** Stores or replaces one part. */
 export function putPart(db: Db, req: Req<"putPart">): MetaResults["putPart"] {
   getUpload(db, req);
+  if (req.copiedFrom) requireSource(db, req.copiedFrom, req.part.manifest);
   const p = req.part;
   const old = db.get<{ manifest: Uint8Array }>(
     "DELETE FROM parts WHERE upload_id = ? AND part_number = ? RETURNING manifest",
@@ -180,7 +188,13 @@ export function completeUpload(db: Db, req: Req<"completeUpload">): MetaResults[
     partSizes: chosen.map((r) => r.size),
     manifest,
   };
-  putVersion(db, { bucket: req.bucket, key: req.key, version });
+  putVersion(db, {
+    bucket: req.bucket,
+    key: req.key,
+    version,
+    ifMatch: req.ifMatch,
+    ifNoneMatch: req.ifNoneMatch,
+  });
   // The version now holds every chosen chunk once more; the parts let go of theirs.
   releaseParts(db, req.uploadId);
   db.run("DELETE FROM uploads WHERE upload_id = ?", req.uploadId);

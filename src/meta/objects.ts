@@ -47,7 +47,12 @@ export function addChunkRefs(db: Db, manifest: Uint8Array, delta: 1 | -1): void 
         id,
       );
     } else {
-      db.run("UPDATE chunks SET refs = refs - 1 WHERE id = ?", id);
+      // A chunk nothing holds has no row: garbage collection asks for rows.
+      const row = db.get<{ refs: number }>(
+        "UPDATE chunks SET refs = refs - 1 WHERE id = ? RETURNING refs",
+        id,
+      );
+      if (row && row.refs <= 0) db.run("DELETE FROM chunks WHERE id = ?", id);
     }
   }
 }
@@ -105,6 +110,49 @@ function dropVersion(db: Db, bucket: string, key: Uint8Array, versionId: string)
   if (!row) return false;
   addChunkRefs(db, row.manifest, -1);
   return true;
+}
+
+/**
+ * Which of the packed 32-byte chunk ids some version or part still holds.
+ *
+ * @returns One byte per id: 1 when referenced.
+ */
+export function chunkRefs(db: Db, ids: Uint8Array): Uint8Array {
+  const out = new Uint8Array(ids.length / 32);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = db.get(
+        "SELECT 1 AS x FROM chunks WHERE id = ? AND refs > 0",
+        ids.subarray(i * 32, i * 32 + 32),
+      )
+      ? 1
+      : 0;
+  }
+  return out;
+}
+
+/**
+ * Throws unless a version still exists with exactly this manifest. A copy
+ * reuses its source's chunks without writing them, so it must commit in the
+ * same transaction that finds the source still holding them; otherwise a
+ * concurrent delete and garbage collection could free them first.
+ */
+export function requireSource(
+  db: Db,
+  src: { bucket: string; key: string; versionId: string },
+  manifest: Uint8Array,
+): void {
+  const row = db.get<{ manifest: Uint8Array }>(
+    "SELECT manifest FROM versions WHERE bucket = ? AND key = ? AND version_id = ?",
+    src.bucket,
+    keyBytes(src.key),
+    src.versionId,
+  );
+  if (!row || Buffer.compare(row.manifest, manifest) !== 0) {
+    throw new MetaError(
+      "sourceChanged",
+      `The copy source "${src.key}" changed while it was being copied`,
+    );
+  }
 }
 
 /**

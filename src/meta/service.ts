@@ -18,7 +18,14 @@ import {
   listUploads,
   putPart,
 } from "./multipart.ts";
-import { deleteObject, getVersion, listObjects, putVersion, requireBucket } from "./objects.ts";
+import {
+  chunkRefs,
+  deleteObject,
+  getVersion,
+  listObjects,
+  putVersion,
+  requireBucket,
+} from "./objects.ts";
 
 function assertNever(x: never): never {
   throw new Error(`Unknown index request "${(x as { type: string }).type}"`);
@@ -93,6 +100,8 @@ export class MetaService {
         return listParts(db, req);
       case "listUploads":
         return listUploads(db, req);
+      case "chunkRefs":
+        return { referenced: chunkRefs(db, req.ids) };
       case "stats":
         return this.#stats();
       default:

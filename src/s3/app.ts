@@ -152,6 +152,7 @@ async function handleS3(req: Request, deps: AppDeps): Promise<Response> {
   let resource = "/";
   let response: Response;
   let bytes = { in: 0, out: 0 };
+  const writes: string[] = [];
   try {
     const { path, query: pairs } = splitUrl(req.url);
     const query = new URLSearchParams(pairs);
@@ -180,6 +181,7 @@ async function handleS3(req: Request, deps: AppDeps): Promise<Response> {
       region: deps.region,
       requestId,
       now,
+      writes,
     };
     const result = await dispatch(ctx);
     bytes = { in: result.bytesIn ?? 0, out: result.bytesOut ?? 0 };
@@ -198,6 +200,10 @@ async function handleS3(req: Request, deps: AppDeps): Promise<Response> {
     response = renderError(err, requestId, req.method !== "HEAD");
     // Drain an unread body so the connection stays usable for the client's next request.
     req.body?.cancel().catch(() => undefined);
+  }
+  for (const writeId of writes) {
+    // Committed or not, the manifest's chunks no longer need pinning: the index holds them now, or nothing does.
+    deps.store.call({ type: "writeRelease", writeId }).catch(() => undefined);
   }
   deps.metrics.requests.inc({ operation: op, status: String(response.status) });
   deps.metrics.latency.observe({ operation: op }, (performance.now() - started) / 1000);

@@ -67,11 +67,16 @@ export const ERRORS = {
   },
   InvalidRange: { status: 416, message: "The requested range is not satisfiable" },
   InvalidRequest: { status: 400, message: "Invalid Request" },
+  InvalidPartNumber: { status: 416, message: "The requested partnumber is not satisfiable" },
   KeyTooLongError: { status: 400, message: "Your key is too long" },
   MalformedXML: {
     status: 400,
     message:
       "The XML you provided was not well-formed or did not validate against our published schema.",
+  },
+  MetadataTooLarge: {
+    status: 400,
+    message: "Your metadata headers exceed the maximum allowed metadata size.",
   },
   MethodNotAllowed: {
     status: 405,
@@ -101,6 +106,11 @@ export const ERRORS = {
     message: "A header you provided implies functionality that is not implemented.",
   },
   NotModified: { status: 304, message: "Not Modified" },
+  OperationAborted: {
+    status: 409,
+    message:
+      "A conflicting conditional operation is currently in progress against this resource. Please try again.",
+  },
   PreconditionFailed: {
     status: 412,
     message: "At least one of the pre-conditions you specified did not hold",
@@ -181,6 +191,7 @@ const META_CODES: Record<string, S3ErrorCode> = {
   invalidPartOrder: "InvalidPartOrder",
   partTooSmall: "EntityTooSmall",
   preconditionFailed: "PreconditionFailed",
+  sourceChanged: "OperationAborted",
   deleteMarker: "NoSuchKey",
 };
 

@@ -9,6 +9,7 @@
 export { StoreError } from "./errors.ts";
 export type { StoreErrorKind } from "./errors.ts";
 export type { StoreKeys } from "./service.ts";
+export type { StoreInit } from "./worker.ts";
 
 /** URL of the store Worker's entry module. */
 export const STORE_WORKER_URL: URL = new URL("./worker.ts", import.meta.url);

@@ -7,6 +7,12 @@
  * the tail of the newest segments is rescanned, so the index never needs its
  * own fsync to be correct.
  *
+ * Garbage collection removes index rows and appends a tombstone record for
+ * each, so a rescan cannot bring a deleted chunk back; compaction moves the
+ * live records out of mostly-dead old segments and then removes the files.
+ * Only segments older than the rescan window are compacted, so tombstones
+ * never need to outlive the records they kill.
+ *
  * @module
  */
 
@@ -26,6 +32,10 @@ import {
 export const SEGMENT_MAX_BYTES = 512 * 1024 * 1024;
 /** Newest segments rescanned at start-up to recover index rows lost in a crash. */
 const RESCAN_SEGMENTS = 2;
+/** Segments with less than this share of live bytes are compacted. */
+const COMPACT_LIVE_RATIO = 0.5;
+/** A compacted segment's file is removed this long after its records moved, so reads already under way finish. */
+const RETIRE_DELAY_MS = 60_000;
 
 /** Where a chunk record lives. */
 interface Location {
@@ -35,6 +45,8 @@ interface Location {
 }
 
 interface Pending {
+  /** `chunk`: a new record; `move`: a live record copied by compaction; `tombstone`: a deletion marker. */
+  kind: "chunk" | "move" | "tombstone";
   id: Uint8Array;
   record: Uint8Array;
   plain: number;
@@ -53,6 +65,9 @@ export class SegmentStore {
   #flushing: Promise<void> | undefined;
   #lookup;
   #insert;
+  #relocate;
+  #touch;
+  #retired = new Set<number>();
 
   private constructor(dir: string, vaultId: Uint8Array) {
     this.#dir = dir;
@@ -61,11 +76,14 @@ export class SegmentStore {
     this.#db.exec(`PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;
       CREATE TABLE IF NOT EXISTS chunks(
         id BLOB PRIMARY KEY, segment INTEGER NOT NULL, offset INTEGER NOT NULL,
-        length INTEGER NOT NULL, plain INTEGER NOT NULL) WITHOUT ROWID;`);
+        length INTEGER NOT NULL, plain INTEGER NOT NULL, touched INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS chunks_by_segment ON chunks(segment);`);
     this.#lookup = this.#db.prepare("SELECT segment, offset, length FROM chunks WHERE id = ?");
     this.#insert = this.#db.prepare(
-      "INSERT OR IGNORE INTO chunks(id, segment, offset, length, plain) VALUES(?, ?, ?, ?, ?)",
+      "INSERT OR IGNORE INTO chunks(id, segment, offset, length, plain, touched) VALUES(?, ?, ?, ?, ?, ?)",
     );
+    this.#relocate = this.#db.prepare("UPDATE chunks SET segment = ?, offset = ? WHERE id = ?");
+    this.#touch = this.#db.prepare("UPDATE chunks SET touched = ? WHERE id = ?");
   }
 
   /**
@@ -114,15 +132,17 @@ export class SegmentStore {
     }
     const { records, validBytes } = scanRecords(bytes, SEGMENT_HEADER_BYTES);
     this.#db.exec("BEGIN");
+    const now = Date.now();
     for (const r of records) {
-      if (r.type !== RecordType.Chunk) continue;
-      this.#insert.run(
-        r.id,
-        n,
-        r.offset,
-        r.length,
-        plainLength(bytes.subarray(r.payloadOffset, r.payloadOffset + r.payloadLength)),
-      );
+      if (r.type === RecordType.Tombstone) {
+        this.#db.prepare(
+          "DELETE FROM chunks WHERE id = ? AND (segment < ? OR (segment = ? AND offset < ?))",
+        )
+          .run(r.id, n, n, r.offset);
+        continue;
+      }
+      const payload = bytes.subarray(r.payloadOffset, r.payloadOffset + r.payloadLength);
+      this.#insert.run(r.id, n, r.offset, r.length, plainLength(payload), now);
     }
     this.#db.exec("COMMIT");
     if (validBytes < bytes.length) {
@@ -151,11 +171,6 @@ export class SegmentStore {
     if (previous) await previous.handle.close();
   }
 
-  /** True when a chunk with this id is stored. */
-  has(id: Uint8Array): boolean {
-    return this.#lookup.get(id) !== undefined;
-  }
-
   /**
    * Appends a sealed chunk; resolves once it is durable.
    *
@@ -170,11 +185,137 @@ export class SegmentStore {
     plain: number,
   ): { durable: Promise<void>; recordBytes: number } {
     const record = encodeRecord(RecordType.Chunk, id, sealed);
+    return { durable: this.#enqueue("chunk", id, record, plain), recordBytes: record.length };
+  }
+
+  #enqueue(
+    kind: Pending["kind"],
+    id: Uint8Array,
+    record: Uint8Array,
+    plain: number,
+  ): Promise<void> {
     const durable = new Promise<void>((resolve, reject) => {
-      this.#queue.push({ id, record, plain, resolve, reject });
+      this.#queue.push({ kind, id, record, plain, resolve, reject });
     });
     this.#flushing ??= this.#flushLoop();
-    return { durable, recordBytes: record.length };
+    return durable;
+  }
+
+  /**
+   * Marks a stored chunk as just used by a write (a deduplicated hit), so
+   * garbage collection leaves it alone until the write's manifest is committed.
+   *
+   * @returns False when no such chunk is stored.
+   */
+  touch(id: Uint8Array): boolean {
+    return Number(this.#touch.run(Date.now(), id).changes) > 0;
+  }
+
+  /**
+   * Lists chunks last written or touched before `cutoff`, in id order.
+   *
+   * @param cutoff ms since the epoch.
+   * @param after Continue after this id.
+   * @param limit Page size.
+   */
+  untouchedSince(cutoff: number, after: Uint8Array, limit: number): Uint8Array[] {
+    return (this.#db.prepare(
+      "SELECT id FROM chunks WHERE touched < ? AND id > ? ORDER BY id LIMIT ?",
+    )
+      .all(cutoff, after, limit) as { id: Uint8Array }[]).map((r) => r.id);
+  }
+
+  /**
+   * Deletes chunks that are still untouched since `cutoff`, checked here, in
+   * the same turn as the deletion, so a write that deduplicated against one
+   * of them in the meantime keeps it. A tombstone per chunk follows in the
+   * segment, ahead of any later record of the same id.
+   *
+   * @returns How many were deleted and their record bytes.
+   */
+  async deleteUntouched(
+    ids: Uint8Array[],
+    cutoff: number,
+  ): Promise<{ chunks: number; bytes: number }> {
+    let chunks = 0;
+    let bytes = 0;
+    const tombstones: Promise<void>[] = [];
+    const get = this.#db.prepare("SELECT touched, length FROM chunks WHERE id = ?");
+    const del = this.#db.prepare("DELETE FROM chunks WHERE id = ?");
+    this.#db.exec("BEGIN");
+    for (const id of ids) {
+      const row = get.get(id) as { touched: number; length: number } | undefined;
+      if (!row || row.touched >= cutoff) continue;
+      del.run(id);
+      chunks++;
+      bytes += row.length;
+      tombstones.push(
+        this.#enqueue(
+          "tombstone",
+          id,
+          encodeRecord(RecordType.Tombstone, id, new Uint8Array(0)),
+          0,
+        ),
+      );
+    }
+    this.#db.exec("COMMIT");
+    await Promise.all(tombstones);
+    return { chunks, bytes };
+  }
+
+  /**
+   * Moves the live records out of old segments that are mostly dead, then
+   * removes those files (after a delay, so reads already under way finish).
+   *
+   * @returns Segments compacted and file bytes reclaimed.
+   */
+  async compact(): Promise<{ segments: number; bytes: number }> {
+    const oldest = this.#active.segment - RESCAN_SEGMENTS;
+    const live = new Map(
+      (this.#db.prepare(
+        "SELECT segment, sum(length) AS live FROM chunks WHERE segment < ? GROUP BY segment",
+      )
+        .all(oldest) as { segment: number; live: number }[]).map((r) => [r.segment, r.live]),
+    );
+    let segments = 0;
+    let bytes = 0;
+    for (const entry of Deno.readDirSync(this.#dir)) {
+      const n = Number(/^(\d{8})\.seg$/.exec(entry.name)?.[1] ?? NaN);
+      if (!(n < oldest) || this.#retired.has(n)) continue;
+      const size = Deno.statSync(this.#path(n)).size;
+      const liveBytes = live.get(n) ?? 0;
+      if (liveBytes >= size * COMPACT_LIVE_RATIO) continue;
+      const rows = this.#db.prepare(
+        "SELECT id, offset, length FROM chunks WHERE segment = ? ORDER BY offset",
+      )
+        .all(n) as { id: Uint8Array; offset: number; length: number }[];
+      const moves: Promise<void>[] = [];
+      for (const row of rows) {
+        const record = await this.#readRange(n, row.offset, row.length);
+        this.#unframe(record, row.id, { segment: n, offset: row.offset, length: row.length });
+        moves.push(this.#enqueue("move", row.id, record, 0));
+      }
+      await Promise.all(moves);
+      // The new locations must be durable before the old file can go.
+      this.#db.exec("PRAGMA wal_checkpoint(FULL)");
+      const remaining = this.#db.prepare("SELECT count(*) AS n FROM chunks WHERE segment = ?").get(
+        n,
+      ) as { n: number };
+      if (remaining.n > 0) continue; // a record moved concurrently; try again next time
+      this.#retired.add(n);
+      segments++;
+      bytes += size;
+      setTimeout(() => this.#unlink(n), RETIRE_DELAY_MS);
+    }
+    return { segments, bytes };
+  }
+
+  async #unlink(n: number): Promise<void> {
+    const handle = this.#readers.get(n);
+    this.#readers.delete(n);
+    await handle?.close();
+    await Deno.remove(this.#path(n)).catch(() => undefined);
+    this.#retired.delete(n);
   }
 
   async #flushLoop(): Promise<void> {
@@ -205,8 +346,11 @@ export class SegmentStore {
         this.#active.size = start + total;
         this.#db.exec("BEGIN");
         off = start;
+        const now = Date.now();
         for (const p of batch) {
-          this.#insert.run(p.id, segment, off, p.record.length, p.plain);
+          if (p.kind === "chunk") {
+            this.#insert.run(p.id, segment, off, p.record.length, p.plain, now);
+          } else if (p.kind === "move") this.#relocate.run(segment, off, p.id);
           off += p.record.length;
         }
         this.#db.exec("COMMIT");
@@ -313,16 +457,24 @@ export class SegmentStore {
   }
 
   /** Counts of stored chunks and bytes. */
-  stats(): { chunks: number; storedBytes: number; plainBytes: number; segments: number } {
+  stats(): {
+    chunks: number;
+    storedBytes: number;
+    plainBytes: number;
+    segments: number;
+    diskBytes: number;
+  } {
     const r = this.#db.prepare(
       "SELECT count(*) AS n, coalesce(sum(length), 0) AS stored, coalesce(sum(plain), 0) AS plain FROM chunks",
     ).get() as { n: number; stored: number; plain: number };
-    return {
-      chunks: r.n,
-      storedBytes: r.stored,
-      plainBytes: r.plain,
-      segments: this.#active.segment,
-    };
+    let segments = 0;
+    let diskBytes = 0;
+    for (const e of Deno.readDirSync(this.#dir)) {
+      if (!e.name.endsWith(".seg")) continue;
+      segments++;
+      diskBytes += Deno.statSync(`${this.#dir}/${e.name}`).size;
+    }
+    return { chunks: r.n, storedBytes: r.stored, plainBytes: r.plain, segments, diskBytes };
   }
 
   /** Waits for queued writes, then closes files. */

@@ -1,11 +1,19 @@
 /**
  * The chunk store service: write sessions that chunk, deduplicate, seal and
- * append; reads that verify and open.
+ * append; reads that verify and open; garbage collection of chunks no
+ * version or part holds any more.
+ *
+ * Garbage collection is safe against writes racing it because a chunk is a
+ * candidate only when it was last written or deduplicated against before the
+ * cutoff: the older of `now - grace` and the start of the oldest write
+ * session still pinned (open, or ended but not yet released by the router
+ * after its commit). The index is asked which candidates are referenced, and
+ * each deletion re-checks the chunk's touch time in the same turn.
  *
  * @module
  */
 
-import type { Handled, StoreRequest, StoreResults, WireError } from "../channel/mod.ts";
+import type { GcReport, Handled, StoreRequest, StoreResults, WireError } from "../channel/mod.ts";
 import { MANIFEST_ENTRY_BYTES, noteBufferChurn } from "../channel/mod.ts";
 import { Chunker } from "./chunker.ts";
 import { StoreError } from "./errors.ts";
@@ -23,9 +31,26 @@ export interface StoreKeys {
 }
 
 interface Session {
-  chunker: Chunker;
+  /** Null once `writeEnd` flushed it; the session then only pins its chunks. */
+  chunker: Chunker | null;
+  /** Bytes received so far; the next piece must start here. */
+  offset: number;
+  started: number;
   lastUsed: number;
 }
+
+/** Garbage-collection settings. */
+export interface GcOptions {
+  /** Time between collections, ms; 0 disables the timer. */
+  intervalMs: number;
+  /** Chunks touched more recently than this are never collected, ms. */
+  graceMs: number;
+  /** Asks the index which of the packed 32-byte ids are still referenced (one byte each). */
+  referenced(ids: Uint8Array): Promise<Uint8Array>;
+}
+
+/** Candidate chunks asked of the index at a time. */
+const GC_PAGE_CHUNKS = 1000;
 
 function assertNever(x: never): never {
   throw new Error(`Unknown store request "${(x as { type: string }).type}"`);
@@ -39,11 +64,28 @@ export class StoreService {
   /** Chunks being written now, so concurrent uploads of the same chunk store it once. */
   #inFlight = new Map<string, Promise<void>>();
   #sweeper: ReturnType<typeof setInterval>;
+  #gc?: GcOptions;
+  #gcTimer?: ReturnType<typeof setInterval>;
+  #gcRunning: Promise<GcReport> | undefined;
+  #gcTotals = {
+    runs: 0,
+    deletedChunks: 0,
+    deletedBytes: 0,
+    compactedSegments: 0,
+    reclaimedBytes: 0,
+  };
 
-  private constructor(segments: SegmentStore, keys: StoreKeys) {
+  private constructor(segments: SegmentStore, keys: StoreKeys, gc?: GcOptions) {
     this.#segments = segments;
     this.#keys = keys;
     this.#sweeper = setInterval(() => this.#sweep(), 60_000);
+    this.#gc = gc;
+    if (gc && gc.intervalMs > 0) {
+      this.#gcTimer = setInterval(
+        () => this.collectGarbage().catch(() => undefined),
+        gc.intervalMs,
+      );
+    }
   }
 
   /**
@@ -51,14 +93,15 @@ export class StoreService {
    *
    * @param dir Directory for segments and the chunk index.
    * @param keys Chunk-id and seal keys, and the vault id.
+   * @param gc Garbage-collection settings; without them nothing is collected.
    */
-  static async open(dir: string, keys: StoreKeys): Promise<StoreService> {
+  static async open(dir: string, keys: StoreKeys, gc?: GcOptions): Promise<StoreService> {
     const segments = await SegmentStore.open(
       dir,
       keys.vaultId,
       (payload) => readSealedHeader(payload).plaintextBytes,
     );
-    return new StoreService(segments, keys);
+    return new StoreService(segments, keys, gc);
   }
 
   #sweep() {
@@ -72,25 +115,36 @@ export class StoreService {
       case "ping":
         return { result: { ok: true } };
       case "writeData": {
-        const s = this.#session(req.writeId);
+        const s = this.#session(req.writeId, req.offset);
+        s.offset += req.data.byteLength;
         noteBufferChurn(req.data.byteLength * 3); // the piece, its chunks and their sealed records
-        return { result: await this.#storeChunks(s.chunker.push(new Uint8Array(req.data))) };
+        return { result: await this.#storeChunks(s.chunker!.push(new Uint8Array(req.data))) };
       }
       case "writeEnd": {
-        const s = this.#session(req.writeId);
-        this.#sessions.delete(req.writeId);
+        const s = req.length === 0
+          ? this.#session(req.writeId, 0)
+          : this.#sessions.get(req.writeId);
+        if (!s?.chunker || s.offset !== req.length) {
+          throw new StoreError(
+            "notFound",
+            `Cannot end write "${req.writeId}" at ${req.length}: no open session at that length`,
+          );
+        }
         const tail = s.chunker.flush();
+        s.chunker = null;
         return { result: await this.#storeChunks(tail ? [tail] : []) };
       }
-      case "writeAbort":
-        return { result: { aborted: this.#sessions.delete(req.writeId) } };
+      case "writeRelease":
+        return { result: { released: this.#sessions.delete(req.writeId) } };
       case "readChunks": {
         const data = await this.#readChunks(req.entries);
         noteBufferChurn(data.byteLength * 3); // records read, opened plaintexts, and the reply
         return { result: { data }, transfer: [data] };
       }
+      case "collectGarbage":
+        return { result: await this.collectGarbage() };
       case "stats":
-        return { result: this.#segments.stats() };
+        return { result: { ...this.#segments.stats(), gc: { ...this.#gcTotals } } };
       default:
         return assertNever(req);
     }
@@ -123,14 +177,66 @@ export class StoreService {
     return out.buffer;
   }
 
-  #session(writeId: string): Session {
+  #session(writeId: string, offset: number): Session {
     let s = this.#sessions.get(writeId);
-    if (!s) {
-      s = { chunker: new Chunker(), lastUsed: Date.now() };
+    const now = Date.now();
+    if (!s && offset === 0) {
+      s = { chunker: new Chunker(), offset: 0, started: now, lastUsed: now };
       this.#sessions.set(writeId, s);
     }
-    s.lastUsed = Date.now();
+    if (!s?.chunker || s.offset !== offset) {
+      throw new StoreError(
+        "notFound",
+        `Cannot write at ${offset} in "${writeId}": no open session at that offset`,
+      );
+    }
+    s.lastUsed = now;
     return s;
+  }
+
+  /**
+   * Deletes chunks that no version or part references and no pinned write
+   * touched, then compacts mostly-dead segments. One collection at a time.
+   *
+   * @returns What this collection did.
+   */
+  collectGarbage(): Promise<GcReport> {
+    this.#gcRunning ??= this.#collect().finally(() => (this.#gcRunning = undefined));
+    return this.#gcRunning;
+  }
+
+  async #collect(): Promise<GcReport> {
+    const report: GcReport = {
+      deletedChunks: 0,
+      deletedBytes: 0,
+      compactedSegments: 0,
+      reclaimedBytes: 0,
+    };
+    if (!this.#gc) return report;
+    let cutoff = Date.now() - this.#gc.graceMs;
+    for (const s of this.#sessions.values()) cutoff = Math.min(cutoff, s.started);
+    let after: Uint8Array = new Uint8Array(0);
+    while (true) {
+      const ids = this.#segments.untouchedSince(cutoff, after, GC_PAGE_CHUNKS);
+      if (ids.length === 0) break;
+      after = ids[ids.length - 1];
+      const packed = new Uint8Array(ids.length * 32);
+      ids.forEach((id, i) => packed.set(id, i * 32));
+      const referenced = await this.#gc.referenced(packed);
+      const garbage = ids.filter((_, i) => referenced[i] === 0);
+      const deleted = await this.#segments.deleteUntouched(garbage, cutoff);
+      report.deletedChunks += deleted.chunks;
+      report.deletedBytes += deleted.bytes;
+    }
+    const compacted = await this.#segments.compact();
+    report.compactedSegments = compacted.segments;
+    report.reclaimedBytes = compacted.bytes;
+    this.#gcTotals.runs++;
+    this.#gcTotals.deletedChunks += report.deletedChunks;
+    this.#gcTotals.deletedBytes += report.deletedBytes;
+    this.#gcTotals.compactedSegments += report.compactedSegments;
+    this.#gcTotals.reclaimedBytes += report.reclaimedBytes;
+    return report;
   }
 
   async #storeChunks(chunks: Uint8Array[]): Promise<StoreResults["writeData"]> {
@@ -149,7 +255,7 @@ export class StoreService {
         waits.push(inFlight);
         return;
       }
-      if (this.#segments.has(id)) return;
+      if (this.#segments.touch(id)) return;
       const { durable, recordBytes } = this.#segments.append(
         id,
         sealChunk(this.#keys.sealKey, id, chunk),
@@ -168,6 +274,8 @@ export class StoreService {
   /** Stops background work and closes files. */
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
+    clearInterval(this.#gcTimer);
+    await this.#gcRunning;
     await this.#segments.close();
   }
 }

@@ -4,8 +4,27 @@
  * @module
  */
 
-import { serve, type StoreRequest } from "../channel/mod.ts";
+import {
+  Client,
+  type MetaRequest,
+  type MetaResults,
+  serve,
+  type StoreRequest,
+} from "../channel/mod.ts";
 import { storeErrorToWire, type StoreKeys, StoreService } from "./service.ts";
+
+/** The message main sends to start the store. */
+export interface StoreInit {
+  type: "init";
+  dataDir: string;
+  keys: StoreKeys;
+  /** Ports on which to serve store requests. */
+  ports: MessagePort[];
+  /** Port to the index, for garbage collection. */
+  meta: MessagePort;
+  gcIntervalMs: number;
+  gcGraceMs: number;
+}
 
 declare const self: Worker & { close(): void };
 
@@ -20,16 +39,19 @@ globalThis.addEventListener("unhandledrejection", (e: PromiseRejectionEvent) => 
 let service: StoreService | undefined;
 
 self.addEventListener("message", async (e: MessageEvent) => {
-  const msg = e.data as { type: "init"; dataDir: string; keys: StoreKeys; ports: MessagePort[] } | {
-    type: "shutdown";
-  };
+  const msg = e.data as StoreInit | { type: "shutdown" };
   if (msg.type === "shutdown") {
     await service?.close();
     self.postMessage({ type: "stopped" });
     return;
   }
   try {
-    service = await StoreService.open(`${msg.dataDir}/store`, msg.keys);
+    const meta = new Client<MetaRequest, MetaResults>(msg.meta);
+    service = await StoreService.open(`${msg.dataDir}/store`, msg.keys, {
+      intervalMs: msg.gcIntervalMs,
+      graceMs: msg.gcGraceMs,
+      referenced: async (ids) => (await meta.call({ type: "chunkRefs", ids })).referenced,
+    });
     for (const port of msg.ports) {
       serve<StoreRequest>(port, (req) => service!.handle(req), storeErrorToWire);
     }

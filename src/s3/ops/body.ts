@@ -147,7 +147,8 @@ export async function ingestBody(
 
 /**
  * Pumps a byte stream into one store write session, in pieces with a bounded
- * number in flight. The session is aborted if anything fails.
+ * number in flight. The session is recorded in `ctx.writes`, so the request's
+ * end releases it whether the manifest was committed or not.
  *
  * @param ctx Gives the store client.
  * @param stream The bytes.
@@ -155,11 +156,12 @@ export async function ingestBody(
  * @returns The manifest and byte counts.
  */
 export async function storeStream(
-  ctx: Pick<OpContext, "store">,
+  ctx: Pick<OpContext, "store" | "writes">,
   stream: ReadableStream<Uint8Array>,
   inspect: (bytes: Uint8Array) => void = () => {},
 ): Promise<{ manifest: Uint8Array; storedBytes: number; newBytes: number }> {
   const writeId = crypto.randomUUID();
+  ctx.writes.push(writeId);
   const inFlight: Promise<{ entries: Uint8Array; storedBytes: number; newBytes: number }>[] = [];
   const entries: Uint8Array[] = [];
   let storedBytes = 0;
@@ -171,20 +173,25 @@ export async function storeStream(
   };
   let piece = new Uint8Array(PIECE_BYTES);
   let fill = 0;
+  let sent = 0;
   const send = async () => {
     const data = fill === piece.length ? piece : piece.slice(0, fill);
     noteBufferChurn(data.length * 2); // the piece and the request-body buffers copied into it
     const buffer = data.buffer as ArrayBuffer;
-    inFlight.push(ctx.store.call({ type: "writeData", writeId, data: buffer }, [buffer]));
+    const offset = sent;
+    sent += data.length; // before the transfer detaches the buffer
+    inFlight.push(ctx.store.call({ type: "writeData", writeId, offset, data: buffer }, [buffer]));
     piece = new Uint8Array(PIECE_BYTES);
     fill = 0;
     if (inFlight.length >= PIECES_IN_FLIGHT) take(await inFlight.shift()!);
   };
-  let ended = false;
   const reader = stream.getReader();
   try {
     while (true) {
-      const { done, value } = await reader.read();
+      const { done, value } = await reader.read().catch((e) => {
+        // The client went away or broke off the body: nothing was stored for it.
+        throw e instanceof S3Error ? e : new S3Error("IncompleteBody", { cause: e });
+      });
       if (done) break;
       inspect(value);
       let off = 0;
@@ -198,13 +205,11 @@ export async function storeStream(
     }
     if (fill > 0) await send();
     while (inFlight.length > 0) take(await inFlight.shift()!);
-    take(await ctx.store.call({ type: "writeEnd", writeId }));
-    ended = true;
+    take(await ctx.store.call({ type: "writeEnd", writeId, length: sent }));
     return { manifest: concat(entries), storedBytes, newBytes };
   } catch (e) {
     reader.cancel().catch(() => undefined);
     await Promise.allSettled(inFlight);
-    if (!ended) await ctx.store.call({ type: "writeAbort", writeId }).catch(() => undefined);
     throw e;
   }
 }

@@ -28,6 +28,8 @@ export interface OpContext<E extends Endpoint = Endpoint> {
   requestId: string;
   /** Time the request arrived, ms since the epoch. */
   now: number;
+  /** Store write sessions this request opened; released once the request is over. */
+  writes: string[];
 }
 
 /** What an operation returns; one place turns it into a Response. */

@@ -53,9 +53,7 @@ export function metadataFromHeaders(
     }
   }
   if (bytes > USER_META_MAX_BYTES) {
-    throw new S3Error("InvalidArgument", {
-      message: "Your metadata headers exceed the maximum allowed metadata size",
-    });
+    throw new S3Error("MetadataTooLarge");
   }
   return { headers: stored, userMeta };
 }

@@ -17,7 +17,7 @@ import { xmlResult } from "./context.ts";
 import { readXmlBody } from "./delete.ts";
 import { isoDate, metadataFromHeaders } from "./headers.ts";
 import { maxParam } from "./list.ts";
-import { checkKey, readCopySource } from "./object_put.ts";
+import { checkKey, readCopySource, writeConditions } from "./object_put.ts";
 
 type Ctx<O extends Endpoint["op"]> = OpContext<Extract<Endpoint, { op: O }>>;
 
@@ -90,7 +90,7 @@ export async function UploadPart(ctx: Ctx<"UploadPart">): Promise<OpResult> {
 export async function UploadPartCopy(ctx: Ctx<"UploadPartCopy">): Promise<OpResult> {
   const { bucket, key, uploadId, partNumber } = ctx.ep;
   await ctx.meta.call({ type: "getUpload", bucket, key, uploadId });
-  const { source } = await readCopySource(ctx);
+  const { source, from } = await readCopySource(ctx);
   const rangeHeader = ctx.req.headers.get("x-amz-copy-source-range");
   let part: { size: number; etag: string; manifest: Uint8Array };
   if (rangeHeader === null) {
@@ -131,6 +131,9 @@ export async function UploadPartCopy(ctx: Ctx<"UploadPartCopy">): Promise<OpResu
     key,
     uploadId,
     part: { partNumber, lastModified: ctx.now, ...part },
+    copiedFrom: rangeHeader === null
+      ? { bucket: from.bucket, key: from.key, versionId: source.versionId }
+      : undefined,
   });
   return xmlResult(
     renderXml("CopyPartResult", { LastModified: isoDate(ctx.now), ETag: `"${part.etag}"` }),
@@ -165,6 +168,7 @@ export async function CompleteMultipartUpload(
     versionId: "null",
     now: ctx.now,
     minPartBytes: MIN_PART_BYTES,
+    ...writeConditions(ctx.req.headers),
   });
   const headers: Record<string, string> = {};
   const checksum = v.checksum ? { [`Checksum${v.checksum.algorithm}`]: v.checksum.value } : {};

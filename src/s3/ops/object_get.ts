@@ -27,7 +27,7 @@ const RESPONSE_OVERRIDES = [
 function partRange(v: VersionRecord, partNumber: number): [number, number] {
   const sizes = v.partSizes ?? [v.size];
   if (partNumber > sizes.length) {
-    throw new S3Error("InvalidPart", { message: "The requested partnumber is not satisfiable" });
+    throw new S3Error("InvalidPartNumber");
   }
   const start = sizes.slice(0, partNumber - 1).reduce((a, b) => a + b, 0);
   return [start, start + sizes[partNumber - 1]];
@@ -37,9 +37,11 @@ async function serveObject(ctx: Ctx, withBody: boolean): Promise<OpResult> {
   const { bucket, key } = ctx.ep;
   const versionId = ctx.query.get("versionId") ?? undefined;
   const v = await ctx.meta.call({ type: "getVersion", bucket, key, versionId });
+  const wholeObject = ctx.req.headers.get("range") === null && ctx.query.get("partNumber") === null;
+  // A checksum describes the whole object; S3 sends none with a range or part, which clients would check.
   const headers = versionHeaders(
     v,
-    ctx.req.headers.get("x-amz-checksum-mode")?.toUpperCase() === "ENABLED",
+    wholeObject && ctx.req.headers.get("x-amz-checksum-mode")?.toUpperCase() === "ENABLED",
   );
   const outcome = evaluateConditions(conditionsFrom(ctx.req.headers), v);
   if (outcome === "notModified") {
