@@ -153,6 +153,38 @@ def list_v1():
     expect(len(got) == MANY_KEYS and got == sorted(got), f"listed {len(got)} keys")
 
 
+@case("boto3 - empty put_object, then a non-empty one on the same keep-alive connection")
+def empty_then_nonempty():
+    # botocore sends "Expect: 100-continue" on every PutObject, even an empty
+    # one. If the server answers the empty PUT with its final status and no
+    # "100 Continue", botocore keeps that status for the connection, misparses
+    # the next response on it and stalls until its read timeout
+    # (boto/botocore#3755). One pooled connection and a short timeout make it
+    # deterministic here.
+    import boto3
+    from botocore.config import Config
+
+    one = boto3.client(
+        "s3",
+        endpoint_url=os.environ["AMBER_ENDPOINT"],
+        region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            retries={"total_max_attempts": 1},
+            max_pool_connections=1,
+            read_timeout=10,
+        ),
+    )
+    start = time.monotonic()
+    one.put_object(Bucket=BUCKET, Key="expect/empty", Body=b"")
+    one.put_object(Bucket=BUCKET, Key="expect/data", Body=b"d" * 10000)
+    took = time.monotonic() - start
+    expect(took < 5, f"two small PUTs took {took:.1f} s")
+    head = one.head_object(Bucket=BUCKET, Key="expect/empty")
+    expect(head["ContentLength"] == 0, f"empty object has ContentLength {head['ContentLength']}")
+
+
 @case("boto3 - copy_object")
 def copy():
     r = ctx.s3.copy_object(
