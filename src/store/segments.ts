@@ -37,6 +37,18 @@ const COMPACT_LIVE_RATIO = 0.5;
 /** A compacted segment's file is removed this long after its records moved, so reads already under way finish. */
 const RETIRE_DELAY_MS = 60_000;
 
+/** What a {@linkcode SegmentStore} is opened with; tests shrink the sizes. */
+export interface SegmentOptions {
+  /** The vault's id, written into every segment header. */
+  vaultId: Uint8Array;
+  /** Reads a record payload's plaintext length (for recovery). */
+  plainLength: (payload: Uint8Array) => number;
+  /** @default {SEGMENT_MAX_BYTES} */
+  segmentMaxBytes?: number;
+  /** @default {RETIRE_DELAY_MS} */
+  retireDelayMs?: number;
+}
+
 /** Where a chunk record lives. */
 interface Location {
   segment: number;
@@ -69,9 +81,14 @@ export class SegmentStore {
   #touch;
   #retired = new Set<number>();
 
-  private constructor(dir: string, vaultId: Uint8Array) {
+  readonly #segmentMaxBytes: number;
+  readonly #retireDelayMs: number;
+
+  private constructor(dir: string, opts: SegmentOptions) {
+    this.#segmentMaxBytes = opts.segmentMaxBytes ?? SEGMENT_MAX_BYTES;
+    this.#retireDelayMs = opts.retireDelayMs ?? RETIRE_DELAY_MS;
     this.#dir = dir;
-    this.#vaultId = vaultId;
+    this.#vaultId = opts.vaultId;
     this.#db = new DatabaseSync(`${dir}/chunks.db`);
     this.#db.exec(`PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;
       CREATE TABLE IF NOT EXISTS chunks(
@@ -90,29 +107,24 @@ export class SegmentStore {
    * Opens the store in `dir`, recovering the tail of the newest segments.
    *
    * @param dir Directory of segment files and the chunk index.
-   * @param vaultId The vault's id, written into every segment header.
-   * @param plainLength Reads a record payload's plaintext length (for recovery).
+   * @param opts Vault id, plaintext-length reader and sizes.
    */
-  static async open(
-    dir: string,
-    vaultId: Uint8Array,
-    plainLength: (payload: Uint8Array) => number,
-  ): Promise<SegmentStore> {
+  static async open(dir: string, opts: SegmentOptions): Promise<SegmentStore> {
     Deno.mkdirSync(dir, { recursive: true });
-    const s = new SegmentStore(dir, vaultId);
+    const s = new SegmentStore(dir, opts);
     const numbers = [...Deno.readDirSync(dir)]
       .map((e) => /^(\d{8})\.seg$/.exec(e.name)?.[1])
       .filter((n): n is string => n !== undefined)
       .map(Number)
       .sort((a, b) => a - b);
-    for (const n of numbers.slice(-RESCAN_SEGMENTS)) await s.#recover(n, plainLength);
+    for (const n of numbers.slice(-RESCAN_SEGMENTS)) await s.#recover(n, opts.plainLength);
     const last = numbers.at(-1);
     if (last === undefined) await s.#startSegment(1);
     else {
       const handle = await openFile(s.#path(last), "r+");
       const size = (await handle.stat()).size;
       s.#active = { segment: last, handle, size };
-      if (size >= SEGMENT_MAX_BYTES) await s.#startSegment(last + 1);
+      if (size >= s.#segmentMaxBytes) await s.#startSegment(last + 1);
     }
     return s;
   }
@@ -305,7 +317,7 @@ export class SegmentStore {
       this.#retired.add(n);
       segments++;
       bytes += size;
-      setTimeout(() => this.#unlink(n), RETIRE_DELAY_MS);
+      setTimeout(() => this.#unlink(n), this.#retireDelayMs);
     }
     return { segments, bytes };
   }
@@ -325,7 +337,7 @@ export class SegmentStore {
       const batch = this.#queue;
       this.#queue = [];
       try {
-        if (this.#active.size >= SEGMENT_MAX_BYTES) {
+        if (this.#active.size >= this.#segmentMaxBytes) {
           await this.#startSegment(this.#active.segment + 1);
         }
         const { segment, handle } = this.#active;

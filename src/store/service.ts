@@ -18,7 +18,7 @@ import { MANIFEST_ENTRY_BYTES, noteBufferChurn } from "../channel/mod.ts";
 import { Chunker } from "./chunker.ts";
 import { StoreError } from "./errors.ts";
 import { chunkId, openChunk, readSealedHeader, sealChunk } from "./seal.ts";
-import { SegmentStore } from "./segments.ts";
+import { type SegmentOptions, SegmentStore } from "./segments.ts";
 
 /** Write sessions idle this long are dropped (their client went away without aborting). */
 const SESSION_IDLE_MS = 15 * 60 * 1000;
@@ -92,16 +92,23 @@ export class StoreService {
    * Opens the store under `dir`.
    *
    * @param dir Directory for segments and the chunk index.
-   * @param keys Chunk-id and seal keys, and the vault id.
-   * @param gc Garbage-collection settings; without them nothing is collected.
+   * @param opts Chunk-id and seal keys with the vault id; garbage-collection
+   *   settings (without them nothing is collected); segment sizes.
    */
-  static async open(dir: string, keys: StoreKeys, gc?: GcOptions): Promise<StoreService> {
-    const segments = await SegmentStore.open(
-      dir,
-      keys.vaultId,
-      (payload) => readSealedHeader(payload).plaintextBytes,
-    );
-    return new StoreService(segments, keys, gc);
+  static async open(
+    dir: string,
+    opts: {
+      keys: StoreKeys;
+      gc?: GcOptions;
+      segments?: Pick<SegmentOptions, "segmentMaxBytes" | "retireDelayMs">;
+    },
+  ): Promise<StoreService> {
+    const segments = await SegmentStore.open(dir, {
+      ...opts.segments,
+      vaultId: opts.keys.vaultId,
+      plainLength: (payload) => readSealedHeader(payload).plaintextBytes,
+    });
+    return new StoreService(segments, opts.keys, opts.gc);
   }
 
   #sweep() {

@@ -47,10 +47,13 @@ self.addEventListener("message", async (e: MessageEvent) => {
   }
   try {
     const meta = new Client<MetaRequest, MetaResults>(msg.meta);
-    service = await StoreService.open(`${msg.dataDir}/store`, msg.keys, {
-      intervalMs: msg.gcIntervalMs,
-      graceMs: msg.gcGraceMs,
-      referenced: async (ids) => (await meta.call({ type: "chunkRefs", ids })).referenced,
+    service = await StoreService.open(`${msg.dataDir}/store`, {
+      keys: msg.keys,
+      gc: {
+        intervalMs: msg.gcIntervalMs,
+        graceMs: msg.gcGraceMs,
+        referenced: async (ids) => (await meta.call({ type: "chunkRefs", ids })).referenced,
+      },
     });
     for (const port of msg.ports) {
       serve<StoreRequest>(port, (req) => service!.handle(req), storeErrorToWire);

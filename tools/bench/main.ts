@@ -451,7 +451,9 @@ class Runner {
     const done = await pool(opts.streams, opts.count, async (i) => {
       const s = performance.now();
       try {
-        bytes += await op(i);
+        // Not `bytes += await op(i)`: that reads `bytes` before the await and loses concurrent updates.
+        const n = await op(i);
+        bytes += n;
       } catch (e) {
         const msg = `${name} #${i}: ${(e as Error).name}: ${(e as Error).message}`;
         if (errors.length < 20) errors.push(msg);
