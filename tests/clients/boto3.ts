@@ -53,14 +53,14 @@ export function boto3Suite(t: Target): Suite {
       const out = await run(PYTHON_BIN, [SCRIPT], { env });
       const seen = new Map<string, CaseResult>();
       for (const line of out.stdout.split("\n")) {
-        const [tag, verdict, name, rest] = line.split("\t");
+        const [tag, verdict, name, secs, reason] = line.split("\t");
         if (tag !== "RESULT" || !name) continue;
         const ok = verdict === "PASS";
         seen.set(name, {
           name,
           ok,
-          ms: ok ? Math.round(Number(rest) * 1000) : 0,
-          detail: ok ? undefined : rest,
+          ms: Math.round(Number(secs) * 1000) || 0,
+          detail: ok ? undefined : reason,
         });
       }
       for (const name of names) {

@@ -3,7 +3,7 @@
 Reads AMBER_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 AWS_DEFAULT_REGION and AMBER_WORK_DIR from the environment. Prints one line per
 case: "RESULT<TAB>PASS<TAB>name<TAB>seconds" or
-"RESULT<TAB>FAIL<TAB>name<TAB>reason". With --list it prints the case names
+"RESULT<TAB>FAIL<TAB>name<TAB>seconds<TAB>reason". With --list it prints the case names
 only (and needs no boto3).
 """
 
@@ -267,7 +267,7 @@ def main():
             frame = (mine or traceback.extract_tb(e.__traceback__))[-1]
             reason = f"{type(e).__name__}: {e} (at {os.path.basename(frame.filename)}:{frame.lineno})"
             reason = reason.replace("\t", " ").replace("\n", " | ")
-            print(f"RESULT\tFAIL\t{name}\t{reason}", flush=True)
+            print(f"RESULT\tFAIL\t{name}\t{time.monotonic() - start:.1f}\t{reason}", flush=True)
             traceback.print_exc(file=sys.stderr)
     return 1 if failed else 0
 

@@ -113,6 +113,7 @@ async function main(): Promise<number> {
   } finally {
     if (vault) {
       const code = await vault.stop();
+      await Deno.remove(vault.dataDir, { recursive: true }).catch(() => {});
       const failed = results.some((r) => !r.ok);
       if (failed || code !== 0) {
         console.log(
