@@ -203,8 +203,8 @@ export interface MetaResults {
  * piece, at offset 0, opens the session; a piece for a session the store does
  * not know, or out of order, is refused). Each reply lists, as packed
  * manifest entries, the chunks completed by that piece once they are durable.
- * `writeEnd` names the total length (so a lost piece cannot go unnoticed)
- * and flushes the tail. Until `writeRelease`, which the caller sends
+ * The piece marked `last` (possibly empty) also flushes the tail chunk, so a
+ * small object is one message. Until `writeRelease`, which the caller sends
  * after it has committed (or given up on) the manifest, the session pins its
  * chunks against garbage collection.
  *
@@ -213,8 +213,7 @@ export interface MetaResults {
  */
 export type StoreRequest =
   | { type: "ping" }
-  | { type: "writeData"; writeId: string; offset: number; data: ArrayBuffer }
-  | { type: "writeEnd"; writeId: string; length: number }
+  | { type: "writeData"; writeId: string; offset: number; data: ArrayBuffer; last: boolean }
   | { type: "writeRelease"; writeId: string }
   | { type: "readChunks"; entries: Uint8Array }
   | { type: "collectGarbage" }
@@ -236,7 +235,6 @@ export interface GcReport {
 export interface StoreResults {
   ping: { ok: true };
   writeData: { entries: Uint8Array; storedBytes: number; newBytes: number };
-  writeEnd: { entries: Uint8Array; storedBytes: number; newBytes: number };
   writeRelease: { released: boolean };
   /** The plaintexts of the listed manifest entries, concatenated in order. */
   readChunks: { data: ArrayBuffer };

@@ -102,6 +102,11 @@ function renderResult(r: OpResult, requestId: string): Response {
   return new Response(r.body ?? null, { status: r.status, headers });
 }
 
+function expectsContinueWithoutBody(req: Request): boolean {
+  return req.headers.get("expect")?.toLowerCase() === "100-continue" &&
+    (req.headers.get("content-length") ?? "0") === "0";
+}
+
 function isSigned(req: Request, url: URL): boolean {
   return req.headers.has("authorization") || url.searchParams.has("X-Amz-Signature");
 }
@@ -200,6 +205,11 @@ async function handleS3(req: Request, deps: AppDeps): Promise<Response> {
     response = renderError(err, requestId, req.method !== "HEAD");
     // Drain an unread body so the connection stays usable for the client's next request.
     req.body?.cancel().catch(() => undefined);
+  }
+  if (expectsContinueWithoutBody(req)) {
+    // Nothing was read, so no "100 Continue" went out; botocore then misreads the next response on
+    // this connection (boto/botocore#3755). Closing the connection keeps the client in step.
+    response.headers.set("connection", "close");
   }
   for (const writeId of writes) {
     // Committed or not, the manifest's chunks no longer need pinning: the index holds them now, or nothing does.

@@ -16,7 +16,6 @@
  * @module
  */
 
-import { type FileHandle, open as openFile } from "node:fs/promises";
 import { DatabaseSync } from "node:sqlite";
 import { StoreError } from "./errors.ts";
 import {
@@ -71,8 +70,8 @@ export class SegmentStore {
   readonly #dir: string;
   readonly #vaultId: Uint8Array;
   readonly #db: DatabaseSync;
-  #active!: { segment: number; handle: FileHandle; size: number };
-  #readers = new Map<number, FileHandle>();
+  // Deno's own file API: its async writes run off the JS thread (node:fs/promises' copy the buffer on it).
+  #active!: { segment: number; file: Deno.FsFile; size: number };
   #queue: Pending[] = [];
   #flushing: Promise<void> | undefined;
   #lookup;
@@ -121,9 +120,9 @@ export class SegmentStore {
     const last = numbers.at(-1);
     if (last === undefined) await s.#startSegment(1);
     else {
-      const handle = await openFile(s.#path(last), "r+");
-      const size = (await handle.stat()).size;
-      s.#active = { segment: last, handle, size };
+      const file = await Deno.open(s.#path(last), { read: true, write: true });
+      const size = (await file.stat()).size;
+      s.#active = { segment: last, file, size };
       if (size >= s.#segmentMaxBytes) await s.#startSegment(last + 1);
     }
     return s;
@@ -159,28 +158,19 @@ export class SegmentStore {
     this.#db.exec("COMMIT");
     if (validBytes < bytes.length) {
       // A torn tail from a crash: nothing in it was ever acknowledged.
-      const handle = await openFile(this.#path(n), "r+");
-      await handle.truncate(validBytes);
-      await handle.sync();
-      await handle.close();
+      await Deno.truncate(this.#path(n), validBytes);
+      await syncFile(this.#path(n));
     }
   }
 
   async #startSegment(n: number): Promise<void> {
-    const handle = await openFile(this.#path(n), "wx+");
-    await handle.write(
-      encodeSegmentHeader({ vaultId: this.#vaultId, segment: n }),
-      0,
-      SEGMENT_HEADER_BYTES,
-      0,
-    );
-    await handle.sync();
-    const dir = await openFile(this.#dir, "r");
-    await dir.sync().catch(() => undefined);
-    await dir.close();
+    const file = await Deno.open(this.#path(n), { read: true, write: true, createNew: true });
+    await writeAll(file, encodeSegmentHeader({ vaultId: this.#vaultId, segment: n }));
+    await file.sync();
+    await syncFile(this.#dir);
     const previous = this.#active;
-    this.#active = { segment: n, handle, size: SEGMENT_HEADER_BYTES };
-    if (previous) await previous.handle.close();
+    this.#active = { segment: n, file, size: SEGMENT_HEADER_BYTES };
+    previous?.file.close();
   }
 
   /**
@@ -323,9 +313,6 @@ export class SegmentStore {
   }
 
   async #unlink(n: number): Promise<void> {
-    const handle = this.#readers.get(n);
-    this.#readers.delete(n);
-    await handle?.close();
     await Deno.remove(this.#path(n)).catch(() => undefined);
     this.#retired.delete(n);
   }
@@ -340,7 +327,7 @@ export class SegmentStore {
         if (this.#active.size >= this.#segmentMaxBytes) {
           await this.#startSegment(this.#active.segment + 1);
         }
-        const { segment, handle } = this.#active;
+        const { segment, file } = this.#active;
         const start = this.#active.size;
         const total = batch.reduce((n, p) => n + p.record.length, 0);
         const buf = new Uint8Array(total);
@@ -349,12 +336,9 @@ export class SegmentStore {
           buf.set(p.record, off);
           off += p.record.length;
         }
-        let written = 0;
-        while (written < total) {
-          const r = await handle.write(buf, written, total - written, start + written);
-          written += r.bytesWritten;
-        }
-        await handle.datasync();
+        await file.seek(start, Deno.SeekMode.Start);
+        await writeAll(file, buf);
+        await file.syncData();
         this.#active.size = start + total;
         this.#db.exec("BEGIN");
         off = start;
@@ -435,16 +419,14 @@ export class SegmentStore {
   }
 
   async #readRange(segment: number, offset: number, length: number): Promise<Uint8Array> {
-    let handle = this.#readers.get(segment);
-    if (!handle) {
-      handle = await openFile(this.#path(segment), "r");
-      this.#readers.set(segment, handle);
-    }
+    // One handle per read: Deno has no positional read, and reads run concurrently.
+    using file = await Deno.open(this.#path(segment), { read: true });
+    await file.seek(offset, Deno.SeekMode.Start);
     const buf = new Uint8Array(length);
     let got = 0;
     while (got < length) {
-      const r = await handle.read(buf, got, length - got, offset + got);
-      if (r.bytesRead === 0) {
+      const n = await file.read(buf.subarray(got));
+      if (n === null || n === 0) {
         throw new StoreError(
           "corrupt",
           `Cannot read segment ${segment} at ${
@@ -452,7 +434,7 @@ export class SegmentStore {
           }: the file is shorter than the index says`,
         );
       }
-      got += r.bytesRead;
+      got += n;
     }
     return buf;
   }
@@ -492,8 +474,18 @@ export class SegmentStore {
   /** Waits for queued writes, then closes files. */
   async close(): Promise<void> {
     await this.#flushing;
-    await this.#active.handle.close();
-    for (const h of this.#readers.values()) await h.close();
+    this.#active.file.close();
     this.#db.close();
   }
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await file.write(bytes.subarray(written));
+}
+
+/** fsyncs a file or directory; some platforms cannot sync a directory, which then is as durable as they allow. */
+async function syncFile(path: string): Promise<void> {
+  using f = await Deno.open(path, { read: true });
+  await f.sync().catch(() => undefined);
 }

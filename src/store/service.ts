@@ -31,7 +31,7 @@ export interface StoreKeys {
 }
 
 interface Session {
-  /** Null once `writeEnd` flushed it; the session then only pins its chunks. */
+  /** Null once the last piece flushed it; the session then only pins its chunks. */
   chunker: Chunker | null;
   /** Bytes received so far; the next piece must start here. */
   offset: number;
@@ -124,22 +124,14 @@ export class StoreService {
       case "writeData": {
         const s = this.#session(req.writeId, req.offset);
         s.offset += req.data.byteLength;
-        noteBufferChurn(req.data.byteLength * 3); // the piece, its chunks and their sealed records
-        return { result: await this.#storeChunks(s.chunker!.push(new Uint8Array(req.data))) };
-      }
-      case "writeEnd": {
-        const s = req.length === 0
-          ? this.#session(req.writeId, 0)
-          : this.#sessions.get(req.writeId);
-        if (!s?.chunker || s.offset !== req.length) {
-          throw new StoreError(
-            "notFound",
-            `Cannot end write "${req.writeId}" at ${req.length}: no open session at that length`,
-          );
+        noteBufferChurn(req.data.byteLength);
+        const chunks = s.chunker!.push(new Uint8Array(req.data));
+        if (req.last) {
+          const tail = s.chunker!.flush();
+          if (tail) chunks.push(tail);
+          s.chunker = null;
         }
-        const tail = s.chunker.flush();
-        s.chunker = null;
-        return { result: await this.#storeChunks(tail ? [tail] : []) };
+        return { result: await this.#storeChunks(chunks) };
       }
       case "writeRelease":
         return { result: { released: this.#sessions.delete(req.writeId) } };

@@ -35,8 +35,21 @@ async function withStore(
 async function write(call: Call, data: Uint8Array, keepPinned = false): Promise<Uint8Array> {
   const writeId = crypto.randomUUID();
   const copy = data.slice();
-  const a = await call({ type: "writeData", writeId, offset: 0, data: copy.buffer });
-  const b = await call({ type: "writeEnd", writeId, length: data.length });
+  const half = Math.floor(data.length / 2);
+  const a = await call({
+    type: "writeData",
+    writeId,
+    offset: 0,
+    data: copy.slice(0, half).buffer,
+    last: false,
+  });
+  const b = await call({
+    type: "writeData",
+    writeId,
+    offset: half,
+    data: copy.slice(half).buffer,
+    last: true,
+  });
   if (!keepPinned) await call({ type: "writeRelease", writeId });
   const m = new Uint8Array(a.entries.length + b.entries.length);
   m.set(a.entries);
@@ -44,7 +57,8 @@ async function write(call: Call, data: Uint8Array, keepPinned = false): Promise<
   return m;
 }
 
-const nothingReferenced = () => (ids: Uint8Array) => Promise.resolve(new Uint8Array(ids.length / 32));
+const nothingReferenced = () => (ids: Uint8Array) =>
+  Promise.resolve(new Uint8Array(ids.length / 32));
 
 Deno.test("StoreService - a write round-trips and deduplicates", async () => {
   await withStore({ graceMs: 0, referenced: nothingReferenced() }, async (call) => {
@@ -53,7 +67,11 @@ Deno.test("StoreService - a write round-trips and deduplicates", async () => {
     const before = await call({ type: "stats" });
     const m2 = await write(call, data);
     assert.deepEqual(m2, m1);
-    assert.equal((await call({ type: "stats" })).chunks, before.chunks, "the second write stored nothing new");
+    assert.equal(
+      (await call({ type: "stats" })).chunks,
+      before.chunks,
+      "the second write stored nothing new",
+    );
     const back = new Uint8Array((await call({ type: "readChunks", entries: m1 })).data);
     assert.deepEqual(back, data);
   });
@@ -63,15 +81,20 @@ Deno.test("StoreService - pieces out of order or for an unknown session are refu
   await withStore({ graceMs: 0, referenced: nothingReferenced() }, async (call) => {
     const piece = () => new Uint8Array(1000).buffer;
     await assert.rejects(
-      call({ type: "writeData", writeId: "x", offset: 5, data: piece() }),
+      call({ type: "writeData", writeId: "x", offset: 5, data: piece(), last: false }),
       (e: unknown) => e instanceof StoreError,
     );
-    await call({ type: "writeData", writeId: "y", offset: 0, data: piece() });
+    await call({ type: "writeData", writeId: "y", offset: 0, data: piece(), last: false });
     await assert.rejects(
-      call({ type: "writeData", writeId: "y", offset: 0, data: piece() }),
+      call({ type: "writeData", writeId: "y", offset: 0, data: piece(), last: false }),
       (e: unknown) => e instanceof StoreError,
     );
-    await assert.rejects(call({ type: "writeEnd", writeId: "y", length: 5 }), (e: unknown) => e instanceof StoreError);
+    await call({ type: "writeData", writeId: "y", offset: 1000, data: piece(), last: true });
+    await assert.rejects(
+      call({ type: "writeData", writeId: "y", offset: 2000, data: piece(), last: true }),
+      (e: unknown) => e instanceof StoreError,
+      "a session that ended takes no more pieces",
+    );
   });
 });
 
@@ -79,19 +102,26 @@ Deno.test("collectGarbage - unreferenced chunks go, referenced ones stay", async
   const keep = new Set<string>();
   const referenced = (ids: Uint8Array) => {
     const out = new Uint8Array(ids.length / 32);
-    for (let i = 0; i < out.length; i++) out[i] = keep.has(ids.subarray(i * 32, i * 32 + 32).join()) ? 1 : 0;
+    for (let i = 0; i < out.length; i++) {
+      out[i] = keep.has(ids.subarray(i * 32, i * 32 + 32).join()) ? 1 : 0;
+    }
     return Promise.resolve(out);
   };
   await withStore({ graceMs: 0, referenced }, async (call) => {
     const kept = await write(call, new Uint8Array(randomBytes(200_000)));
-    for (let i = 0; i < kept.length; i += MANIFEST_ENTRY_BYTES) keep.add(kept.subarray(i, i + 32).join());
+    for (let i = 0; i < kept.length; i += MANIFEST_ENTRY_BYTES) {
+      keep.add(kept.subarray(i, i + 32).join());
+    }
     const dropped = await write(call, new Uint8Array(randomBytes(200_000)));
     await new Promise((r) => setTimeout(r, 5));
     const report = await call({ type: "collectGarbage" });
     assert.equal(report.deletedChunks, dropped.length / MANIFEST_ENTRY_BYTES);
     assert.equal((await call({ type: "stats" })).chunks, kept.length / MANIFEST_ENTRY_BYTES);
     await call({ type: "readChunks", entries: kept });
-    await assert.rejects(call({ type: "readChunks", entries: dropped }), (e: unknown) => e instanceof StoreError);
+    await assert.rejects(
+      call({ type: "readChunks", entries: dropped }),
+      (e: unknown) => e instanceof StoreError,
+    );
   });
 });
 
@@ -130,7 +160,9 @@ Deno.test("collectGarbage - compaction moves live records and removes mostly-dea
   const keep = new Set<string>();
   const referenced = (ids: Uint8Array) => {
     const out = new Uint8Array(ids.length / 32);
-    for (let i = 0; i < out.length; i++) out[i] = keep.has(ids.subarray(i * 32, i * 32 + 32).join()) ? 1 : 0;
+    for (let i = 0; i < out.length; i++) {
+      out[i] = keep.has(ids.subarray(i * 32, i * 32 + 32).join()) ? 1 : 0;
+    }
     return Promise.resolve(out);
   };
   await withStore({ graceMs: 0, referenced }, async (call, dir) => {
@@ -141,7 +173,9 @@ Deno.test("collectGarbage - compaction moves live records and removes mostly-dea
     }
     const live = manifests.filter((_, i) => i % 4 === 0);
     for (const { m } of live) {
-      for (let i = 0; i < m.length; i += MANIFEST_ENTRY_BYTES) keep.add(m.subarray(i, i + 32).join());
+      for (let i = 0; i < m.length; i += MANIFEST_ENTRY_BYTES) {
+        keep.add(m.subarray(i, i + 32).join());
+      }
     }
     const before = await call({ type: "stats" });
     await new Promise((r) => setTimeout(r, 5));
@@ -151,7 +185,10 @@ Deno.test("collectGarbage - compaction moves live records and removes mostly-dea
     const after = await call({ type: "stats" });
     // The newest segments stay (the crash-rescan window), and live records were copied forward.
     assert.ok(report.reclaimedBytes > 0);
-    assert.ok(after.diskBytes < before.diskBytes * 0.8, `${after.diskBytes} vs ${before.diskBytes}`);
+    assert.ok(
+      after.diskBytes < before.diskBytes * 0.8,
+      `${after.diskBytes} vs ${before.diskBytes}`,
+    );
     for (const { m, data } of live) {
       assert.deepEqual(new Uint8Array((await call({ type: "readChunks", entries: m })).data), data);
     }

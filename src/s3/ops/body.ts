@@ -174,14 +174,16 @@ export async function storeStream(
   let piece = new Uint8Array(PIECE_BYTES);
   let fill = 0;
   let sent = 0;
-  const send = async () => {
+  const send = async (last: boolean) => {
     const data = fill === piece.length ? piece : piece.slice(0, fill);
-    noteBufferChurn(data.length * 2); // the piece and the request-body buffers copied into it
+    noteBufferChurn(data.length);
     const buffer = data.buffer as ArrayBuffer;
     const offset = sent;
     sent += data.length; // before the transfer detaches the buffer
-    inFlight.push(ctx.store.call({ type: "writeData", writeId, offset, data: buffer }, [buffer]));
-    piece = new Uint8Array(PIECE_BYTES);
+    inFlight.push(
+      ctx.store.call({ type: "writeData", writeId, offset, data: buffer, last }, [buffer]),
+    );
+    piece = new Uint8Array(last ? 0 : PIECE_BYTES);
     fill = 0;
     if (inFlight.length >= PIECES_IN_FLIGHT) take(await inFlight.shift()!);
   };
@@ -200,12 +202,11 @@ export async function storeStream(
         piece.set(value.subarray(off, off + n), fill);
         fill += n;
         off += n;
-        if (fill === piece.length) await send();
+        if (fill === piece.length) await send(false);
       }
     }
-    if (fill > 0) await send();
+    await send(true); // the tail (possibly empty) ends the session
     while (inFlight.length > 0) take(await inFlight.shift()!);
-    take(await ctx.store.call({ type: "writeEnd", writeId, length: sent }));
     return { manifest: concat(entries), storedBytes, newBytes };
   } catch (e) {
     reader.cancel().catch(() => undefined);

@@ -15,6 +15,15 @@ import { conditionsFrom, evaluateConditions, isoDate, metadataFromHeaders } from
 
 type Ctx<O extends Endpoint["op"]> = OpContext<Extract<Endpoint, { op: O }>>;
 
+/** Bodies up to this size are read before the bucket is checked (saves a round trip on small PUTs). */
+const SMALL_BODY_BYTES = 1024 * 1024;
+
+function declaredLength(headers: Headers): number {
+  return Number(
+    headers.get("x-amz-decoded-content-length") ?? headers.get("content-length") ?? NaN,
+  );
+}
+
 /** Largest key length S3 accepts, in UTF-8 bytes. */
 export const KEY_MAX_BYTES = 1024;
 
@@ -42,8 +51,10 @@ export async function PutObject(ctx: Ctx<"PutObject">): Promise<OpResult> {
   checkKey(key);
   const meta = metadataFromHeaders(ctx.req.headers);
   const conditions = writeConditions(ctx.req.headers);
-  // Fail fast on a missing bucket before reading the body.
-  await ctx.meta.call({ type: "headBucket", bucket });
+  // Fail fast on a missing bucket before reading a large body; a small one is cheaper to read and drop.
+  if (!(declaredLength(ctx.req.headers) <= SMALL_BODY_BYTES)) {
+    await ctx.meta.call({ type: "headBucket", bucket });
+  }
   const body = await ingestBody(ctx);
   const version: VersionRecord = {
     versionId: "null",
