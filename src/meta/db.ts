@@ -6,6 +6,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 
 const MIGRATIONS: string[] = [
@@ -129,7 +130,7 @@ export class Db {
       this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
-        setTimeout(() => this.#flush(), 0);
+        setImmediate(() => this.#flush());
       }
     });
   }

@@ -16,6 +16,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import { DatabaseSync } from "node:sqlite";
 import { StoreError } from "./errors.ts";
 import {
@@ -319,7 +320,7 @@ export class SegmentStore {
 
   async #flushLoop(): Promise<void> {
     // Let the current turn queue more records before the first write.
-    await new Promise((r) => setTimeout(r, 0));
+    await new Promise((r) => setImmediate(r));
     while (this.#queue.length > 0) {
       const batch = this.#queue;
       this.#queue = [];

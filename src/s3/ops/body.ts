@@ -110,7 +110,7 @@ export async function ingestBody(
     md5.update(value);
     sha256?.update(value);
     checksum?.update(value);
-  });
+  }, length ?? Infinity);
   if (length !== undefined && size !== length) throw new S3Error("IncompleteBody");
   const md5Bytes = md5.digest();
   if (contentMd5 !== null && md5Bytes.toString("base64") !== contentMd5) {
@@ -153,12 +153,14 @@ export async function ingestBody(
  * @param ctx Gives the store client.
  * @param stream The bytes.
  * @param inspect Sees every piece before it is stored; may throw to stop.
+ * @param expectedBytes The declared length, when known: a small body then gets a small buffer.
  * @returns The manifest and byte counts.
  */
 export async function storeStream(
   ctx: Pick<OpContext, "store" | "writes">,
   stream: ReadableStream<Uint8Array>,
   inspect: (bytes: Uint8Array) => void = () => {},
+  expectedBytes = Infinity,
 ): Promise<{ manifest: Uint8Array; storedBytes: number; newBytes: number }> {
   const writeId = crypto.randomUUID();
   ctx.writes.push(writeId);
@@ -171,9 +173,13 @@ export async function storeStream(
     storedBytes += r.storedBytes;
     newBytes += r.newBytes;
   };
-  let piece = new Uint8Array(PIECE_BYTES);
-  let fill = 0;
+  const nextPiece = () => {
+    const left = expectedBytes - sent;
+    return new Uint8Array(left > 0 ? Math.min(PIECE_BYTES, left) : PIECE_BYTES);
+  };
   let sent = 0;
+  let piece = nextPiece();
+  let fill = 0;
   const send = async (last: boolean) => {
     const data = fill === piece.length ? piece : piece.slice(0, fill);
     noteBufferChurn(data.length);
@@ -183,7 +189,7 @@ export async function storeStream(
     inFlight.push(
       ctx.store.call({ type: "writeData", writeId, offset, data: buffer, last }, [buffer]),
     );
-    piece = new Uint8Array(last ? 0 : PIECE_BYTES);
+    piece = last ? new Uint8Array(0) : nextPiece();
     fill = 0;
     if (inFlight.length >= PIECES_IN_FLIGHT) take(await inFlight.shift()!);
   };

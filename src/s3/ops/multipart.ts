@@ -115,6 +115,7 @@ export async function UploadPartCopy(ctx: Ctx<"UploadPartCopy">): Promise<OpResu
       ctx,
       await readObject(ctx, source.manifest, range[0], range[1]),
       (b) => md5.update(b),
+      range[1] - range[0],
     );
     part = { size: range[1] - range[0], etag: md5.digest("hex"), manifest: stored.manifest };
   }
