@@ -13,7 +13,7 @@
  */
 
 /** Bytes of transferred buffers between minor collections. */
-export const CHURN_GC_BYTES = 8 * 1024 * 1024;
+export const CHURN_GC_BYTES = 4 * 1024 * 1024;
 
 const gc =
   (globalThis as { gc?: (opts?: { type: "minor" | "major"; execution?: "sync" }) => void }).gc;

@@ -18,6 +18,10 @@ export class VaultMetrics {
   readonly plainChunkBytes: client.Gauge;
   readonly chunks: client.Gauge;
   readonly versions: client.Gauge;
+  readonly diskBytes: client.Gauge;
+  readonly gcRuns: client.Gauge;
+  readonly gcDeletedChunks: client.Gauge;
+  readonly gcReclaimedBytes: client.Gauge;
 
   constructor() {
     const registers = [this.registry];
@@ -67,6 +71,26 @@ export class VaultMetrics {
     this.versions = new client.Gauge({
       name: "amber_object_versions",
       help: "Object versions stored",
+      registers,
+    });
+    this.diskBytes = new client.Gauge({
+      name: "amber_segment_disk_bytes",
+      help: "Bytes of segment files on disk",
+      registers,
+    });
+    this.gcRuns = new client.Gauge({
+      name: "amber_gc_runs",
+      help: "Garbage collections since start",
+      registers,
+    });
+    this.gcDeletedChunks = new client.Gauge({
+      name: "amber_gc_deleted_chunks",
+      help: "Unreferenced chunks deleted since start",
+      registers,
+    });
+    this.gcReclaimedBytes = new client.Gauge({
+      name: "amber_gc_reclaimed_bytes",
+      help: "Segment file bytes reclaimed by compaction since start",
       registers,
     });
   }

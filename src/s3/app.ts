@@ -141,6 +141,10 @@ export function createApp(deps: AppDeps): Hono {
     deps.metrics.storedBytes.set(s.storedBytes);
     deps.metrics.plainChunkBytes.set(s.plainBytes);
     deps.metrics.chunks.set(s.chunks);
+    deps.metrics.diskBytes.set(s.diskBytes);
+    deps.metrics.gcRuns.set(s.gc.runs);
+    deps.metrics.gcDeletedChunks.set(s.gc.deletedChunks);
+    deps.metrics.gcReclaimedBytes.set(s.gc.reclaimedBytes);
     return c.text(await deps.metrics.registry.metrics(), 200, {
       "content-type": deps.metrics.registry.contentType,
     });
