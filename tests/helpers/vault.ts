@@ -124,3 +124,40 @@ export async function startVault(opts: StartOptions = {}): Promise<TestVault> {
     },
   };
 }
+
+/**
+ * Runs the vault with the production flags and waits for it to exit (for
+ * start-up failures); kills it after `timeoutMs` if it does not.
+ *
+ * @returns Exit code and everything it printed.
+ */
+export async function runVaultUntilExit(
+  opts: { dataDir: string; env?: Record<string, string>; args?: string[]; timeoutMs?: number },
+): Promise<{ code: number; stdout: string; stderr: string; timedOut: boolean }> {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...vaultFlags({ dataDir: opts.dataDir, host: "127.0.0.1", port }),
+      MAIN,
+      ...(opts.args ?? []),
+    ],
+    env: { ...VAULT_ENV, AMBER_DATA_DIR: opts.dataDir, AMBER_PORT: String(port), ...opts.env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, opts.timeoutMs ?? 20_000);
+  const out = await child.output();
+  clearTimeout(timer);
+  const text = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: text.decode(out.stdout),
+    stderr: text.decode(out.stderr),
+    timedOut,
+  };
+}
