@@ -288,7 +288,7 @@ export function measureDedupMany(
     let bytes = 0;
     const record = (s: (typeof states)[number], chunk: Uint8Array | null) => {
       if (!chunk) return;
-      const key = createHash("sha256").update(chunk).digest("latin1");
+      const key = createHash("sha256").update(chunk).digest("base64");
       if (!s.seen.has(key)) {
         s.seen.add(key);
         s.stored += chunk.length;

@@ -16,9 +16,7 @@
  * @module
  */
 
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
-import { open } from "node:fs/promises";
-import zlib from "node:zlib";
+import { randomBytes } from "node:crypto";
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -29,24 +27,14 @@ import {
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { startVault, type TestVault } from "../../tests/helpers/vault.ts";
 import { s3For } from "../../tests/helpers/s3_client.ts";
-import { CHUNK_AVG_BYTES, Chunker } from "../../src/store/chunker.ts";
+import { CHUNK_AVG_BYTES } from "../../src/store/chunker.ts";
 import { type DedupOptions, measureDedup, nightlyArchives } from "./dedup.ts";
+import { log, MB, MIB } from "./common.ts";
+import { type Limits, measureLimits } from "./limits.ts";
+import { CpuMeter, type CpuUse, procText, RssSampler, statusKiB } from "./observe.ts";
 
-const MIB = 1024 * 1024;
-const MB = 1e6;
 /** Clock ticks per second of /proc stat times (getconf CLK_TCK on Linux). */
-const CLK_TCK = 100;
 /** Interval of the vault RSS sampler. */
-const RSS_SAMPLE_MS = 100;
-
-/** Thread names of the vault's Workers, in the order main.ts starts them. */
-const WORKER_THREADS: Record<string, string> = {
-  "worker-1": "store Worker",
-  "worker-2": "meta Worker",
-  "worker-3": "router Worker",
-  deno: "main/other JS",
-  "V8 DefaultWorke": "V8 GC/compile",
-};
 
 /** Ceph RGW reference figures (the comparison the project set out to beat). */
 const RGW = {
@@ -115,10 +103,6 @@ function parseArgs(args: string[]): { quick: boolean; json?: string; markdown: b
   return out;
 }
 
-function log(line: string): void {
-  console.error(`[bench ${(performance.now() / 1000).toFixed(1).padStart(6)} s] ${line}`);
-}
-
 /** Runs `count` tasks with at most `streams` in flight. */
 async function pool(
   streams: number,
@@ -148,263 +132,6 @@ function median(xs: number[]): number {
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
-}
-
-// ------------------------------------------------------ process observation
-
-interface ThreadTimes {
-  byTid: Map<string, { name: string; ticks: number }>;
-}
-
-/**
- * Reads a /proc file through `sh`: Deno asks for --allow-all to read /proc
- * of a process, and `deno task bench` runs with --allow-run instead.
- */
-async function procText(glob: string): Promise<string> {
-  const out = await new Deno.Command("sh", {
-    args: ["-c", `cat ${glob} 2>/dev/null`],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  return new TextDecoder().decode(out.stdout);
-}
-
-async function readThreadTimes(pid: number): Promise<ThreadTimes> {
-  const byTid = new Map<string, { name: string; ticks: number }>();
-  for (const stat of (await procText(`/proc/${pid}/task/*/stat`)).split("\n")) {
-    const open = stat.indexOf("(");
-    const close = stat.lastIndexOf(")");
-    if (open < 0 || close < 0) continue;
-    const tid = stat.slice(0, open).trim();
-    const name = stat.slice(open + 1, close);
-    const f = stat.slice(close + 2).split(" ");
-    byTid.set(tid, { name, ticks: Number(f[11]) + Number(f[12]) });
-  }
-  return { byTid };
-}
-
-/** CPU use of one phase: per thread group of the vault, and this client. */
-interface CpuUse {
-  /** Cores used by each vault thread group (1.0 = one core busy all phase). */
-  vault: Record<string, number>;
-  vaultTotal: number;
-  /** Busiest single vault thread. */
-  busiest: { thread: string; cores: number };
-  client: number;
-}
-
-class CpuMeter {
-  #pid: number;
-  #v0: ThreadTimes;
-  #c0: ThreadTimes;
-  #t0: number;
-  private constructor(pid: number, v0: ThreadTimes, c0: ThreadTimes) {
-    this.#pid = pid;
-    this.#v0 = v0;
-    this.#c0 = c0;
-    this.#t0 = performance.now();
-  }
-  static async start(pid: number): Promise<CpuMeter> {
-    const [v0, c0] = await Promise.all([readThreadTimes(pid), readThreadTimes(Deno.pid)]);
-    return new CpuMeter(pid, v0, c0);
-  }
-  async stop(): Promise<CpuUse> {
-    const secs = (performance.now() - this.#t0) / 1000;
-    const [v1, c1] = await Promise.all([readThreadTimes(this.#pid), readThreadTimes(Deno.pid)]);
-    const vault: Record<string, number> = {};
-    let vaultTotal = 0;
-    let busiest = { thread: "", cores: 0 };
-    for (const [tid, t] of v1.byTid) {
-      const d = (t.ticks - (this.#v0.byTid.get(tid)?.ticks ?? 0)) / CLK_TCK / secs;
-      const group = WORKER_THREADS[t.name] ?? t.name;
-      vault[group] = (vault[group] ?? 0) + d;
-      vaultTotal += d;
-      if (d > busiest.cores) busiest = { thread: `${group} (tid ${tid})`, cores: d };
-    }
-    let client = 0;
-    for (const [tid, t] of c1.byTid) {
-      client += (t.ticks - (this.#c0.byTid.get(tid)?.ticks ?? 0)) / CLK_TCK / secs;
-    }
-    return { vault, vaultTotal, busiest, client };
-  }
-}
-
-async function statusKiB(pid: number, field: string): Promise<number> {
-  const s = await procText(`/proc/${pid}/status`);
-  const m = s.match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"));
-  return m ? Number(m[1]) : NaN;
-}
-
-/** Samples the vault's VmRSS every RSS_SAMPLE_MS through one `sh` loop. */
-class RssSampler {
-  #child: Deno.ChildProcess;
-  #done: Promise<void>;
-  max = 0;
-  phaseMax = 0;
-  constructor(pid: number) {
-    const secs = (RSS_SAMPLE_MS / 1000).toFixed(2);
-    const child = new Deno.Command("sh", {
-      args: [
-        "-c",
-        `while kill -0 ${pid} 2>/dev/null; do grep '^VmRSS' /proc/${pid}/status; sleep ${secs}; done`,
-      ],
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    this.#child = child;
-    this.#done = (async () => {
-      let buf = "";
-      for await (const t of child.stdout.pipeThrough(new TextDecoderStream())) {
-        buf += t;
-        const lines = buf.split("\n");
-        buf = lines.pop()!;
-        for (const l of lines) {
-          const m = l.match(/(\d+) kB/);
-          if (!m) continue;
-          const kib = Number(m[1]);
-          if (kib > this.max) this.max = kib;
-          if (kib > this.phaseMax) this.phaseMax = kib;
-        }
-      }
-    })();
-  }
-  resetPhase(): void {
-    this.phaseMax = 0;
-  }
-  async stop(): Promise<void> {
-    try {
-      this.#child.kill("SIGTERM");
-    } catch {
-      // already exited
-    }
-    await this.#child.status;
-    await this.#done;
-  }
-}
-
-// ---------------------------------------------------------- machine limits
-
-interface Limits {
-  fsyncWriteMBps: number;
-  fsync4kOpsPerSec: number;
-  sha256MBps: number;
-  aeadSealMBps: number;
-  aeadOpenMBps: number;
-  md5MBps: number;
-  crc32MBps: number;
-  chunkerMBps: number;
-}
-
-async function fsyncWriteRate(dir: string, total: number): Promise<number> {
-  const path = `${dir}/fsync-probe`;
-  const fh = await open(path, "w");
-  const block = randomBytes(MIB);
-  const BATCH_BLOCKS = 4; // a 4 MiB group commit, then fdatasync, as segments.ts does
-  const t0 = performance.now();
-  let pos = 0;
-  try {
-    for (let i = 0; i < total / MIB; i++) {
-      let w = 0;
-      while (w < MIB) w += (await fh.write(block, w, MIB - w, pos + w)).bytesWritten;
-      pos += MIB;
-      if ((i + 1) % BATCH_BLOCKS === 0) await fh.datasync();
-    }
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-  const secs = (performance.now() - t0) / 1000;
-  await Deno.remove(path);
-  return total / MB / secs;
-}
-
-async function fsyncSmallRate(dir: string, seconds: number): Promise<number> {
-  const path = `${dir}/fsync-small-probe`;
-  const fh = await open(path, "w");
-  const block = randomBytes(4096);
-  const t0 = performance.now();
-  let n = 0;
-  try {
-    while (performance.now() - t0 < seconds * 1000) {
-      await fh.write(block, 0, block.length, n * block.length);
-      await fh.datasync();
-      n++;
-    }
-  } finally {
-    await fh.close();
-  }
-  const secs = (performance.now() - t0) / 1000;
-  await Deno.remove(path);
-  return n / secs;
-}
-
-function rate(total: number, piece: number, fn: (buf: Uint8Array, i: number) => void): number {
-  const buf = randomBytes(piece);
-  fn(buf, -1); // warm up
-  const t0 = performance.now();
-  const n = Math.max(1, Math.round(total / piece));
-  for (let i = 0; i < n; i++) fn(buf, i);
-  return (n * piece) / MB / ((performance.now() - t0) / 1000);
-}
-
-function streamingRate(total: number, alg: string): number {
-  const buf = randomBytes(MIB);
-  createHash(alg).update(buf).digest();
-  const t0 = performance.now();
-  const h = createHash(alg);
-  for (let i = 0; i < total / MIB; i++) h.update(buf);
-  h.digest();
-  return total / MB / ((performance.now() - t0) / 1000);
-}
-
-async function measureLimits(dir: string, plan: Plan): Promise<Limits> {
-  const total = plan.limitBytes;
-  log(`limits: fsync'd sequential write of ${total / MIB} MiB (1 MiB writes, datasync per 4 MiB)`);
-  const fsyncWriteMBps = await fsyncWriteRate(dir, total);
-  log(`limits: serial 4 KiB write + datasync for ${plan.smallFsyncSeconds} s`);
-  const fsync4kOpsPerSec = await fsyncSmallRate(dir, plan.smallFsyncSeconds);
-  log("limits: SHA-256, MD5, CRC32, ChaCha20-Poly1305, FastCDC chunker (one core each)");
-  const sha256MBps = streamingRate(total, "sha256");
-  const md5MBps = streamingRate(total, "md5");
-  let crc = 0;
-  const crc32MBps = rate(total, MIB, (b) => {
-    crc = zlib.crc32(b, crc);
-  });
-  const key = randomBytes(32);
-  const aad = randomBytes(56);
-  // Seal per 64 KiB chunk with a fresh cipher, as the store seals chunks.
-  const sealed: Uint8Array[] = [];
-  const aeadSealMBps = rate(total, CHUNK_AVG_BYTES, (b, i) => {
-    const nonce = randomBytes(12);
-    const c = createCipheriv("chacha20-poly1305", key, nonce, { authTagLength: 16 });
-    c.setAAD(aad, { plaintextLength: b.length });
-    const ct = c.update(b);
-    c.final();
-    const tag = c.getAuthTag();
-    if (i < 0) sealed.push(nonce, ct, tag);
-  });
-  const [nonce, ct, tag] = sealed;
-  const aeadOpenMBps = rate(total, CHUNK_AVG_BYTES, () => {
-    const d = createDecipheriv("chacha20-poly1305", key, nonce, { authTagLength: 16 });
-    d.setAAD(aad, { plaintextLength: ct.length });
-    d.setAuthTag(tag);
-    d.update(ct);
-    d.final();
-  });
-  const chunker = new Chunker();
-  const chunkerMBps = rate(total, MIB, (b) => {
-    chunker.push(b);
-  });
-  return {
-    fsyncWriteMBps,
-    fsync4kOpsPerSec,
-    sha256MBps,
-    aeadSealMBps,
-    aeadOpenMBps,
-    md5MBps,
-    crc32MBps,
-    chunkerMBps,
-  };
 }
 
 // ------------------------------------------------------------ vault phases

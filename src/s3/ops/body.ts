@@ -87,8 +87,9 @@ export async function ingestBody(
   const md5 = createHash("md5");
   const sha256 = ctx.auth.payload.kind === "sha256" ? createHash("sha256") : undefined;
 
-  let body: ReadableStream<Uint8Array> = ctx.req.body ??
-    new ReadableStream({ start: (c) => c.close() });
+  let body = ctx.req.body
+    ? readInLargePieces(ctx.req.body)
+    : new ReadableStream<Uint8Array>({ start: (c) => c.close() });
   let trailers: Promise<Map<string, string>> | undefined;
   const p = ctx.auth.payload;
   if (p.kind === "streaming-signed" || p.kind === "streaming-unsigned-trailer") {
@@ -219,6 +220,29 @@ export async function storeStream(
     await Promise.allSettled(inFlight);
     throw e;
   }
+}
+
+/** Bytes asked of the request body per read. */
+const BODY_READ_BYTES = 1024 * 1024;
+
+/**
+ * Reads a request body with 1 MiB BYOB reads. With the default 64 KiB reads,
+ * Deno's request body costs grow with the bytes buffered behind them, so a
+ * client that outpaces the store (the AWS SDK's aws-chunked streams) made
+ * multi-GiB uploads slow down quadratically.
+ */
+function readInLargePieces(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = body.getReader({ mode: "byob" });
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read(new Uint8Array(BODY_READ_BYTES));
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
 }
 
 /** Concatenates byte arrays. */

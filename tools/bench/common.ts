@@ -1,0 +1,15 @@
+/**
+ * Units and the progress log shared by the bench tools.
+ *
+ * @module
+ */
+
+/** 2^20 bytes. */
+export const MIB = 1024 * 1024;
+/** 10^6 bytes: the unit of every MB/s figure. */
+export const MB = 1e6;
+
+/** Prints a progress line on stderr, stamped with seconds since start. */
+export function log(line: string): void {
+  console.error(`[bench ${(performance.now() / 1000).toFixed(1).padStart(6)} s] ${line}`);
+}
