@@ -26,6 +26,7 @@ import {
 } from "./ops/multipart.ts";
 import { GetObject, HeadObject } from "./ops/object_get.ts";
 import { CopyObject, PutObject } from "./ops/object_put.ts";
+import { GetBucketAcl, GetObjectAcl, GetObjectTagging, readUnkeptSetting } from "./ops/settings.ts";
 
 function assertNever(x: never): never {
   throw new Error(`Unhandled operation ${JSON.stringify(x)}`);
@@ -79,6 +80,26 @@ export function dispatch(ctx: OpContext): Promise<OpResult> {
       return AbortMultipartUpload(as(ep));
     case "ListParts":
       return ListParts(as(ep));
+    case "GetBucketAcl":
+      return GetBucketAcl(as(ep));
+    case "GetObjectAcl":
+      return GetObjectAcl(as(ep));
+    case "GetObjectTagging":
+      return GetObjectTagging(as(ep));
+    case "GetBucketPolicy":
+    case "GetBucketCors":
+    case "GetBucketLifecycleConfiguration":
+    case "GetBucketTagging":
+    case "GetBucketEncryption":
+    case "GetBucketWebsite":
+    case "GetBucketReplication":
+    case "GetPublicAccessBlock":
+    case "GetObjectLockConfiguration":
+    case "GetBucketLogging":
+    case "GetBucketNotificationConfiguration":
+    case "GetBucketRequestPayment":
+    case "GetBucketAccelerateConfiguration":
+      return readUnkeptSetting(as(ep));
     default:
       return assertNever(ep);
   }

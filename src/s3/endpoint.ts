@@ -30,7 +30,39 @@ export type Endpoint =
   | { op: "UploadPartCopy"; bucket: string; key: string; uploadId: string; partNumber: number }
   | { op: "CompleteMultipartUpload"; bucket: string; key: string; uploadId: string }
   | { op: "AbortMultipartUpload"; bucket: string; key: string; uploadId: string }
-  | { op: "ListParts"; bucket: string; key: string; uploadId: string };
+  | { op: "ListParts"; bucket: string; key: string; uploadId: string }
+  | { op: "GetBucketAcl"; bucket: string }
+  | { op: "GetObjectAcl"; bucket: string; key: string }
+  | { op: "GetObjectTagging"; bucket: string; key: string }
+  | { op: NotConfiguredOperation; bucket: string };
+
+/**
+ * Bucket settings Amber does not keep; reading one answers as S3 does for a
+ * bucket that never had it (usually a 404 with a specific code), so clients
+ * that probe them carry on.
+ */
+export const NOT_CONFIGURED = {
+  GetBucketPolicy: "policy",
+  GetBucketCors: "cors",
+  GetBucketLifecycleConfiguration: "lifecycle",
+  GetBucketTagging: "tagging",
+  GetBucketEncryption: "encryption",
+  GetBucketWebsite: "website",
+  GetBucketReplication: "replication",
+  GetPublicAccessBlock: "publicAccessBlock",
+  GetObjectLockConfiguration: "object-lock",
+  GetBucketLogging: "logging",
+  GetBucketNotificationConfiguration: "notification",
+  GetBucketRequestPayment: "requestPayment",
+  GetBucketAccelerateConfiguration: "accelerate",
+} as const;
+
+/** The operations that read a bucket setting Amber does not keep. */
+export type NotConfiguredOperation = keyof typeof NOT_CONFIGURED;
+
+const NOT_CONFIGURED_BY_PARAM = new Map<string, NotConfiguredOperation>(
+  Object.entries(NOT_CONFIGURED).map(([op, param]) => [param, op as NotConfiguredOperation]),
+);
 
 /** The name of an S3 operation. */
 export type OperationName = Endpoint["op"];
@@ -97,6 +129,18 @@ function partNumberOf(q: URLSearchParams): number {
   return n;
 }
 
+function readSetting(bucket: string, key: string, q: URLSearchParams): Endpoint | undefined {
+  if (q.has("acl")) {
+    return key ? { op: "GetObjectAcl", bucket, key } : { op: "GetBucketAcl", bucket };
+  }
+  if (key) return q.has("tagging") ? { op: "GetObjectTagging", bucket, key } : undefined;
+  for (const name of q.keys()) {
+    const op = NOT_CONFIGURED_BY_PARAM.get(name);
+    if (op) return { op, bucket };
+  }
+  return undefined;
+}
+
 /**
  * Parses a request into its {@linkcode Endpoint}.
  *
@@ -113,6 +157,10 @@ function partNumberOf(q: URLSearchParams): number {
  */
 export function parseEndpoint(r: EndpointInput): Endpoint {
   const { method, bucket, key, query: q } = r;
+  if (method === "GET" && bucket) {
+    const read = readSetting(bucket, key, q);
+    if (read) return read;
+  }
   for (const name of q.keys()) {
     if (SUBRESOURCES.has(name)) throw notImplemented(method, `?${name}`);
   }
@@ -189,6 +237,9 @@ export function requiredAccess(ep: Endpoint): AccessLevel {
     case "GetObject":
     case "HeadObject":
     case "ListParts":
+    case "GetBucketAcl":
+    case "GetObjectAcl":
+    case "GetObjectTagging":
       return "read";
     case "PutObject":
     case "CopyObject":
@@ -203,6 +254,8 @@ export function requiredAccess(ep: Endpoint): AccessLevel {
     case "CreateBucket":
     case "DeleteBucket":
       return "owner";
+    default:
+      return "read"; // the not-configured bucket settings
   }
 }
 

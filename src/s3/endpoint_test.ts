@@ -85,14 +85,25 @@ Deno.test("parseEndpoint - every operation has an access level", () => {
   assert.equal(requiredAccess({ op: "DeleteBucket", bucket: "b" }), "owner");
 });
 
-Deno.test("parseEndpoint - unknown sub-resources are NotImplemented", () => {
-  for (
-    const [method, key, q] of [["GET", "k", "tagging"], ["PUT", "", "lifecycle"], [
-      "GET",
-      "",
-      "policy",
-    ]]
-  ) {
+Deno.test("parseEndpoint - settings reads map to their operations; other sub-resources are NotImplemented", () => {
+  assert.deepEqual(parse("GET", "b", "", "acl"), { op: "GetBucketAcl", bucket: "b" });
+  assert.deepEqual(parse("GET", "b", "k", "acl"), { op: "GetObjectAcl", bucket: "b", key: "k" });
+  assert.deepEqual(parse("GET", "b", "k", "tagging"), {
+    op: "GetObjectTagging",
+    bucket: "b",
+    key: "k",
+  });
+  assert.deepEqual(parse("GET", "b", "", "policy"), { op: "GetBucketPolicy", bucket: "b" });
+  assert.deepEqual(parse("GET", "b", "", "object-lock"), {
+    op: "GetObjectLockConfiguration",
+    bucket: "b",
+  });
+  const refused = [["PUT", "k", "tagging"], ["PUT", "", "lifecycle"], ["DELETE", "", "policy"], [
+    "GET",
+    "k",
+    "torrent",
+  ]];
+  for (const [method, key, q] of refused) {
     assert.throws(
       () => parse(method, "b", key, q),
       (e: unknown) => e instanceof S3Error && e.code === "NotImplemented",

@@ -91,6 +91,33 @@ export const ERRORS = {
     message: "Your request is missing a required header.",
   },
   NoSuchBucket: { status: 404, message: "The specified bucket does not exist" },
+  NoSuchBucketPolicy: { status: 404, message: "The bucket policy does not exist" },
+  NoSuchCORSConfiguration: { status: 404, message: "The CORS configuration does not exist" },
+  NoSuchLifecycleConfiguration: {
+    status: 404,
+    message: "The lifecycle configuration does not exist",
+  },
+  NoSuchPublicAccessBlockConfiguration: {
+    status: 404,
+    message: "The public access block configuration was not found",
+  },
+  NoSuchTagSet: { status: 404, message: "The TagSet does not exist" },
+  NoSuchWebsiteConfiguration: {
+    status: 404,
+    message: "The specified bucket does not have a website configuration",
+  },
+  ObjectLockConfigurationNotFoundError: {
+    status: 404,
+    message: "Object Lock configuration does not exist for this bucket",
+  },
+  ReplicationConfigurationNotFoundError: {
+    status: 404,
+    message: "The replication configuration was not found",
+  },
+  ServerSideEncryptionConfigurationNotFoundError: {
+    status: 404,
+    message: "The server side encryption configuration was not found",
+  },
   NoSuchKey: { status: 404, message: "The specified key does not exist." },
   NoSuchUpload: {
     status: 404,

@@ -66,7 +66,7 @@ export async function startVault(opts: StartOptions = {}): Promise<TestVault> {
       AMBER_ACCESS_KEY: accessKey,
       AMBER_SECRET_KEY: secretKey,
       AMBER_VAULT_KEY: "test-vault-key",
-      AMBER_LOG_LEVEL: "warn",
+      AMBER_LOG_LEVEL: Deno.env.get("AMBER_TEST_LOG_LEVEL") ?? "warn",
       ...opts.env,
     },
     stdout: "piped",

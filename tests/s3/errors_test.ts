@@ -4,6 +4,7 @@
  */
 import {
   CreateBucketCommand,
+  GetBucketAclCommand,
   GetBucketTaggingCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
@@ -39,34 +40,64 @@ vaultSuite("S3 errors and edge cases", async ({ t, s3, vault }) => {
     assertBytesEqual(await bodyBytes(g.Body), expected, `key ${JSON.stringify(key)}`);
   };
 
-  await t.step("GetObjectTagging - unknown sub-resource is 501 NotImplemented", async () => {
+  await t.step("GetObjectTagging - an object without tags has an empty TagSet", async () => {
+    const r = await s3.send(new GetObjectTaggingCommand({ Bucket: B, Key: "obj" }));
+    assertEquals(r.TagSet ?? [], []);
     await assertS3Error(
-      s3.send(new GetObjectTaggingCommand({ Bucket: B, Key: "obj" })),
-      "NotImplemented",
-      501,
+      s3.send(new GetObjectTaggingCommand({ Bucket: B, Key: "no-such-object" })),
+      "NoSuchKey",
+      404,
     );
-    const res = await signedFetch(vault, s3, {
-      method: "GET",
-      path: `/${B}/obj`,
-      query: { tagging: "" },
-    });
-    await assertErrorResponse(res, "NotImplemented", 501);
   });
 
-  await t.step("GetBucketTagging - unknown bucket sub-resource is 501 NotImplemented", async () => {
-    await assertS3Error(
-      s3.send(new GetBucketTaggingCommand({ Bucket: B })),
-      "NotImplemented",
-      501,
-    );
-    for (const sub of ["lifecycle", "policy", "cors"]) {
+  await t.step(
+    "GetBucketTagging - bucket settings never set answer as S3 does for an unset one",
+    async () => {
+      await assertS3Error(s3.send(new GetBucketTaggingCommand({ Bucket: B })), "NoSuchTagSet", 404);
+      const expected: Record<string, [string, number]> = {
+        lifecycle: ["NoSuchLifecycleConfiguration", 404],
+        policy: ["NoSuchBucketPolicy", 404],
+        cors: ["NoSuchCORSConfiguration", 404],
+        "object-lock": ["ObjectLockConfigurationNotFoundError", 404],
+      };
+      for (const [sub, [code, status]] of Object.entries(expected)) {
+        const res = await signedFetch(vault, s3, {
+          method: "GET",
+          path: `/${B}`,
+          query: { [sub]: "" },
+        });
+        await assertErrorResponse(res, code, status);
+      }
+      const missing = await signedFetch(vault, s3, {
+        method: "GET",
+        path: "/no-such-bucket-xyz",
+        query: { cors: "" },
+      });
+      await assertErrorResponse(missing, "NoSuchBucket", 404);
+    },
+  );
+
+  await t.step("GetBucketAcl - the owner holds FULL_CONTROL", async () => {
+    const r = await s3.send(new GetBucketAclCommand({ Bucket: B }));
+    assertEquals(r.Grants?.map((g) => g.Permission), ["FULL_CONTROL"]);
+    assertOk(r.Owner?.ID);
+  });
+
+  await t.step("GetObject - unsupported sub-resources are 501 NotImplemented", async () => {
+    for (const sub of ["torrent", "select", "restore"]) {
       const res = await signedFetch(vault, s3, {
         method: "GET",
-        path: `/${B}`,
+        path: `/${B}/obj`,
         query: { [sub]: "" },
       });
       await assertErrorResponse(res, "NotImplemented", 501);
     }
+    const res = await signedFetch(vault, s3, {
+      method: "GET",
+      path: `/${B}`,
+      query: { inventory: "" },
+    });
+    await assertErrorResponse(res, "NotImplemented", 501);
   });
 
   await t.step("PutObject - an unsupported sub-resource write changes nothing", async () => {

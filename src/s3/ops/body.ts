@@ -232,7 +232,12 @@ const BODY_READ_BYTES = 1024 * 1024;
  * multi-GiB uploads slow down quadratically.
  */
 function readInLargePieces(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
-  const reader = body.getReader({ mode: "byob" });
+  let reader: ReadableStreamBYOBReader;
+  try {
+    reader = body.getReader({ mode: "byob" });
+  } catch {
+    return body; // not a byte stream (Deno hands small bodies over whole): read it as it is
+  }
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       const { done, value } = await reader.read(new Uint8Array(BODY_READ_BYTES));
