@@ -47,6 +47,17 @@ export interface ListedObject {
   lastModified: number;
 }
 
+/** One entry of a version listing: a version or a delete marker. */
+export interface ListedVersion {
+  key: string;
+  versionId: string;
+  isLatest: boolean;
+  deleteMarker: boolean;
+  size: number;
+  etag: string;
+  lastModified: number;
+}
+
 /** One part of a multipart upload. */
 export interface PartRecord {
   partNumber: number;
@@ -86,13 +97,29 @@ export type MetaRequest =
     type: "putVersion";
     bucket: string;
     key: string;
-    version: VersionRecord;
+    /** The index assigns the version id from the bucket's versioning state. */
+    version: Omit<VersionRecord, "versionId">;
     ifMatch?: string;
     ifNoneMatch?: boolean;
   }
   | { type: "getVersion"; bucket: string; key: string; versionId?: string }
-  | { type: "deleteObject"; bucket: string; key: string; versionId?: string }
-  | { type: "deleteObjects"; bucket: string; objects: { key: string; versionId?: string }[] }
+  | { type: "deleteObject"; bucket: string; key: string; versionId?: string; now: number }
+  | {
+    type: "deleteObjects";
+    bucket: string;
+    objects: { key: string; versionId?: string }[];
+    now: number;
+  }
+  | { type: "putBucketVersioning"; bucket: string; status: "Enabled" | "Suspended" }
+  | {
+    type: "listVersions";
+    bucket: string;
+    prefix: string;
+    delimiter: string;
+    keyMarker: string;
+    versionIdMarker: string;
+    maxKeys: number;
+  }
   | {
     type: "listObjects";
     bucket: string;
@@ -117,7 +144,6 @@ export type MetaRequest =
     key: string;
     uploadId: string;
     parts: { partNumber: number; etag: string }[];
-    versionId: string;
     now: number;
     minPartBytes: number;
     ifMatch?: string;
@@ -158,18 +184,29 @@ export interface MetaResults {
   ping: { ok: true };
   listBuckets: { buckets: { name: string; created: number }[] };
   createBucket: { created: true };
-  headBucket: { name: string; created: number; region: string };
+  headBucket: {
+    name: string;
+    created: number;
+    region: string;
+    versioning: "Unversioned" | "Enabled" | "Suspended";
+  };
+  putBucketVersioning: { status: "Enabled" | "Suspended" };
+  listVersions: ListResult<ListedVersion> & { nextVersionIdMarker?: string };
   deleteBucket: { deleted: true };
   putVersion: { versionId: string };
   getVersion: VersionRecord;
   deleteObject: { deleted: boolean; versionId?: string; deleteMarker?: boolean };
   deleteObjects: {
-    results: ({ key: string; versionId?: string; ok: true } | {
-      key: string;
-      versionId?: string;
-      ok: false;
-      error: WireError;
-    })[];
+    results: (
+      | {
+        key: string;
+        versionId?: string;
+        ok: true;
+        deleteMarker?: boolean;
+        deleteMarkerVersionId?: string;
+      }
+      | { key: string; versionId?: string; ok: false; error: WireError }
+    )[];
   };
   listObjects: ListResult<ListedObject>;
   createUpload: { uploadId: string };

@@ -40,8 +40,8 @@ export function createBucket(
 
 /** Reads a bucket; `noSuchBucket` when absent. */
 export function headBucket(db: Db, req: { bucket: string }): MetaResults["headBucket"] {
-  const row = db.get<{ name: string; created: number; region: string }>(
-    "SELECT name, created, region FROM buckets WHERE name = ?",
+  const row = db.get<MetaResults["headBucket"]>(
+    "SELECT name, created, region, versioning FROM buckets WHERE name = ?",
     req.bucket,
   );
   if (!row) {

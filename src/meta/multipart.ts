@@ -21,6 +21,7 @@ import { MetaError } from "./errors.ts";
 import {
   addChunkRefs,
   keyBytes,
+  type NewVersion,
   putVersion,
   requireBucket,
   requireSource,
@@ -177,8 +178,7 @@ export function completeUpload(db: Db, req: Req<"completeUpload">): MetaResults[
     md5.update(Buffer.from(r.etag, "hex"));
   }
   const checksum = compositeChecksum(chosen, upload.checksumAlgorithm);
-  const version: VersionRecord = {
-    versionId: req.versionId,
+  const version: NewVersion = {
     size: chosen.reduce((n, r) => n + r.size, 0),
     etag: `${md5.digest("hex")}-${chosen.length}`,
     lastModified: req.now,
@@ -188,7 +188,7 @@ export function completeUpload(db: Db, req: Req<"completeUpload">): MetaResults[
     partSizes: chosen.map((r) => r.size),
     manifest,
   };
-  putVersion(db, {
+  const { versionId } = putVersion(db, {
     bucket: req.bucket,
     key: req.key,
     version,
@@ -199,7 +199,7 @@ export function completeUpload(db: Db, req: Req<"completeUpload">): MetaResults[
   releaseParts(db, req.uploadId);
   db.run("DELETE FROM uploads WHERE upload_id = ?", req.uploadId);
   if (manifest.length % MANIFEST_ENTRY_BYTES !== 0) throw new Error("Corrupt part manifest");
-  return version;
+  return { ...version, versionId };
 }
 
 function compositeChecksum(parts: PartRow[], algorithm?: string): VersionRecord["checksum"] {

@@ -14,6 +14,17 @@ import type { Db } from "./db.ts";
 import { MetaError } from "./errors.ts";
 
 const utf8 = new TextEncoder();
+
+/** A bucket's versioning state; it never returns to `Unversioned`. */
+export type VersioningState = "Unversioned" | "Enabled" | "Suspended";
+
+/** A version as written: the index assigns its id. */
+export type NewVersion = Omit<VersionRecord, "versionId">;
+
+/** A new opaque version id (128 random bits, URL-safe). */
+export function newVersionId(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
+}
 const fromUtf8 = new TextDecoder();
 
 /** UTF-8 bytes of a key: keys are stored and ordered as bytes, as S3 orders them. */
@@ -22,8 +33,8 @@ export function keyBytes(key: string): Uint8Array {
 }
 
 /** Throws `noSuchBucket` unless the bucket exists. */
-export function requireBucket(db: Db, bucket: string): { versioning: string } {
-  const row = db.get<{ versioning: string }>(
+export function requireBucket(db: Db, bucket: string): { versioning: VersioningState } {
+  const row = db.get<{ versioning: VersioningState }>(
     "SELECT versioning FROM buckets WHERE name = ?",
     bucket,
   );
@@ -157,7 +168,8 @@ export function requireSource(
 
 /**
  * Stores a new version and makes it the key's latest, inside the caller's
- * transaction. In an unversioned bucket it replaces the `null` version.
+ * transaction. With versioning enabled it gets a new version id; otherwise it
+ * replaces the key's `null` version.
  *
  * @param db The index.
  * @param req Bucket, key, the version and the PUT's preconditions.
@@ -168,12 +180,12 @@ export function putVersion(
   req: {
     bucket: string;
     key: string;
-    version: VersionRecord;
+    version: NewVersion;
     ifMatch?: string;
     ifNoneMatch?: boolean;
   },
 ): MetaResults["putVersion"] {
-  requireBucket(db, req.bucket);
+  const { versioning } = requireBucket(db, req.bucket);
   const key = keyBytes(req.key);
   const current = latestOf(db, req.bucket, key);
   const live = current && current.delete_marker === 0 ? current : undefined;
@@ -188,8 +200,12 @@ export function putVersion(
       throw new MetaError("preconditionFailed", `Object "${req.key}" has a different ETag`);
     }
   }
-  const v = req.version;
-  dropVersion(db, req.bucket, key, v.versionId);
+  // Versioning enabled: every write is a new version. Otherwise it replaces the `null` version.
+  const v: VersionRecord = {
+    ...req.version,
+    versionId: versioning === "Enabled" ? newVersionId() : "null",
+  };
+  if (v.versionId === "null") dropVersion(db, req.bucket, key, "null");
   db.run(
     `INSERT INTO versions(bucket, key, version_id, seq, delete_marker, size, etag, last_modified, headers,
        user_meta, checksum, part_sizes, manifest) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -264,51 +280,75 @@ export function getVersion(
   return toRecord(row);
 }
 
+/** Points `latest` at the key's newest remaining version, or removes it when none is left. */
+function refreshLatest(db: Db, bucket: string, key: Uint8Array): void {
+  const next = db.get<
+    { version_id: string; delete_marker: number; size: number; etag: string; last_modified: number }
+  >(
+    `SELECT version_id, delete_marker, size, etag, last_modified FROM versions WHERE bucket = ? AND key = ?
+     ORDER BY seq DESC LIMIT 1`,
+    bucket,
+    key,
+  );
+  if (!next) {
+    db.run("DELETE FROM latest WHERE bucket = ? AND key = ?", bucket, key);
+    return;
+  }
+  db.run(
+    `INSERT INTO latest(bucket, key, version_id, delete_marker, size, etag, last_modified) VALUES(?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT(bucket, key) DO UPDATE SET version_id = excluded.version_id, delete_marker = excluded.delete_marker,
+       size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified`,
+    bucket,
+    key,
+    next.version_id,
+    next.delete_marker,
+    next.size,
+    next.etag,
+    next.last_modified,
+  );
+}
+
 /**
- * Deletes an object in an unversioned bucket, or one version by id. Deleting
- * a key that does not exist succeeds, as in S3.
+ * Deletes as S3 does: with a version id, that version goes for good (deleting
+ * a missing one succeeds); without one, an unversioned bucket drops the
+ * object and a versioned one adds a delete marker (`null` while suspended).
  */
 export function deleteObject(
   db: Db,
-  req: { bucket: string; key: string; versionId?: string },
+  req: { bucket: string; key: string; versionId?: string; now: number },
 ): MetaResults["deleteObject"] {
-  requireBucket(db, req.bucket);
+  const { versioning } = requireBucket(db, req.bucket);
   const key = keyBytes(req.key);
-  const versionId = req.versionId ?? "null";
-  const deleted = dropVersion(db, req.bucket, key, versionId);
-  const current = latestOf(db, req.bucket, key);
-  if (current?.version_id === versionId) {
-    const next = db.get<
-      {
-        version_id: string;
-        delete_marker: number;
-        size: number;
-        etag: string;
-        last_modified: number;
-      }
-    >(
-      `SELECT version_id, delete_marker, size, etag, last_modified FROM versions WHERE bucket = ? AND key = ?
-       ORDER BY seq DESC LIMIT 1`,
-      req.bucket,
-      key,
-    );
-    if (next) {
-      db.run(
-        `UPDATE latest SET version_id = ?, delete_marker = ?, size = ?, etag = ?, last_modified = ?
-         WHERE bucket = ? AND key = ?`,
-        next.version_id,
-        next.delete_marker,
-        next.size,
-        next.etag,
-        next.last_modified,
-        req.bucket,
-        key,
-      );
-    } else {
-      db.run("DELETE FROM latest WHERE bucket = ? AND key = ?", req.bucket, key);
-    }
+  if (req.versionId === undefined && versioning !== "Unversioned") {
+    const marker = putVersion(db, {
+      bucket: req.bucket,
+      key: req.key,
+      version: {
+        size: 0,
+        etag: "",
+        lastModified: req.now,
+        headers: {},
+        userMeta: {},
+        manifest: new Uint8Array(0),
+        deleteMarker: true,
+      },
+    });
+    return { deleted: true, versionId: marker.versionId, deleteMarker: true };
   }
-  return { deleted, versionId: req.versionId };
+  const versionId = req.versionId ?? "null";
+  const row = db.get<{ delete_marker: number }>(
+    "SELECT delete_marker FROM versions WHERE bucket = ? AND key = ? AND version_id = ?",
+    req.bucket,
+    key,
+    versionId,
+  );
+  const deleted = dropVersion(db, req.bucket, key, versionId);
+  if (latestOf(db, req.bucket, key)?.version_id === versionId) refreshLatest(db, req.bucket, key);
+  return {
+    deleted,
+    versionId: req.versionId,
+    deleteMarker: row?.delete_marker === 1 ? true : undefined,
+  };
 }
 
 /** The smallest byte string greater than every string starting with `prefix`; undefined when none. */

@@ -8,6 +8,7 @@
 import type { Handled, MetaRequest, MetaResults, WireError } from "../channel/mod.ts";
 import { createBucket, deleteBucket, headBucket, listBuckets } from "./buckets.ts";
 import { Db } from "./db.ts";
+import { listVersions, putBucketVersioning } from "./versions.ts";
 import { MetaError } from "./errors.ts";
 import {
   abortUpload,
@@ -73,9 +74,14 @@ export class MetaService {
             results: req.objects.map((o) => {
               try {
                 db.sql.exec("SAVEPOINT one");
-                deleteObject(db, { bucket: req.bucket, ...o });
+                const r = deleteObject(db, { bucket: req.bucket, now: req.now, ...o });
                 db.sql.exec("RELEASE one");
-                return { ...o, ok: true as const };
+                return {
+                  ...o,
+                  ok: true as const,
+                  deleteMarker: r.deleteMarker,
+                  deleteMarkerVersionId: r.deleteMarker ? r.versionId : undefined,
+                };
               } catch (e) {
                 db.sql.exec("ROLLBACK TO one");
                 db.sql.exec("RELEASE one");
@@ -100,6 +106,10 @@ export class MetaService {
         return listParts(db, req);
       case "listUploads":
         return listUploads(db, req);
+      case "putBucketVersioning":
+        return db.write(() => putBucketVersioning(db, req));
+      case "listVersions":
+        return listVersions(db, req);
       case "chunkRefs":
         return { referenced: chunkRefs(db, req.ids) };
       case "stats":

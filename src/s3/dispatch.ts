@@ -9,10 +9,10 @@ import {
   CreateBucket,
   DeleteBucket,
   GetBucketLocation,
-  GetBucketVersioning,
   HeadBucket,
   ListBuckets,
 } from "./ops/bucket.ts";
+import { GetBucketVersioning, ListObjectVersions, PutBucketVersioning } from "./ops/versions.ts";
 import type { OpContext, OpResult } from "./ops/context.ts";
 import { DeleteObject, DeleteObjects } from "./ops/delete.ts";
 import { ListMultipartUploads, ListObjects, ListObjectsV2 } from "./ops/list.ts";
@@ -50,6 +50,10 @@ export function dispatch(ctx: OpContext): Promise<OpResult> {
       return GetBucketLocation(as(ep));
     case "GetBucketVersioning":
       return GetBucketVersioning(as(ep));
+    case "PutBucketVersioning":
+      return PutBucketVersioning(as(ep));
+    case "ListObjectVersions":
+      return ListObjectVersions(as(ep));
     case "ListObjects":
       return ListObjects(as(ep));
     case "ListObjectsV2":

@@ -16,6 +16,8 @@ export type Endpoint =
   | { op: "DeleteBucket"; bucket: string }
   | { op: "GetBucketLocation"; bucket: string }
   | { op: "GetBucketVersioning"; bucket: string }
+  | { op: "PutBucketVersioning"; bucket: string }
+  | { op: "ListObjectVersions"; bucket: string }
   | { op: "ListObjects"; bucket: string }
   | { op: "ListObjectsV2"; bucket: string }
   | { op: "ListMultipartUploads"; bucket: string }
@@ -108,7 +110,6 @@ const SUBRESOURCES = new Set([
   "select",
   "tagging",
   "torrent",
-  "versions",
   "website",
   "accelerate",
   "attributes",
@@ -171,6 +172,7 @@ export function parseEndpoint(r: EndpointInput): Endpoint {
   if (!key) {
     switch (method) {
       case "PUT":
+        if (q.has("versioning")) return { op: "PutBucketVersioning", bucket };
         return { op: "CreateBucket", bucket };
       case "HEAD":
         return { op: "HeadBucket", bucket };
@@ -180,6 +182,7 @@ export function parseEndpoint(r: EndpointInput): Endpoint {
       case "GET":
         if (q.has("location")) return { op: "GetBucketLocation", bucket };
         if (q.has("versioning")) return { op: "GetBucketVersioning", bucket };
+        if (q.has("versions")) return { op: "ListObjectVersions", bucket };
         if (q.has("uploads")) return { op: "ListMultipartUploads", bucket };
         if (q.get("list-type") === "2") return { op: "ListObjectsV2", bucket };
         return { op: "ListObjects", bucket };
@@ -231,6 +234,7 @@ export function requiredAccess(ep: Endpoint): AccessLevel {
     case "HeadBucket":
     case "GetBucketLocation":
     case "GetBucketVersioning":
+    case "ListObjectVersions":
     case "ListObjects":
     case "ListObjectsV2":
     case "ListMultipartUploads":
@@ -253,6 +257,7 @@ export function requiredAccess(ep: Endpoint): AccessLevel {
       return "write";
     case "CreateBucket":
     case "DeleteBucket":
+    case "PutBucketVersioning":
       return "owner";
     default:
       return "read"; // the not-configured bucket settings

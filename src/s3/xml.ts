@@ -62,9 +62,26 @@ function writeValue(name: string, value: XmlValue, out: string[]): void {
  * ```
  */
 export function renderXml(root: string, body: XmlObject, namespace = true): string {
+  return renderXmlEntries(root, Object.entries(body), namespace);
+}
+
+/**
+ * Renders a document whose children are given in order, for responses that
+ * interleave elements of different names (ListObjectVersions' `Version` and
+ * `DeleteMarker`).
+ *
+ * @param root Root element name.
+ * @param entries Child elements in document order.
+ * @returns The XML text with declaration.
+ */
+export function renderXmlEntries(
+  root: string,
+  entries: [string, XmlValue][],
+  namespace = true,
+): string {
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>\n'];
   out.push(namespace ? `<${root} xmlns="http://s3.amazonaws.com/doc/2006-03-01/">` : `<${root}>`);
-  for (const [k, v] of Object.entries(body)) writeValue(k, v, out);
+  for (const [k, v] of entries) writeValue(k, v, out);
   out.push(`</${root}>`);
   return out.join("");
 }

@@ -59,9 +59,3 @@ export async function GetBucketLocation(ctx: Ctx<"GetBucketLocation">): Promise<
     `<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${constraint}</LocationConstraint>`;
   return xmlResult(xml);
 }
-
-/** GetBucketVersioning: buckets are unversioned until versioning lands, shown as no Status. */
-export async function GetBucketVersioning(ctx: Ctx<"GetBucketVersioning">): Promise<OpResult> {
-  await ctx.meta.call({ type: "headBucket", bucket: ctx.ep.bucket });
-  return xmlResult(renderXml("VersioningConfiguration", {}));
-}

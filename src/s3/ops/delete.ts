@@ -19,16 +19,15 @@ export const DELETE_OBJECTS_MAX_KEYS = 1000;
 /** Largest DeleteObjects body accepted, in bytes. */
 const DELETE_BODY_MAX_BYTES = 2 * 1024 * 1024;
 
-/** DeleteObject: deleting a missing key succeeds, as in S3. */
+/**
+ * DeleteObject: with `versionId` (`null` included) that version goes for
+ * good; without it a versioned bucket gets a delete marker. Deleting a
+ * missing key or version succeeds, as in S3.
+ */
 export async function DeleteObject(ctx: Ctx<"DeleteObject">): Promise<OpResult> {
   const { bucket, key } = ctx.ep;
   const versionId = ctx.query.get("versionId") ?? undefined;
-  const r = await ctx.meta.call({
-    type: "deleteObject",
-    bucket,
-    key,
-    versionId: versionId === "null" ? undefined : versionId,
-  });
+  const r = await ctx.meta.call({ type: "deleteObject", bucket, key, versionId, now: ctx.now });
   const headers: Record<string, string> = {};
   if (r.versionId) headers["x-amz-version-id"] = r.versionId;
   if (r.deleteMarker) headers["x-amz-delete-marker"] = "true";
@@ -61,8 +60,7 @@ export async function DeleteObjects(ctx: Ctx<"DeleteObjects">): Promise<OpResult
   const objects = childrenNamed(root, "Object").map((o) => {
     const key = child(o, "Key")?.text;
     if (key === undefined || key === "") throw new S3Error("MalformedXML");
-    const versionId = child(o, "VersionId")?.text;
-    return { key, versionId: versionId === "null" ? undefined : versionId };
+    return { key, versionId: child(o, "VersionId")?.text };
   });
   if (objects.length === 0 || objects.length > DELETE_OBJECTS_MAX_KEYS) {
     throw new S3Error("MalformedXML");
@@ -71,12 +69,20 @@ export async function DeleteObjects(ctx: Ctx<"DeleteObjects">): Promise<OpResult
     type: "deleteObjects",
     bucket: ctx.ep.bucket,
     objects,
+    now: ctx.now,
   });
   const deleted: XmlObject[] = [];
   const errors: XmlObject[] = [];
   for (const r of results) {
     if (r.ok) {
-      if (!quiet) deleted.push({ Key: r.key, VersionId: r.versionId });
+      if (!quiet) {
+        deleted.push({
+          Key: r.key,
+          VersionId: r.versionId,
+          DeleteMarker: r.deleteMarker,
+          DeleteMarkerVersionId: r.deleteMarkerVersionId,
+        });
+      }
     } else {
       const e = toS3Error(new ChannelError(r.error), `/${ctx.ep.bucket}/${r.key}`);
       errors.push({ Key: r.key, VersionId: r.versionId, Code: e.code, Message: e.message });

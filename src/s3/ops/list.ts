@@ -35,7 +35,8 @@ export function maxParam(q: URLSearchParams, name: string, cap = LIST_MAX_KEYS):
   return Math.min(n, cap);
 }
 
-function encoder(q: URLSearchParams): (s: string | undefined) => string | undefined {
+/** The key encoder `encoding-type` asks for (only `url` exists). */
+export function encoder(q: URLSearchParams): (s: string | undefined) => string | undefined {
   const type = q.get("encoding-type");
   if (type === null) return (s) => s;
   if (type !== "url") {

@@ -17,7 +17,7 @@ import { xmlResult } from "./context.ts";
 import { readXmlBody } from "./delete.ts";
 import { isoDate, metadataFromHeaders } from "./headers.ts";
 import { maxParam } from "./list.ts";
-import { checkKey, readCopySource, writeConditions } from "./object_put.ts";
+import { checkKey, readCopySource, versionIdHeader, writeConditions } from "./object_put.ts";
 
 type Ctx<O extends Endpoint["op"]> = OpContext<Extract<Endpoint, { op: O }>>;
 
@@ -166,12 +166,11 @@ export async function CompleteMultipartUpload(
     key,
     uploadId,
     parts,
-    versionId: "null",
     now: ctx.now,
     minPartBytes: MIN_PART_BYTES,
     ...writeConditions(ctx.req.headers),
   });
-  const headers: Record<string, string> = {};
+  const headers = versionIdHeader(v.versionId);
   const checksum = v.checksum ? { [`Checksum${v.checksum.algorithm}`]: v.checksum.value } : {};
   return xmlResult(
     renderXml("CompleteMultipartUploadResult", {

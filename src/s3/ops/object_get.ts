@@ -10,7 +10,13 @@ import type { Endpoint } from "../endpoint.ts";
 import { S3Error } from "../errors.ts";
 import { readObject } from "./body.ts";
 import type { OpContext, OpResult } from "./context.ts";
-import { conditionsFrom, evaluateConditions, parseRange, versionHeaders } from "./headers.ts";
+import {
+  conditionsFrom,
+  evaluateConditions,
+  httpDate,
+  parseRange,
+  versionHeaders,
+} from "./headers.ts";
 
 type Ctx = OpContext<Extract<Endpoint, { op: "GetObject" | "HeadObject" }>>;
 
@@ -37,6 +43,18 @@ async function serveObject(ctx: Ctx, withBody: boolean): Promise<OpResult> {
   const { bucket, key } = ctx.ep;
   const versionId = ctx.query.get("versionId") ?? undefined;
   const v = await ctx.meta.call({ type: "getVersion", bucket, key, versionId });
+  if (v.deleteMarker) {
+    // Only reachable by version id: a delete marker has no data to return.
+    throw new S3Error("MethodNotAllowed", {
+      message: "The specified method is not allowed against this resource.",
+      headers: {
+        "x-amz-delete-marker": "true",
+        "x-amz-version-id": v.versionId,
+        "last-modified": httpDate(v.lastModified),
+        allow: "DELETE",
+      },
+    });
+  }
   const wholeObject = ctx.req.headers.get("range") === null && ctx.query.get("partNumber") === null;
   // A checksum describes the whole object; S3 sends none with a range or part, which clients would check.
   const headers = versionHeaders(

@@ -5,6 +5,8 @@
  */
 
 import type { VersionRecord } from "../../channel/mod.ts";
+
+type NewVersion = Omit<VersionRecord, "versionId">;
 import type { Endpoint } from "../endpoint.ts";
 import { S3Error } from "../errors.ts";
 import { renderXml } from "../xml.ts";
@@ -32,6 +34,11 @@ export function checkKey(key: string): void {
   if (new TextEncoder().encode(key).length > KEY_MAX_BYTES) throw new S3Error("KeyTooLongError");
 }
 
+/** The `x-amz-version-id` header for a version, which S3 omits for the `null` version. */
+export function versionIdHeader(versionId: string): Record<string, string> {
+  return versionId === "null" ? {} : { "x-amz-version-id": versionId };
+}
+
 /** Reads `If-None-Match: *` / `If-Match` of a conditional write. */
 export function writeConditions(headers: Headers): { ifMatch?: string; ifNoneMatch?: boolean } {
   const ifNoneMatch = headers.get("if-none-match");
@@ -56,8 +63,7 @@ export async function PutObject(ctx: Ctx<"PutObject">): Promise<OpResult> {
     await ctx.meta.call({ type: "headBucket", bucket });
   }
   const body = await ingestBody(ctx);
-  const version: VersionRecord = {
-    versionId: "null",
+  const version: NewVersion = {
     size: body.size,
     etag: body.md5Hex,
     lastModified: ctx.now,
@@ -65,8 +71,17 @@ export async function PutObject(ctx: Ctx<"PutObject">): Promise<OpResult> {
     checksum: body.checksum ? { ...body.checksum, type: "FULL_OBJECT" } : undefined,
     manifest: body.manifest,
   };
-  await ctx.meta.call({ type: "putVersion", bucket, key, version, ...conditions });
-  const headers: Record<string, string> = { etag: `"${body.md5Hex}"` };
+  const { versionId } = await ctx.meta.call({
+    type: "putVersion",
+    bucket,
+    key,
+    version,
+    ...conditions,
+  });
+  const headers: Record<string, string> = {
+    etag: `"${body.md5Hex}"`,
+    ...versionIdHeader(versionId),
+  };
   if (body.checksum) {
     headers[`x-amz-checksum-${body.checksum.algorithm.toLowerCase()}`] = body.checksum.value;
   }
@@ -110,6 +125,12 @@ export async function readCopySource(
 ): Promise<{ source: VersionRecord; from: ReturnType<typeof parseCopySource> }> {
   const from = parseCopySource(ctx.req.headers.get("x-amz-copy-source")!);
   const source = await ctx.meta.call({ type: "getVersion", ...from });
+  if (source.deleteMarker) {
+    throw new S3Error("InvalidRequest", {
+      message:
+        "The source of a copy request may not specifically refer to a delete marker by version id.",
+    });
+  }
   const outcome = evaluateConditions(conditionsFrom(ctx.req.headers, "x-amz-copy-source-"), source);
   if (outcome !== "ok") throw new S3Error("PreconditionFailed");
   return { source, from };
@@ -136,21 +157,17 @@ export async function CopyObject(ctx: Ctx<"CopyObject">): Promise<OpResult> {
   const meta = directive === "REPLACE"
     ? metadataFromHeaders(ctx.req.headers)
     : { headers: source.headers, userMeta: source.userMeta };
-  const version: VersionRecord = {
-    ...source,
-    versionId: "null",
-    lastModified: ctx.now,
-    ...meta,
-    deleteMarker: undefined,
-  };
-  await ctx.meta.call({
+  const { versionId: _sourceVersionId, ...copied } = source;
+  const version: NewVersion = { ...copied, lastModified: ctx.now, ...meta };
+  const { versionId } = await ctx.meta.call({
     type: "putVersion",
     bucket,
     key,
     version,
     ...writeConditions(ctx.req.headers),
+    copiedFrom: { bucket: from.bucket, key: from.key, versionId: source.versionId },
   });
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = versionIdHeader(versionId);
   if (source.versionId !== "null") headers["x-amz-copy-source-version-id"] = source.versionId;
   const checksum = source.checksum
     ? { [`Checksum${source.checksum.algorithm}`]: source.checksum.value }
