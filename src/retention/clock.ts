@@ -1,0 +1,83 @@
+/**
+ * The trusted clock retention is measured on. Pure: the caller supplies the
+ * wall clock and a monotonic clock reading and persists the state.
+ *
+ * While the vault runs, trusted time advances with the monotonic clock only,
+ * so moving the system clock does nothing. Across a restart, where there is
+ * no monotonic continuity, the persisted high-water mark is the floor (time
+ * never goes back) and a forward jump is credited at most by `maxJumpMs`;
+ * anything beyond is reported so an operator can look, and locks end later
+ * than the wall clock would say — never earlier.
+ *
+ * @module
+ */
+
+/** What is persisted between readings. */
+export interface ClockState {
+  /** Trusted time at the last reading, ms since the epoch. */
+  trusted: number;
+  /** Monotonic reading then, ms; undefined right after a restart. */
+  monotonic?: number;
+}
+
+/** One reading of the trusted clock. */
+export interface ClockReading {
+  /** The new state to persist. */
+  state: ClockState;
+  /** Trusted now, ms since the epoch. */
+  now: number;
+  /** Set when the wall clock jumped ahead by more than was credited: how far, ms. */
+  uncreditedJumpMs?: number;
+  /** Set when the wall clock stood behind trusted time (ignored), ms. */
+  backwardMs?: number;
+}
+
+/**
+ * Reads the trusted clock.
+ *
+ * @param state The persisted state (`undefined` on a brand-new vault).
+ * @param wallNow The system clock, ms since the epoch.
+ * @param opts `monotonicNow` (ms, e.g. `performance.now()`) and `maxJumpMs`.
+ * @returns The trusted time and the state to persist.
+ *
+ * @example
+ * ```ts
+ * import { readClock } from "./clock.ts";
+ * const a = readClock(undefined, 1_000, { monotonicNow: 0, maxJumpMs: 60_000 });
+ * // The system clock jumps ten years ahead while running: trusted time follows the monotonic clock.
+ * const b = readClock(a.state, 1_000 + 315_360_000_000, { monotonicNow: 5, maxJumpMs: 60_000 });
+ * if (b.now !== 1_005) throw new Error("the jump was credited");
+ * ```
+ */
+export function readClock(
+  state: ClockState | undefined,
+  wallNow: number,
+  opts: { monotonicNow: number; maxJumpMs: number },
+): ClockReading {
+  if (state === undefined) {
+    return { state: { trusted: wallNow, monotonic: opts.monotonicNow }, now: wallNow };
+  }
+  if (state.monotonic !== undefined) {
+    const now = state.trusted + Math.max(0, opts.monotonicNow - state.monotonic);
+    return { state: { trusted: now, monotonic: opts.monotonicNow }, now };
+  }
+  // First reading after a restart.
+  const ahead = wallNow - state.trusted;
+  if (ahead < 0) {
+    return {
+      state: { trusted: state.trusted, monotonic: opts.monotonicNow },
+      now: state.trusted,
+      backwardMs: -ahead,
+    };
+  }
+  const credited = Math.min(ahead, opts.maxJumpMs);
+  const now = state.trusted + credited;
+  const reading: ClockReading = { state: { trusted: now, monotonic: opts.monotonicNow }, now };
+  if (ahead > credited) reading.uncreditedJumpMs = ahead - credited;
+  return reading;
+}
+
+/** The state to persist: monotonic readings mean nothing after a restart. */
+export function persistable(state: ClockState): ClockState {
+  return { trusted: state.trusted };
+}

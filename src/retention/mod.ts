@@ -1,0 +1,12 @@
+/**
+ * The retention engine: pure rules for locked versions and the trusted clock
+ * they are measured on. It runs inside the index Worker; nothing here does
+ * I/O.
+ *
+ * @module
+ */
+
+export { decide, isRetained } from "./lock.ts";
+export type { Decision, LockMode, LockRequest, RefusalReason, VersionLock } from "./lock.ts";
+export { persistable, readClock } from "./clock.ts";
+export type { ClockReading, ClockState } from "./clock.ts";
