@@ -134,6 +134,7 @@ async function main() {
   meta.worker.postMessage({
     type: "init",
     dataDir: config.dataDir,
+    maxClockJumpMs: config.maxClockJumpSeconds * 1000,
     ports: [toMeta.port2, storeToMeta.port2],
   }, [
     toMeta.port2,

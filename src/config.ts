@@ -30,6 +30,8 @@ export interface Config {
   gcIntervalSeconds: number;
   /** Chunks written or reused more recently than this many seconds are never collected. @default 3600 */
   gcGraceSeconds: number;
+  /** Largest forward jump of the system clock credited across a restart, seconds. @default 86400 */
+  maxClockJumpSeconds: number;
 }
 
 /** Thrown when settings are invalid; one line per bad setting. */
@@ -54,6 +56,7 @@ const SETTINGS = {
   logLevel: { flag: "--log-level", env: "AMBER_LOG_LEVEL" },
   gcIntervalSeconds: { flag: "--gc-interval", env: "AMBER_GC_INTERVAL" },
   gcGraceSeconds: { flag: "--gc-grace", env: "AMBER_GC_GRACE" },
+  maxClockJumpSeconds: { flag: "--max-clock-jump", env: "AMBER_MAX_CLOCK_JUMP" },
 } as const;
 
 type SettingName = keyof typeof SETTINGS;
@@ -199,7 +202,10 @@ export function loadConfig(sources: ConfigSources): Config {
     );
   }
 
-  const seconds = (name: "gcIntervalSeconds" | "gcGraceSeconds", fallback: number): number => {
+  const seconds = (
+    name: "gcIntervalSeconds" | "gcGraceSeconds" | "maxClockJumpSeconds",
+    fallback: number,
+  ): number => {
     const r = raw(name);
     const n = Number(r.value ?? fallback);
     if (!/^\d+$/.test(r.value ?? String(fallback))) {
@@ -211,6 +217,7 @@ export function loadConfig(sources: ConfigSources): Config {
   };
   const gcIntervalSeconds = seconds("gcIntervalSeconds", 3600);
   const gcGraceSeconds = seconds("gcGraceSeconds", 3600);
+  const maxClockJumpSeconds = seconds("maxClockJumpSeconds", 86400);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -225,5 +232,6 @@ export function loadConfig(sources: ConfigSources): Config {
     logLevel: logLevel as Config["logLevel"],
     gcIntervalSeconds,
     gcGraceSeconds,
+    maxClockJumpSeconds,
   };
 }

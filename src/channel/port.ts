@@ -77,7 +77,11 @@ export class Client<Req extends { type: string }, Results extends { [K in Req["t
    * @param transfer Buffers to move to the peer.
    * @returns The result for that request type.
    */
-  call<R extends Req>(req: R, transfer: Transferable[] = []): Promise<Results[R["type"]]> {
+  call<T extends Req["type"]>(
+    // Typed by the exact variant, so a misspelt or unknown field is a compile error.
+    req: Extract<Req, { type: T }>,
+    transfer: Transferable[] = [],
+  ): Promise<Results[T]> {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -34,6 +34,22 @@ export interface VersionRecord {
   manifest: Uint8Array;
   /** True for a delete marker. */
   deleteMarker?: boolean;
+  /** Object Lock state: retention mode and end (ms), legal hold. */
+  lock?: ObjectLock;
+}
+
+/** Object Lock settings of a version (or asked for by a write). */
+export interface ObjectLock {
+  mode?: "GOVERNANCE" | "COMPLIANCE";
+  retainUntil?: number;
+  legalHold: boolean;
+}
+
+/** A bucket's default retention. */
+export interface DefaultRetention {
+  mode: "GOVERNANCE" | "COMPLIANCE";
+  days?: number;
+  years?: number;
 }
 
 /** A version as listed (no manifest). */
@@ -77,6 +93,8 @@ export interface UploadRecord {
   headers: Record<string, string>;
   userMeta: Record<string, string>;
   checksumAlgorithm?: string;
+  /** Object Lock settings asked for at CreateMultipartUpload. */
+  lock?: ObjectLock;
 }
 
 /** Names one object version. */
@@ -90,7 +108,7 @@ export interface VersionRef {
 export type MetaRequest =
   | { type: "ping" }
   | { type: "listBuckets" }
-  | { type: "createBucket"; bucket: string; region: string; now: number }
+  | { type: "createBucket"; bucket: string; region: string; now: number; objectLock?: boolean }
   | { type: "headBucket"; bucket: string }
   | { type: "deleteBucket"; bucket: string }
   | {
@@ -99,18 +117,44 @@ export type MetaRequest =
     key: string;
     /** The index assigns the version id from the bucket's versioning state. */
     version: Omit<VersionRecord, "versionId">;
+    /** Object Lock settings the write asked for; the bucket's default retention applies otherwise. */
+    lock?: ObjectLock;
+    /** Whether the request carried Content-MD5 or a flexible checksum (required for locked writes). */
+    integrityChecked?: boolean;
     ifMatch?: string;
     ifNoneMatch?: boolean;
+    /** Set when the manifest was taken from this version rather than written: it must still exist. */
+    copiedFrom?: VersionRef;
   }
   | { type: "getVersion"; bucket: string; key: string; versionId?: string }
-  | { type: "deleteObject"; bucket: string; key: string; versionId?: string; now: number }
+  | {
+    type: "deleteObject";
+    bucket: string;
+    key: string;
+    versionId?: string;
+    now: number;
+    /** `x-amz-bypass-governance-retention: true` sent by a caller holding the bypass right. */
+    bypassGovernance: boolean;
+  }
   | {
     type: "deleteObjects";
     bucket: string;
     objects: { key: string; versionId?: string }[];
     now: number;
+    bypassGovernance: boolean;
   }
   | { type: "putBucketVersioning"; bucket: string; status: "Enabled" | "Suspended" }
+  | { type: "putObjectLockConfiguration"; bucket: string; defaultRetention?: DefaultRetention }
+  | { type: "getObjectLockConfiguration"; bucket: string }
+  | {
+    type: "putObjectRetention";
+    bucket: string;
+    key: string;
+    versionId?: string;
+    retention: { mode?: "GOVERNANCE" | "COMPLIANCE"; retainUntil?: number };
+    bypassGovernance: boolean;
+  }
+  | { type: "putObjectLegalHold"; bucket: string; key: string; versionId?: string; on: boolean }
   | {
     type: "listVersions";
     bucket: string;
@@ -191,9 +235,13 @@ export interface MetaResults {
     versioning: "Unversioned" | "Enabled" | "Suspended";
   };
   putBucketVersioning: { status: "Enabled" | "Suspended" };
+  putObjectLockConfiguration: { enabled: true };
+  getObjectLockConfiguration: { defaultRetention?: DefaultRetention };
+  putObjectRetention: { versionId: string };
+  putObjectLegalHold: { versionId: string };
   listVersions: ListResult<ListedVersion> & { nextVersionIdMarker?: string };
   deleteBucket: { deleted: true };
-  putVersion: { versionId: string };
+  putVersion: { versionId: string; lock?: ObjectLock };
   getVersion: VersionRecord;
   deleteObject: { deleted: boolean; versionId?: string; deleteMarker?: boolean };
   deleteObjects: {

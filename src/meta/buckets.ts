@@ -21,7 +21,7 @@ export function listBuckets(db: Db): MetaResults["listBuckets"] {
 /** Creates a bucket; `bucketExists` when it already exists. */
 export function createBucket(
   db: Db,
-  req: { bucket: string; region: string; now: number },
+  req: { bucket: string; region: string; now: number; objectLock?: boolean },
 ): MetaResults["createBucket"] {
   const exists = db.get("SELECT 1 AS x FROM buckets WHERE name = ?", req.bucket);
   if (exists) {
@@ -29,11 +29,14 @@ export function createBucket(
       bucket: req.bucket,
     });
   }
+  // An Object Lock bucket is versioned from birth, and never stops being either.
   db.run(
-    "INSERT INTO buckets(name, created, region) VALUES(?, ?, ?)",
+    "INSERT INTO buckets(name, created, region, versioning, object_lock) VALUES(?, ?, ?, ?, ?)",
     req.bucket,
     req.now,
     req.region,
+    req.objectLock ? "Enabled" : "Unversioned",
+    req.objectLock ? 1 : 0,
   );
   return { created: true };
 }

@@ -64,6 +64,15 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY(upload_id, part_number)
    ) WITHOUT ROWID;
    CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;`,
+  // Object Lock: bucket configuration, per-version retention and legal hold, upload lock settings,
+  // and the trusted clock's high-water mark.
+  `ALTER TABLE buckets ADD COLUMN object_lock INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE buckets ADD COLUMN default_retention TEXT;
+   ALTER TABLE versions ADD COLUMN lock_mode TEXT;
+   ALTER TABLE versions ADD COLUMN retain_until INTEGER;
+   ALTER TABLE versions ADD COLUMN legal_hold INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE uploads ADD COLUMN lock TEXT;
+   CREATE TABLE clock(id INTEGER PRIMARY KEY CHECK (id = 1), trusted INTEGER NOT NULL);`,
 ];
 
 /** A prepared-statement cache over one SQLite connection. */

@@ -18,7 +18,12 @@ export type MetaErrorKind =
   | "partTooSmall"
   | "preconditionFailed"
   | "deleteMarker"
-  | "sourceChanged";
+  | "sourceChanged"
+  | "noLockConfiguration"
+  | "invalidBucketState"
+  | "integrityRequired"
+  | "locked"
+  | "methodNotAllowed";
 
 /** An index error with its kind. */
 export class MetaError extends Error {

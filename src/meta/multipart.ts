@@ -38,6 +38,7 @@ interface UploadRow {
   headers: string;
   user_meta: string;
   checksum_algorithm: string | null;
+  lock: string | null;
 }
 
 const fromUtf8 = new TextDecoder();
@@ -51,6 +52,7 @@ function toUpload(row: UploadRow): UploadRecord {
     headers: JSON.parse(row.headers),
     userMeta: JSON.parse(row.user_meta),
     checksumAlgorithm: row.checksum_algorithm ?? undefined,
+    lock: row.lock ? JSON.parse(row.lock) : undefined,
   };
 }
 
@@ -75,7 +77,7 @@ export function createUpload(db: Db, req: Req<"createUpload">): MetaResults["cre
   const u = req.upload;
   requireBucket(db, u.bucket);
   db.run(
-    "INSERT INTO uploads(upload_id, bucket, key, initiated, headers, user_meta, checksum_algorithm) VALUES(?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO uploads(upload_id, bucket, key, initiated, headers, user_meta, checksum_algorithm, lock) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
     u.uploadId,
     u.bucket,
     keyBytes(u.key),
@@ -83,6 +85,7 @@ export function createUpload(db: Db, req: Req<"createUpload">): MetaResults["cre
     JSON.stringify(u.headers),
     JSON.stringify(u.userMeta),
     u.checksumAlgorithm ?? null,
+    u.lock ? JSON.stringify(u.lock) : null,
   );
   return { uploadId: u.uploadId };
 }
@@ -134,7 +137,11 @@ interface PartRow {
  * Completes an upload: checks the part list, concatenates the part manifests
  * into a version, moves the chunk references and removes the upload.
  */
-export function completeUpload(db: Db, req: Req<"completeUpload">): MetaResults["completeUpload"] {
+export function completeUpload(
+  db: Db,
+  req: Req<"completeUpload">,
+  trustedNow: number,
+): MetaResults["completeUpload"] {
   const upload = getUpload(db, req);
   const rows = new Map(
     db.all<PartRow>("SELECT * FROM parts WHERE upload_id = ?", req.uploadId).map((
@@ -188,18 +195,21 @@ export function completeUpload(db: Db, req: Req<"completeUpload">): MetaResults[
     partSizes: chosen.map((r) => r.size),
     manifest,
   };
-  const { versionId } = putVersion(db, {
+  const { versionId, lock } = putVersion(db, {
     bucket: req.bucket,
     key: req.key,
     version,
+    lock: upload.lock,
+    // Every part's bytes were checked against its MD5 ETag on the way in.
+    integrityChecked: true,
     ifMatch: req.ifMatch,
     ifNoneMatch: req.ifNoneMatch,
-  });
+  }, trustedNow);
   // The version now holds every chosen chunk once more; the parts let go of theirs.
   releaseParts(db, req.uploadId);
   db.run("DELETE FROM uploads WHERE upload_id = ?", req.uploadId);
   if (manifest.length % MANIFEST_ENTRY_BYTES !== 0) throw new Error("Corrupt part manifest");
-  return { ...version, versionId };
+  return { ...version, versionId, lock };
 }
 
 function compositeChecksum(parts: PartRow[], algorithm?: string): VersionRecord["checksum"] {

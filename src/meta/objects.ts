@@ -8,7 +8,15 @@
  * @module
  */
 
-import type { ListedObject, ListResult, MetaResults, VersionRecord } from "../channel/mod.ts";
+import type {
+  ListedObject,
+  ListResult,
+  MetaResults,
+  ObjectLock,
+  VersionRecord,
+  VersionRef,
+} from "../channel/mod.ts";
+import { enforce, lockForNewVersion } from "./lock.ts";
 import { MANIFEST_ENTRY_BYTES } from "../channel/mod.ts";
 import type { Db } from "./db.ts";
 import { MetaError } from "./errors.ts";
@@ -69,6 +77,9 @@ export function addChunkRefs(db: Db, manifest: Uint8Array, delta: 1 | -1): void 
 }
 
 interface VersionRow {
+  lock_mode: "GOVERNANCE" | "COMPLIANCE" | null;
+  retain_until: number | null;
+  legal_hold: number;
   version_id: string;
   delete_marker: number;
   size: number;
@@ -93,6 +104,13 @@ function toRecord(row: VersionRow): VersionRecord {
     partSizes: row.part_sizes ? JSON.parse(row.part_sizes) : undefined,
     manifest: row.manifest,
     deleteMarker: row.delete_marker === 1 ? true : undefined,
+    lock: row.lock_mode || row.legal_hold
+      ? {
+        mode: row.lock_mode ?? undefined,
+        retainUntil: row.retain_until ?? undefined,
+        legalHold: row.legal_hold === 1,
+      }
+      : undefined,
   };
 }
 
@@ -181,11 +199,17 @@ export function putVersion(
     bucket: string;
     key: string;
     version: NewVersion;
+    lock?: ObjectLock;
+    integrityChecked?: boolean;
     ifMatch?: string;
     ifNoneMatch?: boolean;
+    copiedFrom?: VersionRef;
   },
+  trustedNow: number,
 ): MetaResults["putVersion"] {
   const { versioning } = requireBucket(db, req.bucket);
+  if (req.copiedFrom) requireSource(db, req.copiedFrom, req.version.manifest);
+  const lock = req.version.deleteMarker ? undefined : lockForNewVersion(db, req, trustedNow);
   const key = keyBytes(req.key);
   const current = latestOf(db, req.bucket, key);
   const live = current && current.delete_marker === 0 ? current : undefined;
@@ -205,10 +229,26 @@ export function putVersion(
     ...req.version,
     versionId: versioning === "Enabled" ? newVersionId() : "null",
   };
-  if (v.versionId === "null") dropVersion(db, req.bucket, key, "null");
+  if (v.versionId === "null") {
+    // Replacing the null version deletes it, which its own lock may forbid.
+    const old = db.get<
+      {
+        lock_mode: "GOVERNANCE" | "COMPLIANCE" | null;
+        retain_until: number | null;
+        legal_hold: number;
+      }
+    >(
+      "SELECT lock_mode, retain_until, legal_hold FROM versions WHERE bucket = ? AND key = ? AND version_id = 'null'",
+      req.bucket,
+      key,
+    );
+    if (old) enforce(old, { kind: "deleteVersion", bypassGovernance: false }, trustedNow);
+    dropVersion(db, req.bucket, key, "null");
+  }
   db.run(
     `INSERT INTO versions(bucket, key, version_id, seq, delete_marker, size, etag, last_modified, headers,
-       user_meta, checksum, part_sizes, manifest) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       user_meta, checksum, part_sizes, manifest, lock_mode, retain_until, legal_hold)
+     VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     req.bucket,
     key,
     v.versionId,
@@ -222,6 +262,9 @@ export function putVersion(
     v.checksum ? JSON.stringify(v.checksum) : null,
     v.partSizes ? JSON.stringify(v.partSizes) : null,
     v.manifest,
+    lock?.mode ?? null,
+    lock?.retainUntil ?? null,
+    lock?.legalHold ? 1 : 0,
   );
   addChunkRefs(db, v.manifest, 1);
   db.run(
@@ -236,7 +279,7 @@ export function putVersion(
     v.etag,
     v.lastModified,
   );
-  return { versionId: v.versionId };
+  return { versionId: v.versionId, lock };
 }
 
 /**
@@ -315,7 +358,8 @@ function refreshLatest(db: Db, bucket: string, key: Uint8Array): void {
  */
 export function deleteObject(
   db: Db,
-  req: { bucket: string; key: string; versionId?: string; now: number },
+  req: { bucket: string; key: string; versionId?: string; now: number; bypassGovernance: boolean },
+  trustedNow: number,
 ): MetaResults["deleteObject"] {
   const { versioning } = requireBucket(db, req.bucket);
   const key = keyBytes(req.key);
@@ -332,16 +376,27 @@ export function deleteObject(
         manifest: new Uint8Array(0),
         deleteMarker: true,
       },
-    });
+    }, trustedNow);
     return { deleted: true, versionId: marker.versionId, deleteMarker: true };
   }
   const versionId = req.versionId ?? "null";
-  const row = db.get<{ delete_marker: number }>(
-    "SELECT delete_marker FROM versions WHERE bucket = ? AND key = ? AND version_id = ?",
+  const row = db.get<
+    {
+      delete_marker: number;
+      lock_mode: "GOVERNANCE" | "COMPLIANCE" | null;
+      retain_until: number | null;
+      legal_hold: number;
+    }
+  >(
+    "SELECT delete_marker, lock_mode, retain_until, legal_hold FROM versions WHERE bucket = ? AND key = ? AND version_id = ?",
     req.bucket,
     key,
     versionId,
   );
+  // The retention engine decides; only it can let a locked version go.
+  if (row) {
+    enforce(row, { kind: "deleteVersion", bypassGovernance: req.bypassGovernance }, trustedNow);
+  }
   const deleted = dropVersion(db, req.bucket, key, versionId);
   if (latestOf(db, req.bucket, key)?.version_id === versionId) refreshLatest(db, req.bucket, key);
   return {

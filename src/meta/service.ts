@@ -8,6 +8,13 @@
 import type { Handled, MetaRequest, MetaResults, WireError } from "../channel/mod.ts";
 import { createBucket, deleteBucket, headBucket, listBuckets } from "./buckets.ts";
 import { Db } from "./db.ts";
+import {
+  getObjectLockConfiguration,
+  putObjectLegalHold,
+  putObjectLockConfiguration,
+  putObjectRetention,
+  TrustedClock,
+} from "./lock.ts";
 import { listVersions, putBucketVersioning } from "./versions.ts";
 import { MetaError } from "./errors.ts";
 import {
@@ -35,10 +42,30 @@ function assertNever(x: never): never {
 /** The index of one vault. */
 export class MetaService {
   #db: Db;
+  #clock: TrustedClock;
 
-  /** @param path Path of the SQLite file. */
-  constructor(path: string) {
+  /**
+   * @param path Path of the SQLite file.
+   * @param opts Largest forward clock jump credited across a restart, and where clock alerts go.
+   */
+  constructor(
+    path: string,
+    opts: { maxClockJumpMs: number; onClockAlert: (message: string) => void },
+  ) {
     this.#db = new Db(path);
+    this.#clock = new TrustedClock(this.#db, {
+      maxJumpMs: opts.maxClockJumpMs,
+      onJump: opts.onClockAlert,
+    });
+  }
+
+  /** Runs a write in the next group commit with the trusted time, recording the clock's high-water mark. */
+  #write<T>(fn: (trustedNow: number) => T): Promise<T> {
+    return this.#db.write(() => {
+      const now = this.#clock.now();
+      this.#clock.save();
+      return fn(now);
+    });
   }
 
   /** Handles one request. */
@@ -62,19 +89,24 @@ export class MetaService {
       case "deleteBucket":
         return db.write(() => deleteBucket(db, req));
       case "putVersion":
-        return db.write(() => putVersion(db, req));
+        return this.#write((now) => putVersion(db, req, now));
       case "getVersion":
         return getVersion(db, req);
       case "deleteObject":
-        return db.write(() => deleteObject(db, req));
+        return this.#write((now) => deleteObject(db, req, now));
       case "deleteObjects":
-        return db.write(() => {
+        return this.#write((trustedNow) => {
           requireBucket(db, req.bucket);
           return {
             results: req.objects.map((o) => {
               try {
                 db.sql.exec("SAVEPOINT one");
-                const r = deleteObject(db, { bucket: req.bucket, now: req.now, ...o });
+                const r = deleteObject(db, {
+                  bucket: req.bucket,
+                  now: req.now,
+                  bypassGovernance: req.bypassGovernance,
+                  ...o,
+                }, trustedNow);
                 db.sql.exec("RELEASE one");
                 return {
                   ...o,
@@ -99,13 +131,21 @@ export class MetaService {
       case "getUpload":
         return getUpload(db, req);
       case "completeUpload":
-        return db.write(() => completeUpload(db, req));
+        return this.#write((now) => completeUpload(db, req, now));
       case "abortUpload":
         return db.write(() => abortUpload(db, req));
       case "listParts":
         return listParts(db, req);
       case "listUploads":
         return listUploads(db, req);
+      case "putObjectLockConfiguration":
+        return db.write(() => putObjectLockConfiguration(db, req));
+      case "getObjectLockConfiguration":
+        return getObjectLockConfiguration(db, req);
+      case "putObjectRetention":
+        return this.#write((now) => putObjectRetention(db, req, now));
+      case "putObjectLegalHold":
+        return db.write(() => putObjectLegalHold(db, req));
       case "putBucketVersioning":
         return db.write(() => putBucketVersioning(db, req));
       case "listVersions":

@@ -6,6 +6,7 @@
 
 import type { ListedVersion, MetaRequest, MetaResults } from "../channel/mod.ts";
 import type { Db } from "./db.ts";
+import { checkVersioningChange } from "./lock.ts";
 import { keyBytes, prefixEnd, requireBucket } from "./objects.ts";
 
 type Req<T extends MetaRequest["type"]> = Extract<MetaRequest, { type: T }>;
@@ -18,6 +19,7 @@ export function putBucketVersioning(
   req: Req<"putBucketVersioning">,
 ): MetaResults["putBucketVersioning"] {
   requireBucket(db, req.bucket);
+  checkVersioningChange(db, req.bucket, req.status);
   db.run("UPDATE buckets SET versioning = ? WHERE name = ?", req.status, req.bucket);
   return { status: req.status };
 }

@@ -22,7 +22,12 @@ globalThis.addEventListener("unhandledrejection", (e: PromiseRejectionEvent) => 
 let service: MetaService | undefined;
 
 self.addEventListener("message", (e: MessageEvent) => {
-  const msg = e.data as { type: "init"; dataDir: string; ports: MessagePort[] } | {
+  const msg = e.data as {
+    type: "init";
+    dataDir: string;
+    ports: MessagePort[];
+    maxClockJumpMs: number;
+  } | {
     type: "shutdown";
   };
   if (msg.type === "shutdown") {
@@ -32,7 +37,11 @@ self.addEventListener("message", (e: MessageEvent) => {
   }
   try {
     Deno.mkdirSync(`${msg.dataDir}/meta`, { recursive: true });
-    service = new MetaService(`${msg.dataDir}/meta/index.db`);
+    service = new MetaService(`${msg.dataDir}/meta/index.db`, {
+      maxClockJumpMs: msg.maxClockJumpMs,
+      onClockAlert: (message) =>
+        console.error(JSON.stringify({ level: "warn", msg: message, alert: "clock" })),
+    });
     for (const port of msg.ports) {
       serve<MetaRequest>(port, (req) => service!.handle(req), metaErrorToWire);
     }

@@ -15,6 +15,14 @@ import {
 import { GetBucketVersioning, ListObjectVersions, PutBucketVersioning } from "./ops/versions.ts";
 import type { OpContext, OpResult } from "./ops/context.ts";
 import { DeleteObject, DeleteObjects } from "./ops/delete.ts";
+import {
+  GetObjectLegalHold,
+  GetObjectLockConfiguration,
+  GetObjectRetention,
+  PutObjectLegalHold,
+  PutObjectLockConfiguration,
+  PutObjectRetention,
+} from "./ops/lock.ts";
 import { ListMultipartUploads, ListObjects, ListObjectsV2 } from "./ops/list.ts";
 import {
   AbortMultipartUpload,
@@ -90,6 +98,18 @@ export function dispatch(ctx: OpContext): Promise<OpResult> {
       return GetObjectAcl(as(ep));
     case "GetObjectTagging":
       return GetObjectTagging(as(ep));
+    case "PutObjectLockConfiguration":
+      return PutObjectLockConfiguration(as(ep));
+    case "GetObjectLockConfiguration":
+      return GetObjectLockConfiguration(as(ep));
+    case "PutObjectRetention":
+      return PutObjectRetention(as(ep));
+    case "GetObjectRetention":
+      return GetObjectRetention(as(ep));
+    case "PutObjectLegalHold":
+      return PutObjectLegalHold(as(ep));
+    case "GetObjectLegalHold":
+      return GetObjectLegalHold(as(ep));
     case "GetBucketPolicy":
     case "GetBucketCors":
     case "GetBucketLifecycleConfiguration":
@@ -98,7 +118,6 @@ export function dispatch(ctx: OpContext): Promise<OpResult> {
     case "GetBucketWebsite":
     case "GetBucketReplication":
     case "GetPublicAccessBlock":
-    case "GetObjectLockConfiguration":
     case "GetBucketLogging":
     case "GetBucketNotificationConfiguration":
     case "GetBucketRequestPayment":

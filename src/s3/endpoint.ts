@@ -36,6 +36,12 @@ export type Endpoint =
   | { op: "GetBucketAcl"; bucket: string }
   | { op: "GetObjectAcl"; bucket: string; key: string }
   | { op: "GetObjectTagging"; bucket: string; key: string }
+  | { op: "PutObjectLockConfiguration"; bucket: string }
+  | { op: "GetObjectLockConfiguration"; bucket: string }
+  | { op: "PutObjectRetention"; bucket: string; key: string }
+  | { op: "GetObjectRetention"; bucket: string; key: string }
+  | { op: "PutObjectLegalHold"; bucket: string; key: string }
+  | { op: "GetObjectLegalHold"; bucket: string; key: string }
   | { op: NotConfiguredOperation; bucket: string };
 
 /**
@@ -52,7 +58,6 @@ export const NOT_CONFIGURED = {
   GetBucketWebsite: "website",
   GetBucketReplication: "replication",
   GetPublicAccessBlock: "publicAccessBlock",
-  GetObjectLockConfiguration: "object-lock",
   GetBucketLogging: "logging",
   GetBucketNotificationConfiguration: "notification",
   GetBucketRequestPayment: "requestPayment",
@@ -97,7 +102,6 @@ const SUBRESOURCES = new Set([
   "logging",
   "metrics",
   "notification",
-  "object-lock",
   "ownershipControls",
   "policy",
   "policyStatus",
@@ -105,8 +109,6 @@ const SUBRESOURCES = new Set([
   "replication",
   "requestPayment",
   "restore",
-  "retention",
-  "legal-hold",
   "select",
   "tagging",
   "torrent",
@@ -128,6 +130,33 @@ function partNumberOf(q: URLSearchParams): number {
     });
   }
   return n;
+}
+
+/** Object Lock's sub-resources, on PUT and GET. */
+function lockEndpoint(
+  method: string,
+  bucket: string,
+  key: string,
+  q: URLSearchParams,
+): Endpoint | undefined {
+  if (method !== "PUT" && method !== "GET") return undefined;
+  const put = method === "PUT";
+  if (!key && q.has("object-lock")) {
+    return put
+      ? { op: "PutObjectLockConfiguration", bucket }
+      : { op: "GetObjectLockConfiguration", bucket };
+  }
+  if (key && q.has("retention")) {
+    return put
+      ? { op: "PutObjectRetention", bucket, key }
+      : { op: "GetObjectRetention", bucket, key };
+  }
+  if (key && q.has("legal-hold")) {
+    return put
+      ? { op: "PutObjectLegalHold", bucket, key }
+      : { op: "GetObjectLegalHold", bucket, key };
+  }
+  return undefined;
 }
 
 function readSetting(bucket: string, key: string, q: URLSearchParams): Endpoint | undefined {
@@ -158,6 +187,10 @@ function readSetting(bucket: string, key: string, q: URLSearchParams): Endpoint 
  */
 export function parseEndpoint(r: EndpointInput): Endpoint {
   const { method, bucket, key, query: q } = r;
+  if (bucket) {
+    const lock = lockEndpoint(method, bucket, key, q);
+    if (lock) return lock;
+  }
   if (method === "GET" && bucket) {
     const read = readSetting(bucket, key, q);
     if (read) return read;
@@ -244,7 +277,13 @@ export function requiredAccess(ep: Endpoint): AccessLevel {
     case "GetBucketAcl":
     case "GetObjectAcl":
     case "GetObjectTagging":
+    case "GetObjectLockConfiguration":
+    case "GetObjectRetention":
+    case "GetObjectLegalHold":
       return "read";
+    case "PutObjectRetention":
+    case "PutObjectLegalHold":
+      return "write";
     case "PutObject":
     case "CopyObject":
     case "DeleteObject":
@@ -258,6 +297,7 @@ export function requiredAccess(ep: Endpoint): AccessLevel {
     case "CreateBucket":
     case "DeleteBucket":
     case "PutBucketVersioning":
+    case "PutObjectLockConfiguration":
       return "owner";
     default:
       return "read"; // the not-configured bucket settings

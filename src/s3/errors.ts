@@ -55,6 +55,10 @@ export const ERRORS = {
   },
   InvalidArgument: { status: 400, message: "Invalid Argument" },
   InvalidBucketName: { status: 400, message: "The specified bucket is not valid." },
+  InvalidBucketState: {
+    status: 409,
+    message: "The request is not valid with the current state of the bucket.",
+  },
   InvalidDigest: { status: 400, message: "The Content-MD5 you specified is not valid." },
   InvalidPart: {
     status: 400,
@@ -67,6 +71,7 @@ export const ERRORS = {
   },
   InvalidRange: { status: 416, message: "The requested range is not satisfiable" },
   InvalidRequest: { status: 400, message: "Invalid Request" },
+  InvalidRetentionPeriod: { status: 400, message: "The retention period specified is invalid." },
   InvalidPartNumber: { status: 416, message: "The requested partnumber is not satisfiable" },
   KeyTooLongError: { status: 400, message: "Your key is too long" },
   MalformedXML: {
@@ -91,6 +96,10 @@ export const ERRORS = {
     message: "Your request is missing a required header.",
   },
   NoSuchBucket: { status: 404, message: "The specified bucket does not exist" },
+  NoSuchObjectLockConfiguration: {
+    status: 404,
+    message: "The specified object does not have a ObjectLock configuration",
+  },
   NoSuchBucketPolicy: { status: 404, message: "The bucket policy does not exist" },
   NoSuchCORSConfiguration: { status: 404, message: "The CORS configuration does not exist" },
   NoSuchLifecycleConfiguration: {
@@ -219,6 +228,11 @@ const META_CODES: Record<string, S3ErrorCode> = {
   partTooSmall: "EntityTooSmall",
   preconditionFailed: "PreconditionFailed",
   sourceChanged: "OperationAborted",
+  noLockConfiguration: "InvalidRequest",
+  invalidBucketState: "InvalidBucketState",
+  integrityRequired: "InvalidRequest",
+  locked: "AccessDenied",
+  methodNotAllowed: "MethodNotAllowed",
   deleteMarker: "NoSuchKey",
 };
 
@@ -250,7 +264,13 @@ export function toS3Error(e: unknown, resource: string): S3Error {
     const extra: Record<string, string> = {};
     if (e.wire.details?.bucket) extra.BucketName = String(e.wire.details.bucket);
     if (e.wire.details?.key) extra.Key = String(e.wire.details.key);
-    return new S3Error(META_CODES[e.wire.kind], { resource, cause: e, headers, extra });
+    // These kinds carry the reason a user needs (which lock, which setting); the others keep S3's wording.
+    const message = ["locked", "integrityRequired", "invalidBucketState"].includes(e.wire.kind)
+      ? e.wire.message
+      : e.wire.kind === "noLockConfiguration"
+      ? "Bucket is missing Object Lock Configuration"
+      : undefined;
+    return new S3Error(META_CODES[e.wire.kind], { resource, cause: e, headers, extra, message });
   }
   return new S3Error("InternalError", { resource, cause: e });
 }

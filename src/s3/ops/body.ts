@@ -250,6 +250,24 @@ function readInLargePieces(body: ReadableStream<Uint8Array>): ReadableStream<Uin
   }, { highWaterMark: 0 });
 }
 
+/**
+ * Reads a small XML request body, checking Content-MD5 or a SHA-256/CRC
+ * header when present.
+ *
+ * @returns The body text.
+ */
+export async function readXmlBody(ctx: OpContext, maxBytes: number): Promise<string> {
+  const bytes = new Uint8Array(await ctx.req.arrayBuffer());
+  if (bytes.length > maxBytes) {
+    throw new S3Error("MalformedXML", { message: "The XML body is too large" });
+  }
+  const md5 = ctx.req.headers.get("content-md5");
+  if (md5 !== null && createHash("md5").update(bytes).digest("base64") !== md5) {
+    throw new S3Error("BadDigest");
+  }
+  return new TextDecoder().decode(bytes);
+}
+
 /** Concatenates byte arrays. */
 export function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

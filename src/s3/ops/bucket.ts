@@ -35,7 +35,15 @@ export async function CreateBucket(ctx: Ctx<"CreateBucket">): Promise<OpResult> 
   }
   const text = await ctx.req.text();
   if (text.trim() !== "") parseXml(text);
-  await ctx.meta.call({ type: "createBucket", bucket, region: ctx.region, now: ctx.now });
+  const objectLock =
+    ctx.req.headers.get("x-amz-bucket-object-lock-enabled")?.trim().toLowerCase() === "true";
+  await ctx.meta.call({
+    type: "createBucket",
+    bucket,
+    region: ctx.region,
+    now: ctx.now,
+    objectLock,
+  });
   return { status: 200, headers: { location: `/${bucket}` } };
 }
 

@@ -4,13 +4,14 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import type { Endpoint } from "../endpoint.ts";
 import { S3Error, toS3Error } from "../errors.ts";
 import { child, childrenNamed, parseXml, renderXml, type XmlObject } from "../xml.ts";
+import { readXmlBody } from "./body.ts";
 import type { OpContext, OpResult } from "./context.ts";
 import { xmlResult } from "./context.ts";
 import { ChannelError } from "../../channel/mod.ts";
+import { bypassGovernance } from "./lock.ts";
 
 type Ctx<O extends Endpoint["op"]> = OpContext<Extract<Endpoint, { op: O }>>;
 
@@ -27,29 +28,18 @@ const DELETE_BODY_MAX_BYTES = 2 * 1024 * 1024;
 export async function DeleteObject(ctx: Ctx<"DeleteObject">): Promise<OpResult> {
   const { bucket, key } = ctx.ep;
   const versionId = ctx.query.get("versionId") ?? undefined;
-  const r = await ctx.meta.call({ type: "deleteObject", bucket, key, versionId, now: ctx.now });
+  const r = await ctx.meta.call({
+    type: "deleteObject",
+    bucket,
+    key,
+    versionId,
+    now: ctx.now,
+    bypassGovernance: bypassGovernance(ctx),
+  });
   const headers: Record<string, string> = {};
   if (r.versionId) headers["x-amz-version-id"] = r.versionId;
   if (r.deleteMarker) headers["x-amz-delete-marker"] = "true";
   return { status: 204, headers };
-}
-
-/**
- * Reads a small XML request body, checking Content-MD5 or a SHA-256/CRC
- * header when present.
- *
- * @returns The body text.
- */
-export async function readXmlBody(ctx: OpContext, maxBytes: number): Promise<string> {
-  const bytes = new Uint8Array(await ctx.req.arrayBuffer());
-  if (bytes.length > maxBytes) {
-    throw new S3Error("MalformedXML", { message: "The XML body is too large" });
-  }
-  const md5 = ctx.req.headers.get("content-md5");
-  if (md5 !== null && createHash("md5").update(bytes).digest("base64") !== md5) {
-    throw new S3Error("BadDigest");
-  }
-  return new TextDecoder().decode(bytes);
 }
 
 /** DeleteObjects: each key succeeds or fails on its own; Quiet reports only failures. */
@@ -70,6 +60,7 @@ export async function DeleteObjects(ctx: Ctx<"DeleteObjects">): Promise<OpResult
     bucket: ctx.ep.bucket,
     objects,
     now: ctx.now,
+    bypassGovernance: bypassGovernance(ctx),
   });
   const deleted: XmlObject[] = [];
   const errors: XmlObject[] = [];

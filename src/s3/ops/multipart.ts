@@ -9,12 +9,12 @@ import type { Endpoint } from "../endpoint.ts";
 import { S3Error } from "../errors.ts";
 import type { ChecksumAlgorithm } from "../sigv4/mod.ts";
 import { child, childrenNamed, parseXml, renderXml } from "../xml.ts";
-import { ingestBody, readObject, storeStream } from "./body.ts";
+import { ingestBody, readObject, readXmlBody, storeStream } from "./body.ts";
 import { createHash } from "node:crypto";
 import { OWNER } from "./bucket.ts";
+import { lockFromHeaders } from "./lock.ts";
 import type { OpContext, OpResult } from "./context.ts";
 import { xmlResult } from "./context.ts";
-import { readXmlBody } from "./delete.ts";
 import { isoDate, metadataFromHeaders } from "./headers.ts";
 import { maxParam } from "./list.ts";
 import { checkKey, readCopySource, versionIdHeader, writeConditions } from "./object_put.ts";
@@ -47,6 +47,7 @@ export async function CreateMultipartUpload(ctx: Ctx<"CreateMultipartUpload">): 
       initiated: ctx.now,
       ...metadataFromHeaders(ctx.req.headers),
       checksumAlgorithm: algorithm,
+      lock: lockFromHeaders(ctx.req.headers, ctx.now),
     },
   });
   const headers: Record<string, string> = {};

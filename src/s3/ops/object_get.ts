@@ -10,6 +10,7 @@ import type { Endpoint } from "../endpoint.ts";
 import { S3Error } from "../errors.ts";
 import { readObject } from "./body.ts";
 import type { OpContext, OpResult } from "./context.ts";
+import { lockHeaders } from "./lock.ts";
 import {
   conditionsFrom,
   evaluateConditions,
@@ -61,6 +62,7 @@ async function serveObject(ctx: Ctx, withBody: boolean): Promise<OpResult> {
     v,
     wholeObject && ctx.req.headers.get("x-amz-checksum-mode")?.toUpperCase() === "ENABLED",
   );
+  Object.assign(headers, lockHeaders(v));
   const outcome = evaluateConditions(conditionsFrom(ctx.req.headers), v);
   if (outcome === "notModified") {
     return {

@@ -11,6 +11,7 @@ import type { Endpoint } from "../endpoint.ts";
 import { S3Error } from "../errors.ts";
 import { renderXml } from "../xml.ts";
 import { ingestBody } from "./body.ts";
+import { integrityChecked, lockFromHeaders } from "./lock.ts";
 import type { OpContext, OpResult } from "./context.ts";
 import { xmlResult } from "./context.ts";
 import { conditionsFrom, evaluateConditions, isoDate, metadataFromHeaders } from "./headers.ts";
@@ -58,6 +59,7 @@ export async function PutObject(ctx: Ctx<"PutObject">): Promise<OpResult> {
   checkKey(key);
   const meta = metadataFromHeaders(ctx.req.headers);
   const conditions = writeConditions(ctx.req.headers);
+  const lock = lockFromHeaders(ctx.req.headers, ctx.now);
   // Fail fast on a missing bucket before reading a large body; a small one is cheaper to read and drop.
   if (!(declaredLength(ctx.req.headers) <= SMALL_BODY_BYTES)) {
     await ctx.meta.call({ type: "headBucket", bucket });
@@ -76,6 +78,8 @@ export async function PutObject(ctx: Ctx<"PutObject">): Promise<OpResult> {
     bucket,
     key,
     version,
+    lock,
+    integrityChecked: integrityChecked(ctx.req.headers),
     ...conditions,
   });
   const headers: Record<string, string> = {
@@ -157,7 +161,7 @@ export async function CopyObject(ctx: Ctx<"CopyObject">): Promise<OpResult> {
   const meta = directive === "REPLACE"
     ? metadataFromHeaders(ctx.req.headers)
     : { headers: source.headers, userMeta: source.userMeta };
-  const { versionId: _sourceVersionId, ...copied } = source;
+  const { versionId: _sourceVersionId, lock: _sourceLock, ...copied } = source;
   const version: NewVersion = { ...copied, lastModified: ctx.now, ...meta };
   const { versionId } = await ctx.meta.call({
     type: "putVersion",
@@ -165,6 +169,9 @@ export async function CopyObject(ctx: Ctx<"CopyObject">): Promise<OpResult> {
     key,
     version,
     ...writeConditions(ctx.req.headers),
+    // The copy's lock comes from its own headers or the bucket default, never from the source.
+    lock: lockFromHeaders(ctx.req.headers, ctx.now),
+    integrityChecked: true,
     copiedFrom: { bucket: from.bucket, key: from.key, versionId: source.versionId },
   });
   const headers: Record<string, string> = versionIdHeader(versionId);

@@ -25,7 +25,6 @@ const ANSWERS: Record<NotConfiguredOperation, S3ErrorCode | { root: string; body
   GetBucketWebsite: "NoSuchWebsiteConfiguration",
   GetBucketReplication: "ReplicationConfigurationNotFoundError",
   GetPublicAccessBlock: "NoSuchPublicAccessBlockConfiguration",
-  GetObjectLockConfiguration: "ObjectLockConfigurationNotFoundError",
   GetBucketLogging: { root: "BucketLoggingStatus", body: {} },
   GetBucketNotificationConfiguration: { root: "NotificationConfiguration", body: {} },
   GetBucketRequestPayment: { root: "RequestPaymentConfiguration", body: { Payer: "BucketOwner" } },

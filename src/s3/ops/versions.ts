@@ -8,9 +8,9 @@ import type { Endpoint } from "../endpoint.ts";
 import { S3Error } from "../errors.ts";
 import { child, parseXml, renderXml, renderXmlEntries, type XmlValue } from "../xml.ts";
 import { OWNER } from "./bucket.ts";
+import { readXmlBody } from "./body.ts";
 import type { OpContext, OpResult } from "./context.ts";
 import { xmlResult } from "./context.ts";
-import { readXmlBody } from "./delete.ts";
 import { isoDate } from "./headers.ts";
 import { encoder, maxParam } from "./list.ts";
 

@@ -1,0 +1,285 @@
+/**
+ * Object Lock in the index: bucket lock configuration, the lock a new
+ * version gets, and every change to a locked version — each decided by the
+ * retention engine on the trusted clock.
+ *
+ * @module
+ */
+
+import type { DefaultRetention, MetaRequest, MetaResults, ObjectLock } from "../channel/mod.ts";
+import {
+  type ClockState,
+  decide,
+  type LockRequest,
+  persistable,
+  readClock,
+} from "../retention/mod.ts";
+import type { Db } from "./db.ts";
+import { MetaError } from "./errors.ts";
+import { keyBytes, requireBucket } from "./objects.ts";
+
+type Req<T extends MetaRequest["type"]> = Extract<MetaRequest, { type: T }>;
+
+const DAY_MS = 86_400_000;
+
+/** The trusted clock of one index, persisted in it. */
+export class TrustedClock {
+  #db: Db;
+  #state: ClockState | undefined;
+  #maxJumpMs: number;
+  #onJump: (message: string) => void;
+
+  /**
+   * @param db The index holding the high-water mark.
+   * @param opts Largest forward jump credited across a restart, and where alerts go.
+   */
+  constructor(db: Db, opts: { maxJumpMs: number; onJump: (message: string) => void }) {
+    this.#db = db;
+    this.#maxJumpMs = opts.maxJumpMs;
+    this.#onJump = opts.onJump;
+    const row = db.get<{ trusted: number }>("SELECT trusted FROM clock WHERE id = 1");
+    this.#state = row ? { trusted: row.trusted } : undefined;
+    this.now();
+  }
+
+  /** Trusted now, ms since the epoch; records the high-water mark inside the caller's transaction. */
+  now(): number {
+    const r = readClock(this.#state, Date.now(), {
+      monotonicNow: performance.now(),
+      maxJumpMs: this.#maxJumpMs,
+    });
+    if (r.uncreditedJumpMs !== undefined) {
+      this.#onJump(
+        `The system clock is ${
+          Math.round(r.uncreditedJumpMs / 1000)
+        } s ahead of the trusted clock; ` +
+          `only ${Math.round(this.#maxJumpMs / 1000)} s were credited (AMBER_MAX_CLOCK_JUMP)`,
+      );
+    }
+    this.#state = r.state;
+    return r.now;
+  }
+
+  /** Persists the high-water mark (call inside a write transaction). */
+  save(): void {
+    const { trusted } = persistable(this.#state!);
+    this.#db.run(
+      "INSERT INTO clock(id, trusted) VALUES(1, ?) ON CONFLICT(id) DO UPDATE SET trusted = max(trusted, excluded.trusted)",
+      trusted,
+    );
+  }
+}
+
+interface BucketLockRow {
+  versioning: string;
+  object_lock: number;
+  default_retention: string | null;
+}
+
+function bucketLock(db: Db, bucket: string): BucketLockRow {
+  requireBucket(db, bucket);
+  return db.get<BucketLockRow>(
+    "SELECT versioning, object_lock, default_retention FROM buckets WHERE name = ?",
+    bucket,
+  )!;
+}
+
+function requireLockBucket(db: Db, bucket: string): BucketLockRow {
+  const b = bucketLock(db, bucket);
+  if (b.object_lock !== 1) {
+    throw new MetaError(
+      "noLockConfiguration",
+      `Bucket "${bucket}" has no Object Lock configuration`,
+      { bucket },
+    );
+  }
+  return b;
+}
+
+/** Enables Object Lock on a versioning-enabled bucket and sets (or clears) its default retention. */
+export function putObjectLockConfiguration(
+  db: Db,
+  req: Req<"putObjectLockConfiguration">,
+): MetaResults["putObjectLockConfiguration"] {
+  const b = bucketLock(db, req.bucket);
+  if (b.object_lock !== 1 && b.versioning !== "Enabled") {
+    throw new MetaError(
+      "invalidBucketState",
+      `Object Lock needs versioning enabled on bucket "${req.bucket}"`,
+    );
+  }
+  db.run(
+    "UPDATE buckets SET object_lock = 1, default_retention = ? WHERE name = ?",
+    req.defaultRetention ? JSON.stringify(req.defaultRetention) : null,
+    req.bucket,
+  );
+  return { enabled: true };
+}
+
+/** Reads a bucket's lock configuration; `noLockConfiguration` unless lock is on. */
+export function getObjectLockConfiguration(
+  db: Db,
+  req: Req<"getObjectLockConfiguration">,
+): MetaResults["getObjectLockConfiguration"] {
+  const b = requireLockBucket(db, req.bucket);
+  return { defaultRetention: b.default_retention ? JSON.parse(b.default_retention) : undefined };
+}
+
+/** Refuses to suspend versioning on a lock bucket. */
+export function checkVersioningChange(db: Db, bucket: string, status: string): void {
+  if (status !== "Enabled" && bucketLock(db, bucket).object_lock === 1) {
+    throw new MetaError(
+      "invalidBucketState",
+      `Versioning cannot be suspended on Object Lock bucket "${bucket}"`,
+    );
+  }
+}
+
+function addDefault(now: number, d: DefaultRetention): number {
+  if (d.days !== undefined) return now + d.days * DAY_MS;
+  const t = new Date(now);
+  t.setUTCFullYear(t.getUTCFullYear() + (d.years ?? 0));
+  return t.getTime();
+}
+
+/**
+ * The lock a new version gets: what the write asked for, else the bucket's
+ * default retention. Locked writes must have carried Content-MD5 or a
+ * flexible checksum, as AWS requires.
+ */
+export function lockForNewVersion(
+  db: Db,
+  req: { bucket: string; lock?: ObjectLock; integrityChecked?: boolean },
+  now: number,
+): ObjectLock | undefined {
+  const b = bucketLock(db, req.bucket);
+  if (b.object_lock !== 1) {
+    if (req.lock) {
+      throw new MetaError(
+        "noLockConfiguration",
+        `Bucket "${req.bucket}" has no Object Lock configuration`,
+        {
+          bucket: req.bucket,
+        },
+      );
+    }
+    return undefined;
+  }
+  const def: DefaultRetention | undefined = b.default_retention
+    ? JSON.parse(b.default_retention)
+    : undefined;
+  const lock: ObjectLock = { legalHold: req.lock?.legalHold ?? false };
+  if (req.lock?.mode) {
+    lock.mode = req.lock.mode;
+    lock.retainUntil = req.lock.retainUntil;
+  } else if (def) {
+    lock.mode = def.mode;
+    lock.retainUntil = addDefault(now, def);
+  }
+  if ((lock.mode || lock.legalHold) && !req.integrityChecked) {
+    throw new MetaError(
+      "integrityRequired",
+      "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters",
+    );
+  }
+  return lock.mode || lock.legalHold ? lock : undefined;
+}
+
+interface LockRow {
+  version_id: string;
+  delete_marker: number;
+  lock_mode: "GOVERNANCE" | "COMPLIANCE" | null;
+  retain_until: number | null;
+  legal_hold: number;
+}
+
+/** The lock row of a version (the latest when no id is given). */
+function lockRow(db: Db, req: { bucket: string; key: string; versionId?: string }): LockRow {
+  const key = keyBytes(req.key);
+  const row = req.versionId === undefined
+    ? db.get<LockRow>(
+      `SELECT v.version_id, v.delete_marker, v.lock_mode, v.retain_until, v.legal_hold FROM latest l
+       JOIN versions v ON v.bucket = l.bucket AND v.key = l.key AND v.version_id = l.version_id
+       WHERE l.bucket = ? AND l.key = ?`,
+      req.bucket,
+      key,
+    )
+    : db.get<LockRow>(
+      "SELECT version_id, delete_marker, lock_mode, retain_until, legal_hold FROM versions WHERE bucket = ? AND key = ? AND version_id = ?",
+      req.bucket,
+      key,
+      req.versionId,
+    );
+  if (!row || (req.versionId === undefined && row.delete_marker === 1)) {
+    throw req.versionId === undefined
+      ? new MetaError("noSuchKey", `Object "${req.key}" does not exist`, { key: req.key })
+      : new MetaError(
+        "noSuchVersion",
+        `Version "${req.versionId}" of "${req.key}" does not exist`,
+        { key: req.key },
+      );
+  }
+  if (row.delete_marker === 1) {
+    throw new MetaError("methodNotAllowed", "A delete marker has no retention or legal hold");
+  }
+  return row;
+}
+
+/** Asks the retention engine; throws `locked` on refusal. */
+export function enforce(
+  row: Pick<LockRow, "lock_mode" | "retain_until" | "legal_hold">,
+  req: LockRequest,
+  now: number,
+): void {
+  const d = decide(
+    {
+      mode: row.lock_mode ?? undefined,
+      retainUntil: row.retain_until ?? undefined,
+      legalHold: row.legal_hold === 1,
+    },
+    req,
+    now,
+  );
+  if (!d.allowed) throw new MetaError("locked", d.message, { reason: d.reason });
+}
+
+/** PutObjectRetention: set, extend, shorten or remove as the engine allows. */
+export function putObjectRetention(
+  db: Db,
+  req: Req<"putObjectRetention">,
+  now: number,
+): MetaResults["putObjectRetention"] {
+  requireLockBucket(db, req.bucket);
+  const row = lockRow(db, req);
+  enforce(
+    row,
+    { kind: "putRetention", ...req.retention, bypassGovernance: req.bypassGovernance },
+    now,
+  );
+  db.run(
+    "UPDATE versions SET lock_mode = ?, retain_until = ? WHERE bucket = ? AND key = ? AND version_id = ?",
+    req.retention.mode ?? null,
+    req.retention.mode ? req.retention.retainUntil ?? null : null,
+    req.bucket,
+    keyBytes(req.key),
+    row.version_id,
+  );
+  return { versionId: row.version_id };
+}
+
+/** PutObjectLegalHold. */
+export function putObjectLegalHold(
+  db: Db,
+  req: Req<"putObjectLegalHold">,
+): MetaResults["putObjectLegalHold"] {
+  requireLockBucket(db, req.bucket);
+  const row = lockRow(db, req);
+  db.run(
+    "UPDATE versions SET legal_hold = ? WHERE bucket = ? AND key = ? AND version_id = ?",
+    req.on ? 1 : 0,
+    req.bucket,
+    keyBytes(req.key),
+    row.version_id,
+  );
+  return { versionId: row.version_id };
+}
