@@ -11,6 +11,7 @@ import {
   makeTree,
   modifyFile,
   must,
+  run,
   sha256File,
   type Suite,
   type Target,
@@ -252,6 +253,75 @@ export function awsCliSuite(t: Target): Suite {
           const r = await s3api("list-objects-v2", "--bucket", BUCKET);
           check(!r.Contents?.length, `bucket still lists ${r.Contents?.length} objects`);
           await aws("s3", "rb", `s3://${BUCKET}`);
+        },
+      },
+      {
+        name:
+          "aws-cli - the Object Lock seed flow: rm adds a marker, deleting the version is refused",
+        async fn() {
+          const vault = "vault";
+          await aws(
+            "s3api",
+            "create-bucket",
+            "--bucket",
+            vault,
+            "--object-lock-enabled-for-bucket",
+          );
+          await aws(
+            "s3api",
+            "put-object-lock-configuration",
+            "--bucket",
+            vault,
+            "--object-lock-configuration",
+            '{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"COMPLIANCE","Days":1}}}',
+          );
+          await writeRandomFile(`${dir}/important.bak`, 100_000);
+          await aws("s3", "cp", "--no-progress", `${dir}/important.bak`, `s3://${vault}/`);
+          const head = await s3api("head-object", "--bucket", vault, "--key", "important.bak");
+          check(head.ObjectLockMode === "COMPLIANCE", `lock mode ${head.ObjectLockMode}`);
+          await aws("s3", "rm", `s3://${vault}/important.bak`);
+          const versions = await s3api("list-object-versions", "--bucket", vault);
+          const version = versions.Versions?.[0]?.VersionId;
+          check(
+            version && versions.DeleteMarkers?.length === 1,
+            `versions: ${JSON.stringify(versions)}`,
+          );
+          const refused = await run(
+            AWS_BIN,
+            [
+              "--endpoint-url",
+              t.endpoint,
+              "s3api",
+              "delete-object",
+              "--bucket",
+              vault,
+              "--key",
+              "important.bak",
+              "--version-id",
+              version,
+            ],
+            { env, cwd: dir },
+          );
+          check(
+            refused.code !== 0 && refused.stderr.includes("AccessDenied"),
+            `delete was not refused: ${refused.stderr}`,
+          );
+          await aws(
+            "s3api",
+            "get-object",
+            "--bucket",
+            vault,
+            "--key",
+            "important.bak",
+            "--version-id",
+            version,
+            `${dir}/restored.bak`,
+          );
+          const [a, b] = [
+            await sha256File(`${dir}/important.bak`),
+            await sha256File(`${dir}/restored.bak`),
+          ];
+          check(a === b, "the locked version does not read back byte for byte");
         },
       },
     ],
