@@ -15,6 +15,7 @@
 import { startVault, type TestVault } from "../helpers/vault.ts";
 import { awsCliSuite } from "./aws_cli.ts";
 import { boto3Suite } from "./boto3.ts";
+import { clockSuite } from "./clock.ts";
 import { type CaseResult, haveBinary, type Suite, tail, type Target } from "./lib.ts";
 import { rcloneSuite } from "./rclone.ts";
 import { resticSuite } from "./restic.ts";
@@ -26,6 +27,7 @@ const SUITES: Array<(t: Target) => Suite> = [
   rcloneSuite,
   s3cmdSuite,
   resticSuite,
+  clockSuite,
 ];
 
 function flag(name: string): string | undefined {
