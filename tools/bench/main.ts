@@ -22,6 +22,7 @@ import {
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  PutObjectLockConfigurationCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
@@ -481,6 +482,16 @@ function buildRows(
       rgw: `${RGW.put4kOps} ops/s`,
     },
     {
+      figure: "4 KiB PUT into a COMPLIANCE-default bucket",
+      value: `${ph.put4kLocked.opsPerSec.toFixed(0)} ops/s`,
+      target: "lock costs < 10 %",
+      ratio: `${pct(1 - ph.put4kLocked.opsPerSec / ph.put4k.opsPerSec)} slower than plain`,
+      pass: ok(
+        ph.put4kLocked.opsPerSec >= 0.9 * ph.put4k.opsPerSec && ph.put4kLocked.errors.length === 0,
+      ),
+      rgw: "—",
+    },
+    {
       figure: `0-byte PUT, ${list.inserted.toLocaleString("en")} keys (48 streams)`,
       value: `${ph.insert.opsPerSec.toFixed(0)} ops/s`,
       target: "—",
@@ -683,6 +694,27 @@ async function main() {
         "4 KiB PUT",
         { count, streams },
         (i) => r.put(B, `small/${i}`, bodies[i]),
+      );
+    }
+    {
+      // The same small writes into an Object Lock bucket with a default retention: the lock's cost.
+      const { count, streams } = plan.small;
+      const bodies = Array.from({ length: count }, () => randomBytes(4096));
+      const K = "locked";
+      await r.s3.send(new CreateBucketCommand({ Bucket: K, ObjectLockEnabledForBucket: true }));
+      await r.s3.send(
+        new PutObjectLockConfigurationCommand({
+          Bucket: K,
+          ObjectLockConfiguration: {
+            ObjectLockEnabled: "Enabled",
+            Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 1 } },
+          },
+        }),
+      );
+      ph.put4kLocked = await r.phase(
+        "4 KiB PUT, locked bucket",
+        { count, streams },
+        (i) => r.put(K, `small/${i}`, bodies[i]),
       );
     }
     const L = "listing";
