@@ -80,6 +80,7 @@ export class Db {
   readonly sql: DatabaseSync;
   #statements = new Map<string, ReturnType<DatabaseSync["prepare"]>>();
   #queue: { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+  #beforeCommit: (() => void)[] = [];
   #scheduled = false;
 
   /**
@@ -163,6 +164,7 @@ export class Db {
           outcomes.push({ ok: false, error });
         }
       }
+      for (const hook of this.#beforeCommit) hook();
       this.sql.exec("COMMIT");
     } catch (error) {
       if (this.sql.isTransaction) this.sql.exec("ROLLBACK");
@@ -174,6 +176,11 @@ export class Db {
       if (o.ok) item.resolve(o.value);
       else item.reject(o.error);
     });
+  }
+
+  /** Runs `hook` inside every group commit, after its writes and before COMMIT. */
+  beforeCommit(hook: () => void): void {
+    this.#beforeCommit.push(hook);
   }
 
   /** Closes the connection after the queue drains. */

@@ -16,7 +16,7 @@ import {
 } from "../retention/mod.ts";
 import type { Db } from "./db.ts";
 import { MetaError } from "./errors.ts";
-import { keyBytes, requireBucket } from "./objects.ts";
+import { type BucketRow, keyBytes, requireBucket } from "./objects.ts";
 
 type Req<T extends MetaRequest["type"]> = Extract<MetaRequest, { type: T }>;
 
@@ -70,22 +70,8 @@ export class TrustedClock {
   }
 }
 
-interface BucketLockRow {
-  versioning: string;
-  object_lock: number;
-  default_retention: string | null;
-}
-
-function bucketLock(db: Db, bucket: string): BucketLockRow {
-  requireBucket(db, bucket);
-  return db.get<BucketLockRow>(
-    "SELECT versioning, object_lock, default_retention FROM buckets WHERE name = ?",
-    bucket,
-  )!;
-}
-
-function requireLockBucket(db: Db, bucket: string): BucketLockRow {
-  const b = bucketLock(db, bucket);
+function requireLockBucket(db: Db, bucket: string): BucketRow {
+  const b = requireBucket(db, bucket);
   if (b.object_lock !== 1) {
     throw new MetaError(
       "noLockConfiguration",
@@ -101,7 +87,7 @@ export function putObjectLockConfiguration(
   db: Db,
   req: Req<"putObjectLockConfiguration">,
 ): MetaResults["putObjectLockConfiguration"] {
-  const b = bucketLock(db, req.bucket);
+  const b = requireBucket(db, req.bucket);
   if (b.object_lock !== 1 && b.versioning !== "Enabled") {
     throw new MetaError(
       "invalidBucketState",
@@ -127,7 +113,7 @@ export function getObjectLockConfiguration(
 
 /** Refuses to suspend versioning on a lock bucket. */
 export function checkVersioningChange(db: Db, bucket: string, status: string): void {
-  if (status !== "Enabled" && bucketLock(db, bucket).object_lock === 1) {
+  if (status !== "Enabled" && requireBucket(db, bucket).object_lock === 1) {
     throw new MetaError(
       "invalidBucketState",
       `Versioning cannot be suspended on Object Lock bucket "${bucket}"`,
@@ -148,11 +134,10 @@ function addDefault(now: number, d: DefaultRetention): number {
  * flexible checksum, as AWS requires.
  */
 export function lockForNewVersion(
-  db: Db,
+  b: BucketRow,
   req: { bucket: string; lock?: ObjectLock; integrityChecked?: boolean },
   now: number,
 ): ObjectLock | undefined {
-  const b = bucketLock(db, req.bucket);
   if (b.object_lock !== 1) {
     if (req.lock) {
       throw new MetaError(

@@ -26,6 +26,13 @@ const utf8 = new TextEncoder();
 /** A bucket's versioning state; it never returns to `Unversioned`. */
 export type VersioningState = "Unversioned" | "Enabled" | "Suspended";
 
+/** What writes need to know of a bucket. */
+export interface BucketRow {
+  versioning: VersioningState;
+  object_lock: number;
+  default_retention: string | null;
+}
+
 /** A version as written: the index assigns its id. */
 export type NewVersion = Omit<VersionRecord, "versionId">;
 
@@ -41,9 +48,9 @@ export function keyBytes(key: string): Uint8Array {
 }
 
 /** Throws `noSuchBucket` unless the bucket exists. */
-export function requireBucket(db: Db, bucket: string): { versioning: VersioningState } {
-  const row = db.get<{ versioning: VersioningState }>(
-    "SELECT versioning FROM buckets WHERE name = ?",
+export function requireBucket(db: Db, bucket: string): BucketRow {
+  const row = db.get<BucketRow>(
+    "SELECT versioning, object_lock, default_retention FROM buckets WHERE name = ?",
     bucket,
   );
   if (!row) throw new MetaError("noSuchBucket", `Bucket "${bucket}" does not exist`, { bucket });
@@ -207,9 +214,10 @@ export function putVersion(
   },
   trustedNow: number,
 ): MetaResults["putVersion"] {
-  const { versioning } = requireBucket(db, req.bucket);
+  const bucket = requireBucket(db, req.bucket);
+  const { versioning } = bucket;
   if (req.copiedFrom) requireSource(db, req.copiedFrom, req.version.manifest);
-  const lock = req.version.deleteMarker ? undefined : lockForNewVersion(db, req, trustedNow);
+  const lock = req.version.deleteMarker ? undefined : lockForNewVersion(bucket, req, trustedNow);
   const key = keyBytes(req.key);
   const current = latestOf(db, req.bucket, key);
   const live = current && current.delete_marker === 0 ? current : undefined;

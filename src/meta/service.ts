@@ -57,15 +57,13 @@ export class MetaService {
       maxJumpMs: opts.maxClockJumpMs,
       onJump: opts.onClockAlert,
     });
+    // One high-water-mark write per group commit, not per request.
+    this.#db.beforeCommit(() => this.#clock.save());
   }
 
-  /** Runs a write in the next group commit with the trusted time, recording the clock's high-water mark. */
+  /** Runs a write in the next group commit with the trusted time. */
   #write<T>(fn: (trustedNow: number) => T): Promise<T> {
-    return this.#db.write(() => {
-      const now = this.#clock.now();
-      this.#clock.save();
-      return fn(now);
-    });
+    return this.#db.write(() => fn(this.#clock.now()));
   }
 
   /** Handles one request. */
