@@ -9,7 +9,7 @@
  */
 
 import { ensureRootCredential } from "./src/auth/mod.ts";
-import { ConfigError, loadConfig } from "./src/config.ts";
+import { configFromProcess } from "./src/config.ts";
 import { META_WORKER_URL } from "./src/meta/mod.ts";
 import { log, setLogLevel } from "./src/ops/mod.ts";
 import { type WorkerName, workerPermissions } from "./src/permissions.ts";
@@ -58,18 +58,7 @@ function start(name: WorkerName, url: URL, permissions: Deno.PermissionOptionsOb
 }
 
 async function main() {
-  let config;
-  try {
-    config = loadConfig({
-      args: Deno.args,
-      env: (n) => Deno.env.get(n),
-      readFile: Deno.readTextFileSync,
-      cwd: Deno.cwd(),
-    });
-  } catch (e) {
-    if (e instanceof ConfigError) fail(e.lines.join("\namber: "));
-    throw e;
-  }
+  const config = configFromProcess();
   setLogLevel(config.logLevel);
   if (config.vaultKey === undefined) {
     console.error(

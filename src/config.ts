@@ -235,3 +235,25 @@ export function loadConfig(sources: ConfigSources): Config {
     maxClockJumpSeconds,
   };
 }
+
+/**
+ * Loads the configuration of this process (its flags, environment and
+ * working directory); on bad settings prints one `amber:` line each and
+ * exits 1, with no stack trace.
+ *
+ * @returns The configuration.
+ */
+export function configFromProcess(): Config {
+  try {
+    return loadConfig({
+      args: Deno.args,
+      env: (n) => Deno.env.get(n),
+      readFile: Deno.readTextFileSync,
+      cwd: Deno.cwd(),
+    });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    for (const line of e.lines) console.error(`amber: ${line}`);
+    Deno.exit(1);
+  }
+}

@@ -6,24 +6,10 @@
  * @module
  */
 
-import { ConfigError, loadConfig } from "../src/config.ts";
+import { configFromProcess } from "../src/config.ts";
 import { VAULT_ENV, vaultFlags } from "../src/permissions.ts";
 
-let config;
-try {
-  config = loadConfig({
-    args: Deno.args,
-    env: (n) => Deno.env.get(n),
-    readFile: Deno.readTextFileSync,
-    cwd: Deno.cwd(),
-  });
-} catch (e) {
-  if (e instanceof ConfigError) {
-    for (const line of e.lines) console.error(`amber: ${line}`);
-    Deno.exit(1);
-  }
-  throw e;
-}
+const config = configFromProcess();
 const main = new URL("../main.ts", import.meta.url).pathname;
 const child = new Deno.Command(Deno.execPath(), {
   args: ["run", ...vaultFlags(config), main, ...Deno.args],
