@@ -33,6 +33,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Port; a free one otherwise. */
   port?: number;
+  /** Arguments after main.ts (for example `serve`). */
+  args?: string[];
 }
 
 /** Finds a free loopback port. */
@@ -58,7 +60,7 @@ export async function startVault(opts: StartOptions = {}): Promise<TestVault> {
   const secretKey = "amber-test-secret-key-0123456789";
   const config = { dataDir, host: "127.0.0.1", port };
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...vaultFlags(config), MAIN],
+    args: ["run", ...vaultFlags(config), MAIN, ...(opts.args ?? [])],
     env: {
       ...VAULT_ENV,
       AMBER_DATA_DIR: dataDir,

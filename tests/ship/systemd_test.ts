@@ -1,0 +1,81 @@
+/**
+ * The systemd unit: `systemd-analyze verify` accepts it, its environment
+ * matches the one the tests and `deno task start` use, and the vault started
+ * with the unit's command line and environment serves and stops cleanly.
+ */
+import assert from "node:assert/strict";
+import { VAULT_ENV } from "../../src/permissions.ts";
+import { startVault } from "../helpers/vault.ts";
+
+const UNIT = new URL("../../systemd/amber.service", import.meta.url).pathname;
+
+function unitEntries(text: string, key: string): string[] {
+  return text.split("\n").filter((l) => l.startsWith(`${key}=`)).map((l) =>
+    l.slice(key.length + 1)
+  );
+}
+
+Deno.test("systemd unit - systemd-analyze verify accepts it", async () => {
+  const dir = await Deno.makeTempDir();
+  // verify also checks that ExecStart exists; the binary is not installed on a build host.
+  const unit = (await Deno.readTextFile(UNIT)).replace(
+    /^ExecStart=.*$/m,
+    "ExecStart=/bin/true serve",
+  );
+  await Deno.writeTextFile(`${dir}/amber.service`, unit);
+  const out = await new Deno.Command("systemd-analyze", {
+    args: ["verify", `${dir}/amber.service`],
+  }).output()
+    .catch((e) => {
+      throw new Error(`systemd-analyze is not available (apt-get install systemd): ${e}`);
+    });
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  assert.ok(!/amber\.service:\d+/.test(stderr), `verify reported problems in the unit:\n${stderr}`);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("systemd unit - hardening directives and the allocator environment are in place", async () => {
+  const unit = await Deno.readTextFile(UNIT);
+  for (const [k, v] of Object.entries(VAULT_ENV)) {
+    assert.ok(
+      unitEntries(unit, "Environment").includes(`${k}=${v}`),
+      `Environment=${k}=${v} missing`,
+    );
+  }
+  for (
+    const line of [
+      "ProtectSystem=strict",
+      "ReadWritePaths=/var/lib/amber",
+      "NoNewPrivileges=yes",
+      "CapabilityBoundingSet=",
+      "ProtectHome=yes",
+      "PrivateTmp=yes",
+      "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+      "SystemCallFilter=@system-service",
+      "Restart=on-failure",
+    ]
+  ) assert.ok(unit.split("\n").includes(line), `${line} missing`);
+  assert.ok(unitEntries(unit, "Environment").includes("AMBER_DATA_DIR=/var/lib/amber"));
+});
+
+Deno.test({
+  name:
+    "systemd unit - the vault starts with the unit's arguments and environment and stops on SIGTERM",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const unit = await Deno.readTextFile(UNIT);
+    const env = Object.fromEntries(
+      unitEntries(unit, "Environment").map((e) => e.split("=", 2) as [string, string])
+        .filter(([k]) => k !== "AMBER_DATA_DIR"), // a temporary dir stands in for /var/lib/amber
+    );
+    const args = unitEntries(unit, "ExecStart")[0].split(" ").slice(1);
+    assert.deepEqual(args, ["serve"]);
+    const vault = await startVault({ env, args });
+    const health = await fetch(`${vault.endpoint}/healthz`);
+    assert.equal(health.status, 200);
+    await health.body?.cancel();
+    assert.equal(await vault.stop(), 0);
+  },
+});
