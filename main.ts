@@ -100,7 +100,15 @@ async function main() {
   const perms = workerPermissions(config);
   const store = start("store", STORE_WORKER_URL, perms.store);
   const meta = start("meta", META_WORKER_URL, perms.meta);
-  const router = start("router", ROUTER_WORKER_URL, perms.router);
+  let router;
+  try {
+    router = start("router", ROUTER_WORKER_URL, perms.router);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotCapable)) throw e;
+    fail(
+      `Cannot listen on ${config.host}:${config.port}: it is outside this binary's sandbox (rebuild with compile.sh --host/--port)`,
+    );
+  }
   const storeReady = store.next("ready");
   const metaReady = meta.next("ready");
   const toMeta = new MessageChannel();

@@ -119,3 +119,21 @@ Deno.test({
     assertEquals(await ok.stop(), 0);
   },
 });
+
+Deno.test("Start-up - a data dir or port outside the sandbox is refused with the compile.sh flag to rebuild with", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "amber-test-" });
+  const port = await runVaultUntilExit({ dataDir, args: ["--port", "1"] });
+  assertEquals(port.code, 1, port.stderr);
+  assertOk(
+    port.stderr.includes("outside this binary's sandbox") && port.stderr.includes("--port"),
+    port.stderr,
+  );
+  assertOk(!port.stderr.includes("    at "), "no stack trace");
+  const dir = await runVaultUntilExit({ dataDir, args: ["--data-dir", `${dataDir}-elsewhere`] });
+  assertEquals(dir.code, 1, dir.stderr);
+  assertOk(
+    dir.stderr.includes("outside this binary's sandbox") && dir.stderr.includes("--data-dir"),
+    dir.stderr,
+  );
+  await Deno.remove(dataDir, { recursive: true });
+});
