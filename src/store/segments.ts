@@ -72,7 +72,13 @@ export class SegmentStore {
   readonly #vaultId: Uint8Array;
   readonly #db: DatabaseSync;
   // Deno's own file API: its async writes run off the JS thread (node:fs/promises' copy the buffer on it).
-  #active!: { segment: number; file: Deno.FsFile; size: number };
+  #active!: {
+    segment: number;
+    file: Deno.FsFile;
+    size: number;
+    /** Where the file position is, when known (-1 after a failed write). */
+    position: number;
+  };
   #queue: Pending[] = [];
   #flushing: Promise<void> | undefined;
   #lookup;
@@ -123,7 +129,7 @@ export class SegmentStore {
     else {
       const file = await Deno.open(s.#path(last), { read: true, write: true });
       const size = (await file.stat()).size;
-      s.#active = { segment: last, file, size };
+      s.#active = { segment: last, file, size, position: 0 };
       if (size >= s.#segmentMaxBytes) await s.#startSegment(last + 1);
     }
     return s;
@@ -170,7 +176,7 @@ export class SegmentStore {
     await file.sync();
     await syncFile(this.#dir);
     const previous = this.#active;
-    this.#active = { segment: n, file, size: SEGMENT_HEADER_BYTES };
+    this.#active = { segment: n, file, size: SEGMENT_HEADER_BYTES, position: SEGMENT_HEADER_BYTES };
     previous?.file.close();
   }
 
@@ -337,10 +343,13 @@ export class SegmentStore {
           buf.set(p.record, off);
           off += p.record.length;
         }
-        await file.seek(start, Deno.SeekMode.Start);
+        // Writes are sequential, so the file position is already at the end unless a write failed.
+        if (this.#active.position !== start) await file.seek(start, Deno.SeekMode.Start);
+        this.#active.position = -1;
         await writeAll(file, buf);
         await file.syncData();
         this.#active.size = start + total;
+        this.#active.position = start + total;
         this.#db.exec("BEGIN");
         off = start;
         const now = Date.now();
