@@ -87,9 +87,12 @@ export async function ingestBody(
   const md5 = createHash("md5");
   const sha256 = ctx.auth.payload.kind === "sha256" ? createHash("sha256") : undefined;
 
-  let body = ctx.req.body
+  const chunked = headers.get("transfer-encoding") !== null;
+  let body = !ctx.req.body
+    ? new ReadableStream<Uint8Array>({ start: (c) => c.close() })
+    : chunked || (length ?? 0) > PIECE_BYTES
     ? readInLargePieces(ctx.req.body)
-    : new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+    : ctx.req.body;
   let trailers: Promise<Map<string, string>> | undefined;
   const p = ctx.auth.payload;
   if (p.kind === "streaming-signed" || p.kind === "streaming-unsigned-trailer") {
@@ -176,7 +179,8 @@ export async function storeStream(
   };
   const nextPiece = () => {
     const left = expectedBytes - sent;
-    return new Uint8Array(left > 0 ? Math.min(PIECE_BYTES, left) : PIECE_BYTES);
+    if (left > 0) return new Uint8Array(Math.min(PIECE_BYTES, left));
+    return new Uint8Array(Number.isFinite(expectedBytes) ? 0 : PIECE_BYTES);
   };
   let sent = 0;
   let piece = nextPiece();
@@ -206,10 +210,16 @@ export async function storeStream(
       let off = 0;
       while (off < value.length) {
         const n = Math.min(value.length - off, piece.length - fill);
+        if (n === 0) {
+          throw new S3Error("IncompleteBody", {
+            message: "The request body is longer than its declared length",
+          });
+        }
         piece.set(value.subarray(off, off + n), fill);
         fill += n;
         off += n;
-        if (fill === piece.length) await send(false);
+        // The piece that completes the declared length goes out below as the last one.
+        if (fill === piece.length && sent + fill < expectedBytes) await send(false);
       }
     }
     await send(true); // the tail (possibly empty) ends the session
