@@ -145,6 +145,7 @@ async function main() {
     host: config.host,
     port: config.port,
     region: config.region,
+    domain: config.domain,
     logLevel: config.logLevel,
     credentials: [credential],
     meta: toMeta.port1,

@@ -24,6 +24,8 @@ export interface Config {
   vaultKey?: string;
   /** Region reported by GetBucketLocation and accepted in SigV4 scopes. @default "us-east-1" */
   region: string;
+  /** Virtual-hosted requests address `<bucket>.<domain>`. @default "localhost" */
+  domain: string;
   /** Log level. @default "info" */
   logLevel: "debug" | "info" | "warn" | "error";
   /** Seconds between garbage collections; 0 turns the timer off. @default 3600 */
@@ -53,6 +55,7 @@ const SETTINGS = {
   secretKey: { flag: "--secret-key", env: "AMBER_SECRET_KEY" },
   vaultKey: { flag: "--vault-key", env: "AMBER_VAULT_KEY" },
   region: { flag: "--region", env: "AMBER_REGION" },
+  domain: { flag: "--domain", env: "AMBER_DOMAIN" },
   logLevel: { flag: "--log-level", env: "AMBER_LOG_LEVEL" },
   gcIntervalSeconds: { flag: "--gc-interval", env: "AMBER_GC_INTERVAL" },
   gcGraceSeconds: { flag: "--gc-grace", env: "AMBER_GC_GRACE" },
@@ -193,6 +196,11 @@ export function loadConfig(sources: ConfigSources): Config {
     problems.push(`Invalid region "${region}" (${raw("region").from})`);
   }
 
+  const domain = raw("domain").value ?? "localhost";
+  if (!/^[a-z0-9]([a-z0-9.\-]*[a-z0-9])?$/i.test(domain)) {
+    problems.push(`Invalid domain "${domain}" (${raw("domain").from})`);
+  }
+
   const logLevel = raw("logLevel").value ?? "info";
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
     problems.push(
@@ -229,6 +237,7 @@ export function loadConfig(sources: ConfigSources): Config {
     secretKey,
     vaultKey: raw("vaultKey").value,
     region,
+    domain,
     logLevel: logLevel as Config["logLevel"],
     gcIntervalSeconds,
     gcGraceSeconds,

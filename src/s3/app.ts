@@ -22,6 +22,8 @@ export interface AppDeps {
   store: StoreClient;
   metrics: VaultMetrics;
   region: string;
+  /** Virtual-hosted requests address `<bucket>.<domain>`. */
+  domain: string;
   /** Returns the secret of an access key, or undefined. */
   lookupSecret(accessKey: string): string | undefined;
   /** Injected clock, ms since the epoch. */
@@ -64,14 +66,18 @@ export function splitUrl(url: string): { path: string; query: [string, string][]
   return { path, query };
 }
 
-/** Splits a raw path into bucket and key (path-style, or virtual-hosted `bucket.localhost`). */
+/**
+ * Splits a raw path into bucket and key: virtual-hosted when the host is
+ * `<bucket>.<domain>`, path-style otherwise.
+ */
 export function addressOf(
   path: string,
-  host: string | null,
+  opts: { host: string | null; domain: string },
 ): { bucket: string; key: string; resource: string } {
-  const hostname = (host ?? "").replace(/:\d+$/, "").toLowerCase();
-  if (hostname.endsWith(".localhost")) {
-    const bucket = hostname.slice(0, -".localhost".length);
+  const hostname = (opts.host ?? "").replace(/:\d+$/, "").toLowerCase();
+  const suffix = `.${opts.domain.toLowerCase()}`;
+  if (hostname.length > suffix.length && hostname.endsWith(suffix)) {
+    const bucket = hostname.slice(0, -suffix.length);
     const key = decode(path.slice(1));
     return { bucket, key, resource: `/${bucket}/${key}` };
   }
@@ -165,7 +171,7 @@ async function handleS3(req: Request, deps: AppDeps): Promise<Response> {
   try {
     const { path, query: pairs } = splitUrl(req.url);
     const query = new URLSearchParams(pairs);
-    const address = addressOf(path, req.headers.get("host"));
+    const address = addressOf(path, { host: req.headers.get("host"), domain: deps.domain });
     resource = address.resource;
     const now = deps.now();
     const auth: AuthResult = await verifyRequest(

@@ -31,6 +31,7 @@ export interface RouterInit {
   host: string;
   port: number;
   region: string;
+  domain: string;
   logLevel: LogLevel;
   credentials: { accessKey: string; secretKey: string }[];
   meta: MessagePort;
@@ -54,6 +55,7 @@ self.addEventListener("message", async (e: MessageEvent) => {
     store: new Client<StoreRequest, StoreResults>(init.store),
     metrics: new VaultMetrics(),
     region: init.region,
+    domain: init.domain,
     lookupSecret: (k) => secrets.get(k),
     now: () => Date.now(),
   });
