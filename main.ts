@@ -9,7 +9,7 @@
  */
 
 import { ensureRootCredential } from "./src/auth/mod.ts";
-import { configFromProcess } from "./src/config.ts";
+import { configFromProcess, usage, VERSION } from "./src/config.ts";
 import { META_WORKER_URL } from "./src/meta/mod.ts";
 import { log, setLogLevel } from "./src/ops/mod.ts";
 import { type WorkerName, workerPermissions } from "./src/permissions.ts";
@@ -58,6 +58,8 @@ function start(name: WorkerName, url: URL, permissions: Deno.PermissionOptionsOb
 }
 
 async function main() {
+  if (Deno.args[0] === "version") return console.log(`amber ${VERSION}`);
+  if (Deno.args[0] === "help" || Deno.args.includes("--help")) return console.log(usage());
   const config = configFromProcess();
   setLogLevel(config.logLevel);
   if (config.vaultKey === undefined) {

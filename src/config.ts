@@ -64,6 +64,30 @@ const SETTINGS = {
 
 type SettingName = keyof typeof SETTINGS;
 
+/** The version of this build. */
+export const VERSION = "0.1.0";
+
+/**
+ * The `amber help` text: subcommands and every setting with its flag and
+ * environment variable.
+ *
+ * @returns The text.
+ */
+export function usage(): string {
+  const rows = Object.values(SETTINGS).map((s) => `  ${s.flag.padEnd(18)} ${s.env}`);
+  return [
+    `amber ${VERSION}: an immutable S3 backup vault`,
+    "",
+    "usage: amber [serve] [options]   run the vault (the default)",
+    "       amber version             print the version",
+    "       amber help                print this text",
+    "",
+    "options (flag, environment variable; flags win over the environment, which wins over --config):",
+    ...rows,
+    `  ${"--config".padEnd(18)} AMBER_CONFIG (a JSON file with the settings above)`,
+  ].join("\n");
+}
+
 /** Names of every environment variable the vault reads (for `--allow-env`). */
 export const ENV_NAMES: readonly string[] = [
   ...Object.values(SETTINGS).map((s) => s.env),

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, loadConfig } from "./config.ts";
+import { ConfigError, ENV_NAMES, loadConfig, usage } from "./config.ts";
 
 function load(args: string[], env: Record<string, string> = {}, file = "{}") {
   return loadConfig({ args, env: (n) => env[n], readFile: () => file, cwd: "/work" });
@@ -47,4 +47,10 @@ Deno.test("loadConfig - one line per bad setting, naming it", () => {
   assert.ok(lines.some((l) => l.includes("AMBER_LOG_LEVEL")));
   assert.ok(problems(["--config", "c.json"], {}, "[1]")[0].includes("Cannot read config file"));
   assert.ok(problems(["--config", "c.json"], {}, '{"prot": 1}')[0].includes('"prot"'));
+});
+
+Deno.test("usage - names every setting's flag and environment variable", () => {
+  const text = usage();
+  for (const name of ENV_NAMES) assert.ok(text.includes(name), name);
+  assert.ok(text.includes("--data-dir") && text.includes("amber version"));
 });
