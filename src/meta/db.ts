@@ -73,6 +73,17 @@ const MIGRATIONS: string[] = [
    ALTER TABLE versions ADD COLUMN legal_hold INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE uploads ADD COLUMN lock TEXT;
    CREATE TABLE clock(id INTEGER PRIMARY KEY CHECK (id = 1), trusted INTEGER NOT NULL);`,
+  // The hash-chained audit log (audit.ts).
+  `CREATE TABLE audit(
+     seq INTEGER PRIMARY KEY,
+     time INTEGER NOT NULL,
+     op TEXT NOT NULL,
+     target TEXT NOT NULL,
+     outcome TEXT NOT NULL,
+     detail TEXT NOT NULL,
+     prev BLOB NOT NULL,
+     hash BLOB NOT NULL
+   );`,
 ];
 
 /** A prepared-statement cache over one SQLite connection. */

@@ -11,3 +11,5 @@ export { MetaService } from "./service.ts";
 
 /** URL of the index Worker's entry module. */
 export const META_WORKER_URL: URL = new URL("./worker.ts", import.meta.url);
+export { verifyAudit } from "./audit.ts";
+export type { AuditRecord } from "./audit.ts";

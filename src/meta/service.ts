@@ -7,6 +7,7 @@
 
 import type { Handled, MetaRequest, MetaResults, WireError } from "../channel/mod.ts";
 import { createBucket, deleteBucket, headBucket, listBuckets } from "./buckets.ts";
+import { appendAudit, auditTarget } from "./audit.ts";
 import { Db } from "./db.ts";
 import {
   getObjectLockConfiguration,
@@ -35,6 +36,20 @@ import {
   requireBucket,
 } from "./objects.ts";
 
+/** Requests name their target with these fields. */
+type AuditedRequest = { bucket?: string; key?: string; versionId?: string };
+
+/** A short, secret-free description of a write's result for the audit log. */
+function auditDetail(result: unknown): string {
+  if (typeof result !== "object" || result === null) return "";
+  const r = result as { versionId?: unknown; deleteMarker?: unknown; results?: unknown[] };
+  if (Array.isArray(r.results)) return `${r.results.length} objects`;
+  const parts: string[] = [];
+  if (typeof r.versionId === "string") parts.push(`versionId=${r.versionId}`);
+  if (r.deleteMarker === true) parts.push("deleteMarker");
+  return parts.join(" ");
+}
+
 function assertNever(x: never): never {
   throw new Error(`Unknown index request "${(x as { type: string }).type}"`);
 }
@@ -61,9 +76,38 @@ export class MetaService {
     this.#db.beforeCommit(() => this.#clock.save());
   }
 
-  /** Runs a write in the next group commit with the trusted time. */
-  #write<T>(fn: (trustedNow: number) => T): Promise<T> {
-    return this.#db.write(() => fn(this.#clock.now()));
+  /**
+   * Runs a write in the next group commit with the trusted time, and records
+   * it in the audit log in the same transaction; a refusal by the retention
+   * engine is recorded on its own, since the write it refused rolls back.
+   */
+  #write<T>(req: MetaRequest & AuditedRequest, fn: (trustedNow: number) => T): Promise<T> {
+    const db = this.#db;
+    return db.write(() => {
+      const time = this.#clock.now();
+      const result = fn(time);
+      appendAudit(db, {
+        time,
+        op: req.type,
+        target: auditTarget(req),
+        outcome: "done",
+        detail: auditDetail(result),
+      });
+      return result;
+    }).catch(async (e) => {
+      if (e instanceof MetaError && e.kind === "locked") {
+        await db.write(() =>
+          appendAudit(db, {
+            time: this.#clock.now(),
+            op: req.type,
+            target: auditTarget(req),
+            outcome: "refused",
+            detail: e.message,
+          })
+        );
+      }
+      throw e;
+    });
   }
 
   /** Handles one request. */
@@ -81,19 +125,19 @@ export class MetaService {
       case "listBuckets":
         return listBuckets(db);
       case "createBucket":
-        return db.write(() => createBucket(db, req));
+        return this.#write(req, () => createBucket(db, req));
       case "headBucket":
         return headBucket(db, req);
       case "deleteBucket":
-        return db.write(() => deleteBucket(db, req));
+        return this.#write(req, () => deleteBucket(db, req));
       case "putVersion":
-        return this.#write((now) => putVersion(db, req, now));
+        return this.#write(req, (now) => putVersion(db, req, now));
       case "getVersion":
         return getVersion(db, req);
       case "deleteObject":
-        return this.#write((now) => deleteObject(db, req, now));
+        return this.#write(req, (now) => deleteObject(db, req, now));
       case "deleteObjects":
-        return this.#write((trustedNow) => {
+        return this.#write(req, (trustedNow) => {
           requireBucket(db, req.bucket);
           return {
             results: req.objects.map((o) => {
@@ -106,6 +150,14 @@ export class MetaService {
                   ...o,
                 }, trustedNow);
                 db.sql.exec("RELEASE one");
+                const target = auditTarget({ bucket: req.bucket, ...o });
+                appendAudit(db, {
+                  time: trustedNow,
+                  op: "deleteObject",
+                  target,
+                  outcome: "done",
+                  detail: "",
+                });
                 return {
                   ...o,
                   ok: true as const,
@@ -115,6 +167,17 @@ export class MetaService {
               } catch (e) {
                 db.sql.exec("ROLLBACK TO one");
                 db.sql.exec("RELEASE one");
+                const target = auditTarget({ bucket: req.bucket, ...o });
+                const outcome = e instanceof MetaError && e.kind === "locked" ? "refused" : "done";
+                if (outcome === "refused") {
+                  appendAudit(db, {
+                    time: trustedNow,
+                    op: "deleteObject",
+                    target,
+                    outcome,
+                    detail: (e as Error).message,
+                  });
+                }
                 return { ...o, ok: false as const, error: metaErrorToWire(e) };
               }
             }),
@@ -123,29 +186,29 @@ export class MetaService {
       case "listObjects":
         return listObjects(db, req);
       case "createUpload":
-        return db.write(() => createUpload(db, req));
+        return this.#write(req, () => createUpload(db, req));
       case "putPart":
-        return db.write(() => putPart(db, req));
+        return this.#write(req, () => putPart(db, req));
       case "getUpload":
         return getUpload(db, req);
       case "completeUpload":
-        return this.#write((now) => completeUpload(db, req, now));
+        return this.#write(req, (now) => completeUpload(db, req, now));
       case "abortUpload":
-        return db.write(() => abortUpload(db, req));
+        return this.#write(req, () => abortUpload(db, req));
       case "listParts":
         return listParts(db, req);
       case "listUploads":
         return listUploads(db, req);
       case "putObjectLockConfiguration":
-        return db.write(() => putObjectLockConfiguration(db, req));
+        return this.#write(req, () => putObjectLockConfiguration(db, req));
       case "getObjectLockConfiguration":
         return getObjectLockConfiguration(db, req);
       case "putObjectRetention":
-        return this.#write((now) => putObjectRetention(db, req, now));
+        return this.#write(req, (now) => putObjectRetention(db, req, now));
       case "putObjectLegalHold":
-        return db.write(() => putObjectLegalHold(db, req));
+        return this.#write(req, () => putObjectLegalHold(db, req));
       case "putBucketVersioning":
-        return db.write(() => putBucketVersioning(db, req));
+        return this.#write(req, () => putBucketVersioning(db, req));
       case "listVersions":
         return listVersions(db, req);
       case "chunkRefs":
