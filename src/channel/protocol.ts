@@ -277,6 +277,7 @@ export interface MetaResults {
     logicalBytes: number;
     chunks: number;
     chunkRefs: number;
+    clock: { trustedMs: number; wallAheadMs: number; uncreditedJumpMs: number };
   };
 }
 

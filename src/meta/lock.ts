@@ -26,6 +26,7 @@ const DAY_MS = 86_400_000;
 export class TrustedClock {
   #db: Db;
   #state: ClockState | undefined;
+  #uncreditedJumpMs = 0;
   #maxJumpMs: number;
   #onJump: (message: string) => void;
 
@@ -49,6 +50,7 @@ export class TrustedClock {
       maxJumpMs: this.#maxJumpMs,
     });
     if (r.uncreditedJumpMs !== undefined) {
+      this.#uncreditedJumpMs = r.uncreditedJumpMs;
       this.#onJump(
         `The system clock is ${
           Math.round(r.uncreditedJumpMs / 1000)
@@ -58,6 +60,16 @@ export class TrustedClock {
     }
     this.#state = r.state;
     return r.now;
+  }
+
+  /** What `/metrics` shows: trusted time, how far the wall clock runs ahead of it, the last uncredited jump. */
+  status(): { trustedMs: number; wallAheadMs: number; uncreditedJumpMs: number } {
+    const trustedMs = this.now();
+    return {
+      trustedMs,
+      wallAheadMs: Date.now() - trustedMs,
+      uncreditedJumpMs: this.#uncreditedJumpMs,
+    };
   }
 
   /** Persists the high-water mark (call inside a write transaction). */

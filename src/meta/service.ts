@@ -229,7 +229,14 @@ export class MetaService {
       "SELECT count(*) AS n, coalesce(sum(refs), 0) AS refs FROM chunks WHERE refs > 0",
     )!;
     const b = db.get<{ n: number }>("SELECT count(*) AS n FROM buckets")!;
-    return { buckets: b.n, versions: v.n, logicalBytes: v.bytes, chunks: c.n, chunkRefs: c.refs };
+    return {
+      buckets: b.n,
+      versions: v.n,
+      logicalBytes: v.bytes,
+      chunks: c.n,
+      chunkRefs: c.refs,
+      clock: this.#clock.status(),
+    };
   }
 
   /** Closes the database once queued writes are committed. */

@@ -19,6 +19,8 @@ export class VaultMetrics {
   readonly chunks: client.Gauge;
   readonly versions: client.Gauge;
   readonly diskBytes: client.Gauge;
+  readonly clockWallAhead: client.Gauge;
+  readonly clockUncreditedJump: client.Gauge;
   readonly gcRuns: client.Gauge;
   readonly gcDeletedChunks: client.Gauge;
   readonly gcReclaimedBytes: client.Gauge;
@@ -71,6 +73,17 @@ export class VaultMetrics {
     this.versions = new client.Gauge({
       name: "amber_object_versions",
       help: "Object versions stored",
+      registers,
+    });
+    this.clockWallAhead = new client.Gauge({
+      name: "amber_clock_wall_ahead_seconds",
+      help: "How far the system clock runs ahead of the trusted clock retention is measured on",
+      registers,
+    });
+    this.clockUncreditedJump = new client.Gauge({
+      name: "amber_clock_uncredited_jump_seconds",
+      help:
+        "The last forward clock jump not credited across a restart (AMBER_MAX_CLOCK_JUMP); alert when > 0",
       registers,
     });
     this.diskBytes = new client.Gauge({

@@ -148,6 +148,8 @@ export function createApp(deps: AppDeps): Hono {
     deps.metrics.plainChunkBytes.set(s.plainBytes);
     deps.metrics.chunks.set(s.chunks);
     deps.metrics.diskBytes.set(s.diskBytes);
+    deps.metrics.clockWallAhead.set(m.clock.wallAheadMs / 1000);
+    deps.metrics.clockUncreditedJump.set(m.clock.uncreditedJumpMs / 1000);
     deps.metrics.gcRuns.set(s.gc.runs);
     deps.metrics.gcDeletedChunks.set(s.gc.deletedChunks);
     deps.metrics.gcReclaimedBytes.set(s.gc.reclaimedBytes);

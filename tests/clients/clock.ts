@@ -97,6 +97,9 @@ export function clockSuite(_t: Target): Suite {
               later.output().includes("ahead of the trusted clock"),
               `no clock alert in the vault's output:\n${later.output()}`,
             );
+            const metrics = await (await fetch(`${later.endpoint}/metrics`)).text();
+            const jump = Number(/^amber_clock_uncredited_jump_seconds (\S+)$/m.exec(metrics)?.[1]);
+            check(jump > 3600 * 24 * 3000, `amber_clock_uncredited_jump_seconds is ${jump}`);
           } finally {
             s3.destroy();
             await later.stop();
