@@ -146,6 +146,7 @@ export type MetaRequest =
   | { type: "putBucketVersioning"; bucket: string; status: "Enabled" | "Suspended" }
   | { type: "putObjectLockConfiguration"; bucket: string; defaultRetention?: DefaultRetention }
   | { type: "getObjectLockConfiguration"; bucket: string }
+  | { type: "createSnapshot"; bucket: string; source: string; at: number; now: number }
   | {
     type: "putObjectRetention";
     bucket: string;
@@ -237,6 +238,7 @@ export interface MetaResults {
   putBucketVersioning: { status: "Enabled" | "Suspended" };
   putObjectLockConfiguration: { enabled: true };
   getObjectLockConfiguration: { defaultRetention?: DefaultRetention };
+  createSnapshot: { bucket: string; source: string; at: number; objects: number };
   putObjectRetention: { versionId: string };
   putObjectLegalHold: { versionId: string };
   listVersions: ListResult<ListedVersion> & { nextVersionIdMarker?: string };

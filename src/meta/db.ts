@@ -84,6 +84,9 @@ const MIGRATIONS: string[] = [
      prev BLOB NOT NULL,
      hash BLOB NOT NULL
    );`,
+  // Point-in-time snapshot buckets (snapshots.ts).
+  `ALTER TABLE buckets ADD COLUMN snapshot_of TEXT;
+   ALTER TABLE buckets ADD COLUMN snapshot_at INTEGER;`,
 ];
 
 /** A prepared-statement cache over one SQLite connection. */

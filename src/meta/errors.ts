@@ -23,7 +23,8 @@ export type MetaErrorKind =
   | "invalidBucketState"
   | "integrityRequired"
   | "locked"
-  | "methodNotAllowed";
+  | "methodNotAllowed"
+  | "readOnly";
 
 /** An index error with its kind. */
 export class MetaError extends Error {

@@ -17,6 +17,7 @@ import type {
 import { MANIFEST_ENTRY_BYTES } from "../channel/mod.ts";
 import { createHash } from "node:crypto";
 import type { Db } from "./db.ts";
+import { requireWritable } from "./snapshots.ts";
 import { MetaError } from "./errors.ts";
 import {
   addChunkRefs,
@@ -76,6 +77,7 @@ export function getUpload(
 export function createUpload(db: Db, req: Req<"createUpload">): MetaResults["createUpload"] {
   const u = req.upload;
   requireBucket(db, u.bucket);
+  requireWritable(db, u.bucket);
   db.run(
     "INSERT INTO uploads(upload_id, bucket, key, initiated, headers, user_meta, checksum_algorithm, lock) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
     u.uploadId,

@@ -17,6 +17,7 @@ import type {
   VersionRef,
 } from "../channel/mod.ts";
 import { enforce, lockForNewVersion } from "./lock.ts";
+import { requireWritable } from "./snapshots.ts";
 import { MANIFEST_ENTRY_BYTES } from "../channel/mod.ts";
 import type { Db } from "./db.ts";
 import { MetaError } from "./errors.ts";
@@ -215,6 +216,7 @@ export function putVersion(
   trustedNow: number,
 ): MetaResults["putVersion"] {
   const bucket = requireBucket(db, req.bucket);
+  requireWritable(db, req.bucket);
   const { versioning } = bucket;
   if (req.copiedFrom) requireSource(db, req.copiedFrom, req.version.manifest);
   const lock = req.version.deleteMarker ? undefined : lockForNewVersion(bucket, req, trustedNow);

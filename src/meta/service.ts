@@ -9,6 +9,7 @@ import type { Handled, MetaRequest, MetaResults, WireError } from "../channel/mo
 import { createBucket, deleteBucket, headBucket, listBuckets } from "./buckets.ts";
 import { appendAudit, auditTarget } from "./audit.ts";
 import { Db } from "./db.ts";
+import { createSnapshot } from "./snapshots.ts";
 import {
   getObjectLockConfiguration,
   putObjectLegalHold,
@@ -207,6 +208,8 @@ export class MetaService {
         return this.#write(req, (now) => putObjectRetention(db, req, now));
       case "putObjectLegalHold":
         return this.#write(req, () => putObjectLegalHold(db, req));
+      case "createSnapshot":
+        return this.#write(req, () => createSnapshot(db, req));
       case "putBucketVersioning":
         return this.#write(req, () => putBucketVersioning(db, req));
       case "listVersions":

@@ -7,6 +7,7 @@
 import type { ListedVersion, MetaRequest, MetaResults } from "../channel/mod.ts";
 import type { Db } from "./db.ts";
 import { checkVersioningChange } from "./lock.ts";
+import { requireWritable } from "./snapshots.ts";
 import { keyBytes, prefixEnd, requireBucket } from "./objects.ts";
 
 type Req<T extends MetaRequest["type"]> = Extract<MetaRequest, { type: T }>;
@@ -20,6 +21,7 @@ export function putBucketVersioning(
 ): MetaResults["putBucketVersioning"] {
   requireBucket(db, req.bucket);
   checkVersioningChange(db, req.bucket, req.status);
+  requireWritable(db, req.bucket);
   db.run("UPDATE buckets SET versioning = ? WHERE name = ?", req.status, req.bucket);
   return { status: req.status };
 }

@@ -9,6 +9,7 @@
 import { Hono } from "hono";
 import type { MetaClient, StoreClient } from "../channel/mod.ts";
 import { log, type VaultMetrics } from "../ops/mod.ts";
+import { createSnapshot } from "./admin.ts";
 import { dispatch } from "./dispatch.ts";
 import { type Endpoint, parseEndpoint } from "./endpoint.ts";
 import { S3Error, toS3Error } from "./errors.ts";
@@ -134,6 +135,12 @@ export function createApp(deps: AppDeps): Hono {
     } catch (e) {
       return c.json({ status: "unavailable", error: String(e) }, 503);
     }
+  });
+
+  app.post("/admin/snapshots", (c, next) => {
+    // A bare POST on a key is no S3 operation, so this path cannot shadow one.
+    if (new URL(c.req.url).search !== "") return next();
+    return createSnapshot(c.req.raw, deps, newRequestId());
   });
 
   app.get("/metrics", async (c, next) => {
