@@ -22,6 +22,8 @@ import { AWS_BIN } from "./aws_cli.ts";
 const BUCKET = "restic-bucket";
 /** A bucket with Object Lock and a default COMPLIANCE retention, as restic users set one up. */
 const LOCKED_BUCKET = "restic-locked";
+/** A point-in-time snapshot of it from before `forget --prune`. */
+const SNAPSHOT_BUCKET = "restic-before-prune";
 
 /**
  * Builds the restic suite.
@@ -128,6 +130,9 @@ export function resticSuite(t: Target): Suite {
           await Deno.writeTextFile(`${dir}/src/third.txt`, "third snapshot\n");
           await locked("backup", "--host", "amber-ci", `${dir}/src`);
           const versionsBefore = await versionCount(aws);
+          await new Promise((r) => setTimeout(r, 20));
+          const beforePrune = new Date().toISOString();
+          await new Promise((r) => setTimeout(r, 20));
           // Deletes become delete markers; restic may report errors for what it cannot remove.
           await run("restic", ["forget", "--keep-last", "1", "--prune"], {
             env: lockedEnv,
@@ -142,6 +147,42 @@ export function resticSuite(t: Target): Suite {
           check(/no errors were found/.test(checked.stdout), checked.stdout);
           await locked("restore", "latest", "--target", `${dir}/restore-locked`);
           await assertSameTree(`${dir}/src`, `${dir}/restore-locked${dir}/src`);
+
+          // A snapshot of the bucket from before the prune: every restic snapshot is back, read-only.
+          const snap = await must("curl", [
+            "-sS",
+            "--fail-with-body",
+            "--aws-sigv4",
+            `aws:amz:${t.region}:s3`,
+            "--user",
+            `${t.accessKey}:${t.secretKey}`,
+            "-H",
+            "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+            "-H",
+            "content-type: application/json",
+            "--data",
+            JSON.stringify({ source: LOCKED_BUCKET, bucket: SNAPSHOT_BUCKET, at: beforePrune }),
+            `${t.endpoint}/admin/snapshots`,
+          ], { cwd: dir });
+          check(JSON.parse(snap.stdout).objects > 0, snap.stdout);
+          const snapEnv = { ...env, RESTIC_REPOSITORY: `s3:${t.endpoint}/${SNAPSHOT_BUCKET}` };
+          const fromSnapshot = (...args: string[]) =>
+            must("restic", ["--no-lock", ...args], { env: snapEnv, cwd: dir });
+          const listed = JSON.parse((await fromSnapshot("snapshots", "--json")).stdout) as {
+            short_id: string;
+          }[];
+          check(
+            listed.length === 2,
+            `the snapshot bucket holds ${listed.length} restic snapshots, expected 2`,
+          );
+          await fromSnapshot("restore", listed[0].short_id, "--target", `${dir}/restore-first`);
+          check(
+            !(await Deno.stat(`${dir}/restore-first${dir}/src/third.txt`).then(
+              () => true,
+              () => false,
+            )),
+            "the first restic snapshot has the file added later",
+          );
         },
       },
     ],
