@@ -104,7 +104,7 @@ export function resticSuite(t: Target): Suite {
       },
       {
         name:
-          "restic - forget --prune on a COMPLIANCE bucket removes no version; the repository stays whole",
+          "restic - forget --prune on a COMPLIANCE bucket removes no version; a pre-prune snapshot bucket restores every snapshot",
         async fn() {
           const aws = (...args: string[]) =>
             must(AWS_BIN, ["--endpoint-url", t.endpoint, ...args], { env: awsEnv, cwd: dir });
