@@ -31,6 +31,7 @@ import { s3For } from "../../tests/helpers/s3_client.ts";
 import { CHUNK_AVG_BYTES } from "../../src/store/chunker.ts";
 import { type DedupOptions, measureDedup, nightlyArchives } from "./dedup.ts";
 import { log, MB, MIB } from "./common.ts";
+import { auditHash, type AuditRecord, verifyAudit } from "../../src/meta/audit.ts";
 import { type Limits, measureLimits } from "./limits.ts";
 import { CpuMeter, type CpuUse, procText, RssSampler, statusKiB } from "./observe.ts";
 
@@ -537,6 +538,36 @@ function buildRows(
   return rows;
 }
 
+/** Times audit-chain verification over `n` synthetic records and scales it to a million. */
+function auditVerifyRow(n: number): Row {
+  log(`audit-verify: ${n} synthetic records`);
+  const records: AuditRecord[] = [];
+  let prev: Uint8Array = new Uint8Array(32);
+  for (let seq = 1; seq <= n; seq++) {
+    const entry = {
+      time: 1_800_000_000_000 + seq,
+      op: "putVersion",
+      target: `/backups/data/${seq.toString(16).padStart(8, "0")}`,
+      outcome: "done" as const,
+      detail: "versionId=Fnydhs2EaJbKXQ2NxK0_KA",
+    };
+    const hash = auditHash(seq, entry, prev);
+    records.push({ ...entry, seq, prev, hash });
+    prev = hash;
+  }
+  const t0 = performance.now();
+  const r = verifyAudit(records);
+  const perMillion = (performance.now() - t0) / 1000 * (1_000_000 / n);
+  return {
+    figure: "audit-verify, per million records (in memory)",
+    value: `${perMillion.toFixed(1)} s`,
+    target: "—",
+    ratio: `${r.checked.toLocaleString("en")} records checked`,
+    pass: r.brokenAt === undefined ? "" : "FAIL",
+    rgw: "—",
+  };
+}
+
 function textTable(rows: Row[]): string {
   const head: Row = {
     figure: "Figure",
@@ -736,6 +767,7 @@ async function main() {
     const rss = { hwmMiB, maxSampledMiB: r.rss.max / 1024 };
 
     const rows = buildRows(limits, ph, list, rss, dedup);
+    rows.push(auditVerifyRow(args.quick ? 20_000 : 200_000));
     console.log("\nVault CPU by thread group per phase (cores; 2 = both cores busy):");
     console.log(cpuTable(r.phases, dedup));
     console.log("\nPeak vault RSS per phase (sampled every 100 ms):");
