@@ -182,12 +182,16 @@ export function lockForNewVersion(
   return lock.mode || lock.legalHold ? lock : undefined;
 }
 
-interface LockRow {
-  version_id: string;
-  delete_marker: number;
+/** The Object Lock columns of a `versions` row. */
+export interface LockColumns {
   lock_mode: "GOVERNANCE" | "COMPLIANCE" | null;
   retain_until: number | null;
   legal_hold: number;
+}
+
+interface LockRow extends LockColumns {
+  version_id: string;
+  delete_marker: number;
 }
 
 /** The lock row of a version (the latest when no id is given). */
@@ -224,7 +228,7 @@ function lockRow(db: Db, req: { bucket: string; key: string; versionId?: string 
 
 /** Asks the retention engine; throws `locked` on refusal. */
 export function enforce(
-  row: Pick<LockRow, "lock_mode" | "retain_until" | "legal_hold">,
+  row: LockColumns,
   req: LockRequest,
   now: number,
 ): void {

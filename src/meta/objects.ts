@@ -16,7 +16,7 @@ import type {
   VersionRecord,
   VersionRef,
 } from "../channel/mod.ts";
-import { enforce, lockForNewVersion } from "./lock.ts";
+import { enforce, type LockColumns, lockForNewVersion } from "./lock.ts";
 import { requireWritable } from "./snapshots.ts";
 import { MANIFEST_ENTRY_BYTES } from "../channel/mod.ts";
 import type { Db } from "./db.ts";
@@ -84,10 +84,7 @@ export function addChunkRefs(db: Db, manifest: Uint8Array, delta: 1 | -1): void 
   }
 }
 
-interface VersionRow {
-  lock_mode: "GOVERNANCE" | "COMPLIANCE" | null;
-  retain_until: number | null;
-  legal_hold: number;
+interface VersionRow extends LockColumns {
   version_id: string;
   delete_marker: number;
   size: number;
@@ -241,13 +238,7 @@ export function putVersion(
   };
   if (v.versionId === "null") {
     // Replacing the null version deletes it, which its own lock may forbid.
-    const old = db.get<
-      {
-        lock_mode: "GOVERNANCE" | "COMPLIANCE" | null;
-        retain_until: number | null;
-        legal_hold: number;
-      }
-    >(
+    const old = db.get<LockColumns>(
       "SELECT lock_mode, retain_until, legal_hold FROM versions WHERE bucket = ? AND key = ? AND version_id = 'null'",
       req.bucket,
       key,
@@ -390,14 +381,7 @@ export function deleteObject(
     return { deleted: true, versionId: marker.versionId, deleteMarker: true };
   }
   const versionId = req.versionId ?? "null";
-  const row = db.get<
-    {
-      delete_marker: number;
-      lock_mode: "GOVERNANCE" | "COMPLIANCE" | null;
-      retain_until: number | null;
-      legal_hold: number;
-    }
-  >(
+  const row = db.get<LockColumns & { delete_marker: number }>(
     "SELECT delete_marker, lock_mode, retain_until, legal_hold FROM versions WHERE bucket = ? AND key = ? AND version_id = ?",
     req.bucket,
     key,

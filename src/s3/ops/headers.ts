@@ -68,6 +68,11 @@ export function isoDate(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/** The `x-amz-version-id` header for a version, which S3 omits for the `null` version. */
+export function versionIdHeader(versionId: string): Record<string, string> {
+  return versionId === "null" ? {} : { "x-amz-version-id": versionId };
+}
+
 /** The response headers describing a version. */
 export function versionHeaders(v: VersionRecord, checksumMode: boolean): Record<string, string> {
   const h: Record<string, string> = {
@@ -78,7 +83,7 @@ export function versionHeaders(v: VersionRecord, checksumMode: boolean): Record<
   };
   for (const [k, val] of Object.entries(v.headers)) if (k !== "content-type") h[k] = val;
   for (const [k, val] of Object.entries(v.userMeta)) h[`x-amz-meta-${k}`] = val;
-  if (v.versionId !== "null") h["x-amz-version-id"] = v.versionId;
+  Object.assign(h, versionIdHeader(v.versionId));
   if (checksumMode && v.checksum) {
     h[`x-amz-checksum-${v.checksum.algorithm.toLowerCase()}`] = v.checksum.value;
     h["x-amz-checksum-type"] = v.checksum.type;

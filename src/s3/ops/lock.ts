@@ -13,6 +13,7 @@ import { S3Error, toS3Error } from "../errors.ts";
 import { child, parseXml, renderXml } from "../xml.ts";
 import { readXmlBody } from "./body.ts";
 import type { OpContext, OpResult } from "./context.ts";
+import { versionIdHeader } from "./headers.ts";
 import { xmlResult } from "./context.ts";
 
 type Ctx<O extends Endpoint["op"]> = OpContext<Extract<Endpoint, { op: O }>>;
@@ -191,7 +192,7 @@ export async function PutObjectRetention(ctx: Ctx<"PutObjectRetention">): Promis
   });
   return {
     status: 200,
-    headers: r.versionId !== "null" ? { "x-amz-version-id": r.versionId } : {},
+    headers: versionIdHeader(r.versionId),
   };
 }
 
@@ -239,7 +240,7 @@ export async function PutObjectLegalHold(ctx: Ctx<"PutObjectLegalHold">): Promis
   });
   return {
     status: 200,
-    headers: r.versionId !== "null" ? { "x-amz-version-id": r.versionId } : {},
+    headers: versionIdHeader(r.versionId),
   };
 }
 

@@ -15,9 +15,9 @@ import { OWNER } from "./bucket.ts";
 import { lockFromHeaders } from "./lock.ts";
 import type { OpContext, OpResult } from "./context.ts";
 import { xmlResult } from "./context.ts";
-import { isoDate, metadataFromHeaders } from "./headers.ts";
+import { isoDate, metadataFromHeaders, versionIdHeader } from "./headers.ts";
 import { maxParam } from "./list.ts";
-import { checkKey, readCopySource, versionIdHeader, writeConditions } from "./object_put.ts";
+import { checkKey, readCopySource, writeConditions } from "./object_put.ts";
 
 type Ctx<O extends Endpoint["op"]> = OpContext<Extract<Endpoint, { op: O }>>;
 

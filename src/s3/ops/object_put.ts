@@ -14,7 +14,13 @@ import { ingestBody } from "./body.ts";
 import { integrityChecked, lockFromHeaders } from "./lock.ts";
 import type { OpContext, OpResult } from "./context.ts";
 import { xmlResult } from "./context.ts";
-import { conditionsFrom, evaluateConditions, isoDate, metadataFromHeaders } from "./headers.ts";
+import {
+  conditionsFrom,
+  evaluateConditions,
+  isoDate,
+  metadataFromHeaders,
+  versionIdHeader,
+} from "./headers.ts";
 
 type Ctx<O extends Endpoint["op"]> = OpContext<Extract<Endpoint, { op: O }>>;
 
@@ -33,11 +39,6 @@ export const KEY_MAX_BYTES = 1024;
 /** Refuses keys S3 refuses. */
 export function checkKey(key: string): void {
   if (new TextEncoder().encode(key).length > KEY_MAX_BYTES) throw new S3Error("KeyTooLongError");
-}
-
-/** The `x-amz-version-id` header for a version, which S3 omits for the `null` version. */
-export function versionIdHeader(versionId: string): Record<string, string> {
-  return versionId === "null" ? {} : { "x-amz-version-id": versionId };
 }
 
 /** Reads `If-None-Match: *` / `If-Match` of a conditional write. */

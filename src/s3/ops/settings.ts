@@ -11,6 +11,7 @@ import { S3Error, type S3ErrorCode } from "../errors.ts";
 import { renderXml, type XmlObject } from "../xml.ts";
 import { OWNER } from "./bucket.ts";
 import type { OpContext, OpResult } from "./context.ts";
+import { versionIdHeader } from "./headers.ts";
 import { xmlResult } from "./context.ts";
 
 type Ctx<O extends Endpoint["op"]> = OpContext<Extract<Endpoint, { op: O }>>;
@@ -69,8 +70,5 @@ export async function GetObjectAcl(ctx: Ctx<"GetObjectAcl">): Promise<OpResult> 
 /** GetObjectTagging: objects carry no tags. */
 export async function GetObjectTagging(ctx: Ctx<"GetObjectTagging">): Promise<OpResult> {
   const v = await ctx.meta.call({ type: "getVersion", bucket: ctx.ep.bucket, key: ctx.ep.key });
-  const headers: Record<string, string> = v.versionId !== "null"
-    ? { "x-amz-version-id": v.versionId }
-    : {};
-  return xmlResult(renderXml("Tagging", { TagSet: {} }), headers);
+  return xmlResult(renderXml("Tagging", { TagSet: {} }), versionIdHeader(v.versionId));
 }
