@@ -10,7 +10,7 @@
 
 import { ensureRootCredential } from "./src/auth/mod.ts";
 import { configFromProcess, usage, VERSION } from "./src/config.ts";
-import { META_WORKER_URL } from "./src/meta/mod.ts";
+import { auditSigner, META_WORKER_URL } from "./src/meta/mod.ts";
 import { log, setLogLevel } from "./src/ops/mod.ts";
 import { type WorkerName, workerPermissions } from "./src/permissions.ts";
 import { ROUTER_WORKER_URL, type RouterInit } from "./src/s3/mod.ts";
@@ -134,6 +134,12 @@ async function main() {
     type: "init",
     dataDir: config.dataDir,
     maxClockJumpMs: config.maxClockJumpSeconds * 1000,
+    indexKey: keys.indexKey,
+    fourEyes: {
+      quorum: config.deleteQuorum,
+      approvers: config.approvers,
+      ttlSeconds: config.approvalTtlSeconds,
+    },
     ports: [toMeta.port2, storeToMeta.port2],
   }, [
     toMeta.port2,
@@ -143,6 +149,11 @@ async function main() {
     const r = await ready;
     if (r.type === "failed") fail(`The ${name} worker cannot start: ${r.message}`);
   }
+  console.log(
+    `amber: audit seals are signed with Ed25519 key ${
+      Buffer.from(auditSigner(keys.indexKey).publicKey).toString("hex")
+    } (pin it: audit-verify --public-key)`,
+  );
   const init: RouterInit = {
     host: config.host,
     port: config.port,

@@ -34,6 +34,12 @@ export interface Config {
   gcGraceSeconds: number;
   /** Largest forward jump of the system clock credited across a restart, seconds. @default 86400 */
   maxClockJumpSeconds: number;
+  /** Distinct approvals a version delete, governance bypass, bucket delete or lock change needs. @default 0 */
+  deleteQuorum: number;
+  /** Who may approve: an HMAC secret shared with the vault, or an Ed25519 public key (hex). */
+  approvers: { id: string; kind: "hmac" | "ed25519"; key: string }[];
+  /** Longest life of an approval, seconds. @default 3600 */
+  approvalTtlSeconds: number;
 }
 
 /** Thrown when settings are invalid; one line per bad setting. */
@@ -60,6 +66,9 @@ const SETTINGS = {
   gcIntervalSeconds: { flag: "--gc-interval", env: "AMBER_GC_INTERVAL" },
   gcGraceSeconds: { flag: "--gc-grace", env: "AMBER_GC_GRACE" },
   maxClockJumpSeconds: { flag: "--max-clock-jump", env: "AMBER_MAX_CLOCK_JUMP" },
+  deleteQuorum: { flag: "--delete-quorum", env: "AMBER_DELETE_QUORUM" },
+  approvers: { flag: "--approvers", env: "AMBER_APPROVERS" },
+  approvalTtlSeconds: { flag: "--approval-ttl", env: "AMBER_APPROVAL_TTL" },
 } as const;
 
 type SettingName = keyof typeof SETTINGS;
@@ -235,7 +244,12 @@ export function loadConfig(sources: ConfigSources): Config {
   }
 
   const seconds = (
-    name: "gcIntervalSeconds" | "gcGraceSeconds" | "maxClockJumpSeconds",
+    name:
+      | "gcIntervalSeconds"
+      | "gcGraceSeconds"
+      | "maxClockJumpSeconds"
+      | "deleteQuorum"
+      | "approvalTtlSeconds",
     fallback: number,
   ): number => {
     const r = raw(name);
@@ -250,6 +264,19 @@ export function loadConfig(sources: ConfigSources): Config {
   const gcIntervalSeconds = seconds("gcIntervalSeconds", 3600);
   const gcGraceSeconds = seconds("gcGraceSeconds", 3600);
   const maxClockJumpSeconds = seconds("maxClockJumpSeconds", 86400);
+  const approvalTtlSeconds = seconds("approvalTtlSeconds", 3600);
+  const approvers = parseApprovers(raw("approvers"), problems);
+  const quorumRaw = raw("deleteQuorum");
+  const deleteQuorum = Number(quorumRaw.value ?? "0");
+  if (!/^\d{1,3}$/.test(quorumRaw.value ?? "0")) {
+    problems.push(
+      `Invalid delete quorum "${quorumRaw.value}" (${quorumRaw.from}): expected a count`,
+    );
+  } else if (deleteQuorum > approvers.length) {
+    problems.push(
+      `Delete quorum ${deleteQuorum} (${quorumRaw.from}) needs at least that many AMBER_APPROVERS; ${approvers.length} configured`,
+    );
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -266,7 +293,41 @@ export function loadConfig(sources: ConfigSources): Config {
     gcIntervalSeconds,
     gcGraceSeconds,
     maxClockJumpSeconds,
+    deleteQuorum,
+    approvers,
+    approvalTtlSeconds,
   };
+}
+
+/**
+ * Parses `AMBER_APPROVERS`: comma-separated `id=hmac:<secret>` or
+ * `id=ed25519:<public key, 64 hex digits>`.
+ */
+function parseApprovers(
+  r: { value?: string; from: string },
+  problems: string[],
+): Config["approvers"] {
+  const out: Config["approvers"] = [];
+  for (const item of (r.value ?? "").split(",").map((x) => x.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z0-9_-]{1,64})=(hmac|ed25519):(.+)$/.exec(item);
+    const id = m?.[1] ?? item.split("=")[0];
+    if (!m) {
+      problems.push(
+        `Invalid approver "${id}" (${r.from}): expected id=hmac:<secret> or id=ed25519:<64 hex digits>`,
+      );
+    } else if (m[2] === "hmac" && m[3].length < 16) {
+      problems.push(
+        `Invalid approver "${id}" (${r.from}): an HMAC secret needs 16 or more characters`,
+      );
+    } else if (m[2] === "ed25519" && !/^[0-9a-fA-F]{64}$/.test(m[3])) {
+      problems.push(`Invalid approver "${id}" (${r.from}): an Ed25519 public key is 64 hex digits`);
+    } else if (out.some((a) => a.id === id)) {
+      problems.push(`Invalid approver "${id}" (${r.from}): named twice`);
+    } else {
+      out.push({ id, kind: m[2] as "hmac" | "ed25519", key: m[3] });
+    }
+  }
+  return out;
 }
 
 /**

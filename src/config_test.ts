@@ -54,3 +54,29 @@ Deno.test("usage - names every setting's flag and environment variable", () => {
   for (const name of ENV_NAMES) assert.ok(text.includes(name), name);
   assert.ok(text.includes("--data-dir") && text.includes("amber version"));
 });
+
+Deno.test("loadConfig - four-eyes approvers and quorum", () => {
+  const pub = "ab".repeat(32);
+  const c = load([], {
+    AMBER_APPROVERS: `alice=hmac:0123456789abcdef, bob=ed25519:${pub}`,
+    AMBER_DELETE_QUORUM: "2",
+  });
+  assert.equal(c.deleteQuorum, 2);
+  assert.equal(c.approvalTtlSeconds, 3600);
+  assert.deepEqual(c.approvers, [
+    { id: "alice", kind: "hmac", key: "0123456789abcdef" },
+    { id: "bob", kind: "ed25519", key: pub },
+  ]);
+  assert.deepEqual(
+    problems([], {
+      AMBER_APPROVERS: "alice=hmac:short,bob=ed25519:xyz,carol,alice=hmac:0123456789abcdef0",
+      AMBER_DELETE_QUORUM: "3",
+    }),
+    [
+      'Invalid approver "alice" (AMBER_APPROVERS): an HMAC secret needs 16 or more characters',
+      'Invalid approver "bob" (AMBER_APPROVERS): an Ed25519 public key is 64 hex digits',
+      'Invalid approver "carol" (AMBER_APPROVERS): expected id=hmac:<secret> or id=ed25519:<64 hex digits>',
+      "Delete quorum 3 (AMBER_DELETE_QUORUM) needs at least that many AMBER_APPROVERS; 1 configured",
+    ],
+  );
+});

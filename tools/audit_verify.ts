@@ -1,37 +1,37 @@
 /**
- * `deno task audit-verify <data-dir>`: walks the audit log's hash chain
- * offline (the vault may be stopped; the index is opened read-only) and
- * names the first broken record. Exit status 0 when the chain is intact.
+ * `deno task audit-verify <data-dir> [--public-key <hex>]`: walks the audit
+ * log's hash chain and checks its Ed25519 seals offline (the vault may be
+ * stopped; the index is opened read-only) and names the first broken record
+ * or seal. Exit status 0 when the log holds.
  *
  * @module
  */
 
-import { DatabaseSync } from "node:sqlite";
-import { type AuditRecord, verifyAudit } from "../src/meta/mod.ts";
+import { verifyAuditLog } from "../src/meta/mod.ts";
 
-const dataDir = Deno.args[0];
-if (!dataDir) {
-  console.error("usage: deno task audit-verify <data-dir>");
+const USAGE = "usage: deno task audit-verify <data-dir> [--public-key <64 hex digits>]";
+const args = [...Deno.args];
+const at = args.indexOf("--public-key");
+let publicKey: Uint8Array | undefined;
+if (at >= 0) {
+  const hex = args.splice(at, 2)[1] ?? "";
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
+    console.error(`audit-verify: --public-key must be 64 hex digits\n${USAGE}`);
+    Deno.exit(2);
+  }
+  publicKey = Uint8Array.from(Buffer.from(hex, "hex"));
+}
+const dataDir = args[0];
+if (!dataDir || args.length !== 1) {
+  console.error(USAGE);
   Deno.exit(2);
 }
-const path = `${dataDir}/meta/index.db`;
-let db: DatabaseSync;
+let result;
 try {
-  db = new DatabaseSync(path, { readOnly: true });
+  result = verifyAuditLog(dataDir, { publicKey });
 } catch (e) {
-  console.error(`audit-verify: Cannot open "${path}": ${(e as Error).message}`);
+  console.error(`audit-verify: Cannot open the index in "${dataDir}": ${(e as Error).message}`);
   Deno.exit(2);
 }
-const started = performance.now();
-const rows = db.prepare(
-  "SELECT seq, time, op, target, outcome, detail, prev, hash FROM audit ORDER BY seq",
-).iterate();
-const result = verifyAudit(rows as Iterable<AuditRecord>);
-const ms = performance.now() - started;
-if (result.brokenAt !== undefined) {
-  console.log(
-    `audit-verify: record ${result.brokenAt} is broken: ${result.why} (${result.checked} records before it are intact)`,
-  );
-  Deno.exit(1);
-}
-console.log(`audit-verify: ${result.checked} records, chain intact (${ms.toFixed(0)} ms)`);
+console.log(`audit-verify: ${result.summary}`);
+Deno.exit(result.ok ? 0 : 1);

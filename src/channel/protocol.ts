@@ -110,7 +110,7 @@ export type MetaRequest =
   | { type: "listBuckets" }
   | { type: "createBucket"; bucket: string; region: string; now: number; objectLock?: boolean }
   | { type: "headBucket"; bucket: string }
-  | { type: "deleteBucket"; bucket: string }
+  | { type: "deleteBucket"; bucket: string; approvals?: string[] }
   | {
     type: "putVersion";
     bucket: string;
@@ -135,6 +135,8 @@ export type MetaRequest =
     now: number;
     /** `x-amz-bypass-governance-retention: true` sent by a caller holding the bypass right. */
     bypassGovernance: boolean;
+    /** Four-eyes approval tokens the request carried (`X-Amber-Approvals`). */
+    approvals?: string[];
   }
   | {
     type: "deleteObjects";
@@ -142,9 +144,15 @@ export type MetaRequest =
     objects: { key: string; versionId?: string }[];
     now: number;
     bypassGovernance: boolean;
+    approvals?: string[];
   }
   | { type: "putBucketVersioning"; bucket: string; status: "Enabled" | "Suspended" }
-  | { type: "putObjectLockConfiguration"; bucket: string; defaultRetention?: DefaultRetention }
+  | {
+    type: "putObjectLockConfiguration";
+    bucket: string;
+    defaultRetention?: DefaultRetention;
+    approvals?: string[];
+  }
   | { type: "getObjectLockConfiguration"; bucket: string }
   | { type: "createSnapshot"; bucket: string; source: string; at: number; now: number }
   | {
@@ -154,6 +162,7 @@ export type MetaRequest =
     versionId?: string;
     retention: { mode?: "GOVERNANCE" | "COMPLIANCE"; retainUntil?: number };
     bypassGovernance: boolean;
+    approvals?: string[];
   }
   | { type: "putObjectLegalHold"; bucket: string; key: string; versionId?: string; on: boolean }
   | {
@@ -213,7 +222,13 @@ export type MetaRequest =
     maxUploads: number;
   }
   | { type: "chunkRefs"; ids: Uint8Array }
-  | { type: "stats" };
+  | { type: "stats" }
+  /** Audit records after `since` (and the seals among them), oldest first. */
+  | { type: "exportAudit"; since: number; limit: number }
+  /** Stores a four-eyes approval for a later request on `resource`. */
+  | { type: "stageApproval"; token: string; action: string; resource: string }
+  /** Moves the trusted clock forward to `time` (ms) on approvers' signed word; never back. */
+  | { type: "attestTime"; time: number; approvals: string[] };
 
 /** Result of a listing with delimiter support. */
 export interface ListResult<T> {
@@ -281,6 +296,28 @@ export interface MetaResults {
     chunkRefs: number;
     clock: { trustedMs: number; wallAheadMs: number; uncreditedJumpMs: number };
   };
+  exportAudit: AuditExport;
+  stageApproval: { approver: string; expires: number };
+  attestTime: { trustedMs: number };
+}
+
+/** A page of the audit log, binary fields in hex. */
+export interface AuditExport {
+  /** The vault's audit signing key (Ed25519, hex): pin it for `audit-verify --public-key`. */
+  publicKey: string;
+  records: {
+    seq: number;
+    time: number;
+    op: string;
+    target: string;
+    outcome: string;
+    detail: string;
+    prev: string;
+    hash: string;
+  }[];
+  seals: { seq: number; time: number; hash: string; signature: string }[];
+  /** Pass as `since` for the next page; undefined at the end. */
+  next?: number;
 }
 
 /**

@@ -8,6 +8,7 @@ import type { MetaResults } from "../channel/mod.ts";
 import type { Db } from "./db.ts";
 import { MetaError } from "./errors.ts";
 import { requireBucket } from "./objects.ts";
+import type { Gate } from "./four_eyes.ts";
 
 /** Lists every bucket by name. */
 export function listBuckets(db: Db): MetaResults["listBuckets"] {
@@ -56,7 +57,11 @@ export function headBucket(db: Db, req: { bucket: string }): MetaResults["headBu
 }
 
 /** Deletes an empty bucket; `bucketNotEmpty` while it holds versions or uploads. */
-export function deleteBucket(db: Db, req: { bucket: string }): MetaResults["deleteBucket"] {
+export function deleteBucket(
+  db: Db,
+  req: { bucket: string },
+  gate: Gate,
+): MetaResults["deleteBucket"] {
   requireBucket(db, req.bucket);
   const used = db.get("SELECT 1 AS x FROM versions WHERE bucket = ? LIMIT 1", req.bucket) ??
     db.get("SELECT 1 AS x FROM uploads WHERE bucket = ? LIMIT 1", req.bucket);
@@ -65,6 +70,7 @@ export function deleteBucket(db: Db, req: { bucket: string }): MetaResults["dele
       bucket: req.bucket,
     });
   }
+  gate("DeleteBucket", `/${req.bucket}`);
   db.run("DELETE FROM buckets WHERE name = ?", req.bucket);
   return { deleted: true };
 }

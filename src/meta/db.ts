@@ -87,6 +87,25 @@ const MIGRATIONS: string[] = [
   // Point-in-time snapshot buckets (snapshots.ts).
   `ALTER TABLE buckets ADD COLUMN snapshot_of TEXT;
    ALTER TABLE buckets ADD COLUMN snapshot_at INTEGER;`,
+  // Ed25519 seals on the audit chain (audit_seal.ts) and four-eyes approvals (approvals.ts):
+  // staged ones wait to be consumed; used synchronous ones are kept until expiry against replay.
+  `CREATE TABLE audit_seals(
+     seq INTEGER PRIMARY KEY,
+     hash BLOB NOT NULL,
+     time INTEGER NOT NULL,
+     public_key BLOB NOT NULL,
+     signature BLOB NOT NULL
+   );
+   CREATE TABLE approvals(
+     approver TEXT NOT NULL,
+     nonce TEXT NOT NULL,
+     action TEXT NOT NULL,
+     resource TEXT NOT NULL,
+     expires INTEGER NOT NULL,
+     consumed INTEGER NOT NULL,
+     PRIMARY KEY(approver, nonce)
+   ) WITHOUT ROWID;
+   CREATE INDEX approvals_by_resource ON approvals(action, resource);`,
 ];
 
 /** A prepared-statement cache over one SQLite connection. */

@@ -8,14 +8,18 @@
 
 import type { DefaultRetention, MetaRequest, MetaResults, ObjectLock } from "../channel/mod.ts";
 import {
+  attestClock,
   type ClockState,
   decide,
+  type Decision,
   type LockRequest,
   persistable,
   readClock,
 } from "../retention/mod.ts";
 import type { Db } from "./db.ts";
 import { MetaError } from "./errors.ts";
+import { auditTarget } from "./audit.ts";
+import type { Gate } from "./four_eyes.ts";
 import { type BucketRow, keyBytes, requireBucket } from "./objects.ts";
 
 type Req<T extends MetaRequest["type"]> = Extract<MetaRequest, { type: T }>;
@@ -62,6 +66,25 @@ export class TrustedClock {
     return r.now;
   }
 
+  /**
+   * Moves trusted time forward to an attested time (inside a write transaction,
+   * after the approvals were checked).
+   *
+   * @param attestedMs The attested time, ms since the epoch.
+   * @returns Trusted now.
+   */
+  attest(attestedMs: number): number {
+    this.now();
+    const r = attestClock(this.#state!, attestedMs, {
+      wallNow: Date.now(),
+      monotonicNow: performance.now(),
+    });
+    if ("refused" in r) throw new MetaError("invalidApproval", r.refused);
+    this.#state = r.state;
+    this.#uncreditedJumpMs = 0;
+    return r.state.trusted;
+  }
+
   /** What `/metrics` shows: trusted time, how far the wall clock runs ahead of it, the last uncredited jump. */
   status(): { trustedMs: number; wallAheadMs: number; uncreditedJumpMs: number } {
     const trustedMs = this.now();
@@ -98,6 +121,7 @@ function requireLockBucket(db: Db, bucket: string): BucketRow {
 export function putObjectLockConfiguration(
   db: Db,
   req: Req<"putObjectLockConfiguration">,
+  gate: Gate,
 ): MetaResults["putObjectLockConfiguration"] {
   const b = requireBucket(db, req.bucket);
   if (b.object_lock !== 1 && b.versioning !== "Enabled") {
@@ -106,6 +130,7 @@ export function putObjectLockConfiguration(
       `Object Lock needs versioning enabled on bucket "${req.bucket}"`,
     );
   }
+  gate("PutObjectLockConfiguration", `/${req.bucket}`);
   db.run(
     "UPDATE buckets SET object_lock = 1, default_retention = ? WHERE name = ?",
     req.defaultRetention ? JSON.stringify(req.defaultRetention) : null,
@@ -232,7 +257,12 @@ export function enforce(
   req: LockRequest,
   now: number,
 ): void {
-  const d = decide(
+  const d = decideRow(row, req, now);
+  if (!d.allowed) throw new MetaError("locked", d.message, { reason: d.reason });
+}
+
+function decideRow(row: LockColumns, req: LockRequest, now: number): Decision {
+  return decide(
     {
       mode: row.lock_mode ?? undefined,
       retainUntil: row.retain_until ?? undefined,
@@ -241,7 +271,11 @@ export function enforce(
     req,
     now,
   );
-  if (!d.allowed) throw new MetaError("locked", d.message, { reason: d.reason });
+}
+
+/** Whether the engine would allow `req` on the version in `row`. */
+function allows(row: LockColumns, req: LockRequest, now: number): boolean {
+  return decideRow(row, req, now).allowed;
 }
 
 /** PutObjectRetention: set, extend, shorten or remove as the engine allows. */
@@ -249,6 +283,7 @@ export function putObjectRetention(
   db: Db,
   req: Req<"putObjectRetention">,
   now: number,
+  gate: Gate,
 ): MetaResults["putObjectRetention"] {
   requireLockBucket(db, req.bucket);
   const row = lockRow(db, req);
@@ -257,6 +292,12 @@ export function putObjectRetention(
     { kind: "putRetention", ...req.retention, bypassGovernance: req.bypassGovernance },
     now,
   );
+  if (
+    req.bypassGovernance &&
+    !allows(row, { kind: "putRetention", ...req.retention, bypassGovernance: false }, now)
+  ) {
+    gate("PutObjectRetention", auditTarget({ ...req, versionId: row.version_id }));
+  }
   db.run(
     "UPDATE versions SET lock_mode = ?, retain_until = ? WHERE bucket = ? AND key = ? AND version_id = ?",
     req.retention.mode ?? null,

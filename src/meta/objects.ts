@@ -21,6 +21,8 @@ import { requireWritable } from "./snapshots.ts";
 import { MANIFEST_ENTRY_BYTES } from "../channel/mod.ts";
 import type { Db } from "./db.ts";
 import { MetaError } from "./errors.ts";
+import { auditTarget } from "./audit.ts";
+import type { Gate } from "./four_eyes.ts";
 
 const utf8 = new TextEncoder();
 
@@ -361,6 +363,7 @@ export function deleteObject(
   db: Db,
   req: { bucket: string; key: string; versionId?: string; now: number; bypassGovernance: boolean },
   trustedNow: number,
+  gate: Gate,
 ): MetaResults["deleteObject"] {
   const { versioning } = requireBucket(db, req.bucket);
   const key = keyBytes(req.key);
@@ -390,6 +393,7 @@ export function deleteObject(
   // The retention engine decides; only it can let a locked version go.
   if (row) {
     enforce(row, { kind: "deleteVersion", bypassGovernance: req.bypassGovernance }, trustedNow);
+    gate("DeleteObject", auditTarget({ ...req, versionId }));
   }
   const deleted = dropVersion(db, req.bucket, key, versionId);
   if (latestOf(db, req.bucket, key)?.version_id === versionId) refreshLatest(db, req.bucket, key);

@@ -8,6 +8,9 @@
 import type { Handled, MetaRequest, MetaResults, WireError } from "../channel/mod.ts";
 import { createBucket, deleteBucket, headBucket, listBuckets } from "./buckets.ts";
 import { appendAudit, auditTarget } from "./audit.ts";
+import { type AuditSigner, sealAudit } from "./audit_seal.ts";
+import { FourEyes, type FourEyesConfig, type Gate } from "./four_eyes.ts";
+import { APPROVAL_ACTIONS, type ApprovalAction } from "../retention/mod.ts";
 import { Db } from "./db.ts";
 import { createSnapshot } from "./snapshots.ts";
 import {
@@ -37,8 +40,15 @@ import {
   requireBucket,
 } from "./objects.ts";
 
-/** Requests name their target with these fields. */
-type AuditedRequest = { bucket?: string; key?: string; versionId?: string };
+/** Requests name their target with these fields, and may carry four-eyes approvals. */
+type AuditedRequest = { bucket?: string; key?: string; versionId?: string; approvals?: string[] };
+
+/** Refusals recorded in the audit log on their own, since the write they refused rolls back. */
+const AUDITED_REFUSALS: ReadonlySet<string> = new Set([
+  "locked",
+  "approvalsRequired",
+  "invalidApproval",
+]);
 
 /** A short, secret-free description of a write's result for the audit log. */
 function auditDetail(result: unknown): string {
@@ -51,6 +61,25 @@ function auditDetail(result: unknown): string {
   return parts.join(" ");
 }
 
+/** How often new audit records are sealed with the vault's signing key. */
+export const AUDIT_SEAL_INTERVAL_MS = 60_000;
+/** Most audit records one export page holds. */
+const AUDIT_EXPORT_MAX = 10_000;
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b).toString("hex");
+}
+
+function approvalAction(action: string): ApprovalAction {
+  if (!(APPROVAL_ACTIONS as readonly string[]).includes(action)) {
+    throw new MetaError(
+      "invalidApproval",
+      `"${action}" is not an action approvals are given for (${APPROVAL_ACTIONS.join(", ")})`,
+    );
+  }
+  return action as ApprovalAction;
+}
+
 function assertNever(x: never): never {
   throw new Error(`Unknown index request "${(x as { type: string }).type}"`);
 }
@@ -59,22 +88,50 @@ function assertNever(x: never): never {
 export class MetaService {
   #db: Db;
   #clock: TrustedClock;
+  #signer: AuditSigner;
+  #fourEyes: FourEyes;
+  #sealTimer: ReturnType<typeof setInterval>;
 
   /**
    * @param path Path of the SQLite file.
-   * @param opts Largest forward clock jump credited across a restart, and where clock alerts go.
+   * @param opts Largest forward clock jump credited across a restart, where clock alerts go,
+   *   the key audit seals are signed with, and the four-eyes quorum.
    */
   constructor(
     path: string,
-    opts: { maxClockJumpMs: number; onClockAlert: (message: string) => void },
+    opts: {
+      maxClockJumpMs: number;
+      onClockAlert: (message: string) => void;
+      auditSigner: AuditSigner;
+      fourEyes: FourEyesConfig;
+    },
   ) {
     this.#db = new Db(path);
+    this.#signer = opts.auditSigner;
+    this.#fourEyes = new FourEyes(opts.fourEyes);
     this.#clock = new TrustedClock(this.#db, {
       maxJumpMs: opts.maxClockJumpMs,
-      onJump: opts.onClockAlert,
+      onJump: (message) => {
+        opts.onClockAlert(message);
+        // The alert is evidence too: a clock pushed forward is how locks would be talked out of.
+        this.#db.write(() =>
+          appendAudit(this.#db, {
+            time: this.#clock.now(),
+            op: "clockAlert",
+            target: "/",
+            outcome: "refused",
+            detail: message,
+          })
+        ).catch((e) => opts.onClockAlert(`Cannot audit the clock alert: ${(e as Error).message}`));
+      },
     });
     // One high-water-mark write per group commit, not per request.
     this.#db.beforeCommit(() => this.#clock.save());
+    this.#sealTimer = setInterval(() => {
+      this.#db.write(() => sealAudit(this.#db, this.#signer, this.#clock.now())).catch((e) =>
+        opts.onClockAlert(`Cannot seal the audit log: ${(e as Error).message}`)
+      );
+    }, AUDIT_SEAL_INTERVAL_MS);
   }
 
   /**
@@ -82,26 +139,30 @@ export class MetaService {
    * it in the audit log in the same transaction; a refusal by the retention
    * engine is recorded on its own, since the write it refused rolls back.
    */
-  #write<T>(req: MetaRequest & AuditedRequest, fn: (trustedNow: number) => T): Promise<T> {
+  #write<T>(
+    req: MetaRequest & AuditedRequest,
+    fn: (trustedNow: number, gate: Gate) => T,
+    target: string = auditTarget(req),
+  ): Promise<T> {
     const db = this.#db;
     return db.write(() => {
       const time = this.#clock.now();
-      const result = fn(time);
+      const result = fn(time, this.#fourEyes.gate(db, req.approvals ?? [], time));
       appendAudit(db, {
         time,
         op: req.type,
-        target: auditTarget(req),
+        target,
         outcome: "done",
         detail: auditDetail(result),
       });
       return result;
     }).catch(async (e) => {
-      if (e instanceof MetaError && e.kind === "locked") {
+      if (e instanceof MetaError && AUDITED_REFUSALS.has(e.kind)) {
         await db.write(() =>
           appendAudit(db, {
             time: this.#clock.now(),
             op: req.type,
-            target: auditTarget(req),
+            target,
             outcome: "refused",
             detail: e.message,
           })
@@ -130,26 +191,31 @@ export class MetaService {
       case "headBucket":
         return headBucket(db, req);
       case "deleteBucket":
-        return this.#write(req, () => deleteBucket(db, req));
+        return this.#write(req, (_, gate) => deleteBucket(db, req, gate));
       case "putVersion":
         return this.#write(req, (now) => putVersion(db, req, now));
       case "getVersion":
         return getVersion(db, req);
       case "deleteObject":
-        return this.#write(req, (now) => deleteObject(db, req, now));
+        return this.#write(req, (now, gate) => deleteObject(db, req, now, gate));
       case "deleteObjects":
-        return this.#write(req, (trustedNow) => {
+        return this.#write(req, (trustedNow, gate) => {
           requireBucket(db, req.bucket);
           return {
             results: req.objects.map((o) => {
               try {
                 db.sql.exec("SAVEPOINT one");
-                const r = deleteObject(db, {
-                  bucket: req.bucket,
-                  now: req.now,
-                  bypassGovernance: req.bypassGovernance,
-                  ...o,
-                }, trustedNow);
+                const r = deleteObject(
+                  db,
+                  {
+                    bucket: req.bucket,
+                    now: req.now,
+                    bypassGovernance: req.bypassGovernance,
+                    ...o,
+                  },
+                  trustedNow,
+                  gate,
+                );
                 db.sql.exec("RELEASE one");
                 const target = auditTarget({ bucket: req.bucket, ...o });
                 appendAudit(db, {
@@ -169,7 +235,9 @@ export class MetaService {
                 db.sql.exec("ROLLBACK TO one");
                 db.sql.exec("RELEASE one");
                 const target = auditTarget({ bucket: req.bucket, ...o });
-                const outcome = e instanceof MetaError && e.kind === "locked" ? "refused" : "done";
+                const outcome = e instanceof MetaError && AUDITED_REFUSALS.has(e.kind)
+                  ? "refused"
+                  : "done";
                 if (outcome === "refused") {
                   appendAudit(db, {
                     time: trustedNow,
@@ -201,11 +269,11 @@ export class MetaService {
       case "listUploads":
         return listUploads(db, req);
       case "putObjectLockConfiguration":
-        return this.#write(req, () => putObjectLockConfiguration(db, req));
+        return this.#write(req, (_, gate) => putObjectLockConfiguration(db, req, gate));
       case "getObjectLockConfiguration":
         return getObjectLockConfiguration(db, req);
       case "putObjectRetention":
-        return this.#write(req, (now) => putObjectRetention(db, req, now));
+        return this.#write(req, (now, gate) => putObjectRetention(db, req, now, gate));
       case "putObjectLegalHold":
         return this.#write(req, () => putObjectLegalHold(db, req));
       case "createSnapshot":
@@ -218,6 +286,23 @@ export class MetaService {
         return { referenced: chunkRefs(db, req.ids) };
       case "stats":
         return this.#stats();
+      case "exportAudit":
+        return this.#exportAudit(req.since, req.limit);
+      case "stageApproval": {
+        const action = approvalAction(req.action);
+        return this.#write(
+          req,
+          (now) => this.#fourEyes.stage(db, { ...req, action }, now),
+          `${action} ${req.resource}`,
+        );
+      }
+      case "attestTime":
+        return this.#write(req, () => {
+          // The trusted clock lags by what is being attested, so the approvals' lifetime is
+          // judged at the attested time they sign; their nonces still make them single-use.
+          this.#fourEyes.gate(db, req.approvals, req.time)("AttestTime", `/?time=${req.time}`);
+          return { trustedMs: this.#clock.attest(req.time) };
+        }, `/?time=${req.time}`);
       default:
         return assertNever(req);
     }
@@ -242,9 +327,54 @@ export class MetaService {
     };
   }
 
-  /** Closes the database once queued writes are committed. */
+  #exportAudit(since: number, limit: number): MetaResults["exportAudit"] {
+    const n = Math.max(1, Math.min(limit, AUDIT_EXPORT_MAX));
+    const records = this.#db.all<{
+      seq: number;
+      time: number;
+      op: string;
+      target: string;
+      outcome: string;
+      detail: string;
+      prev: Uint8Array;
+      hash: Uint8Array;
+    }>(
+      "SELECT seq, time, op, target, outcome, detail, prev, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+      since,
+      n + 1,
+    );
+    const more = records.length > n;
+    if (more) records.pop();
+    const last = records.at(-1)?.seq ?? since;
+    const seals = this.#db.all<
+      { seq: number; time: number; hash: Uint8Array; signature: Uint8Array }
+    >(
+      "SELECT seq, time, hash, signature FROM audit_seals WHERE seq > ? AND seq <= ? ORDER BY seq",
+      since,
+      last,
+    );
+    return {
+      publicKey: hex(this.#signer.publicKey),
+      records: records.map((r) => ({ ...r, prev: hex(r.prev), hash: hex(r.hash) })),
+      seals: seals.map((s) => ({ ...s, hash: hex(s.hash), signature: hex(s.signature) })),
+      next: more ? last : undefined,
+    };
+  }
+
+  /** Seals the audit log and closes the database; call once queued writes are committed. */
   close(): void {
-    this.#db.close();
+    clearInterval(this.#sealTimer);
+    const db = this.#db;
+    db.sql.exec("BEGIN IMMEDIATE");
+    try {
+      sealAudit(db, this.#signer, this.#clock.now());
+      this.#clock.save();
+      db.sql.exec("COMMIT");
+    } catch (e) {
+      db.sql.exec("ROLLBACK");
+      throw e;
+    }
+    db.close();
   }
 }
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { MetaRequest, MetaResults, VersionRecord } from "../channel/mod.ts";
 import { MetaError } from "./errors.ts";
 import { MetaService } from "./service.ts";
+import { auditSigner } from "./audit_seal.ts";
 
 async function withIndex(
   fn: (call: <R extends MetaRequest>(r: R) => Promise<MetaResults[R["type"]]>) => Promise<void>,
@@ -10,6 +11,8 @@ async function withIndex(
   const svc = new MetaService(`${dir}/index.db`, {
     maxClockJumpMs: 86_400_000,
     onClockAlert: () => {},
+    auditSigner: auditSigner(new Uint8Array(32)),
+    fourEyes: { quorum: 0, approvers: [], ttlMs: 3_600_000 },
   });
   try {
     await fn(async (r) => (await svc.handle(r)).result as never);

@@ -8,6 +8,8 @@
 
 import { type MetaRequest, serve } from "../channel/mod.ts";
 import { metaErrorToWire, MetaService } from "./service.ts";
+import { auditSigner } from "./audit_seal.ts";
+import { fourEyesConfig, type FourEyesSettings } from "./four_eyes.ts";
 
 declare const self: Worker & { close(): void };
 
@@ -27,6 +29,8 @@ self.addEventListener("message", (e: MessageEvent) => {
     dataDir: string;
     ports: MessagePort[];
     maxClockJumpMs: number;
+    indexKey: Uint8Array;
+    fourEyes: FourEyesSettings;
   } | {
     type: "shutdown";
   };
@@ -39,6 +43,8 @@ self.addEventListener("message", (e: MessageEvent) => {
     Deno.mkdirSync(`${msg.dataDir}/meta`, { recursive: true });
     service = new MetaService(`${msg.dataDir}/meta/index.db`, {
       maxClockJumpMs: msg.maxClockJumpMs,
+      auditSigner: auditSigner(msg.indexKey),
+      fourEyes: fourEyesConfig(msg.fourEyes),
       onClockAlert: (message) =>
         console.error(JSON.stringify({ level: "warn", msg: message, alert: "clock" })),
     });

@@ -81,3 +81,36 @@ export function readClock(
 export function persistable(state: ClockState): ClockState {
   return { trusted: state.trusted };
 }
+
+/** How far ahead of the system clock an attested time may lie, ms. */
+export const ATTESTATION_LEAD_MAX_MS = 300_000;
+
+/**
+ * Applies an operator's signed time attestation: trusted time moves forward
+ * to the attested time, never back, and never past the system clock by more
+ * than {@linkcode ATTESTATION_LEAD_MAX_MS}.
+ *
+ * @param state The current state (after a reading).
+ * @param attestedMs The attested time, ms since the epoch.
+ * @param opts The system clock and a monotonic reading, ms.
+ * @returns The new state, or why the attestation is refused.
+ *
+ * @example
+ * ```ts
+ * import { attestClock } from "./clock.ts";
+ * const r = attestClock({ trusted: 1_000, monotonic: 0 }, 5_000, { wallNow: 5_000, monotonicNow: 1 });
+ * if (!("state" in r) || r.state.trusted !== 5_000) throw new Error("not credited");
+ * ```
+ */
+export function attestClock(
+  state: ClockState,
+  attestedMs: number,
+  opts: { wallNow: number; monotonicNow: number },
+): { state: ClockState } | { refused: string } {
+  if (attestedMs > opts.wallNow + ATTESTATION_LEAD_MAX_MS) {
+    return { refused: "The attested time is ahead of the system clock" };
+  }
+  return {
+    state: { trusted: Math.max(state.trusted, attestedMs), monotonic: opts.monotonicNow },
+  };
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { persistable, readClock } from "./clock.ts";
+import { ATTESTATION_LEAD_MAX_MS, attestClock, persistable, readClock } from "./clock.ts";
 
 const DAY = 86_400_000;
 const opts = (monotonicNow: number) => ({ monotonicNow, maxJumpMs: DAY });
@@ -51,4 +51,17 @@ Deno.test("readClock - trusted time never decreases over any sequence of restart
     last = r.now;
     state = r.state;
   }
+});
+
+Deno.test("attestClock - moves trusted time forward only, and never far past the system clock", () => {
+  const state = { trusted: 10_000, monotonic: 5 };
+  const forward = attestClock(state, 50_000, { wallNow: 50_000, monotonicNow: 6 });
+  assert.deepEqual(forward, { state: { trusted: 50_000, monotonic: 6 } });
+  const back = attestClock(state, 1_000, { wallNow: 50_000, monotonicNow: 6 });
+  assert.deepEqual(back, { state: { trusted: 10_000, monotonic: 6 } });
+  const ahead = attestClock(state, 50_000 + ATTESTATION_LEAD_MAX_MS + 1, {
+    wallNow: 50_000,
+    monotonicNow: 6,
+  });
+  assert.ok("refused" in ahead);
 });

@@ -8,5 +8,13 @@
 
 export { decide, isRetained } from "./lock.ts";
 export type { Decision, LockMode, LockRequest, RefusalReason, VersionLock } from "./lock.ts";
-export { persistable, readClock } from "./clock.ts";
+export { attestClock, persistable, readClock } from "./clock.ts";
 export type { ClockReading, ClockState } from "./clock.ts";
+export {
+  APPROVAL_ACTIONS,
+  isApproverId,
+  quorumMet,
+  signApproval,
+  verifyApproval,
+} from "./approvals.ts";
+export type { Approval, ApprovalAction, Approver } from "./approvals.ts";

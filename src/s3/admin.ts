@@ -5,6 +5,16 @@
  * `POST /admin/snapshots` `{"source": "backups", "bucket": "backups-before-prune", "at": "2026-11-20T03:00:00Z"}`
  * creates a read-only point-in-time snapshot bucket.
  *
+ * `POST /admin/clock` `{"time": "2036-11-23T10:00:00Z"}` with `X-Amber-Approvals`
+ * moves the trusted clock forward on approvers' signed word (never back).
+ *
+ * `POST /approve?action=DeleteObject&resource=/bucket/key?versionId=…` with
+ * `X-Amber-Approval` stages one four-eyes approval. It needs no signature:
+ * the approval is signed by its approver, and nothing else is accepted.
+ *
+ * `GET /admin/audit?since=<seq>&limit=<n>` exports the audit log after record
+ * `since` with its seals and the vault's signing key, for offline archiving.
+ *
  * @module
  */
 
@@ -12,20 +22,27 @@ import { createHash } from "node:crypto";
 import type { AppDeps } from "./app.ts";
 import { isValidBucketName } from "./endpoint.ts";
 import { S3Error, toS3Error } from "./errors.ts";
+import { approvalTokens } from "./ops/lock.ts";
 import { type AuthResult, verifyRequest } from "./sigv4/mod.ts";
 
 /** Largest admin request body, bytes. */
 const ADMIN_BODY_MAX_BYTES = 64 * 1024;
+
+/** Verifies an admin request's signature; the query is part of what is signed. */
+async function authenticate(req: Request, deps: AppDeps, path: string): Promise<AuthResult> {
+  const query = [...new URL(req.url).searchParams] as [string, string][];
+  return await verifyRequest(
+    { method: req.method, path, query, headers: req.headers },
+    { nowMs: deps.now(), lookupSecret: deps.lookupSecret },
+  );
+}
 
 async function authenticatedJson(
   req: Request,
   deps: AppDeps,
   path: string,
 ): Promise<Record<string, unknown>> {
-  const auth: AuthResult = await verifyRequest(
-    { method: req.method, path, query: [], headers: req.headers },
-    { nowMs: deps.now(), lookupSecret: deps.lookupSecret },
-  );
+  const auth = await authenticate(req, deps, path);
   const bytes = new Uint8Array(await req.arrayBuffer());
   if (bytes.length > ADMIN_BODY_MAX_BYTES) {
     throw new S3Error("InvalidRequest", { message: "The request body is too large" });
@@ -52,17 +69,111 @@ async function authenticatedJson(
   }
 }
 
+/** Runs an admin handler, answering its result or its error in JSON with the request id. */
+async function adminJson(
+  path: string,
+  requestId: string,
+  fn: () => Promise<{ status: number; body: Record<string, unknown> }>,
+): Promise<Response> {
+  try {
+    const r = await fn();
+    return Response.json({ ...r.body, requestId }, {
+      status: r.status,
+      headers: { "x-amz-request-id": requestId },
+    });
+  } catch (e) {
+    const err = toS3Error(e, path);
+    return Response.json({ error: err.code, message: err.message, requestId }, {
+      status: err.status,
+      headers: { "x-amz-request-id": requestId },
+    });
+  }
+}
+
+/** Largest `limit` of one audit export page. */
+const AUDIT_PAGE_MAX = 10_000;
+
+/**
+ * Handles `GET /admin/audit?since=&limit=`.
+ *
+ * @returns The JSON page: `publicKey`, `records`, `seals`, `next`.
+ */
+export function exportAudit(req: Request, deps: AppDeps, requestId: string): Promise<Response> {
+  return adminJson("/admin/audit", requestId, async () => {
+    await authenticate(req, deps, "/admin/audit");
+    const q = new URL(req.url).searchParams;
+    const since = Number(q.get("since") ?? "0");
+    const limit = Number(q.get("limit") ?? "1000");
+    if (!Number.isSafeInteger(since) || since < 0) {
+      throw new S3Error("InvalidArgument", { message: '"since" must be a record number ≥ 0' });
+    }
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > AUDIT_PAGE_MAX) {
+      throw new S3Error("InvalidArgument", {
+        message: `"limit" must be between 1 and ${AUDIT_PAGE_MAX}`,
+      });
+    }
+    const page = await deps.meta.call({ type: "exportAudit", since, limit });
+    return { status: 200, body: { ...page } };
+  });
+}
+
+/**
+ * Handles `POST /approve?action=&resource=`.
+ *
+ * @returns The JSON response: who approved and until when.
+ */
+export function stageApproval(req: Request, deps: AppDeps, requestId: string): Promise<Response> {
+  return adminJson("/approve", requestId, async () => {
+    const q = new URL(req.url).searchParams;
+    const resource = q.get("resource");
+    const token = req.headers.get("x-amber-approval");
+    if (!resource || !resource.startsWith("/") || !token) {
+      throw new S3Error("InvalidRequest", {
+        message: "Expected ?resource=/bucket[/key][?versionId=…] and an X-Amber-Approval header",
+      });
+    }
+    const r = await deps.meta.call({
+      type: "stageApproval",
+      token,
+      action: q.get("action") ?? "DeleteObject",
+      resource,
+    });
+    return {
+      status: 201,
+      body: { approver: r.approver, expires: new Date(r.expires).toISOString() },
+    };
+  });
+}
+
+/**
+ * Handles `POST /admin/clock`.
+ *
+ * @returns The JSON response: the trusted time now.
+ */
+export function attestTime(req: Request, deps: AppDeps, requestId: string): Promise<Response> {
+  return adminJson("/admin/clock", requestId, async () => {
+    const { time } = await authenticatedJson(req, deps, "/admin/clock");
+    const ms = typeof time === "string" ? Date.parse(time) : NaN;
+    if (Number.isNaN(ms)) {
+      throw new S3Error("InvalidArgument", { message: 'Expected {"time": ISO 8601 time}' });
+    }
+    const approvals = approvalTokens(req.headers) ?? [];
+    const r = await deps.meta.call({ type: "attestTime", time: ms, approvals });
+    return { status: 200, body: { trusted: new Date(r.trustedMs).toISOString() } };
+  });
+}
+
 /**
  * Handles `POST /admin/snapshots`.
  *
  * @returns The JSON response.
  */
-export async function createSnapshot(
+export function createSnapshot(
   req: Request,
   deps: AppDeps,
   requestId: string,
 ): Promise<Response> {
-  try {
+  return adminJson("/admin/snapshots", requestId, async () => {
     const body = await authenticatedJson(req, deps, "/admin/snapshots");
     const { source, bucket, at } = body as { source?: unknown; bucket?: unknown; at?: unknown };
     if (typeof source !== "string" || typeof bucket !== "string" || typeof at !== "string") {
@@ -81,15 +192,6 @@ export async function createSnapshot(
       });
     }
     const r = await deps.meta.call({ type: "createSnapshot", bucket, source, at: atMs, now });
-    return Response.json({ ...r, at: new Date(r.at).toISOString(), requestId }, {
-      status: 201,
-      headers: { "x-amz-request-id": requestId },
-    });
-  } catch (e) {
-    const err = toS3Error(e, "/admin/snapshots");
-    return Response.json({ error: err.code, message: err.message, requestId }, {
-      status: err.status,
-      headers: { "x-amz-request-id": requestId },
-    });
-  }
+    return { status: 201, body: { ...r, at: new Date(r.at).toISOString() } };
+  });
 }

@@ -9,7 +9,7 @@
 import { Hono } from "hono";
 import type { MetaClient, StoreClient } from "../channel/mod.ts";
 import { log, type VaultMetrics } from "../ops/mod.ts";
-import { createSnapshot } from "./admin.ts";
+import { attestTime, createSnapshot, exportAudit, stageApproval } from "./admin.ts";
 import { dispatch } from "./dispatch.ts";
 import { type Endpoint, parseEndpoint } from "./endpoint.ts";
 import { S3Error, toS3Error } from "./errors.ts";
@@ -142,6 +142,10 @@ export function createApp(deps: AppDeps): Hono {
     if (new URL(c.req.url).search !== "") return next();
     return createSnapshot(c.req.raw, deps, newRequestId());
   });
+
+  app.get("/admin/audit", (c) => exportAudit(c.req.raw, deps, newRequestId()));
+  app.post("/admin/clock", (c) => attestTime(c.req.raw, deps, newRequestId()));
+  app.post("/approve", (c) => stageApproval(c.req.raw, deps, newRequestId()));
 
   app.get("/metrics", async (c, next) => {
     if (isSigned(c.req.raw, new URL(c.req.url))) return next();

@@ -234,6 +234,8 @@ const META_CODES: Record<string, S3ErrorCode> = {
   locked: "AccessDenied",
   methodNotAllowed: "MethodNotAllowed",
   readOnly: "AccessDenied",
+  approvalsRequired: "AccessDenied",
+  invalidApproval: "AccessDenied",
   deleteMarker: "NoSuchKey",
 };
 
@@ -266,12 +268,18 @@ export function toS3Error(e: unknown, resource: string): S3Error {
     if (e.wire.details?.bucket) extra.BucketName = String(e.wire.details.bucket);
     if (e.wire.details?.key) extra.Key = String(e.wire.details.key);
     // These kinds carry the reason a user needs (which lock, which setting); the others keep S3's wording.
-    const message =
-      ["locked", "integrityRequired", "invalidBucketState", "readOnly"].includes(e.wire.kind)
-        ? e.wire.message
-        : e.wire.kind === "noLockConfiguration"
-        ? "Bucket is missing Object Lock Configuration"
-        : undefined;
+    const message = [
+        "locked",
+        "integrityRequired",
+        "invalidBucketState",
+        "readOnly",
+        "approvalsRequired",
+        "invalidApproval",
+      ].includes(e.wire.kind)
+      ? e.wire.message
+      : e.wire.kind === "noLockConfiguration"
+      ? "Bucket is missing Object Lock Configuration"
+      : undefined;
     return new S3Error(META_CODES[e.wire.kind], { resource, cause: e, headers, extra, message });
   }
   return new S3Error("InternalError", { resource, cause: e });

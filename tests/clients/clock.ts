@@ -1,7 +1,9 @@
 /**
  * The trusted clock against a real clock change: the vault is restarted under
  * libfaketime ten years in the future, and a COMPLIANCE version locked for a
- * day still cannot be deleted.
+ * day still cannot be deleted; the jump is audited, and only an approver's
+ * signed time attestation moves the trusted clock on, after which the lock
+ * has really expired.
  *
  * @module
  */
@@ -12,10 +14,15 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
+import { DatabaseSync } from "node:sqlite";
+import { signApproval } from "../../src/retention/mod.ts";
+import { signedFetch } from "../helpers/assert_s3.ts";
 import { startVault } from "../helpers/vault.ts";
 import { check, type Suite, type Target } from "./lib.ts";
 
 const TEN_YEARS = "+3650d";
+const TEN_YEARS_MS = 3650 * 86_400_000;
+const OPERATOR_SECRET = "operator-attestation-secret";
 /** Debian's libfaketime (package `faketime`). */
 const LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
@@ -33,9 +40,13 @@ export function clockSuite(_t: Target): Suite {
     cases: [
       {
         name:
-          "Trusted clock - ten years forward across a restart: a COMPLIANCE delete is still refused",
+          "Trusted clock - ten years forward across a restart: a COMPLIANCE delete is refused until a signed attestation",
         async fn() {
-          const first = await startVault({ env: { AMBER_MAX_CLOCK_JUMP: "3600" } });
+          const env = {
+            AMBER_MAX_CLOCK_JUMP: "3600",
+            AMBER_APPROVERS: `operator=hmac:${OPERATOR_SECRET}`,
+          };
+          const first = await startVault({ env });
           const client = (endpoint: string) =>
             new S3Client({
               endpoint,
@@ -65,7 +76,7 @@ export function clockSuite(_t: Target): Suite {
           const later = await startVault({
             dataDir: first.dataDir,
             env: {
-              AMBER_MAX_CLOCK_JUMP: "3600",
+              ...env,
               LD_PRELOAD: LIBFAKETIME,
               FAKETIME: TEN_YEARS,
               DONT_FAKE_MONOTONIC: "1",
@@ -100,10 +111,41 @@ export function clockSuite(_t: Target): Suite {
             const metrics = await (await fetch(`${later.endpoint}/metrics`)).text();
             const jump = Number(/^amber_clock_uncredited_jump_seconds (\S+)$/m.exec(metrics)?.[1]);
             check(jump > 3600 * 24 * 3000, `amber_clock_uncredited_jump_seconds is ${jump}`);
+
+            // The operator attests the real time; the approval is signed away from the vault.
+            const time = Date.now() + TEN_YEARS_MS;
+            const approval = signApproval({
+              id: "operator",
+              kind: "hmac",
+              secret: new TextEncoder().encode(OPERATOR_SECRET),
+            }, {
+              action: "AttestTime",
+              resource: `/?time=${time}`,
+              expires: Math.floor(time / 1000) + 600,
+              nonce: "attest-0001",
+            });
+            const attested = await signedFetch(later, s3, {
+              method: "POST",
+              path: "/admin/clock",
+              headers: { "x-amber-approvals": approval },
+              body: JSON.stringify({ time: new Date(time).toISOString() }),
+            });
+            check(attested.status === 200, `attestation: ${await attested.text()}`);
+            await s3.send(
+              new DeleteObjectCommand({ Bucket: "clock", Key: "locked", VersionId: put.VersionId }),
+            );
           } finally {
             s3.destroy();
             await later.stop();
           }
+          const db = new DatabaseSync(`${later.dataDir}/meta/index.db`, { readOnly: true });
+          const ops = (db.prepare("SELECT op FROM audit ORDER BY seq").all() as { op: string }[])
+            .map((r) => r.op);
+          db.close();
+          check(
+            ops.includes("clockAlert") && ops.includes("attestTime"),
+            `the audit log lacks the clock alert or the attestation: ${ops.join(", ")}`,
+          );
         },
       },
     ],

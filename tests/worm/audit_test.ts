@@ -4,15 +4,16 @@
  */
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { DatabaseSync } from "node:sqlite";
-import { assertEquals, assertOk, assertS3Error } from "../helpers/assert_s3.ts";
+import { assertEquals, assertOk, assertS3Error, signedFetch } from "../helpers/assert_s3.ts";
 import { s3For } from "../helpers/s3_client.ts";
 import { startVault } from "../helpers/vault.ts";
+import { type AuditEntry, auditHash } from "../../src/meta/audit.ts";
 
 const VERIFY = new URL("../../tools/audit_verify.ts", import.meta.url).pathname;
 
-async function verify(dataDir: string): Promise<{ code: number; out: string }> {
+async function verify(dataDir: string, ...extra: string[]): Promise<{ code: number; out: string }> {
   const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", VERIFY, dataDir],
+    args: ["run", "--allow-read", "--allow-write", VERIFY, dataDir, ...extra],
   }).output();
   return {
     code: r.code,
@@ -27,6 +28,7 @@ Deno.test({
   async fn() {
     const vault = await startVault();
     const s3 = s3For(vault);
+    let publicKey = "";
     try {
       await s3.send(
         new CreateBucketCommand({ Bucket: "audited", ObjectLockEnabledForBucket: true }),
@@ -46,13 +48,35 @@ Deno.test({
         403,
       );
       await s3.send(new DeleteObjectCommand({ Bucket: "audited", Key: "k" }));
+      const res = await signedFetch(vault, s3, {
+        method: "GET",
+        path: "/admin/audit",
+        query: { since: "1", limit: "2" },
+      });
+      const page = await res.json();
+      assertEquals(res.status, 200, JSON.stringify(page));
+      assertEquals(page.records.map((r: { seq: number }) => r.seq), [2, 3]);
+      assertEquals(page.records[1].outcome, "refused");
+      assertEquals(page.next, 3);
+      publicKey = page.publicKey;
+      assertOk(/^[0-9a-f]{64}$/.test(publicKey), publicKey);
+      const unsigned = await fetch(`${vault.endpoint}/admin/audit`);
+      assertEquals(unsigned.status, 403);
+      assertEquals((await unsigned.json()).error, "AccessDenied");
     } finally {
       s3.destroy();
       assertEquals(await vault.stop(), 0);
     }
-    const ok = await verify(vault.dataDir);
+    // A clean stop seals the chain through its last record.
+    const ok = await verify(vault.dataDir, "--public-key", publicKey);
     assertEquals(ok.code, 0, ok.out);
-    assertOk(/4 records, chain intact/.test(ok.out), ok.out);
+    assertOk(
+      /4 records, chain intact, 1 seals valid \(sealed through record 4; 0 newer/.test(ok.out),
+      ok.out,
+    );
+    const otherKey = await verify(vault.dataDir, "--public-key", "ab".repeat(32));
+    assertEquals(otherKey.code, 1, otherKey.out);
+    assertOk(otherKey.out.includes("pinned public key"), otherKey.out);
 
     const db = new DatabaseSync(`${vault.dataDir}/meta/index.db`);
     const rows = db.prepare("SELECT seq, op, outcome FROM audit ORDER BY seq").all() as {
@@ -74,5 +98,21 @@ Deno.test({
     const broken = await verify(vault.dataDir);
     assertEquals(broken.code, 1, broken.out);
     assertOk(broken.out.includes("record 2 is broken"), broken.out);
+
+    // Someone with the disk recomputes every hash after the edit: the chain holds, the seal does not.
+    const rw = new DatabaseSync(`${vault.dataDir}/meta/index.db`);
+    const all = rw.prepare(
+      "SELECT seq, time, op, target, outcome, detail FROM audit ORDER BY seq",
+    ).all() as unknown as (AuditEntry & { seq: number })[];
+    let prev: Uint8Array = new Uint8Array(32);
+    for (const r of all) {
+      const hash = auditHash(r.seq, r, prev);
+      rw.prepare("UPDATE audit SET prev = ?, hash = ? WHERE seq = ?").run(prev, hash, r.seq);
+      prev = hash;
+    }
+    rw.close();
+    const resealed = await verify(vault.dataDir);
+    assertEquals(resealed.code, 1, resealed.out);
+    assertOk(resealed.out.includes("the seal on record 4 is broken"), resealed.out);
   },
 });

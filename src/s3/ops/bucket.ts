@@ -11,6 +11,7 @@ import { S3Error } from "../errors.ts";
 import { escapeXml, parseXml, renderXml } from "../xml.ts";
 import type { OpContext, OpResult } from "./context.ts";
 import { xmlResult } from "./context.ts";
+import { approvals } from "./lock.ts";
 import { isoDate } from "./headers.ts";
 
 type Ctx<O extends Endpoint["op"]> = OpContext<Extract<Endpoint, { op: O }>>;
@@ -27,11 +28,20 @@ export async function ListBuckets(ctx: Ctx<"ListBuckets">): Promise<OpResult> {
   }));
 }
 
+/** Names whose paths the vault serves itself (`/admin/…`, `/health/…`, `/approve`), so no bucket may take them. */
+const RESERVED_BUCKET_NAMES: ReadonlySet<string> = new Set(["admin", "health", "approve"]);
+
 /** CreateBucket. */
 export async function CreateBucket(ctx: Ctx<"CreateBucket">): Promise<OpResult> {
   const bucket = ctx.ep.bucket;
   if (!isValidBucketName(bucket)) {
     throw new S3Error("InvalidBucketName", { extra: { BucketName: bucket } });
+  }
+  if (RESERVED_BUCKET_NAMES.has(bucket)) {
+    throw new S3Error("InvalidBucketName", {
+      message: `The bucket name "${bucket}" is reserved for the vault's own endpoints`,
+      extra: { BucketName: bucket },
+    });
   }
   const text = await ctx.req.text();
   if (text.trim() !== "") parseXml(text);
@@ -55,7 +65,7 @@ export async function HeadBucket(ctx: Ctx<"HeadBucket">): Promise<OpResult> {
 
 /** DeleteBucket. */
 export async function DeleteBucket(ctx: Ctx<"DeleteBucket">): Promise<OpResult> {
-  await ctx.meta.call({ type: "deleteBucket", bucket: ctx.ep.bucket });
+  await ctx.meta.call({ type: "deleteBucket", bucket: ctx.ep.bucket, approvals: approvals(ctx) });
   return { status: 204 };
 }
 

@@ -11,7 +11,7 @@ import { readXmlBody } from "./body.ts";
 import type { OpContext, OpResult } from "./context.ts";
 import { xmlResult } from "./context.ts";
 import { ChannelError } from "../../channel/mod.ts";
-import { bypassGovernance } from "./lock.ts";
+import { approvals, bypassGovernance } from "./lock.ts";
 
 type Ctx<O extends Endpoint["op"]> = OpContext<Extract<Endpoint, { op: O }>>;
 
@@ -35,6 +35,7 @@ export async function DeleteObject(ctx: Ctx<"DeleteObject">): Promise<OpResult> 
     versionId,
     now: ctx.now,
     bypassGovernance: bypassGovernance(ctx),
+    approvals: approvals(ctx),
   });
   const headers: Record<string, string> = {};
   if (r.versionId) headers["x-amz-version-id"] = r.versionId;
@@ -61,6 +62,7 @@ export async function DeleteObjects(ctx: Ctx<"DeleteObjects">): Promise<OpResult
     objects,
     now: ctx.now,
     bypassGovernance: bypassGovernance(ctx),
+    approvals: approvals(ctx),
   });
   const deleted: XmlObject[] = [];
   const errors: XmlObject[] = [];

@@ -92,6 +92,33 @@ export function integrityChecked(headers: Headers): boolean {
   return false;
 }
 
+/** Most approval tokens one request may carry. */
+const APPROVALS_MAX = 64;
+
+/**
+ * Four-eyes approval tokens sent in `X-Amber-Approvals` (comma-separated);
+ * the index checks them.
+ *
+ * @param headers Request headers.
+ * @returns The tokens, or undefined when the header is absent.
+ */
+export function approvalTokens(headers: Headers): string[] | undefined {
+  const raw = headers.get("x-amber-approvals");
+  if (raw === null) return undefined;
+  const tokens = raw.split(",").map((t) => t.trim()).filter(Boolean);
+  if (tokens.length > APPROVALS_MAX) {
+    throw new S3Error("InvalidRequest", {
+      message: `X-Amber-Approvals carries more than ${APPROVALS_MAX} approvals`,
+    });
+  }
+  return tokens;
+}
+
+/** The request's four-eyes approval tokens. */
+export function approvals(ctx: OpContext): string[] | undefined {
+  return approvalTokens(ctx.req.headers);
+}
+
 /**
  * `x-amz-bypass-governance-retention: true`, from a caller that holds the
  * bypass right. Every credential today is the root credential, which holds it.
@@ -141,6 +168,7 @@ export async function PutObjectLockConfiguration(
     type: "putObjectLockConfiguration",
     bucket: ctx.ep.bucket,
     defaultRetention,
+    approvals: approvals(ctx),
   });
   return { status: 200 };
 }
@@ -189,6 +217,7 @@ export async function PutObjectRetention(ctx: Ctx<"PutObjectRetention">): Promis
     versionId: ctx.query.get("versionId") ?? undefined,
     retention: { mode: mode as Mode | undefined, retainUntil },
     bypassGovernance: bypassGovernance(ctx),
+    approvals: approvals(ctx),
   });
   return {
     status: 200,
