@@ -260,24 +260,36 @@ export function listParts(db: Db, req: Req<"listParts">): MetaResults["listParts
 /** Lists uploads in progress, ordered by key then upload id, with delimiter support. */
 export function listUploads(db: Db, req: Req<"listUploads">): ListResult<UploadRecord> {
   requireBucket(db, req.bucket);
-  const result = walkListing(
+  // One key may have many uploads, ordered by upload id. The walk resumes "after a key"; when
+  // that key is the last one fetched (or the key marker), resume after its last upload id instead.
+  let resumeAt = req.keyMarker && req.uploadIdMarker
+    ? { key: keyBytes(req.keyMarker), uploadId: req.uploadIdMarker }
+    : undefined;
+  return walkListing(
     {
       prefix: req.prefix,
       delimiter: req.delimiter,
       startAfter: req.keyMarker,
       maxKeys: req.maxUploads,
     },
-    (after, inclusive, end, limit) =>
-      db.all<UploadRow>(
-        `SELECT * FROM uploads WHERE bucket = ? AND ${
+    (after, inclusive, end, limit) => {
+      const sameKey = !inclusive && resumeAt !== undefined &&
+        Buffer.compare(resumeAt.key, after) === 0;
+      const rows = db.all<UploadRow>(
+        `SELECT * FROM uploads WHERE bucket = ? AND (${
           inclusive ? "key >= ?" : "key > ?"
-        } AND key < ?
+        } OR (key = ? AND upload_id > ?)) AND key < ?
          ORDER BY key, upload_id LIMIT ?`,
         req.bucket,
         after,
+        after,
+        sameKey ? resumeAt!.uploadId : null,
         end ?? new Uint8Array([0xff, 0xff, 0xff, 0xff]),
         limit,
-      ).map(toUpload),
+      );
+      const last = rows.at(-1);
+      resumeAt = last ? { key: last.key, uploadId: last.upload_id } : undefined;
+      return rows.map(toUpload);
+    },
   );
-  return result;
 }

@@ -426,6 +426,18 @@ vaultSuite("S3 multipart uploads", async ({ t, s3 }) => {
     assertEquals(limited.Uploads?.length, 1);
     assertEquals(limited.IsTruncated, true);
     assertEquals(limited.NextKeyMarker, "up/a");
+    // Page one upload at a time: both uploads of up/b come back, via upload-id-marker.
+    const paged: string[] = [];
+    let marker: { KeyMarker?: string; UploadIdMarker?: string } = {};
+    for (let page = 0; page < 5; page++) {
+      const p = await s3.send(
+        new ListMultipartUploadsCommand({ Bucket: B, Prefix: "up/", MaxUploads: 1, ...marker }),
+      );
+      paged.push(...(p.Uploads ?? []).map((u) => `${u.Key}:${u.UploadId}`));
+      if (!p.IsTruncated) break;
+      marker = { KeyMarker: p.NextKeyMarker, UploadIdMarker: p.NextUploadIdMarker };
+    }
+    assertEquals(paged, l.Uploads?.map((u) => `${u.Key}:${u.UploadId}`));
     for (const [k, id] of [["up/a", a], ["up/b", b1], ["up/b", b2]]) {
       await s3.send(new AbortMultipartUploadCommand({ Bucket: B, Key: k, UploadId: id }));
     }

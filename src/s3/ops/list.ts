@@ -157,8 +157,11 @@ export async function ListMultipartUploads(ctx: Ctx<"ListMultipartUploads">): Pr
     Bucket: ctx.ep.bucket,
     KeyMarker: enc(q.get("key-marker") ?? ""),
     UploadIdMarker: q.get("upload-id-marker") ?? "",
-    NextKeyMarker: r.isTruncated ? enc(last?.key) : undefined,
-    NextUploadIdMarker: r.isTruncated ? last?.uploadId : undefined,
+    NextKeyMarker: r.isTruncated ? enc(r.nextMarker) : undefined,
+    // Empty when the page ended on a common prefix: the next page starts after all of it.
+    NextUploadIdMarker: r.isTruncated
+      ? (last?.key === r.nextMarker ? last?.uploadId : undefined)
+      : undefined,
     Prefix: enc(q.get("prefix") ?? ""),
     Delimiter: enc(q.get("delimiter") ?? undefined),
     MaxUploads: maxUploads,
