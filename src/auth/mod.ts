@@ -6,3 +6,27 @@
 
 export { CREDENTIALS_FILE, ensureRootCredential } from "./credentials.ts";
 export type { Credential, SecretSealer } from "./credentials.ts";
+export {
+  ACCESS_KEY_PATTERN,
+  ACCESS_LEVELS,
+  addressInCidr,
+  authorize,
+  GrantError,
+  levelOn,
+  OPERATION_ACCESS,
+  parseBucketName,
+  parseCidr,
+  parseLevel,
+  parseLevelWords,
+  ROOT_GRANTS,
+  SECRET_KEY_PATTERN,
+} from "./access.ts";
+export type {
+  AccessDecision,
+  AccessLevel,
+  AccessOperation,
+  AccessTarget,
+  Grants,
+  Principal,
+  RequestFacts,
+} from "./access.ts";
