@@ -122,7 +122,12 @@ async function main() {
     {
       type: "init",
       dataDir: config.dataDir,
-      keys: { idKey: keys.idKey, sealKey: keys.sealKey, vaultId: keys.vaultId },
+      keys: {
+        idKey: keys.idKey,
+        sealKey: keys.sealKey,
+        vaultId: keys.vaultId,
+        secretsKey: keys.secretsKey,
+      },
       ports: [toStore.port2],
       meta: storeToMeta.port1,
       gcIntervalMs: config.gcIntervalSeconds * 1000,
@@ -149,7 +154,8 @@ async function main() {
     region: config.region,
     domain: config.domain,
     logLevel: config.logLevel,
-    credentials: [credential],
+    root: credential,
+    adminToken: config.adminToken,
     meta: toMeta.port1,
     store: toStore.port1,
   };

@@ -34,6 +34,8 @@ export interface Config {
   gcGraceSeconds: number;
   /** Largest forward jump of the system clock credited across a restart, seconds. @default 86400 */
   maxClockJumpSeconds: number;
+  /** Bearer token for `/admin/*` and `amber keys` from `AMBER_ADMIN_TOKEN`; none means SigV4 owner keys only. */
+  adminToken?: string;
 }
 
 /** Thrown when settings are invalid; one line per bad setting. */
@@ -60,6 +62,7 @@ const SETTINGS = {
   gcIntervalSeconds: { flag: "--gc-interval", env: "AMBER_GC_INTERVAL" },
   gcGraceSeconds: { flag: "--gc-grace", env: "AMBER_GC_GRACE" },
   maxClockJumpSeconds: { flag: "--max-clock-jump", env: "AMBER_MAX_CLOCK_JUMP" },
+  adminToken: { flag: "--admin-token", env: "AMBER_ADMIN_TOKEN" },
 } as const;
 
 type SettingName = keyof typeof SETTINGS;
@@ -251,6 +254,15 @@ export function loadConfig(sources: ConfigSources): Config {
   const gcGraceSeconds = seconds("gcGraceSeconds", 3600);
   const maxClockJumpSeconds = seconds("maxClockJumpSeconds", 86400);
 
+  const adminToken = raw("adminToken").value;
+  if (adminToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(adminToken)) {
+    problems.push(
+      `Invalid admin token (${
+        raw("adminToken").from
+      }): 16 to 256 printable characters without spaces`,
+    );
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     host,
@@ -266,6 +278,7 @@ export function loadConfig(sources: ConfigSources): Config {
     gcIntervalSeconds,
     gcGraceSeconds,
     maxClockJumpSeconds,
+    adminToken,
   };
 }
 

@@ -163,15 +163,8 @@ export function authorize(
   facts: RequestFacts = {},
 ): AccessDecision {
   const who = `Access key "${principal.accessKey}"`;
-  if (principal.allowFrom.length > 0) {
-    const from = facts.sourceAddress;
-    if (from === undefined || !principal.allowFrom.some((c) => addressInCidr(from, c))) {
-      return {
-        allowed: false,
-        reason: `${who} may not be used from address "${from ?? "unknown"}"`,
-      };
-    }
-  }
+  const source = sourceRefusal(principal, facts);
+  if (source) return source;
   const needed = OPERATION_ACCESS[target.op];
   if (needed !== "any") {
     const bucket = target.bucket ?? "";
@@ -184,13 +177,52 @@ export function authorize(
     }
   }
   if (target.op === "CopyObject" || target.op === "UploadPartCopy") {
-    const source = facts.copySourceBucket;
-    if (source === undefined || rank(levelOn(principal, source)) < rank("read")) {
+    const from = facts.copySourceBucket;
+    if (from === undefined || rank(levelOn(principal, from)) < rank("read")) {
       return {
         allowed: false,
-        reason: `${who} may not read the copy source bucket "${source ?? ""}"`,
+        reason: `${who} may not read the copy source bucket "${from ?? ""}"`,
       };
     }
+  }
+  return { allowed: true, bypassGovernance: principal.bypassGovernance };
+}
+
+function sourceRefusal(
+  principal: Principal,
+  facts: RequestFacts,
+): { allowed: false; reason: string } | undefined {
+  if (principal.allowFrom.length === 0) return undefined;
+  const from = facts.sourceAddress;
+  if (from !== undefined && principal.allowFrom.some((c) => addressInCidr(from, c))) {
+    return undefined;
+  }
+  return {
+    allowed: false,
+    reason: `Access key "${principal.accessKey}" may not be used from address "${
+      from ?? "unknown"
+    }"`,
+  };
+}
+
+/**
+ * Decides whether a SigV4 key may use the admin API (`/admin/*`): it must
+ * hold `owner` as its default level (owner of every bucket, as root is) and
+ * be used from an allowed address.
+ *
+ * @param principal The authenticated key.
+ * @param facts The source address.
+ * @returns The decision.
+ */
+export function mayAdminister(principal: Principal, facts: RequestFacts = {}): AccessDecision {
+  const source = sourceRefusal(principal, facts);
+  if (source) return source;
+  if (principal.level !== "owner") {
+    return {
+      allowed: false,
+      reason:
+        `Access key "${principal.accessKey}" has default level ${principal.level}; the admin API needs owner`,
+    };
   }
   return { allowed: true, bypassGovernance: principal.bypassGovernance };
 }
@@ -313,7 +345,9 @@ function parseIPv6(s: string): bigint | undefined {
   const missing = 8 - head.length - tail.length;
   if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;
   let n = 0n;
-  for (const g of [...head, ...Array(missing).fill("0"), ...tail]) n = (n << 16n) | BigInt(`0x${g}`);
+  for (const g of [...head, ...Array(missing).fill("0"), ...tail]) {
+    n = (n << 16n) | BigInt(`0x${g}`);
+  }
   return n;
 }
 

@@ -6,6 +6,7 @@ import {
   addressInCidr,
   authorize,
   GrantError,
+  mayAdminister,
   OPERATION_ACCESS,
   parseCidr,
   parseLevelWords,
@@ -148,16 +149,18 @@ Deno.test("authorize - the bypass right travels with an allowed decision only", 
 
 Deno.test("authorize - the source-address allow-list is enforced for every operation", () => {
   const app = key("owner", { allowFrom: ["10.0.0.0/8", "2001:db8::/32", "192.168.1.7"] });
-  for (const [from, ok] of [
-    ["10.200.1.1", true],
-    ["192.168.1.7", true],
-    ["192.168.1.8", false],
-    ["127.0.0.1", false],
-    ["::ffff:10.0.0.1", true],
-    ["2001:db8:1::5", true],
-    ["2001:db9::5", false],
-    [undefined, false],
-  ] as const) {
+  for (
+    const [from, ok] of [
+      ["10.200.1.1", true],
+      ["192.168.1.7", true],
+      ["192.168.1.8", false],
+      ["127.0.0.1", false],
+      ["::ffff:10.0.0.1", true],
+      ["2001:db8:1::5", true],
+      ["2001:db9::5", false],
+      [undefined, false],
+    ] as const
+  ) {
     for (const op of Object.keys(EXPECTED) as OperationName[]) {
       const d = authorize(app, target(op), { ...COPY, sourceAddress: from });
       assert.equal(d.allowed, ok, `${op} from ${from}`);
@@ -197,4 +200,12 @@ Deno.test("parseLevelWords - the key spec `read data:write logs:none`", () => {
   assert.throws(() => parseLevelWords(["admin"]), /Invalid level "admin"/);
   assert.throws(() => parseLevelWords(["read", "Bad_Bucket:write"]), /Invalid bucket name/);
   assert.throws(() => parseLevelWords(["read", "data:all"]), /level for bucket "data"/);
+});
+
+Deno.test("mayAdminister - owner as the default level, from an allowed address", () => {
+  assert.equal(mayAdminister(key("owner")).allowed, true);
+  assert.equal(mayAdminister(key("write", { buckets: { data: "owner" } })).allowed, false);
+  const fenced = key("owner", { allowFrom: ["10.0.0.0/8"] });
+  assert.equal(mayAdminister(fenced, { sourceAddress: "10.0.0.1" }).allowed, true);
+  assert.equal(mayAdminister(fenced, { sourceAddress: "127.0.0.1" }).allowed, false);
 });

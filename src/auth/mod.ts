@@ -4,7 +4,7 @@
  * @module
  */
 
-export { CREDENTIALS_FILE, ensureRootCredential } from "./credentials.ts";
+export { CREDENTIALS_FILE, ensureRootCredential, generateSecretKey } from "./credentials.ts";
 export type { Credential, SecretSealer } from "./credentials.ts";
 export {
   ACCESS_KEY_PATTERN,
@@ -13,6 +13,7 @@ export {
   authorize,
   GrantError,
   levelOn,
+  mayAdminister,
   OPERATION_ACCESS,
   parseBucketName,
   parseCidr,

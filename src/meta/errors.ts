@@ -24,7 +24,9 @@ export type MetaErrorKind =
   | "integrityRequired"
   | "locked"
   | "methodNotAllowed"
-  | "readOnly";
+  | "readOnly"
+  | "accessKeyExists"
+  | "noSuchAccessKey";
 
 /** An index error with its kind. */
 export class MetaError extends Error {

@@ -8,6 +8,14 @@
 import type { Handled, MetaRequest, MetaResults, WireError } from "../channel/mod.ts";
 import { createBucket, deleteBucket, headBucket, listBuckets } from "./buckets.ts";
 import { appendAudit, auditTarget } from "./audit.ts";
+import {
+  addAccessKey,
+  describeGrants,
+  getAccessKey,
+  listAccessKeys,
+  revokeAccessKey,
+  setAccessKey,
+} from "./access_keys.ts";
 import { Db } from "./db.ts";
 import { createSnapshot } from "./snapshots.ts";
 import {
@@ -51,6 +59,11 @@ function auditDetail(result: unknown): string {
   return parts.join(" ");
 }
 
+/** The audit target of a managed key. */
+function keyTarget(accessKey: string): string {
+  return `/admin/keys/${accessKey}`;
+}
+
 function assertNever(x: never): never {
   throw new Error(`Unknown index request "${(x as { type: string }).type}"`);
 }
@@ -82,18 +95,19 @@ export class MetaService {
    * it in the audit log in the same transaction; a refusal by the retention
    * engine is recorded on its own, since the write it refused rolls back.
    */
-  #write<T>(req: MetaRequest & AuditedRequest, fn: (trustedNow: number) => T): Promise<T> {
+  #write<T>(
+    req: MetaRequest & AuditedRequest,
+    fn: (trustedNow: number) => T,
+    describe: (result: T) => { target: string; detail: string } = (result) => ({
+      target: auditTarget(req),
+      detail: auditDetail(result),
+    }),
+  ): Promise<T> {
     const db = this.#db;
     return db.write(() => {
       const time = this.#clock.now();
       const result = fn(time);
-      appendAudit(db, {
-        time,
-        op: req.type,
-        target: auditTarget(req),
-        outcome: "done",
-        detail: auditDetail(result),
-      });
+      appendAudit(db, { time, op: req.type, outcome: "done", ...describe(result) });
       return result;
     }).catch(async (e) => {
       if (e instanceof MetaError && e.kind === "locked") {
@@ -218,6 +232,32 @@ export class MetaService {
         return { referenced: chunkRefs(db, req.ids) };
       case "stats":
         return this.#stats();
+      case "addAccessKey":
+        return this.#write(req, () => addAccessKey(db, req), (key) => ({
+          target: keyTarget(req.record.accessKey),
+          detail: describeGrants(key, req.actor),
+        }));
+      case "setAccessKey":
+        return this.#write(req, () => setAccessKey(db, req), (key) => ({
+          target: keyTarget(req.accessKey),
+          detail: describeGrants(key, req.actor) +
+            (req.change.sealedSecret ? " secret-rotated" : ""),
+        }));
+      case "revokeAccessKey":
+        return this.#write(req, () => revokeAccessKey(db, req), () => ({
+          target: keyTarget(req.accessKey),
+          detail: `by=${req.actor}`,
+        }));
+      case "getAccessKey":
+        return getAccessKey(db, req);
+      case "listAccessKeys":
+        return listAccessKeys(db);
+      case "audit":
+        return db.write(() => {
+          const { type: _, ...entry } = req;
+          appendAudit(db, { time: this.#clock.now(), ...entry });
+          return { recorded: true as const };
+        });
       default:
         return assertNever(req);
     }

@@ -1,6 +1,7 @@
 /**
- * Administrative calls beside the S3 surface, signed with SigV4 by a known
- * credential (all are root today) and answered in JSON with the request id.
+ * Administrative calls beside the S3 surface, authenticated by
+ * `authenticateAdmin` (the admin token or an owner-level SigV4 key) and
+ * answered in JSON with the request id.
  *
  * `POST /admin/snapshots` `{"source": "backups", "bucket": "backups-before-prune", "at": "2026-11-20T03:00:00Z"}`
  * creates a read-only point-in-time snapshot bucket.
@@ -8,48 +9,17 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { adminError, authenticateAdmin, jsonObject } from "./admin_auth.ts";
 import type { AppDeps } from "./app.ts";
 import { isValidBucketName } from "./endpoint.ts";
-import { S3Error, toS3Error } from "./errors.ts";
-import { type AuthResult, verifyRequest } from "./sigv4/mod.ts";
-
-/** Largest admin request body, bytes. */
-const ADMIN_BODY_MAX_BYTES = 64 * 1024;
+import { S3Error } from "./errors.ts";
 
 async function authenticatedJson(
   req: Request,
   deps: AppDeps,
-  path: string,
+  r: { path: string; requestId: string; sourceAddress?: string },
 ): Promise<Record<string, unknown>> {
-  const auth: AuthResult = await verifyRequest(
-    { method: req.method, path, query: [], headers: req.headers },
-    { nowMs: deps.now(), lookupSecret: deps.lookupSecret },
-  );
-  const bytes = new Uint8Array(await req.arrayBuffer());
-  if (bytes.length > ADMIN_BODY_MAX_BYTES) {
-    throw new S3Error("InvalidRequest", { message: "The request body is too large" });
-  }
-  if (
-    auth.payload.kind === "sha256" &&
-    createHash("sha256").update(bytes).digest("hex") !== auth.payload.hex.toLowerCase()
-  ) {
-    throw new S3Error("XAmzContentSHA256Mismatch");
-  }
-  if (auth.payload.kind !== "sha256" && auth.payload.kind !== "unsigned") {
-    throw new S3Error("InvalidRequest", { message: "Admin requests take a plain body" });
-  }
-  try {
-    const body = JSON.parse(new TextDecoder().decode(bytes));
-    if (typeof body !== "object" || body === null || Array.isArray(body)) {
-      throw new Error("not an object");
-    }
-    return body;
-  } catch (e) {
-    throw new S3Error("InvalidRequest", {
-      message: `The request body is not a JSON object: ${(e as Error).message}`,
-    });
-  }
+  return jsonObject((await authenticateAdmin(req, deps, r)).body);
 }
 
 /**
@@ -61,9 +31,14 @@ export async function createSnapshot(
   req: Request,
   deps: AppDeps,
   requestId: string,
+  sourceAddress?: string,
 ): Promise<Response> {
   try {
-    const body = await authenticatedJson(req, deps, "/admin/snapshots");
+    const body = await authenticatedJson(req, deps, {
+      path: "/admin/snapshots",
+      requestId,
+      sourceAddress,
+    });
     const { source, bucket, at } = body as { source?: unknown; bucket?: unknown; at?: unknown };
     if (typeof source !== "string" || typeof bucket !== "string" || typeof at !== "string") {
       throw new S3Error("InvalidRequest", {
@@ -86,10 +61,6 @@ export async function createSnapshot(
       headers: { "x-amz-request-id": requestId },
     });
   } catch (e) {
-    const err = toS3Error(e, "/admin/snapshots");
-    return Response.json({ error: err.code, message: err.message, requestId }, {
-      status: err.status,
-      headers: { "x-amz-request-id": requestId },
-    });
+    return adminError(e, "/admin/snapshots", requestId);
   }
 }

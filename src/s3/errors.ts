@@ -37,6 +37,8 @@ export const ERRORS = {
     status: 400,
     message: "Your proposed upload exceeds the maximum allowed object size.",
   },
+  // Admin API codes (IAM's names), for managed access keys.
+  EntityAlreadyExists: { status: 409, message: "The entity already exists." },
   EntityTooSmall: {
     status: 400,
     message: "Your proposed upload is smaller than the minimum allowed object size.",
@@ -96,6 +98,7 @@ export const ERRORS = {
     message: "Your request is missing a required header.",
   },
   NoSuchBucket: { status: 404, message: "The specified bucket does not exist" },
+  NoSuchEntity: { status: 404, message: "The specified entity does not exist." },
   NoSuchObjectLockConfiguration: {
     status: 404,
     message: "The specified object does not have a ObjectLock configuration",
@@ -235,6 +238,8 @@ const META_CODES: Record<string, S3ErrorCode> = {
   methodNotAllowed: "MethodNotAllowed",
   readOnly: "AccessDenied",
   deleteMarker: "NoSuchKey",
+  accessKeyExists: "EntityAlreadyExists",
+  noSuchAccessKey: "NoSuchEntity",
 };
 
 /** The shape of a domain error that crossed a channel (see `channel/protocol.ts` `WireError`). */
@@ -266,12 +271,18 @@ export function toS3Error(e: unknown, resource: string): S3Error {
     if (e.wire.details?.bucket) extra.BucketName = String(e.wire.details.bucket);
     if (e.wire.details?.key) extra.Key = String(e.wire.details.key);
     // These kinds carry the reason a user needs (which lock, which setting); the others keep S3's wording.
-    const message =
-      ["locked", "integrityRequired", "invalidBucketState", "readOnly"].includes(e.wire.kind)
-        ? e.wire.message
-        : e.wire.kind === "noLockConfiguration"
-        ? "Bucket is missing Object Lock Configuration"
-        : undefined;
+    const message = [
+        "locked",
+        "integrityRequired",
+        "invalidBucketState",
+        "readOnly",
+        "accessKeyExists",
+        "noSuchAccessKey",
+      ].includes(e.wire.kind)
+      ? e.wire.message
+      : e.wire.kind === "noLockConfiguration"
+      ? "Bucket is missing Object Lock Configuration"
+      : undefined;
     return new S3Error(META_CODES[e.wire.kind], { resource, cause: e, headers, extra, message });
   }
   return new S3Error("InternalError", { resource, cause: e });

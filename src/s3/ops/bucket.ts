@@ -5,6 +5,7 @@
  * @module
  */
 
+import { levelOn } from "../../auth/mod.ts";
 import { isValidBucketName } from "../endpoint.ts";
 import type { Endpoint } from "../endpoint.ts";
 import { S3Error } from "../errors.ts";
@@ -21,9 +22,11 @@ export const OWNER = { ID: "amber", DisplayName: "amber" };
 /** ListBuckets. */
 export async function ListBuckets(ctx: Ctx<"ListBuckets">): Promise<OpResult> {
   const { buckets } = await ctx.meta.call({ type: "listBuckets" });
+  // Only the buckets this key may read.
+  const visible = buckets.filter((b) => levelOn(ctx.principal, b.name) !== "none");
   return xmlResult(renderXml("ListAllMyBucketsResult", {
     Owner: OWNER,
-    Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: isoDate(b.created) })) },
+    Buckets: { Bucket: visible.map((b) => ({ Name: b.name, CreationDate: isoDate(b.created) })) },
   }));
 }
 
