@@ -8,7 +8,7 @@
  * @module
  */
 
-import { ensureRootCredential } from "./src/auth/mod.ts";
+import { ensureRootCredential, runKeysCommand } from "./src/auth/mod.ts";
 import { configFromProcess, usage, VERSION } from "./src/config.ts";
 import { META_WORKER_URL } from "./src/meta/mod.ts";
 import { log, setLogLevel } from "./src/ops/mod.ts";
@@ -59,6 +59,7 @@ function start(name: WorkerName, url: URL, permissions: Deno.PermissionOptionsOb
 
 async function main() {
   if (Deno.args[0] === "version") return console.log(`amber ${VERSION}`);
+  if (Deno.args[0] === "keys") Deno.exit(await runKeysCommand(Deno.args.slice(1)));
   if (Deno.args[0] === "help" || Deno.args.includes("--help")) return console.log(usage());
   const config = configFromProcess();
   setLogLevel(config.logLevel);

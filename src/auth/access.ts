@@ -152,9 +152,8 @@ export function levelOn(grants: Grants, bucket: string): AccessLevel {
  * @example
  * ```ts
  * import { authorize } from "./access.ts";
- * const app = { accessKey: "app", level: "append", buckets: {}, bypassGovernance: false, allowFrom: [] } as const;
- * const d = authorize({ ...app, buckets: {} }, { op: "DeleteObject", bucket: "data" });
- * if (d.allowed) throw new Error("an append key deleted");
+ * const app = { accessKey: "app", level: "append" as const, buckets: {}, bypassGovernance: false, allowFrom: [] };
+ * if (authorize(app, { op: "DeleteObject", bucket: "data" }).allowed) throw new Error("an append key deleted");
  * ```
  */
 export function authorize(

@@ -31,3 +31,5 @@ export type {
   Principal,
   RequestFacts,
 } from "./access.ts";
+export { KEYS_USAGE, parseKeysCommand, runKeysCommand } from "./keys_cli.ts";
+export type { KeysRequest } from "./keys_cli.ts";
