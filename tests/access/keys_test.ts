@@ -419,7 +419,7 @@ Deno.test({
           assertEquals(await vault.stop(), 0);
           const db = new DatabaseSync(`${vault.dataDir}/meta/index.db`, { readOnly: true });
           const rows = db.prepare(
-            "SELECT op, target, outcome, detail FROM audit WHERE target LIKE '/admin/%' ORDER BY seq",
+            "SELECT op, target, outcome, detail FROM audit WHERE target LIKE '/admin/%' OR outcome = 'refused' ORDER BY seq",
           ).all() as { op: string; target: string; outcome: string; detail: string }[];
           db.close();
           const line = (r: (typeof rows)[number]) => `${r.op} ${r.target} ${r.outcome} ${r.detail}`;
@@ -437,6 +437,12 @@ Deno.test({
             lines,
           );
           assertOk(!lines.includes(backupSecret), "no secret in the audit log");
+          assertOk(
+            lines.includes(
+              'DeleteObject /data/seed refused Access key "backup" has append access to bucket "data"; DeleteObject needs write',
+            ),
+            lines,
+          );
           vault = await startVault({
             dataDir: vault.dataDir,
             port: vault.port,
