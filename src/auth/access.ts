@@ -139,6 +139,19 @@ export function levelOn(grants: Grants, bucket: string): AccessLevel {
 }
 
 /**
+ * Whether a key may remove data in a bucket (it holds write or owner there).
+ * A key that may not must not replace an existing version either, which a
+ * write to an unversioned bucket would do.
+ *
+ * @param grants The key's grants.
+ * @param bucket The bucket.
+ * @returns True for write and owner.
+ */
+export function mayRemoveData(grants: Grants, bucket: string): boolean {
+  return rank(levelOn(grants, bucket)) >= rank("write");
+}
+
+/**
  * Decides whether a key may perform an operation: the source address must
  * be in the key's allow-list (when it has one), the key's level on the
  * addressed bucket must reach what the operation needs, and a copy must be

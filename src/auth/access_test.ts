@@ -7,6 +7,7 @@ import {
   authorize,
   GrantError,
   mayAdminister,
+  mayRemoveData,
   OPERATION_ACCESS,
   parseCidr,
   parseLevelWords,
@@ -200,6 +201,14 @@ Deno.test("parseLevelWords - the key spec `read data:write logs:none`", () => {
   assert.throws(() => parseLevelWords(["admin"]), /Invalid level "admin"/);
   assert.throws(() => parseLevelWords(["read", "Bad_Bucket:write"]), /Invalid bucket name/);
   assert.throws(() => parseLevelWords(["read", "data:all"]), /level for bucket "data"/);
+});
+
+Deno.test("mayRemoveData - write and owner only, per bucket", () => {
+  for (const level of ACCESS_LEVELS) {
+    assert.equal(mayRemoveData(key(level), "d"), level === "write" || level === "owner", level);
+  }
+  assert.equal(mayRemoveData(key("owner", { buckets: { d: "append" } }), "d"), false);
+  assert.equal(mayRemoveData(key("append", { buckets: { d: "write" } }), "d"), true);
 });
 
 Deno.test("mayAdminister - owner as the default level, from an allowed address", () => {

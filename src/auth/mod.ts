@@ -14,6 +14,7 @@ export {
   GrantError,
   levelOn,
   mayAdminister,
+  mayRemoveData,
   OPERATION_ACCESS,
   parseBucketName,
   parseCidr,

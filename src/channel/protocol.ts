@@ -153,6 +153,8 @@ export type MetaRequest =
     ifNoneMatch?: boolean;
     /** Set when the manifest was taken from this version rather than written: it must still exist. */
     copiedFrom?: VersionRef;
+    /** The writer may not remove data: refuse to replace an existing `null` version. */
+    appendOnly?: boolean;
   }
   | { type: "getVersion"; bucket: string; key: string; versionId?: string }
   | {
@@ -221,6 +223,8 @@ export type MetaRequest =
     minPartBytes: number;
     ifMatch?: string;
     ifNoneMatch?: boolean;
+    /** The writer may not remove data: refuse to replace an existing `null` version. */
+    appendOnly?: boolean;
   }
   | { type: "abortUpload"; bucket: string; key: string; uploadId: string }
   | {

@@ -26,7 +26,8 @@ export type MetaErrorKind =
   | "methodNotAllowed"
   | "readOnly"
   | "accessKeyExists"
-  | "noSuchAccessKey";
+  | "noSuchAccessKey"
+  | "appendOnly";
 
 /** An index error with its kind. */
 export class MetaError extends Error {

@@ -240,6 +240,7 @@ const META_CODES: Record<string, S3ErrorCode> = {
   deleteMarker: "NoSuchKey",
   accessKeyExists: "EntityAlreadyExists",
   noSuchAccessKey: "NoSuchEntity",
+  appendOnly: "AccessDenied",
 };
 
 /** The shape of a domain error that crossed a channel (see `channel/protocol.ts` `WireError`). */
@@ -278,6 +279,7 @@ export function toS3Error(e: unknown, resource: string): S3Error {
         "readOnly",
         "accessKeyExists",
         "noSuchAccessKey",
+        "appendOnly",
       ].includes(e.wire.kind)
       ? e.wire.message
       : e.wire.kind === "noLockConfiguration"

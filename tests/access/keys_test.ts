@@ -275,6 +275,43 @@ Deno.test({
         },
       );
 
+      await t.step(
+        "PutObject, CompleteMultipartUpload - an append key cannot replace an object in an unversioned bucket",
+        async () => {
+          await root.send(new PutObjectCommand({ Bucket: "other", Key: "kept", Body: "original" }));
+          const denied = (p: Promise<unknown>) => assertS3Error(p, "AccessDenied", 403);
+          await denied(
+            backup.send(new PutObjectCommand({ Bucket: "other", Key: "kept", Body: "x" })),
+          );
+          const { UploadId } = await backup.send(
+            new CreateMultipartUploadCommand({ Bucket: "other", Key: "kept" }),
+          );
+          const part = await backup.send(
+            new UploadPartCommand({
+              Bucket: "other",
+              Key: "kept",
+              UploadId,
+              PartNumber: 1,
+              Body: "y",
+            }),
+          );
+          await denied(
+            backup.send(
+              new CompleteMultipartUploadCommand({
+                Bucket: "other",
+                Key: "kept",
+                UploadId,
+                MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+              }),
+            ),
+          );
+          const got = await root.send(new GetObjectCommand({ Bucket: "other", Key: "kept" }));
+          assertEquals(await text(got.Body), "original");
+          // A new key is fine: nothing is replaced.
+          await backup.send(new PutObjectCommand({ Bucket: "other", Key: "fresh", Body: "new" }));
+        },
+      );
+
       await t.step("PutObject - a read key cannot write, but reads", async () => {
         await addKey(vault, {
           accessKey: "reader",
