@@ -158,6 +158,16 @@ export async function handleAdminKeys(
   try {
     const { actor, body } = await authenticateAdmin(req, deps, r);
     const named = r.accessKey === undefined ? undefined : accessKeyOf(r.accessKey);
+    if (req.method === "GET") {
+      // Changes are audited with their commit in the index; reading the keys is recorded here.
+      await deps.meta.call({
+        type: "audit",
+        op: named === undefined ? "listAccessKeys" : "getAccessKey",
+        target: r.path,
+        outcome: "done",
+        detail: `by=${actor}`,
+      });
+    }
     switch (`${req.method} ${named === undefined ? "list" : "one"}`) {
       case "GET list": {
         const { keys } = await deps.meta.call({ type: "listAccessKeys" });
