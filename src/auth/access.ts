@@ -285,6 +285,33 @@ export function parseBucketName(name: unknown): string {
 }
 
 /**
+ * Parses level words that change a key: at most one default level and any
+ * number of `bucket:level` overrides, where `bucket:-` drops an override.
+ *
+ * @param words The words, e.g. `["write", "logs:-"]`.
+ * @returns The default level (if given) and the overrides (`null` to drop).
+ * @throws {GrantError} on a repeated default, a bad level or bucket name.
+ */
+export function parseLevelChanges(
+  words: string[],
+): { level?: AccessLevel; buckets: Record<string, AccessLevel | null> } {
+  let level: AccessLevel | undefined;
+  const buckets: Record<string, AccessLevel | null> = {};
+  for (const word of words) {
+    const colon = word.lastIndexOf(":");
+    if (colon < 0) {
+      if (level !== undefined) throw new GrantError(`Two default levels: "${level}" and "${word}"`);
+      level = parseLevel(word);
+      continue;
+    }
+    const bucket = parseBucketName(word.slice(0, colon));
+    const value = word.slice(colon + 1);
+    buckets[bucket] = value === "-" ? null : parseLevel(value, `level for bucket "${bucket}"`);
+  }
+  return { level, buckets };
+}
+
+/**
  * Parses the level words of the key spec `read data:write logs:none`: one
  * default level and any number of `bucket:level` overrides.
  *
@@ -302,22 +329,14 @@ export function parseBucketName(name: unknown): string {
 export function parseLevelWords(
   words: string[],
 ): { level: AccessLevel; buckets: Record<string, AccessLevel> } {
-  let level: AccessLevel | undefined;
-  const buckets: Record<string, AccessLevel> = {};
-  for (const word of words) {
-    const colon = word.lastIndexOf(":");
-    if (colon < 0) {
-      if (level !== undefined) throw new GrantError(`Two default levels: "${level}" and "${word}"`);
-      level = parseLevel(word);
-      continue;
-    }
-    buckets[parseBucketName(word.slice(0, colon))] = parseLevel(
-      word.slice(colon + 1),
-      `level for bucket "${word.slice(0, colon)}"`,
-    );
-  }
+  const { level, buckets } = parseLevelChanges(words);
   if (level === undefined) throw new GrantError("A default level is needed (none, read, …)");
-  return { level, buckets };
+  for (const [bucket, l] of Object.entries(buckets)) {
+    if (l === null) {
+      throw new GrantError(`A new key has no override to drop for bucket "${bucket}"`);
+    }
+  }
+  return { level, buckets: buckets as Record<string, AccessLevel> };
 }
 
 interface Cidr {

@@ -10,6 +10,7 @@ import {
   mayRemoveData,
   OPERATION_ACCESS,
   parseCidr,
+  parseLevelChanges,
   parseLevelWords,
   type Principal,
 } from "./access.ts";
@@ -201,6 +202,11 @@ Deno.test("parseLevelWords - the key spec `read data:write logs:none`", () => {
   assert.throws(() => parseLevelWords(["admin"]), /Invalid level "admin"/);
   assert.throws(() => parseLevelWords(["read", "Bad_Bucket:write"]), /Invalid bucket name/);
   assert.throws(() => parseLevelWords(["read", "data:all"]), /level for bucket "data"/);
+  assert.throws(() => parseLevelWords(["read", "data:-"]), /no override to drop/);
+  assert.deepEqual(parseLevelChanges(["logs:-", "data:owner"]), {
+    level: undefined,
+    buckets: { logs: null, data: "owner" },
+  });
 });
 
 Deno.test("mayRemoveData - write and owner only, per bucket", () => {

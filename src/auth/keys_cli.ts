@@ -8,7 +8,7 @@
  */
 
 import { type Config, configFromProcess, splitSettingArgs } from "../config.ts";
-import { type AccessLevel, parseBucketName, parseCidr, parseLevel } from "./access.ts";
+import { parseCidr, parseLevelChanges, parseLevelWords } from "./access.ts";
 
 /** The usage text of `amber keys`. */
 export const KEYS_USAGE: string = [
@@ -81,25 +81,6 @@ function allowFrom(value: string | true | undefined): string[] | undefined {
   return value.split(",").map((c) => parseCidr(c.trim()));
 }
 
-function levelWords(words: string[], removable: boolean) {
-  let level: AccessLevel | undefined;
-  const buckets: Record<string, AccessLevel | null> = {};
-  for (const word of words) {
-    const colon = word.lastIndexOf(":");
-    if (colon < 0) {
-      if (level !== undefined) throw new UsageError(`Two default levels: "${level}" and "${word}"`);
-      level = parseLevel(word);
-      continue;
-    }
-    const bucket = parseBucketName(word.slice(0, colon));
-    const value = word.slice(colon + 1);
-    buckets[bucket] = removable && value === "-"
-      ? null
-      : parseLevel(value, `level for bucket "${bucket}"`);
-  }
-  return { level, buckets };
-}
-
 /**
  * Parses the words after `amber keys` (setting flags already removed).
  *
@@ -134,8 +115,7 @@ export function parseKeysCommand(words: string[]): KeysRequest {
       checkOptions(options, ["--bypass-governance", "--allow-from"]);
       const [accessKey, secretKey, ...levels] = positional;
       if (secretKey === undefined) throw new UsageError('"add" needs an access key and a secret');
-      const { level, buckets } = levelWords(levels, false);
-      if (level === undefined) throw new UsageError('"add" needs a default level (none, read, …)');
+      const { level, buckets } = parseLevelWords(levels);
       return {
         method: "POST",
         path: "/admin/keys",
@@ -158,7 +138,7 @@ export function parseKeysCommand(words: string[]): KeysRequest {
         "--secret",
       ]);
       const [accessKey, ...levels] = positional;
-      const { level, buckets } = levelWords(levels, true);
+      const { level, buckets } = parseLevelChanges(levels);
       const body: Record<string, unknown> = {};
       if (level !== undefined) body.level = level;
       if (Object.keys(buckets).length) body.buckets = buckets;

@@ -53,7 +53,7 @@ Deno.test("parseKeysCommand - add, set, list and revoke become /admin/keys reque
 
 Deno.test("parseKeysCommand - names what is wrong", () => {
   assert.throws(() => parseKeysCommand(["add", "app"]), UsageError);
-  assert.throws(() => parseKeysCommand(["add", "app", "s3cret-app"]), /needs a default level/);
+  assert.throws(() => parseKeysCommand(["add", "app", "s3cret-app"]), /A default level is needed/);
   assert.throws(() => parseKeysCommand(["add", "app", "s", "admin"]), GrantError);
   assert.throws(() => parseKeysCommand(["set", "app"]), /needs something to change/);
   assert.throws(() => parseKeysCommand(["revoke"]), /needs an access key/);

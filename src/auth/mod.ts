@@ -19,6 +19,7 @@ export {
   parseBucketName,
   parseCidr,
   parseLevel,
+  parseLevelChanges,
   parseLevelWords,
   ROOT_GRANTS,
   SECRET_KEY_PATTERN,

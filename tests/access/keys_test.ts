@@ -35,6 +35,7 @@ import { startVault, type TestVault } from "../helpers/vault.ts";
 
 const ADMIN_TOKEN = "test-admin-token-0123456789";
 const DAY = 86_400_000;
+const denied = (p: Promise<unknown>) => assertS3Error(p, "AccessDenied", 403);
 const text = async (body: unknown) => new TextDecoder().decode(await bodyBytes(body as never));
 
 /** Calls the admin API with a bearer token (the right one unless told otherwise). */
@@ -209,7 +210,6 @@ Deno.test({
       await t.step(
         "DeleteObject, DeleteObjects, lock and bucket settings - an append key gets AccessDenied",
         async () => {
-          const denied = (p: Promise<unknown>) => assertS3Error(p, "AccessDenied", 403);
           // Without a version id this would only add a delete marker: refused all the same.
           await denied(backup.send(new DeleteObjectCommand({ Bucket: "data", Key: "seed" })));
           await denied(
@@ -279,7 +279,6 @@ Deno.test({
         "PutObject, CompleteMultipartUpload - an append key cannot replace an object in an unversioned bucket",
         async () => {
           await root.send(new PutObjectCommand({ Bucket: "other", Key: "kept", Body: "original" }));
-          const denied = (p: Promise<unknown>) => assertS3Error(p, "AccessDenied", 403);
           await denied(
             backup.send(new PutObjectCommand({ Bucket: "other", Key: "kept", Body: "x" })),
           );
@@ -319,10 +318,8 @@ Deno.test({
           level: "read",
         });
         const reader = as("reader", "reader-secret-0123");
-        await assertS3Error(
+        await denied(
           reader.send(new PutObjectCommand({ Bucket: "data", Key: "r", Body: "x" })),
-          "AccessDenied",
-          403,
         );
         const got = await reader.send(new GetObjectCommand({ Bucket: "data", Key: "big" }));
         assertEquals(await text(got.Body), "multipart bytes");
@@ -339,15 +336,11 @@ Deno.test({
           });
           const app = as("app", "s3cret-app");
           await app.send(new PutObjectCommand({ Bucket: "data", Key: "app", Body: "a" }));
-          await assertS3Error(
+          await denied(
             app.send(new PutObjectCommand({ Bucket: "other", Key: "app", Body: "a" })),
-            "AccessDenied",
-            403,
           );
-          await assertS3Error(
+          await denied(
             app.send(new GetObjectCommand({ Bucket: "logs", Key: "any" })),
-            "AccessDenied",
-            403,
           );
           const { Buckets } = await app.send(new ListBucketsCommand({}));
           assertEquals(Buckets?.map((b) => b.Name), ["data", "other"]);
@@ -365,7 +358,7 @@ Deno.test({
         await reader.send(new PutObjectCommand({ Bucket: "other", Key: "r", Body: "x" }));
         const revoked = await admin(vault, "DELETE", "/admin/keys/reader");
         assertEquals([revoked.status, revoked.json.revoked], [200, "reader"]);
-        await assertS3Error(
+        await denied(
           reader.send(new GetObjectCommand({ Bucket: "other", Key: "r" })),
           "InvalidAccessKeyId",
           403,
@@ -382,8 +375,6 @@ Deno.test({
         const fenced = as("fenced", "fenced-secret-0123");
         const e = await assertS3Error(
           fenced.send(new GetObjectCommand({ Bucket: "data", Key: "big" })),
-          "AccessDenied",
-          403,
         );
         assertOk(/may not be used from address "127\.0\.0\.1"/.test(e.message), e.message);
         await admin(vault, "PATCH", "/admin/keys/fenced", { allowFrom: ["127.0.0.0/8", "::1"] });
@@ -416,16 +407,12 @@ Deno.test({
           });
           const del = { Bucket: "data", Key: "governed", VersionId: locked.VersionId };
           const writer = as("writer", "writer-secret-0123");
-          await assertS3Error(
+          await denied(
             writer.send(new DeleteObjectCommand({ ...del, BypassGovernanceRetention: true })),
-            "AccessDenied",
-            403,
           );
           const breaker = as("breaker", "breaker-secret-0123");
-          await assertS3Error(
+          await denied(
             breaker.send(new DeleteObjectCommand(del)),
-            "AccessDenied",
-            403,
           );
           await breaker.send(new DeleteObjectCommand({ ...del, BypassGovernanceRetention: true }));
           const left = await root.send(
@@ -487,12 +474,10 @@ Deno.test({
           });
           const app = as("app", "s3cret-app");
           await app.send(new PutObjectCommand({ Bucket: "data", Key: "after", Body: "a" }));
-          await assertS3Error(
+          await denied(
             as("app", "s3cret-app").send(
               new PutObjectCommand({ Bucket: "other", Key: "a", Body: "a" }),
             ),
-            "AccessDenied",
-            403,
           );
           await assertS3Error(
             as("reader", "reader-secret-0123").send(
