@@ -8,7 +8,7 @@
  * @module
  */
 
-import { ensureRootCredential } from "./src/auth/mod.ts";
+import { ensureRootCredential, runKeysCommand } from "./src/auth/mod.ts";
 import { configFromProcess, usage, VERSION } from "./src/config.ts";
 import { auditSigner, META_WORKER_URL } from "./src/meta/mod.ts";
 import { log, setLogLevel } from "./src/ops/mod.ts";
@@ -59,6 +59,7 @@ function start(name: WorkerName, url: URL, permissions: Deno.PermissionOptionsOb
 
 async function main() {
   if (Deno.args[0] === "version") return console.log(`amber ${VERSION}`);
+  if (Deno.args[0] === "keys") Deno.exit(await runKeysCommand(Deno.args.slice(1)));
   if (Deno.args[0] === "help" || Deno.args.includes("--help")) return console.log(usage());
   const config = configFromProcess();
   setLogLevel(config.logLevel);
@@ -122,7 +123,12 @@ async function main() {
     {
       type: "init",
       dataDir: config.dataDir,
-      keys: { idKey: keys.idKey, sealKey: keys.sealKey, vaultId: keys.vaultId },
+      keys: {
+        idKey: keys.idKey,
+        sealKey: keys.sealKey,
+        vaultId: keys.vaultId,
+        secretsKey: keys.secretsKey,
+      },
       ports: [toStore.port2],
       meta: storeToMeta.port1,
       gcIntervalMs: config.gcIntervalSeconds * 1000,
@@ -160,7 +166,8 @@ async function main() {
     region: config.region,
     domain: config.domain,
     logLevel: config.logLevel,
-    credentials: [credential],
+    root: credential,
+    adminToken: config.adminToken,
     meta: toMeta.port1,
     store: toStore.port1,
   };

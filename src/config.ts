@@ -40,6 +40,8 @@ export interface Config {
   approvers: { id: string; kind: "hmac" | "ed25519"; key: string }[];
   /** Longest life of an approval, seconds. @default 3600 */
   approvalTtlSeconds: number;
+  /** Bearer token for `/admin/*` and `amber keys` from `AMBER_ADMIN_TOKEN`; none means SigV4 owner keys only. */
+  adminToken?: string;
 }
 
 /** Thrown when settings are invalid; one line per bad setting. */
@@ -69,6 +71,7 @@ const SETTINGS = {
   deleteQuorum: { flag: "--delete-quorum", env: "AMBER_DELETE_QUORUM" },
   approvers: { flag: "--approvers", env: "AMBER_APPROVERS" },
   approvalTtlSeconds: { flag: "--approval-ttl", env: "AMBER_APPROVAL_TTL" },
+  adminToken: { flag: "--admin-token", env: "AMBER_ADMIN_TOKEN" },
 } as const;
 
 type SettingName = keyof typeof SETTINGS;
@@ -88,6 +91,7 @@ export function usage(): string {
     `amber ${VERSION}: an immutable S3 backup vault`,
     "",
     "usage: amber [serve] [options]   run the vault (the default)",
+    "       amber keys add|list|set|revoke …   manage access keys of the running vault (amber keys help)",
     "       amber version             print the version",
     "       amber help                print this text",
     "",
@@ -95,6 +99,38 @@ export function usage(): string {
     ...rows,
     `  ${"--config".padEnd(18)} AMBER_CONFIG (a JSON file with the settings above)`,
   ].join("\n");
+}
+
+/**
+ * Separates the vault's setting flags (`--port 9000`, `--config=f.json`)
+ * from the other arguments of a subcommand such as `amber keys`.
+ *
+ * @param args Arguments after the subcommand.
+ * @returns The setting flags (for {@linkcode loadConfig}) and the rest, in order.
+ *
+ * @example
+ * ```ts
+ * import { splitSettingArgs } from "./config.ts";
+ * const { settings, rest } = splitSettingArgs(["add", "--port", "9000", "app"]);
+ * if (settings.join(" ") !== "--port 9000" || rest.join(" ") !== "add app") throw new Error();
+ * ```
+ */
+export function splitSettingArgs(args: string[]): { settings: string[]; rest: string[] } {
+  const flags = new Set([...Object.values(SETTINGS).map((s) => s.flag), "--config"]);
+  const settings: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i].split("=")[0];
+    if (!flags.has(flag)) {
+      rest.push(args[i]);
+    } else if (args[i].includes("=")) {
+      settings.push(args[i]);
+    } else {
+      settings.push(...args.slice(i, i + 2));
+      i++;
+    }
+  }
+  return { settings, rest };
 }
 
 /** Names of every environment variable the vault reads (for `--allow-env`). */
@@ -278,6 +314,15 @@ export function loadConfig(sources: ConfigSources): Config {
     );
   }
 
+  const adminToken = raw("adminToken").value;
+  if (adminToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(adminToken)) {
+    problems.push(
+      `Invalid admin token (${
+        raw("adminToken").from
+      }): 16 to 256 printable characters without spaces`,
+    );
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     host,
@@ -296,6 +341,7 @@ export function loadConfig(sources: ConfigSources): Config {
     deleteQuorum,
     approvers,
     approvalTtlSeconds,
+    adminToken,
   };
 }
 
@@ -335,12 +381,13 @@ function parseApprovers(
  * working directory); on bad settings prints one `amber:` line each and
  * exits 1, with no stack trace.
  *
+ * @param args The setting flags. @default Deno.args
  * @returns The configuration.
  */
-export function configFromProcess(): Config {
+export function configFromProcess(args: string[] = Deno.args): Config {
   try {
     return loadConfig({
-      args: Deno.args,
+      args,
       env: (n) => Deno.env.get(n),
       readFile: Deno.readTextFileSync,
       cwd: Deno.cwd(),

@@ -6,10 +6,13 @@
  * @module
  */
 
-import { configFromProcess } from "../src/config.ts";
+import { configFromProcess, splitSettingArgs } from "../src/config.ts";
 import { VAULT_ENV, vaultFlags } from "../src/permissions.ts";
 
-const config = configFromProcess();
+// `keys …` is a client of the running vault; only its setting flags shape the sandbox.
+const config = configFromProcess(
+  Deno.args[0] === "keys" ? splitSettingArgs(Deno.args.slice(1)).settings : Deno.args,
+);
 const main = new URL("../main.ts", import.meta.url).pathname;
 const child = new Deno.Command(Deno.execPath(), {
   args: ["run", ...vaultFlags(config), main, ...Deno.args],

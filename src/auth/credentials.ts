@@ -27,6 +27,15 @@ function randomToken(alphabet: string, length: number): string {
   return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
 }
 
+/**
+ * A new random secret key: 40 letters and digits (about 238 bits).
+ *
+ * @returns The secret.
+ */
+export function generateSecretKey(): string {
+  return randomToken("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 40);
+}
+
 /** Seals and opens secrets; bound to the vault's secrets key by the caller. */
 export interface SecretSealer {
   seal(plaintext: string, context: string): string;
@@ -66,7 +75,7 @@ export function ensureRootCredential(
   }
   const credential = {
     accessKey: "AK" + randomToken("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 18),
-    secretKey: randomToken("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 40),
+    secretKey: generateSecretKey(),
   };
   const file = {
     root: {

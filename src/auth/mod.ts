@@ -4,5 +4,34 @@
  * @module
  */
 
-export { CREDENTIALS_FILE, ensureRootCredential } from "./credentials.ts";
+export { CREDENTIALS_FILE, ensureRootCredential, generateSecretKey } from "./credentials.ts";
 export type { Credential, SecretSealer } from "./credentials.ts";
+export {
+  ACCESS_KEY_PATTERN,
+  ACCESS_LEVELS,
+  addressInCidr,
+  authorize,
+  GrantError,
+  levelOn,
+  mayAdminister,
+  mayRemoveData,
+  OPERATION_ACCESS,
+  parseBucketName,
+  parseCidr,
+  parseLevel,
+  parseLevelChanges,
+  parseLevelWords,
+  ROOT_GRANTS,
+  SECRET_KEY_PATTERN,
+} from "./access.ts";
+export type {
+  AccessDecision,
+  AccessLevel,
+  AccessOperation,
+  AccessTarget,
+  Grants,
+  Principal,
+  RequestFacts,
+} from "./access.ts";
+export { KEYS_USAGE, parseKeysCommand, runKeysCommand } from "./keys_cli.ts";
+export type { KeysRequest } from "./keys_cli.ts";

@@ -104,6 +104,34 @@ export interface VersionRef {
   versionId: string;
 }
 
+/** An access level as stored (see `auth/access.ts` for what each allows). */
+export type StoredAccessLevel = "none" | "read" | "append" | "write" | "owner";
+
+/** A managed access key as listed: never its secret, sealed or not. */
+export interface AccessKeyInfo {
+  accessKey: string;
+  level: StoredAccessLevel;
+  buckets: Record<string, StoredAccessLevel>;
+  bypassGovernance: boolean;
+  allowFrom: string[];
+  /** Times, ms since the epoch. */
+  created: number;
+  updated: number;
+}
+
+/** A change to a managed key; absent fields stay as they are. */
+export interface AccessKeyChange {
+  level?: StoredAccessLevel;
+  /** Per-bucket levels to set; `null` removes a bucket's override. */
+  buckets?: Record<string, StoredAccessLevel | null>;
+  /** Drop every existing override before applying `buckets`. */
+  replaceBuckets?: boolean;
+  bypassGovernance?: boolean;
+  allowFrom?: string[];
+  /** A new secret, sealed by the store with the access key id as context. */
+  sealedSecret?: string;
+}
+
 /** Requests to the index (meta Worker). */
 export type MetaRequest =
   | { type: "ping" }
@@ -125,6 +153,8 @@ export type MetaRequest =
     ifNoneMatch?: boolean;
     /** Set when the manifest was taken from this version rather than written: it must still exist. */
     copiedFrom?: VersionRef;
+    /** The writer may not remove data: refuse to replace an existing `null` version. */
+    appendOnly?: boolean;
   }
   | { type: "getVersion"; bucket: string; key: string; versionId?: string }
   | {
@@ -202,6 +232,8 @@ export type MetaRequest =
     minPartBytes: number;
     ifMatch?: string;
     ifNoneMatch?: boolean;
+    /** The writer may not remove data: refuse to replace an existing `null` version. */
+    appendOnly?: boolean;
   }
   | { type: "abortUpload"; bucket: string; key: string; uploadId: string }
   | {
@@ -228,7 +260,21 @@ export type MetaRequest =
   /** Stores a four-eyes approval for a later request on `resource`. */
   | { type: "stageApproval"; token: string; action: string; resource: string }
   /** Moves the trusted clock forward to `time` (ms) on approvers' signed word; never back. */
-  | { type: "attestTime"; time: number; approvals: string[] };
+  | { type: "attestTime"; time: number; approvals: string[] }
+  /** Managed access keys; `actor` names who asked, for the audit log. */
+  | { type: "addAccessKey"; record: AccessKeyInfo & { sealedSecret: string }; actor: string }
+  | { type: "setAccessKey"; accessKey: string; change: AccessKeyChange; now: number; actor: string }
+  | { type: "revokeAccessKey"; accessKey: string; actor: string }
+  | { type: "getAccessKey"; accessKey: string }
+  | { type: "listAccessKeys" }
+  /** Records an event decided outside the index (an access refusal, an admin action). */
+  | {
+    type: "audit";
+    op: string;
+    target: string;
+    outcome: "done" | "refused";
+    detail: string;
+  };
 
 /** Result of a listing with delimiter support. */
 export interface ListResult<T> {
@@ -299,6 +345,12 @@ export interface MetaResults {
   exportAudit: AuditExport;
   stageApproval: { approver: string; expires: number };
   attestTime: { trustedMs: number };
+  addAccessKey: AccessKeyInfo;
+  setAccessKey: AccessKeyInfo;
+  revokeAccessKey: { revoked: true };
+  getAccessKey: { key?: AccessKeyInfo & { sealedSecret: string } };
+  listAccessKeys: { keys: AccessKeyInfo[] };
+  audit: { recorded: true };
 }
 
 /** A page of the audit log, binary fields in hex. */
@@ -342,7 +394,10 @@ export type StoreRequest =
   | { type: "writeRelease"; writeId: string }
   | { type: "readChunks"; entries: Uint8Array }
   | { type: "collectGarbage" }
-  | { type: "stats" };
+  | { type: "stats" }
+  /** Seals a credential secret under the vault's secrets key, bound to `context` (the access key id). */
+  | { type: "sealSecret"; plaintext: string; context: string }
+  | { type: "openSecret"; sealed: string; context: string };
 
 /** What one garbage collection did. */
 export interface GcReport {
@@ -372,6 +427,8 @@ export interface StoreResults {
     diskBytes: number;
     gc: GcReport & { runs: number };
   };
+  sealSecret: { sealed: string };
+  openSecret: { plaintext: string };
 }
 
 /** A domain error as it crosses a channel: the area, its kind and its message. */

@@ -106,6 +106,17 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY(approver, nonce)
    ) WITHOUT ROWID;
    CREATE INDEX approvals_by_resource ON approvals(action, resource);`,
+  // Managed access keys (access_keys.ts): grants in the clear, secrets sealed by the store.
+  `CREATE TABLE access_keys(
+     access_key TEXT PRIMARY KEY,
+     sealed_secret TEXT NOT NULL,
+     level TEXT NOT NULL,
+     buckets TEXT NOT NULL,
+     bypass_governance INTEGER NOT NULL,
+     allow_from TEXT NOT NULL,
+     created INTEGER NOT NULL,
+     updated INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 /** A prepared-statement cache over one SQLite connection. */

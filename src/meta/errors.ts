@@ -26,7 +26,10 @@ export type MetaErrorKind =
   | "methodNotAllowed"
   | "readOnly"
   | "approvalsRequired"
-  | "invalidApproval";
+  | "invalidApproval"
+  | "accessKeyExists"
+  | "noSuchAccessKey"
+  | "appendOnly";
 
 /** An index error with its kind. */
 export class MetaError extends Error {

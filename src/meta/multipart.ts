@@ -206,6 +206,7 @@ export function completeUpload(
     integrityChecked: true,
     ifMatch: req.ifMatch,
     ifNoneMatch: req.ifNoneMatch,
+    appendOnly: req.appendOnly,
   }, trustedNow);
   // The version now holds every chosen chunk once more; the parts let go of theirs.
   releaseParts(db, req.uploadId);

@@ -191,6 +191,15 @@ export function requireSource(
   }
 }
 
+/** Whether a key's `null` version holds data (not a delete marker), so replacing it would lose that data. */
+function replacesData(db: Db, bucket: string, key: Uint8Array): boolean {
+  return db.get(
+    "SELECT 1 AS x FROM versions WHERE bucket = ? AND key = ? AND version_id = 'null' AND delete_marker = 0",
+    bucket,
+    key,
+  ) !== undefined;
+}
+
 /**
  * Stores a new version and makes it the key's latest, inside the caller's
  * transaction. With versioning enabled it gets a new version id; otherwise it
@@ -211,6 +220,7 @@ export function putVersion(
     ifMatch?: string;
     ifNoneMatch?: boolean;
     copiedFrom?: VersionRef;
+    appendOnly?: boolean;
   },
   trustedNow: number,
 ): MetaResults["putVersion"] {
@@ -246,6 +256,12 @@ export function putVersion(
       key,
     );
     if (old) enforce(old, { kind: "deleteVersion", bypassGovernance: false }, trustedNow);
+    if (req.appendOnly && replacesData(db, req.bucket, key)) {
+      throw new MetaError(
+        "appendOnly",
+        `An append-level key cannot replace object "${req.key}": bucket "${req.bucket}" keeps no other versions`,
+      );
+    }
     dropVersion(db, req.bucket, key, "null");
   }
   db.run(

@@ -11,6 +11,14 @@ import { appendAudit, auditTarget } from "./audit.ts";
 import { type AuditSigner, sealAudit } from "./audit_seal.ts";
 import { FourEyes, type FourEyesConfig, type Gate } from "./four_eyes.ts";
 import { APPROVAL_ACTIONS, type ApprovalAction } from "../retention/mod.ts";
+import {
+  addAccessKey,
+  describeGrants,
+  getAccessKey,
+  listAccessKeys,
+  revokeAccessKey,
+  setAccessKey,
+} from "./access_keys.ts";
 import { Db } from "./db.ts";
 import { createSnapshot } from "./snapshots.ts";
 import {
@@ -80,6 +88,11 @@ function approvalAction(action: string): ApprovalAction {
   return action as ApprovalAction;
 }
 
+/** The audit target of a managed key. */
+function keyTarget(accessKey: string): string {
+  return `/admin/keys/${accessKey}`;
+}
+
 function assertNever(x: never): never {
   throw new Error(`Unknown index request "${(x as { type: string }).type}"`);
 }
@@ -142,7 +155,7 @@ export class MetaService {
   #write<T>(
     req: MetaRequest & AuditedRequest,
     fn: (trustedNow: number, gate: Gate) => T,
-    target: string = auditTarget(req),
+    audit: { target?: string; detail?: (result: T) => string } = {},
   ): Promise<T> {
     const db = this.#db;
     return db.write(() => {
@@ -151,9 +164,9 @@ export class MetaService {
       appendAudit(db, {
         time,
         op: req.type,
-        target,
+        target: audit.target ?? auditTarget(req),
         outcome: "done",
-        detail: auditDetail(result),
+        detail: audit.detail?.(result) ?? auditDetail(result),
       });
       return result;
     }).catch(async (e) => {
@@ -162,7 +175,7 @@ export class MetaService {
           appendAudit(db, {
             time: this.#clock.now(),
             op: req.type,
-            target,
+            target: audit.target ?? auditTarget(req),
             outcome: "refused",
             detail: e.message,
           })
@@ -290,11 +303,10 @@ export class MetaService {
         return this.#exportAudit(req.since, req.limit);
       case "stageApproval": {
         const action = approvalAction(req.action);
-        return this.#write(
-          req,
-          (now) => this.#fourEyes.stage(db, { ...req, action }, now),
-          `${action} ${req.resource}`,
-        );
+        return this.#write(req, (now) => this.#fourEyes.stage(db, { ...req, action }, now), {
+          target: `${action} ${req.resource}`,
+          detail: (r) => `approver=${r.approver}`,
+        });
       }
       case "attestTime":
         return this.#write(req, () => {
@@ -302,7 +314,33 @@ export class MetaService {
           // judged at the attested time they sign; their nonces still make them single-use.
           this.#fourEyes.gate(db, req.approvals, req.time)("AttestTime", `/?time=${req.time}`);
           return { trustedMs: this.#clock.attest(req.time) };
-        }, `/?time=${req.time}`);
+        }, { target: `/?time=${req.time}` });
+      case "addAccessKey":
+        return this.#write(req, () => addAccessKey(db, req), {
+          target: keyTarget(req.record.accessKey),
+          detail: (key) => describeGrants(key, req.actor),
+        });
+      case "setAccessKey":
+        return this.#write(req, () => setAccessKey(db, req), {
+          target: keyTarget(req.accessKey),
+          detail: (key) =>
+            describeGrants(key, req.actor) + (req.change.sealedSecret ? " secret-rotated" : ""),
+        });
+      case "revokeAccessKey":
+        return this.#write(req, () => revokeAccessKey(db, req), {
+          target: keyTarget(req.accessKey),
+          detail: () => `by=${req.actor}`,
+        });
+      case "getAccessKey":
+        return getAccessKey(db, req);
+      case "listAccessKeys":
+        return listAccessKeys(db);
+      case "audit":
+        return db.write(() => {
+          const { type: _, ...entry } = req;
+          appendAudit(db, { time: this.#clock.now(), ...entry });
+          return { recorded: true as const };
+        });
       default:
         return assertNever(req);
     }

@@ -1,26 +1,7 @@
 import assert from "node:assert/strict";
 import type { MetaRequest, MetaResults, VersionRecord } from "../channel/mod.ts";
 import { MetaError } from "./errors.ts";
-import { MetaService } from "./service.ts";
-import { auditSigner } from "./audit_seal.ts";
-
-async function withIndex(
-  fn: (call: <R extends MetaRequest>(r: R) => Promise<MetaResults[R["type"]]>) => Promise<void>,
-) {
-  const dir = await Deno.makeTempDir();
-  const svc = new MetaService(`${dir}/index.db`, {
-    maxClockJumpMs: 86_400_000,
-    onClockAlert: () => {},
-    auditSigner: auditSigner(new Uint8Array(32)),
-    fourEyes: { quorum: 0, approvers: [], ttlMs: 3_600_000 },
-  });
-  try {
-    await fn(async (r) => (await svc.handle(r)).result as never);
-  } finally {
-    svc.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { withIndex } from "./test_index.ts";
 
 function manifestOf(...ids: number[]): Uint8Array {
   const m = new Uint8Array(ids.length * 36);

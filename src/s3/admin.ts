@@ -1,6 +1,7 @@
 /**
- * Administrative calls beside the S3 surface, signed with SigV4 by a known
- * credential (all are root today) and answered in JSON with the request id.
+ * Administrative calls beside the S3 surface, authenticated by
+ * `authenticateAdmin` (the admin token or an owner-level SigV4 key) and
+ * answered in JSON with the request id.
  *
  * `POST /admin/snapshots` `{"source": "backups", "bucket": "backups-before-prune", "at": "2026-11-20T03:00:00Z"}`
  * creates a read-only point-in-time snapshot bucket.
@@ -18,75 +19,31 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { adminError, adminJson, authenticateAdmin, jsonObject } from "./admin_auth.ts";
 import type { AppDeps } from "./app.ts";
 import { isValidBucketName } from "./endpoint.ts";
-import { S3Error, toS3Error } from "./errors.ts";
+import { S3Error } from "./errors.ts";
 import { approvalTokens } from "./ops/lock.ts";
-import { type AuthResult, verifyRequest } from "./sigv4/mod.ts";
-
-/** Largest admin request body, bytes. */
-const ADMIN_BODY_MAX_BYTES = 64 * 1024;
-
-/** Verifies an admin request's signature; the query is part of what is signed. */
-async function authenticate(req: Request, deps: AppDeps, path: string): Promise<AuthResult> {
-  const query = [...new URL(req.url).searchParams] as [string, string][];
-  return await verifyRequest(
-    { method: req.method, path, query, headers: req.headers },
-    { nowMs: deps.now(), lookupSecret: deps.lookupSecret },
-  );
-}
 
 async function authenticatedJson(
   req: Request,
   deps: AppDeps,
-  path: string,
+  r: { path: string; requestId: string; sourceAddress?: string },
 ): Promise<Record<string, unknown>> {
-  const auth = await authenticate(req, deps, path);
-  const bytes = new Uint8Array(await req.arrayBuffer());
-  if (bytes.length > ADMIN_BODY_MAX_BYTES) {
-    throw new S3Error("InvalidRequest", { message: "The request body is too large" });
-  }
-  if (
-    auth.payload.kind === "sha256" &&
-    createHash("sha256").update(bytes).digest("hex") !== auth.payload.hex.toLowerCase()
-  ) {
-    throw new S3Error("XAmzContentSHA256Mismatch");
-  }
-  if (auth.payload.kind !== "sha256" && auth.payload.kind !== "unsigned") {
-    throw new S3Error("InvalidRequest", { message: "Admin requests take a plain body" });
-  }
-  try {
-    const body = JSON.parse(new TextDecoder().decode(bytes));
-    if (typeof body !== "object" || body === null || Array.isArray(body)) {
-      throw new Error("not an object");
-    }
-    return body;
-  } catch (e) {
-    throw new S3Error("InvalidRequest", {
-      message: `The request body is not a JSON object: ${(e as Error).message}`,
-    });
-  }
+  return jsonObject((await authenticateAdmin(req, deps, r)).body);
 }
 
 /** Runs an admin handler, answering its result or its error in JSON with the request id. */
-async function adminJson(
+async function answerAdmin(
   path: string,
   requestId: string,
   fn: () => Promise<{ status: number; body: Record<string, unknown> }>,
 ): Promise<Response> {
   try {
     const r = await fn();
-    return Response.json({ ...r.body, requestId }, {
-      status: r.status,
-      headers: { "x-amz-request-id": requestId },
-    });
+    return adminJson(r.body, r.status, requestId);
   } catch (e) {
-    const err = toS3Error(e, path);
-    return Response.json({ error: err.code, message: err.message, requestId }, {
-      status: err.status,
-      headers: { "x-amz-request-id": requestId },
-    });
+    return adminError(e, path, requestId);
   }
 }
 
@@ -98,10 +55,20 @@ const AUDIT_PAGE_MAX = 10_000;
  *
  * @returns The JSON page: `publicKey`, `records`, `seals`, `next`.
  */
-export function exportAudit(req: Request, deps: AppDeps, requestId: string): Promise<Response> {
-  return adminJson("/admin/audit", requestId, async () => {
-    await authenticate(req, deps, "/admin/audit");
+export function exportAudit(
+  req: Request,
+  deps: AppDeps,
+  requestId: string,
+  sourceAddress?: string,
+): Promise<Response> {
+  return answerAdmin("/admin/audit", requestId, async () => {
     const q = new URL(req.url).searchParams;
+    await authenticateAdmin(req, deps, {
+      path: "/admin/audit",
+      query: [...q] as [string, string][],
+      requestId,
+      sourceAddress,
+    });
     const since = Number(q.get("since") ?? "0");
     const limit = Number(q.get("limit") ?? "1000");
     if (!Number.isSafeInteger(since) || since < 0) {
@@ -123,7 +90,7 @@ export function exportAudit(req: Request, deps: AppDeps, requestId: string): Pro
  * @returns The JSON response: who approved and until when.
  */
 export function stageApproval(req: Request, deps: AppDeps, requestId: string): Promise<Response> {
-  return adminJson("/approve", requestId, async () => {
+  return answerAdmin("/approve", requestId, async () => {
     const q = new URL(req.url).searchParams;
     const resource = q.get("resource");
     const token = req.headers.get("x-amber-approval");
@@ -150,9 +117,18 @@ export function stageApproval(req: Request, deps: AppDeps, requestId: string): P
  *
  * @returns The JSON response: the trusted time now.
  */
-export function attestTime(req: Request, deps: AppDeps, requestId: string): Promise<Response> {
-  return adminJson("/admin/clock", requestId, async () => {
-    const { time } = await authenticatedJson(req, deps, "/admin/clock");
+export function attestTime(
+  req: Request,
+  deps: AppDeps,
+  requestId: string,
+  sourceAddress?: string,
+): Promise<Response> {
+  return answerAdmin("/admin/clock", requestId, async () => {
+    const { time } = await authenticatedJson(req, deps, {
+      path: "/admin/clock",
+      requestId,
+      sourceAddress,
+    });
     const ms = typeof time === "string" ? Date.parse(time) : NaN;
     if (Number.isNaN(ms)) {
       throw new S3Error("InvalidArgument", { message: 'Expected {"time": ISO 8601 time}' });
@@ -172,9 +148,14 @@ export function createSnapshot(
   req: Request,
   deps: AppDeps,
   requestId: string,
+  sourceAddress?: string,
 ): Promise<Response> {
-  return adminJson("/admin/snapshots", requestId, async () => {
-    const body = await authenticatedJson(req, deps, "/admin/snapshots");
+  return answerAdmin("/admin/snapshots", requestId, async () => {
+    const body = await authenticatedJson(req, deps, {
+      path: "/admin/snapshots",
+      requestId,
+      sourceAddress,
+    });
     const { source, bucket, at } = body as { source?: unknown; bucket?: unknown; at?: unknown };
     if (typeof source !== "string" || typeof bucket !== "string" || typeof at !== "string") {
       throw new S3Error("InvalidRequest", {

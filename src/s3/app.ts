@@ -9,11 +9,14 @@
 import { Hono } from "hono";
 import type { MetaClient, StoreClient } from "../channel/mod.ts";
 import { log, type VaultMetrics } from "../ops/mod.ts";
+import { authorizeRequest, sourceAddressOf } from "./access_check.ts";
 import { attestTime, createSnapshot, exportAudit, stageApproval } from "./admin.ts";
+import { handleAdminKeys } from "./admin_keys.ts";
 import { dispatch } from "./dispatch.ts";
 import { type Endpoint, parseEndpoint } from "./endpoint.ts";
 import { S3Error, toS3Error } from "./errors.ts";
 import type { OpContext, OpResult } from "./ops/context.ts";
+import type { KeyDirectory, KnownKey } from "./key_directory.ts";
 import { type AuthResult, verifyRequest } from "./sigv4/mod.ts";
 import { escapeXml } from "./xml.ts";
 
@@ -25,8 +28,10 @@ export interface AppDeps {
   region: string;
   /** Virtual-hosted requests address `<bucket>.<domain>`. */
   domain: string;
-  /** Returns the secret of an access key, or undefined. */
-  lookupSecret(accessKey: string): string | undefined;
+  /** The access keys: root and the managed ones, with their secrets and grants. */
+  keys: KeyDirectory;
+  /** Token for `/admin/*` (`Authorization: Bearer …`); undefined when none is configured. */
+  adminToken?: string;
   /** Injected clock, ms since the epoch. */
   now(): number;
 }
@@ -140,11 +145,36 @@ export function createApp(deps: AppDeps): Hono {
   app.post("/admin/snapshots", (c, next) => {
     // A bare POST on a key is no S3 operation, so this path cannot shadow one.
     if (new URL(c.req.url).search !== "") return next();
-    return createSnapshot(c.req.raw, deps, newRequestId());
+    return createSnapshot(c.req.raw, deps, newRequestId(), sourceAddressOf(c.env));
   });
 
-  app.get("/admin/audit", (c) => exportAudit(c.req.raw, deps, newRequestId()));
-  app.post("/admin/clock", (c) => attestTime(c.req.raw, deps, newRequestId()));
+  // The bucket name "admin" is reserved (isValidBucketName), so these paths shadow no S3 object.
+  app.on(["GET", "POST"], "/admin/keys", (c, next) => {
+    if (new URL(c.req.url).search !== "") return next();
+    return handleAdminKeys(c.req.raw, deps, {
+      path: "/admin/keys",
+      sourceAddress: sourceAddressOf(c.env),
+      requestId: newRequestId(),
+    });
+  });
+  app.on(["GET", "PUT", "PATCH", "DELETE"], "/admin/keys/:accessKey", (c, next) => {
+    if (new URL(c.req.url).search !== "") return next();
+    return handleAdminKeys(c.req.raw, deps, {
+      path: splitUrl(c.req.url).path,
+      accessKey: c.req.param("accessKey"),
+      sourceAddress: sourceAddressOf(c.env),
+      requestId: newRequestId(),
+    });
+  });
+
+  app.get(
+    "/admin/audit",
+    (c) => exportAudit(c.req.raw, deps, newRequestId(), sourceAddressOf(c.env)),
+  );
+  app.post(
+    "/admin/clock",
+    (c) => attestTime(c.req.raw, deps, newRequestId(), sourceAddressOf(c.env)),
+  );
   app.post("/approve", (c) => stageApproval(c.req.raw, deps, newRequestId()));
 
   app.get("/metrics", async (c, next) => {
@@ -169,11 +199,15 @@ export function createApp(deps: AppDeps): Hono {
     });
   });
 
-  app.all("*", (c) => handleS3(c.req.raw, deps));
+  app.all("*", (c) => handleS3(c.req.raw, deps, sourceAddressOf(c.env)));
   return app;
 }
 
-async function handleS3(req: Request, deps: AppDeps): Promise<Response> {
+async function handleS3(
+  req: Request,
+  deps: AppDeps,
+  sourceAddress: string | undefined,
+): Promise<Response> {
   const requestId = newRequestId();
   const started = performance.now();
   let op: Endpoint["op"] | "Unknown" = "Unknown";
@@ -187,9 +221,13 @@ async function handleS3(req: Request, deps: AppDeps): Promise<Response> {
     const address = addressOf(path, { host: req.headers.get("host"), domain: deps.domain });
     resource = address.resource;
     const now = deps.now();
+    let caller: KnownKey | undefined;
     const auth: AuthResult = await verifyRequest(
       { method: req.method, path, query: pairs, headers: req.headers },
-      { nowMs: now, lookupSecret: deps.lookupSecret },
+      {
+        nowMs: now,
+        lookupSecret: async (k) => (caller = await deps.keys.lookup(k))?.secretKey,
+      },
     );
     const ep = parseEndpoint({
       method: req.method,
@@ -199,11 +237,20 @@ async function handleS3(req: Request, deps: AppDeps): Promise<Response> {
       header: (n) => req.headers.get(n) ?? undefined,
     });
     op = ep.op;
+    const { bypassGovernance } = authorizeRequest(caller!.principal, ep, {
+      req,
+      sourceAddress,
+      resource,
+      requestId,
+      meta: deps.meta,
+    });
     const ctx: OpContext = {
       ep,
       req,
       query,
       auth,
+      principal: caller!.principal,
+      mayBypassGovernance: bypassGovernance,
       meta: deps.meta,
       store: deps.store,
       region: deps.region,

@@ -315,5 +315,7 @@ export function isValidBucketName(name: string): boolean {
     /^[a-z0-9][a-z0-9.\-]*[a-z0-9]$/.test(name) &&
     !name.includes("..") && !/^\d+\.\d+\.\d+\.\d+$/.test(name) &&
     !name.startsWith("xn--") && !name.startsWith("sthree-") && !name.endsWith("-s3alias") &&
-    !name.endsWith("--ol-s3") && !name.includes(".-") && !name.includes("-.");
+    !name.endsWith("--ol-s3") && !name.includes(".-") && !name.includes("-.") &&
+    // Reserved: /admin/… is the admin API.
+    name !== "admin";
 }

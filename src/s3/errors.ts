@@ -37,6 +37,8 @@ export const ERRORS = {
     status: 400,
     message: "Your proposed upload exceeds the maximum allowed object size.",
   },
+  // Admin API codes (IAM's names), for managed access keys.
+  EntityAlreadyExists: { status: 409, message: "The entity already exists." },
   EntityTooSmall: {
     status: 400,
     message: "Your proposed upload is smaller than the minimum allowed object size.",
@@ -96,6 +98,7 @@ export const ERRORS = {
     message: "Your request is missing a required header.",
   },
   NoSuchBucket: { status: 404, message: "The specified bucket does not exist" },
+  NoSuchEntity: { status: 404, message: "The specified entity does not exist." },
   NoSuchObjectLockConfiguration: {
     status: 404,
     message: "The specified object does not have a ObjectLock configuration",
@@ -237,6 +240,9 @@ const META_CODES: Record<string, S3ErrorCode> = {
   approvalsRequired: "AccessDenied",
   invalidApproval: "AccessDenied",
   deleteMarker: "NoSuchKey",
+  accessKeyExists: "EntityAlreadyExists",
+  noSuchAccessKey: "NoSuchEntity",
+  appendOnly: "AccessDenied",
 };
 
 /** The shape of a domain error that crossed a channel (see `channel/protocol.ts` `WireError`). */
@@ -275,6 +281,9 @@ export function toS3Error(e: unknown, resource: string): S3Error {
         "readOnly",
         "approvalsRequired",
         "invalidApproval",
+        "accessKeyExists",
+        "noSuchAccessKey",
+        "appendOnly",
       ].includes(e.wire.kind)
       ? e.wire.message
       : e.wire.kind === "noLockConfiguration"

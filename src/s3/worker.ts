@@ -15,6 +15,7 @@ import {
 import { log, setLogLevel, VaultMetrics } from "../ops/mod.ts";
 import type { LogLevel } from "../ops/mod.ts";
 import { createApp } from "./app.ts";
+import { KeyDirectory } from "./key_directory.ts";
 
 declare const self: Worker & { close(): void };
 
@@ -33,7 +34,10 @@ export interface RouterInit {
   region: string;
   domain: string;
   logLevel: LogLevel;
-  credentials: { accessKey: string; secretKey: string }[];
+  /** The root credential; managed keys come from the index. */
+  root: { accessKey: string; secretKey: string };
+  /** Token for `/admin/*`, when configured. */
+  adminToken?: string;
   meta: MessagePort;
   store: MessagePort;
 }
@@ -49,14 +53,16 @@ self.addEventListener("message", async (e: MessageEvent) => {
   }
   const init = msg.init;
   setLogLevel(init.logLevel);
-  const secrets = new Map(init.credentials.map((c) => [c.accessKey, c.secretKey]));
+  const meta = new Client<MetaRequest, MetaResults>(init.meta);
+  const store = new Client<StoreRequest, StoreResults>(init.store);
   const app = createApp({
-    meta: new Client<MetaRequest, MetaResults>(init.meta),
-    store: new Client<StoreRequest, StoreResults>(init.store),
+    meta,
+    store,
     metrics: new VaultMetrics(),
     region: init.region,
     domain: init.domain,
-    lookupSecret: (k) => secrets.get(k),
+    keys: new KeyDirectory({ root: init.root, meta, store }),
+    adminToken: init.adminToken,
     now: () => Date.now(),
   });
   try {

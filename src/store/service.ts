@@ -17,6 +17,7 @@ import type { GcReport, Handled, StoreRequest, StoreResults, WireError } from ".
 import { MANIFEST_ENTRY_BYTES, noteBufferChurn } from "../channel/mod.ts";
 import { Chunker } from "./chunker.ts";
 import { StoreError } from "./errors.ts";
+import { openSecret, sealSecret } from "./keys.ts";
 import { chunkId, openChunk, readSealedHeader, sealChunk } from "./seal.ts";
 import { type SegmentOptions, SegmentStore } from "./segments.ts";
 
@@ -28,6 +29,8 @@ export interface StoreKeys {
   idKey: Uint8Array;
   sealKey: Uint8Array;
   vaultId: Uint8Array;
+  /** Seals and opens stored credential secrets; without it those requests fail. */
+  secretsKey?: Uint8Array;
 }
 
 interface Session {
@@ -111,6 +114,11 @@ export class StoreService {
     return new StoreService(segments, opts.keys, opts.gc);
   }
 
+  #secretsKey(): Uint8Array {
+    if (!this.#keys.secretsKey) throw new Error("The store was started without the secrets key");
+    return this.#keys.secretsKey;
+  }
+
   #sweep() {
     const cutoff = Date.now() - SESSION_IDLE_MS;
     for (const [id, s] of this.#sessions) if (s.lastUsed < cutoff) this.#sessions.delete(id);
@@ -144,6 +152,18 @@ export class StoreService {
         return { result: await this.collectGarbage() };
       case "stats":
         return { result: { ...this.#segments.stats(), gc: { ...this.#gcTotals } } };
+      case "sealSecret":
+        return {
+          result: {
+            sealed: sealSecret(this.#secretsKey(), req.plaintext, { context: req.context }),
+          },
+        };
+      case "openSecret":
+        return {
+          result: {
+            plaintext: openSecret(this.#secretsKey(), req.sealed, { context: req.context }),
+          },
+        };
       default:
         return assertNever(req);
     }

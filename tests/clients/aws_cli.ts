@@ -324,6 +324,58 @@ export function awsCliSuite(t: Target): Suite {
           check(a === b, "the locked version does not read back byte for byte");
         },
       },
+      {
+        name: "aws-cli - s3 cp with an append-level key works, its s3 rm is refused",
+        async fn() {
+          const bucket = "awscli-append";
+          const appendKey = { id: "awscli-append", secret: "awscli-append-secret-0123" };
+          check(t.adminToken, "this case needs Amber's admin token (AMBER_ADMIN_TOKEN)");
+          const added = await fetch(`${t.endpoint}/admin/keys`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${t.adminToken}` },
+            body: JSON.stringify({
+              accessKey: appendKey.id,
+              secretKey: appendKey.secret,
+              level: "append",
+            }),
+          });
+          check(added.status === 201, `adding the key: ${added.status} ${await added.text()}`);
+          await aws("s3", "mb", `s3://${bucket}`);
+          await writeRandomFile(`${dir}/append.bin`, 10_000);
+          const asAppend = {
+            env: {
+              ...env,
+              AWS_ACCESS_KEY_ID: appendKey.id,
+              AWS_SECRET_ACCESS_KEY: appendKey.secret,
+            },
+            cwd: dir,
+          };
+          await must(
+            AWS_BIN,
+            [
+              "--endpoint-url",
+              t.endpoint,
+              "s3",
+              "cp",
+              "--no-progress",
+              `${dir}/append.bin`,
+              `s3://${bucket}/`,
+            ],
+            asAppend,
+          );
+          const refused = await run(
+            AWS_BIN,
+            ["--endpoint-url", t.endpoint, "s3", "rm", `s3://${bucket}/append.bin`],
+            asAppend,
+          );
+          check(
+            refused.code !== 0 && refused.stderr.includes("AccessDenied"),
+            `rm was not refused (exit ${refused.code}): ${refused.stderr}`,
+          );
+          const head = await s3api("head-object", "--bucket", bucket, "--key", "append.bin");
+          check(head.ContentLength === 10_000, `the object is gone: ${JSON.stringify(head)}`);
+        },
+      },
     ],
   };
 }

@@ -16,6 +16,8 @@ export interface Target {
   region: string;
   /** A private temporary directory for this run. */
   workDir: string;
+  /** Amber's admin token (`AMBER_ADMIN_TOKEN`), for cases that manage access keys. */
+  adminToken?: string;
 }
 
 /** One named case of a client suite. */

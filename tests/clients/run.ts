@@ -6,8 +6,9 @@
  *
  * Usage: `deno task test:clients [--only=aws-cli,rclone] [--endpoint=URL]`.
  * With `--endpoint` no vault is started and the credentials come from
- * `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_DEFAULT_REGION`, so the
- * suites can run against any S3 server.
+ * `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_DEFAULT_REGION` (and
+ * Amber's admin token from `AMBER_ADMIN_TOKEN`), so the suites can run
+ * against any S3 server.
  *
  * @module
  */
@@ -29,6 +30,9 @@ const SUITES: Array<(t: Target) => Suite> = [
   resticSuite,
   clockSuite,
 ];
+
+/** Admin token of the vault the suites start. */
+const ADMIN_TOKEN = "clients-admin-token-0123456789";
 
 function flag(name: string): string | undefined {
   const pre = `--${name}=`;
@@ -91,9 +95,10 @@ async function main(): Promise<number> {
         secretKey: Deno.env.get("AWS_SECRET_ACCESS_KEY") ?? "",
         region: Deno.env.get("AWS_DEFAULT_REGION") ?? "us-east-1",
         workDir,
+        adminToken: Deno.env.get("AMBER_ADMIN_TOKEN"),
       };
     } else {
-      vault = await startVault();
+      vault = await startVault({ env: { AMBER_ADMIN_TOKEN: ADMIN_TOKEN } });
       t = {
         endpoint: vault.endpoint,
         hostPort: new URL(vault.endpoint).host,
@@ -101,6 +106,7 @@ async function main(): Promise<number> {
         secretKey: vault.secretKey,
         region: vault.region,
         workDir,
+        adminToken: ADMIN_TOKEN,
       };
     }
     console.log(`Real-client suites against ${t.endpoint} (work dir ${workDir})`);

@@ -104,8 +104,8 @@ vaultSuite("Point-in-time snapshots", async ({ t, vault, s3 }) => {
       for (const [body, status, code] of cases) {
         const res = await snapshot(body);
         const r = await res.json();
-        assertEquals([res.status, r.error], [status, code], JSON.stringify(body));
-        assertEquals(r.requestId, res.headers.get("x-amz-request-id"));
+        assertEquals([res.status, r.error.code], [status, code], JSON.stringify(body));
+        assertEquals(r.error.requestId, res.headers.get("x-amz-request-id"));
       }
       const unsigned = await fetch(`${vault.endpoint}/admin/snapshots`, {
         method: "POST",

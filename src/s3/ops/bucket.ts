@@ -5,6 +5,7 @@
  * @module
  */
 
+import { levelOn } from "../../auth/mod.ts";
 import { isValidBucketName } from "../endpoint.ts";
 import type { Endpoint } from "../endpoint.ts";
 import { S3Error } from "../errors.ts";
@@ -22,26 +23,19 @@ export const OWNER = { ID: "amber", DisplayName: "amber" };
 /** ListBuckets. */
 export async function ListBuckets(ctx: Ctx<"ListBuckets">): Promise<OpResult> {
   const { buckets } = await ctx.meta.call({ type: "listBuckets" });
+  // Only the buckets this key may read.
+  const visible = buckets.filter((b) => levelOn(ctx.principal, b.name) !== "none");
   return xmlResult(renderXml("ListAllMyBucketsResult", {
     Owner: OWNER,
-    Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: isoDate(b.created) })) },
+    Buckets: { Bucket: visible.map((b) => ({ Name: b.name, CreationDate: isoDate(b.created) })) },
   }));
 }
-
-/** Names whose paths the vault serves itself (`/admin/…`, `/health/…`, `/approve`), so no bucket may take them. */
-const RESERVED_BUCKET_NAMES: ReadonlySet<string> = new Set(["admin", "health", "approve"]);
 
 /** CreateBucket. */
 export async function CreateBucket(ctx: Ctx<"CreateBucket">): Promise<OpResult> {
   const bucket = ctx.ep.bucket;
   if (!isValidBucketName(bucket)) {
     throw new S3Error("InvalidBucketName", { extra: { BucketName: bucket } });
-  }
-  if (RESERVED_BUCKET_NAMES.has(bucket)) {
-    throw new S3Error("InvalidBucketName", {
-      message: `The bucket name "${bucket}" is reserved for the vault's own endpoints`,
-      extra: { BucketName: bucket },
-    });
   }
   const text = await ctx.req.text();
   if (text.trim() !== "") parseXml(text);

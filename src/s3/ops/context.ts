@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Principal } from "../../auth/mod.ts";
 import type { MetaClient, StoreClient } from "../../channel/mod.ts";
 import type { Endpoint } from "../endpoint.ts";
 import type { AuthResult } from "../sigv4/mod.ts";
@@ -18,6 +19,10 @@ export interface OpContext<E extends Endpoint = Endpoint> {
   query: URLSearchParams;
   /** The verified signature. */
   auth: AuthResult;
+  /** The signing key and what it may do. */
+  principal: Principal;
+  /** Whether the key holds the bypass-governance right (it still has to ask, per request). */
+  mayBypassGovernance: boolean;
   /** The index. */
   meta: MetaClient;
   /** The chunk store. */

@@ -121,10 +121,12 @@ export function approvals(ctx: OpContext): string[] | undefined {
 
 /**
  * `x-amz-bypass-governance-retention: true`, from a caller that holds the
- * bypass right. Every credential today is the root credential, which holds it.
+ * bypass right (root does; a managed key when granted `bypass-governance`).
+ * Without the right the header is ignored and the retention engine refuses.
  */
 export function bypassGovernance(ctx: OpContext): boolean {
-  return ctx.req.headers.get("x-amz-bypass-governance-retention")?.trim().toLowerCase() === "true";
+  return ctx.mayBypassGovernance &&
+    ctx.req.headers.get("x-amz-bypass-governance-retention")?.trim().toLowerCase() === "true";
 }
 
 /** The lock headers of a GET or HEAD. */

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { mayRemoveData } from "../../auth/mod.ts";
 import type { Endpoint } from "../endpoint.ts";
 import { S3Error } from "../errors.ts";
 import type { ChecksumAlgorithm } from "../sigv4/mod.ts";
@@ -170,6 +171,7 @@ export async function CompleteMultipartUpload(
     now: ctx.now,
     minPartBytes: MIN_PART_BYTES,
     ...writeConditions(ctx.req.headers),
+    appendOnly: !mayRemoveData(ctx.principal, bucket),
   });
   const headers = versionIdHeader(v.versionId);
   const checksum = v.checksum ? { [`Checksum${v.checksum.algorithm}`]: v.checksum.value } : {};

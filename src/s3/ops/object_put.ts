@@ -4,6 +4,7 @@
  * @module
  */
 
+import { mayRemoveData } from "../../auth/mod.ts";
 import type { VersionRecord } from "../../channel/mod.ts";
 
 type NewVersion = Omit<VersionRecord, "versionId">;
@@ -82,6 +83,7 @@ export async function PutObject(ctx: Ctx<"PutObject">): Promise<OpResult> {
     lock,
     integrityChecked: integrityChecked(ctx.req.headers),
     ...conditions,
+    appendOnly: !mayRemoveData(ctx.principal, bucket),
   });
   const headers: Record<string, string> = {
     etag: `"${body.md5Hex}"`,
@@ -174,6 +176,7 @@ export async function CopyObject(ctx: Ctx<"CopyObject">): Promise<OpResult> {
     lock: lockFromHeaders(ctx.req.headers, ctx.now),
     integrityChecked: true,
     copiedFrom: { bucket: from.bucket, key: from.key, versionId: source.versionId },
+    appendOnly: !mayRemoveData(ctx.principal, bucket),
   });
   const headers: Record<string, string> = versionIdHeader(versionId);
   if (source.versionId !== "null") headers["x-amz-copy-source-version-id"] = source.versionId;
