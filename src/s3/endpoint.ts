@@ -1,7 +1,7 @@
 /**
  * Parse, then authorize, then dispatch: turns a request's method, address and
- * query into one {@linkcode Endpoint} per AWS operation, and says which access
- * level each needs. Pure: no I/O.
+ * query into one {@linkcode Endpoint} per AWS operation. Which access level
+ * each needs is decided by `auth.authorize`. Pure: no I/O.
  *
  * @module
  */
@@ -73,9 +73,6 @@ const NOT_CONFIGURED_BY_PARAM = new Map<string, NotConfiguredOperation>(
 
 /** The name of an S3 operation. */
 export type OperationName = Endpoint["op"];
-
-/** Access levels, weakest first. */
-export type AccessLevel = "read" | "write" | "owner";
 
 /** What {@linkcode parseEndpoint} reads from a request. */
 export interface EndpointInput {
@@ -252,55 +249,6 @@ export function parseEndpoint(r: EndpointInput): Endpoint {
       throw notImplemented(method, "on an object");
     default:
       throw new S3Error("MethodNotAllowed");
-  }
-}
-
-/**
- * The access level an operation needs.
- *
- * @param ep The endpoint.
- * @returns `read`, `write` or `owner`.
- */
-export function requiredAccess(ep: Endpoint): AccessLevel {
-  switch (ep.op) {
-    case "ListBuckets":
-    case "HeadBucket":
-    case "GetBucketLocation":
-    case "GetBucketVersioning":
-    case "ListObjectVersions":
-    case "ListObjects":
-    case "ListObjectsV2":
-    case "ListMultipartUploads":
-    case "GetObject":
-    case "HeadObject":
-    case "ListParts":
-    case "GetBucketAcl":
-    case "GetObjectAcl":
-    case "GetObjectTagging":
-    case "GetObjectLockConfiguration":
-    case "GetObjectRetention":
-    case "GetObjectLegalHold":
-      return "read";
-    case "PutObjectRetention":
-    case "PutObjectLegalHold":
-      return "write";
-    case "PutObject":
-    case "CopyObject":
-    case "DeleteObject":
-    case "DeleteObjects":
-    case "CreateMultipartUpload":
-    case "UploadPart":
-    case "UploadPartCopy":
-    case "CompleteMultipartUpload":
-    case "AbortMultipartUpload":
-      return "write";
-    case "CreateBucket":
-    case "DeleteBucket":
-    case "PutBucketVersioning":
-    case "PutObjectLockConfiguration":
-      return "owner";
-    default:
-      return "read"; // the not-configured bucket settings
   }
 }
 
