@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { MetaRequest, MetaResults, VersionRecord } from "../channel/mod.ts";
+import type { VersionRecord } from "../channel/mod.ts";
 import { MetaError } from "./errors.ts";
 import { withIndex } from "./test_index.ts";
 

@@ -62,7 +62,7 @@ Deno.test({
       assertOk(/^[0-9a-f]{64}$/.test(publicKey), publicKey);
       const unsigned = await fetch(`${vault.endpoint}/admin/audit`);
       assertEquals(unsigned.status, 403);
-      assertEquals((await unsigned.json()).error, "AccessDenied");
+      assertEquals((await unsigned.json()).error.code, "AccessDenied");
     } finally {
       s3.destroy();
       assertEquals(await vault.stop(), 0);
@@ -71,7 +71,7 @@ Deno.test({
     const ok = await verify(vault.dataDir, "--public-key", publicKey);
     assertEquals(ok.code, 0, ok.out);
     assertOk(
-      /4 records, chain intact, 1 seals valid \(sealed through record 4; 0 newer/.test(ok.out),
+      /5 records, chain intact, 1 seals valid \(sealed through record 5; 0 newer/.test(ok.out),
       ok.out,
     );
     const otherKey = await verify(vault.dataDir, "--public-key", "ab".repeat(32));
@@ -89,6 +89,7 @@ Deno.test({
       "putVersion:done",
       "deleteObject:refused",
       "deleteObject:done",
+      "admin GET:refused",
     ]);
     // One byte of record 2's target, as someone with the disk might change it.
     db.prepare(
@@ -113,6 +114,6 @@ Deno.test({
     rw.close();
     const resealed = await verify(vault.dataDir);
     assertEquals(resealed.code, 1, resealed.out);
-    assertOk(resealed.out.includes("the seal on record 4 is broken"), resealed.out);
+    assertOk(resealed.out.includes("the seal on record 5 is broken"), resealed.out);
   },
 });

@@ -140,11 +140,11 @@ Deno.test({
         const again = await stage(vault, token, "DeleteObject", `/feyes/k?versionId=${v2}`);
         const body = await again.json();
         assertEquals(again.status, 403);
-        assertEquals(body.error, "AccessDenied");
-        assertOk(/already used/.test(body.message), body.message);
+        assertEquals(body.error.code, "AccessDenied");
+        assertOk(/already used/.test(body.error.message), body.error.message);
         const forged = await stage(vault, token, "DeleteBucket", "/feyes");
         assertEquals(forged.status, 403);
-        assertOk(/is not for DeleteBucket \/feyes/.test((await forged.json()).message));
+        assertOk(/is not for DeleteBucket \/feyes/.test((await forged.json()).error.message));
       });
 
       await t.step("DeleteObject - a replayed request approval does not count twice", async () => {
@@ -257,7 +257,7 @@ Deno.test({
           const resource = `/?time=${Date.parse(now)}`;
           const short = await attest(now, [approve("alice", "AttestTime", resource)]);
           assertEquals(short.status, 403);
-          assertEquals((await short.json()).error, "AccessDenied");
+          assertEquals((await short.json()).error.code, "AccessDenied");
           const ok = await attest(now, [
             approve("alice", "AttestTime", resource),
             approve("bob", "AttestTime", resource),
@@ -272,7 +272,7 @@ Deno.test({
             approve("bob", "AttestTime", fr, futureMs),
           ]);
           assertEquals(ahead.status, 403);
-          assertOk(/ahead of the system clock/.test((await ahead.json()).message));
+          assertOk(/ahead of the system clock/.test((await ahead.json()).error.message));
         },
       );
     } finally {
