@@ -79,6 +79,7 @@ export function usage(): string {
     `amber ${VERSION}: an immutable S3 backup vault`,
     "",
     "usage: amber [serve] [options]   run the vault (the default)",
+    "       amber audit-verify <dir>  check the audit log's hash chain (the vault may be stopped)",
     "       amber version             print the version",
     "       amber help                print this text",
     "",

@@ -13,3 +13,4 @@ export { MetaService } from "./service.ts";
 export const META_WORKER_URL: URL = new URL("./worker.ts", import.meta.url);
 export { verifyAudit } from "./audit.ts";
 export type { AuditRecord } from "./audit.ts";
+export { auditVerifyCommand } from "./audit_command.ts";
