@@ -83,19 +83,21 @@ if [ "$uninstall" = yes ]; then
   exit 0
 fi
 
-if [ -z "$binary" ]; then
-  for candidate in "$here/dist/amber" "$here/amber"; do
-    if [ -f "$candidate" ]; then binary=$candidate; break; fi
+# Prints the first of the given files that exists beside install.sh.
+beside() {
+  for name in "$@"; do
+    if [ -f "$here/$name" ]; then
+      echo "$here/$name"
+      return
+    fi
   done
-  [ -n "$binary" ] || die "no binary found beside install.sh (dist/amber or amber); pass --binary PATH"
-fi
+}
+
+[ -n "$binary" ] || binary=$(beside dist/amber amber)
+[ -n "$binary" ] || die "no binary found beside install.sh (dist/amber or amber); pass --binary PATH"
 [ -f "$binary" ] || die "--binary \"$binary\" is not a file"
-if [ -z "$unit" ]; then
-  for candidate in "$here/systemd/amber.service" "$here/amber.service"; do
-    if [ -f "$candidate" ]; then unit=$candidate; break; fi
-  done
-  [ -n "$unit" ] || die "no amber.service found beside install.sh; pass --unit PATH"
-fi
+[ -n "$unit" ] || unit=$(beside systemd/amber.service amber.service)
+[ -n "$unit" ] || die "no amber.service found beside install.sh; pass --unit PATH"
 [ -f "$unit" ] || die "--unit \"$unit\" is not a file"
 chmod 0755 "$binary" 2>/dev/null || true
 version=$("$binary" version 2>/dev/null) ||

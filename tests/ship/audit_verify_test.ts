@@ -40,21 +40,24 @@ function verdict(r: Run): string {
   return r.stdout.replace(/\(\d+ ms\)/, "(… ms)");
 }
 
+/** A stopped vault whose audit log holds two records; returns its data dir. */
+async function auditedDataDir(): Promise<string> {
+  const vault = await startVault();
+  const s3 = s3For(vault);
+  for (const bucket of ["audited", "audited-too"]) {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  }
+  s3.destroy();
+  assert.equal(await vault.stop(), 0);
+  return vault.dataDir;
+}
+
 Deno.test({
   name: "audit-verify - the binary's subcommand and deno task audit-verify give one verdict",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const vault = await startVault();
-    const s3 = s3For(vault);
-    try {
-      await s3.send(new CreateBucketCommand({ Bucket: "audited" }));
-      await s3.send(new CreateBucketCommand({ Bucket: "audited-too" }));
-    } finally {
-      s3.destroy();
-      assert.equal(await vault.stop(), 0);
-    }
-    const dir = vault.dataDir;
+    const dir = await auditedDataDir();
 
     const [binary, task] = [await viaBinary(dir, dir), await viaTask(dir)];
     assert.equal(binary.code, 0, binary.stderr);
