@@ -56,15 +56,18 @@ env_dir=$root/etc/amber
 env_path=$env_dir/amber.env
 data_dir=$root/var/lib/amber
 
+# systemd is running when /run/systemd/system exists (what sd_booted(3) checks).
 have_systemctl() {
-  [ "$test_root" = no ] && command -v systemctl >/dev/null 2>&1
+  [ "$test_root" = no ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]
 }
 
 skip_systemctl() {
   if [ "$test_root" = yes ]; then
     echo "skipped: systemctl $* (installing under test root $root)"
+  elif command -v systemctl >/dev/null 2>&1; then
+    echo "skipped: systemctl $* (systemd is not running on this host; start amber by hand)"
   else
-    echo "skipped: systemctl $* (systemctl not found; start /usr/local/bin/amber serve by hand)"
+    echo "skipped: systemctl $* (systemctl not found; start amber by hand)"
   fi
 }
 

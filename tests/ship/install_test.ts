@@ -1,7 +1,8 @@
 /**
  * install.sh against a temporary root (`--prefix`): the files it lays down
  * and their modes, freshly generated secrets the vault accepts, re-running
- * never touching the env file, and `--uninstall` keeping the data.
+ * never touching the env file, and `--uninstall` keeping the data; then the
+ * real-root path (user, ownership) inside a private mount namespace.
  */
 import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config.ts";
@@ -158,5 +159,64 @@ Deno.test("install.sh - refuses a bad option, a missing binary or one that does 
   assert.equal(wrongArch.code, 1);
   assert.match(wrongArch.out, /does not run on this host \(built for another --target\?\)/);
   assert.throws(() => Deno.statSync(root), Deno.errors.NotFound, "nothing installed");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("install.sh - as root on / (a private mount namespace): creates the user amber and hands it the data dir", async () => {
+  assert.equal(
+    Deno.uid(),
+    0,
+    "this test needs root and unshare(1), as on the project's machines, to run install.sh on /",
+  );
+  const dir = await Deno.makeTempDir({ prefix: "amber-install-" });
+  // /etc is a copy (useradd writes there), /usr/local/bin and /var/lib are empty tmpfs; all of it
+  // exists only inside the namespace. The marker check refuses to go on against the real /etc.
+  const copy = await new Deno.Command("cp", { args: ["-a", "/etc", `${dir}/etc`] }).output();
+  assert.equal(copy.code, 0, new TextDecoder().decode(copy.stderr));
+  await Deno.writeTextFile(`${dir}/etc/.amber-install-test`, "");
+  const binary = await fakeBinary(dir, "0.1.0");
+  const script = `set -e
+mount --bind "${dir}/etc" /etc
+test -f /etc/.amber-install-test
+mount -t tmpfs none /usr/local/bin
+mount -t tmpfs none /var/lib
+sh "${INSTALL}" --binary "${binary}" --unit "${UNIT}"
+echo "== modes"
+stat -c '%n %U:%G %a' /usr/local/bin/amber /var/lib/amber /etc/amber /etc/amber/amber.env \\
+  /etc/systemd/system/amber.service
+echo "== user"
+getent passwd amber | cut -d: -f1,6,7
+echo "== again"
+sh "${INSTALL}" --binary "${binary}" --unit "${UNIT}"
+echo "== uninstall"
+sh "${INSTALL}" --uninstall
+ls -d /var/lib/amber /etc/amber/amber.env /usr/local/bin/amber 2>&1 || true
+`;
+  const r = await new Deno.Command("unshare", {
+    args: ["--mount", "--propagation", "private", "sh", "-c", script],
+    env: { DESTDIR: "" },
+  }).output();
+  const text = new TextDecoder();
+  const out = text.decode(r.stdout) + text.decode(r.stderr);
+  assert.equal(r.code, 0, out);
+  const section = (name: string) => out.split(`== ${name}\n`)[1].split("\n==")[0];
+  assert.match(out, /^created system user amber$/m);
+  assert.match(
+    out,
+    /skipped: systemctl enable --now amber.service \((systemd is not running|systemctl not found)/,
+  );
+  assert.deepEqual(section("modes").trim().split("\n"), [
+    "/usr/local/bin/amber root:root 755",
+    "/var/lib/amber amber:amber 700",
+    "/etc/amber root:root 700",
+    "/etc/amber/amber.env root:root 600",
+    "/etc/systemd/system/amber.service root:root 644",
+  ]);
+  assert.equal(section("user").trim(), "amber:/var/lib/amber:/usr/sbin/nologin");
+  assert.match(section("again"), /^system user amber exists$/m);
+  assert.match(section("again"), /kept the existing \/etc\/amber\/amber\.env/);
+  assert.match(section("uninstall"), /^\/var\/lib\/amber$/m);
+  assert.match(section("uninstall"), /^\/etc\/amber\/amber\.env$/m);
+  assert.match(section("uninstall"), /cannot access '\/usr\/local\/bin\/amber'/);
   await Deno.remove(dir, { recursive: true });
 });
