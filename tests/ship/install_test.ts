@@ -5,7 +5,10 @@
  * real-root path (user, ownership) inside a private mount namespace.
  */
 import assert from "node:assert/strict";
+import { ListBucketsCommand } from "@aws-sdk/client-s3";
 import { loadConfig } from "../../src/config.ts";
+import { s3For } from "../helpers/s3_client.ts";
+import { startVault } from "../helpers/vault.ts";
 
 const INSTALL = new URL("../../install.sh", import.meta.url).pathname;
 const UNIT = new URL("../../systemd/amber.service", import.meta.url).pathname;
@@ -39,58 +42,86 @@ function envFile(text: string): Map<string, string> {
   );
 }
 
-Deno.test("install.sh - lays down binary, unit, data dir and a 0600 env file with fresh secrets", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "amber-install-" });
-  const root = `${dir}/root`;
-  const binary = await fakeBinary(dir, "0.1.0");
-  const r = await install(["--prefix", root, "--binary", binary, "--unit", UNIT, "--port", "9000"]);
-  assert.equal(r.code, 0, r.out);
+Deno.test({
+  name: "install.sh - lays down binary, unit, data dir and a 0600 env file with fresh secrets",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "amber-install-" });
+    const root = `${dir}/root`;
+    const binary = await fakeBinary(dir, "0.1.0");
+    const r = await install([
+      "--prefix",
+      root,
+      "--binary",
+      binary,
+      "--unit",
+      UNIT,
+      "--port",
+      "9000",
+    ]);
+    assert.equal(r.code, 0, r.out);
 
-  assert.equal(
-    await Deno.readTextFile(`${root}/usr/local/bin/amber`),
-    Deno.readTextFileSync(binary),
-  );
-  assert.equal(mode(`${root}/usr/local/bin/amber`), "0755");
-  assert.equal(
-    await Deno.readTextFile(`${root}/etc/systemd/system/amber.service`),
-    await Deno.readTextFile(UNIT),
-  );
-  assert.equal(mode(`${root}/etc/systemd/system/amber.service`), "0644");
-  assert.equal(mode(`${root}/var/lib/amber`), "0700");
-  assert.equal(mode(`${root}/etc/amber`), "0700");
-  assert.equal(mode(`${root}/etc/amber/amber.env`), "0600");
-  assert.deepEqual(
-    [...Deno.readDirSync(`${root}/etc/amber`)].map((e) => e.name),
-    ["amber.env"],
-    "no temporary file left beside the env file",
-  );
+    assert.equal(
+      await Deno.readTextFile(`${root}/usr/local/bin/amber`),
+      Deno.readTextFileSync(binary),
+    );
+    assert.equal(mode(`${root}/usr/local/bin/amber`), "0755");
+    assert.equal(
+      await Deno.readTextFile(`${root}/etc/systemd/system/amber.service`),
+      await Deno.readTextFile(UNIT),
+    );
+    assert.equal(mode(`${root}/etc/systemd/system/amber.service`), "0644");
+    assert.equal(mode(`${root}/var/lib/amber`), "0700");
+    assert.equal(mode(`${root}/etc/amber`), "0700");
+    assert.equal(mode(`${root}/etc/amber/amber.env`), "0600");
+    assert.deepEqual(
+      [...Deno.readDirSync(`${root}/etc/amber`)].map((e) => e.name),
+      ["amber.env"],
+      "no temporary file left beside the env file",
+    );
 
-  const env = envFile(await Deno.readTextFile(`${root}/etc/amber/amber.env`));
-  assert.match(env.get("AMBER_VAULT_KEY") ?? "", /^[0-9a-f]{64}$/);
-  assert.match(env.get("AMBER_ADMIN_TOKEN") ?? "", /^[0-9a-f]{64}$/);
-  assert.match(env.get("AMBER_ACCESS_KEY") ?? "", /^AMBER[0-9A-F]{16}$/);
-  assert.match(env.get("AMBER_SECRET_KEY") ?? "", /^[0-9a-f]{48}$/);
-  assert.equal(env.get("AMBER_PORT"), "9000");
-  // The vault's own config accepts every generated setting.
-  const config = loadConfig({ args: [], env: (n) => env.get(n), readFile: () => "{}", cwd: "/" });
-  assert.equal(config.accessKey, env.get("AMBER_ACCESS_KEY"));
-  assert.equal(config.port, 9000);
+    const env = envFile(await Deno.readTextFile(`${root}/etc/amber/amber.env`));
+    assert.match(env.get("AMBER_VAULT_KEY") ?? "", /^[0-9a-f]{64}$/);
+    assert.match(env.get("AMBER_ADMIN_TOKEN") ?? "", /^[0-9a-f]{64}$/);
+    assert.match(env.get("AMBER_ACCESS_KEY") ?? "", /^AMBER[0-9A-F]{16}$/);
+    assert.match(env.get("AMBER_SECRET_KEY") ?? "", /^[0-9a-f]{48}$/);
+    assert.equal(env.get("AMBER_PORT"), "9000");
+    // The vault's own config accepts every generated setting, and a vault started with the env
+    // file (but its own port and data dir) answers the generated root credential.
+    const config = loadConfig({ args: [], env: (n) => env.get(n), readFile: () => "{}", cwd: "/" });
+    assert.equal(config.port, 9000);
+    env.delete("AMBER_PORT");
+    const vault = await startVault({ env: Object.fromEntries(env) });
+    const s3 = s3For(vault, {
+      credentials: {
+        accessKeyId: env.get("AMBER_ACCESS_KEY")!,
+        secretAccessKey: env.get("AMBER_SECRET_KEY")!,
+      },
+    });
+    try {
+      assert.deepEqual((await s3.send(new ListBucketsCommand({}))).Buckets ?? [], []);
+    } finally {
+      s3.destroy();
+      assert.equal(await vault.stop(), 0);
+    }
 
-  // Printed once, and the steps that need a real root say they were skipped.
-  for (const key of ["AMBER_VAULT_KEY", "AMBER_ADMIN_TOKEN", "AMBER_SECRET_KEY"]) {
-    assert.ok(r.out.includes(env.get(key)!), `${key} not printed`);
-  }
-  assert.match(r.out, /skipped: creating system user amber/);
-  assert.match(r.out, /skipped: systemctl enable --now amber.service/);
+    // Printed once, and the steps that need a real root say they were skipped.
+    for (const key of ["AMBER_VAULT_KEY", "AMBER_ADMIN_TOKEN", "AMBER_SECRET_KEY"]) {
+      assert.ok(r.out.includes(env.get(key)!), `${key} not printed`);
+    }
+    assert.match(r.out, /skipped: creating system user amber/);
+    assert.match(r.out, /skipped: systemctl enable --now amber.service/);
 
-  // A second host gets its own secrets.
-  const other = await install(["--prefix", `${dir}/other`, "--binary", binary, "--unit", UNIT]);
-  assert.equal(other.code, 0, other.out);
-  const otherEnv = envFile(await Deno.readTextFile(`${dir}/other/etc/amber/amber.env`));
-  for (const key of ["AMBER_VAULT_KEY", "AMBER_ADMIN_TOKEN", "AMBER_ACCESS_KEY"]) {
-    assert.notEqual(otherEnv.get(key), env.get(key), `${key} repeated across installs`);
-  }
-  await Deno.remove(dir, { recursive: true });
+    // A second host gets its own secrets.
+    const other = await install(["--prefix", `${dir}/other`, "--binary", binary, "--unit", UNIT]);
+    assert.equal(other.code, 0, other.out);
+    const otherEnv = envFile(await Deno.readTextFile(`${dir}/other/etc/amber/amber.env`));
+    for (const key of ["AMBER_VAULT_KEY", "AMBER_ADMIN_TOKEN", "AMBER_ACCESS_KEY"]) {
+      assert.notEqual(otherEnv.get(key), env.get(key), `${key} repeated across installs`);
+    }
+    await Deno.remove(dir, { recursive: true });
+  },
 });
 
 Deno.test("install.sh - re-running upgrades the binary and never rewrites the env file", async () => {
