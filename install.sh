@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-root=${root%/}
+while [ "${root%/}" != "$root" ]; do root=${root%/}; done # "/", "//" and "" all mean the real root
 test_root=no
 [ -n "$root" ] && test_root=yes
 if [ "$test_root" = no ] && [ "$(id -u)" != 0 ]; then
