@@ -10,7 +10,7 @@
 
 import { ensureRootCredential, runKeysCommand } from "./src/auth/mod.ts";
 import { configFromProcess, usage, VERSION } from "./src/config.ts";
-import { auditSigner, META_WORKER_URL } from "./src/meta/mod.ts";
+import { auditSigner, auditVerifyCommand, META_WORKER_URL } from "./src/meta/mod.ts";
 import { log, setLogLevel } from "./src/ops/mod.ts";
 import { type WorkerName, workerPermissions } from "./src/permissions.ts";
 import { ROUTER_WORKER_URL, type RouterInit } from "./src/s3/mod.ts";
@@ -61,6 +61,9 @@ async function main() {
   if (Deno.args[0] === "version") return console.log(`amber ${VERSION}`);
   if (Deno.args[0] === "keys") Deno.exit(await runKeysCommand(Deno.args.slice(1)));
   if (Deno.args[0] === "help" || Deno.args.includes("--help")) return console.log(usage());
+  if (Deno.args[0] === "audit-verify") {
+    Deno.exit(auditVerifyCommand(Deno.args.slice(1), "amber audit-verify"));
+  }
   const config = configFromProcess();
   setLogLevel(config.logLevel);
   if (config.vaultKey === undefined) {

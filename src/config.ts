@@ -92,6 +92,7 @@ export function usage(): string {
     "",
     "usage: amber [serve] [options]   run the vault (the default)",
     "       amber keys add|list|set|revoke …   manage access keys of the running vault (amber keys help)",
+    "       amber audit-verify <dir>  check the audit log's hash chain and seals (the vault may be stopped)",
     "       amber version             print the version",
     "       amber help                print this text",
     "",

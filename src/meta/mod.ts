@@ -13,6 +13,5 @@ export { MetaService } from "./service.ts";
 export const META_WORKER_URL: URL = new URL("./worker.ts", import.meta.url);
 export { verifyAudit } from "./audit.ts";
 export type { AuditRecord } from "./audit.ts";
-export { verifyAuditLog } from "./audit_verify.ts";
-export type { AuditVerification } from "./audit_verify.ts";
+export { auditVerifyCommand } from "./audit_command.ts";
 export { auditSigner } from "./audit_seal.ts";

@@ -15,24 +15,49 @@ function unitEntries(text: string, key: string): string[] {
   );
 }
 
-Deno.test("systemd unit - systemd-analyze verify accepts it", async () => {
+/**
+ * Runs `systemd-analyze <args> <unit>` on a copy of the unit whose ExecStart
+ * exists: analysis checks it, and the binary is not installed on a build host.
+ */
+async function analyze(args: string[]): Promise<Deno.CommandOutput> {
   const dir = await Deno.makeTempDir();
-  // verify also checks that ExecStart exists; the binary is not installed on a build host.
   const unit = (await Deno.readTextFile(UNIT)).replace(
     /^ExecStart=.*$/m,
     "ExecStart=/bin/true serve",
   );
   await Deno.writeTextFile(`${dir}/amber.service`, unit);
-  const out = await new Deno.Command("systemd-analyze", {
-    args: ["verify", `${dir}/amber.service`],
-  }).output()
-    .catch((e) => {
-      throw new Error(`systemd-analyze is not available (apt-get install systemd): ${e}`);
-    });
+  try {
+    return await new Deno.Command("systemd-analyze", { args: [...args, `${dir}/amber.service`] })
+      .output();
+  } catch (e) {
+    throw new Error(`systemd-analyze is not available (apt-get install systemd): ${e}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("systemd unit - systemd-analyze verify accepts it", async () => {
+  const out = await analyze(["verify"]);
   const stderr = new TextDecoder().decode(out.stderr);
   assert.equal(out.code, 0, stderr);
   assert.ok(!/amber\.service:\d+/.test(stderr), `verify reported problems in the unit:\n${stderr}`);
-  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("systemd unit - systemd-analyze security scores its exposure at 1.5 or better", async () => {
+  const out = await analyze(["security", "--offline=yes"]);
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  const score = /Overall exposure level for amber\.service: (\d+\.\d+)/.exec(text);
+  assert.ok(score, text);
+  // README.md ("The systemd unit's security score") records this figure; tighten, never loosen.
+  assert.ok(Number(score[1]) <= 1.5, `exposure ${score[1]} is above 1.5:\n${text}`);
+});
+
+Deno.test("systemd unit - runs as the user install.sh creates", async () => {
+  const unit = await Deno.readTextFile(UNIT);
+  const install = await Deno.readTextFile(new URL("../../install.sh", import.meta.url));
+  assert.deepEqual(unitEntries(unit, "User"), ["amber"]);
+  assert.deepEqual(unitEntries(unit, "Group"), ["amber"]);
+  assert.match(install, /useradd --system --user-group .* amber\n/s);
 });
 
 Deno.test("systemd unit - hardening directives and the allocator environment are in place", async () => {
