@@ -138,6 +138,13 @@ export class Db {
     const version = Number(
       (this.sql.prepare("PRAGMA user_version").get() as { user_version: number }).user_version,
     );
+    if (version > MIGRATIONS.length) {
+      this.sql.close();
+      // A downgrade: this build cannot know what the newer schema means, so it must not write.
+      throw new Error(
+        `The index "${path}" was written by a newer Amber (index format ${version}); this build reads up to format ${MIGRATIONS.length}`,
+      );
+    }
     for (let v = version; v < MIGRATIONS.length; v++) {
       this.sql.exec("BEGIN");
       this.sql.exec(MIGRATIONS[v]);
