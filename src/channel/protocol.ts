@@ -9,6 +9,8 @@
  * @module
  */
 
+import type { BucketHealth, BucketPolicy, BucketUsage, PolicedWrite } from "./policy.ts";
+
 /** Size in bytes of one manifest entry: a 32-byte chunk id and a u32 plaintext length. */
 export const MANIFEST_ENTRY_BYTES = 36;
 
@@ -125,6 +127,10 @@ export type MetaRequest =
     ifNoneMatch?: boolean;
     /** Set when the manifest was taken from this version rather than written: it must still exist. */
     copiedFrom?: VersionRef;
+    /** Sealed bytes this write added to disk, for the bucket's stored usage. */
+    storedBytes?: number;
+    /** Which write this is, for the bucket policy (default `put`). */
+    write?: "put" | "copy";
   }
   | { type: "getVersion"; bucket: string; key: string; versionId?: string }
   | {
@@ -181,6 +187,8 @@ export type MetaRequest =
     uploadId: string;
     part: PartRecord;
     copiedFrom?: VersionRef;
+    /** Sealed bytes this part added to disk, for the bucket's stored usage. */
+    storedBytes?: number;
   }
   | { type: "getUpload"; bucket: string; key: string; uploadId: string }
   | {
@@ -213,7 +221,19 @@ export type MetaRequest =
     maxUploads: number;
   }
   | { type: "chunkRefs"; ids: Uint8Array }
-  | { type: "stats" };
+  | { type: "stats" }
+  // Bucket policy (quotas, upload windows, freshness): policy_store.ts in meta.
+  | { type: "putBucketPolicy"; bucket: string; policy: unknown }
+  | { type: "getBucketPolicy"; bucket: string }
+  | {
+    type: "admitWrite";
+    bucket: string;
+    key: string;
+    write: PolicedWrite;
+    uploadId?: string;
+    partNumber?: number;
+  }
+  | { type: "bucketHealth"; bucket?: string };
 
 /** Result of a listing with delimiter support. */
 export interface ListResult<T> {
@@ -243,7 +263,7 @@ export interface MetaResults {
   putObjectLegalHold: { versionId: string };
   listVersions: ListResult<ListedVersion> & { nextVersionIdMarker?: string };
   deleteBucket: { deleted: true };
-  putVersion: { versionId: string; lock?: ObjectLock };
+  putVersion: { versionId: string; lock?: ObjectLock; quotaWarning?: string };
   getVersion: VersionRecord;
   deleteObject: { deleted: boolean; versionId?: string; deleteMarker?: boolean };
   deleteObjects: {
@@ -260,9 +280,9 @@ export interface MetaResults {
   };
   listObjects: ListResult<ListedObject>;
   createUpload: { uploadId: string };
-  putPart: { replaced: boolean };
+  putPart: { replaced: boolean; quotaWarning?: string };
   getUpload: UploadRecord;
-  completeUpload: VersionRecord;
+  completeUpload: VersionRecord & { quotaWarning?: string };
   abortUpload: { aborted: true };
   listParts: {
     upload: UploadRecord;
@@ -281,6 +301,14 @@ export interface MetaResults {
     chunkRefs: number;
     clock: { trustedMs: number; wallAheadMs: number; uncreditedJumpMs: number };
   };
+  putBucketPolicy: { bucket: string; policy: BucketPolicy; usage: BucketUsage };
+  getBucketPolicy: { bucket: string; policy: BucketPolicy; usage: BucketUsage };
+  /** Set `limit` when the write's body must be cut off after `bytes` bytes, refused as `kind`. */
+  admitWrite: {
+    limit?: { bytes: number; kind: "quotaExceeded" | "objectTooLarge"; message: string };
+  };
+  /** Trusted now, and the health of one bucket or of every bucket. */
+  bucketHealth: { now: number; buckets: BucketHealth[] };
 }
 
 /**

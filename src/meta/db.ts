@@ -8,6 +8,7 @@
 
 import { setImmediate } from "node:timers";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { POLICY_MIGRATION } from "./policy_schema.ts";
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE buckets(
@@ -87,6 +88,9 @@ const MIGRATIONS: string[] = [
   // Point-in-time snapshot buckets (snapshots.ts).
   `ALTER TABLE buckets ADD COLUMN snapshot_of TEXT;
    ALTER TABLE buckets ADD COLUMN snapshot_at INTEGER;`,
+  // Bucket policies (quotas, upload windows, freshness), usage kept by triggers, freshness marks and
+  // each key's last new version (policy_store.ts).
+  POLICY_MIGRATION,
 ];
 
 /** A prepared-statement cache over one SQLite connection. */

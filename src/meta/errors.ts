@@ -24,7 +24,13 @@ export type MetaErrorKind =
   | "integrityRequired"
   | "locked"
   | "methodNotAllowed"
-  | "readOnly";
+  | "readOnly"
+  // Bucket policy (policy_store.ts).
+  | "invalidPolicy"
+  | "quotaExceeded"
+  | "objectTooLarge"
+  | "outsideWindow"
+  | "tooFrequent";
 
 /** An index error with its kind. */
 export class MetaError extends Error {

@@ -11,6 +11,13 @@ import { appendAudit, auditTarget } from "./audit.ts";
 import { Db } from "./db.ts";
 import { createSnapshot } from "./snapshots.ts";
 import {
+  admitWrite,
+  bucketHealthReports,
+  getBucketPolicy,
+  policed,
+  putBucketPolicy,
+} from "./policy_store.ts";
+import {
   getObjectLockConfiguration,
   putObjectLegalHold,
   putObjectLockConfiguration,
@@ -132,7 +139,13 @@ export class MetaService {
       case "deleteBucket":
         return this.#write(req, () => deleteBucket(db, req));
       case "putVersion":
-        return this.#write(req, (now) => putVersion(db, req, now));
+        return this.#write(req, (now) =>
+          policed(
+            db,
+            { ...req, write: req.write ?? "put" },
+            now,
+            () => putVersion(db, req, now),
+          ));
       case "getVersion":
         return getVersion(db, req);
       case "deleteObject":
@@ -189,11 +202,23 @@ export class MetaService {
       case "createUpload":
         return this.#write(req, () => createUpload(db, req));
       case "putPart":
-        return this.#write(req, () => putPart(db, req));
+        return this.#write(req, (now) =>
+          policed(
+            db,
+            { ...req, write: "uploadPart", partNumber: req.part.partNumber },
+            now,
+            () => putPart(db, req),
+          ));
       case "getUpload":
         return getUpload(db, req);
       case "completeUpload":
-        return this.#write(req, (now) => completeUpload(db, req, now));
+        return this.#write(req, (now) =>
+          policed(
+            db,
+            { ...req, write: "complete", partNumbers: req.parts.map((p) => p.partNumber) },
+            now,
+            () => completeUpload(db, req, now),
+          ));
       case "abortUpload":
         return this.#write(req, () => abortUpload(db, req));
       case "listParts":
@@ -218,6 +243,14 @@ export class MetaService {
         return { referenced: chunkRefs(db, req.ids) };
       case "stats":
         return this.#stats();
+      case "putBucketPolicy":
+        return this.#write(req, (now) => putBucketPolicy(db, req, now));
+      case "getBucketPolicy":
+        return getBucketPolicy(db, req);
+      case "admitWrite":
+        return admitWrite(db, req, this.#clock.now());
+      case "bucketHealth":
+        return bucketHealthReports(db, req, this.#clock.now());
       default:
         return assertNever(req);
     }

@@ -17,7 +17,13 @@ import { type AuthResult, verifyRequest } from "./sigv4/mod.ts";
 /** Largest admin request body, bytes. */
 const ADMIN_BODY_MAX_BYTES = 64 * 1024;
 
-async function authenticatedJson(
+/**
+ * Verifies an admin request's signature and reads its JSON object body
+ * (`{}` when the body is empty, as on GET).
+ *
+ * @returns The body.
+ */
+export async function authenticatedJson(
   req: Request,
   deps: AppDeps,
   path: string,
@@ -39,6 +45,7 @@ async function authenticatedJson(
   if (auth.payload.kind !== "sha256" && auth.payload.kind !== "unsigned") {
     throw new S3Error("InvalidRequest", { message: "Admin requests take a plain body" });
   }
+  if (bytes.length === 0) return {};
   try {
     const body = JSON.parse(new TextDecoder().decode(bytes));
     if (typeof body !== "object" || body === null || Array.isArray(body)) {

@@ -10,10 +10,13 @@ import { Hono } from "hono";
 import type { MetaClient, StoreClient } from "../channel/mod.ts";
 import { log, type VaultMetrics } from "../ops/mod.ts";
 import { createSnapshot } from "./admin.ts";
+import { bucketHealthRoute, bucketPolicyRoute } from "./bucket_policy.ts";
 import { dispatch } from "./dispatch.ts";
 import { type Endpoint, parseEndpoint } from "./endpoint.ts";
 import { S3Error, toS3Error } from "./errors.ts";
 import type { OpContext, OpResult } from "./ops/context.ts";
+import { admitWrite, QUOTA_WARNING_HEADER } from "./ops/quota.ts";
+import { serveSosapi } from "./ops/sosapi.ts";
 import { type AuthResult, verifyRequest } from "./sigv4/mod.ts";
 import { escapeXml } from "./xml.ts";
 
@@ -143,6 +146,21 @@ export function createApp(deps: AppDeps): Hono {
     return createSnapshot(c.req.raw, deps, newRequestId());
   });
 
+  // Unsigned: monitoring systems cannot sign; a signed GET here is an S3 request (bucket "health").
+  app.get("/health/buckets", (c, next) => {
+    if (isSigned(c.req.raw, new URL(c.req.url))) return next();
+    return bucketHealthRoute(deps);
+  });
+  app.get("/health/buckets/:bucket", (c, next) => {
+    if (isSigned(c.req.raw, new URL(c.req.url))) return next();
+    return bucketHealthRoute(deps, c.req.param("bucket"));
+  });
+
+  app.on(["GET", "PUT"], "/admin/buckets/:bucket/policy", (c, next) => {
+    if (new URL(c.req.url).search !== "") return next();
+    return bucketPolicyRoute(c.req.raw, deps, c.req.param("bucket"));
+  });
+
   app.get("/metrics", async (c, next) => {
     if (isSigned(c.req.raw, new URL(c.req.url))) return next();
     const [m, s] = await Promise.all([
@@ -160,6 +178,8 @@ export function createApp(deps: AppDeps): Hono {
     deps.metrics.gcRuns.set(s.gc.runs);
     deps.metrics.gcDeletedChunks.set(s.gc.deletedChunks);
     deps.metrics.gcReclaimedBytes.set(s.gc.reclaimedBytes);
+    const health = await deps.meta.call({ type: "bucketHealth" });
+    deps.metrics.buckets.update(health.now, health.buckets);
     return c.text(await deps.metrics.registry.metrics(), 200, {
       "content-type": deps.metrics.registry.contentType,
     });
@@ -207,7 +227,13 @@ async function handleS3(req: Request, deps: AppDeps): Promise<Response> {
       now,
       writes,
     };
-    const result = await dispatch(ctx);
+    ctx.admission = await admitWrite(ctx);
+    const result = await serveSosapi(ctx) ?? await dispatch(ctx);
+    const quotaWarning = result.headers?.[QUOTA_WARNING_HEADER];
+    if (quotaWarning) {
+      deps.metrics.buckets.softWarnings.inc({ bucket: address.bucket });
+      log("warn", "Soft quota exceeded", { requestId, op, resource, warning: quotaWarning });
+    }
     bytes = { in: result.bytesIn ?? 0, out: result.bytesOut ?? 0 };
     response = renderResult(result, requestId);
   } catch (e) {

@@ -151,6 +151,8 @@ export const ERRORS = {
     status: 412,
     message: "At least one of the pre-conditions you specified did not hold",
   },
+  /** Not in AWS (which has no bucket quotas): Ceph RGW's code and status for a full bucket. */
+  QuotaExceeded: { status: 403, message: "The bucket quota has been exceeded." },
   RequestHeaderSectionTooLarge: {
     status: 400,
     message: "Your request header section exceeds the maximum allowed size.",
@@ -235,7 +237,25 @@ const META_CODES: Record<string, S3ErrorCode> = {
   methodNotAllowed: "MethodNotAllowed",
   readOnly: "AccessDenied",
   deleteMarker: "NoSuchKey",
+  invalidPolicy: "InvalidArgument",
+  quotaExceeded: "QuotaExceeded",
+  objectTooLarge: "EntityTooLarge",
+  outsideWindow: "AccessDenied",
+  tooFrequent: "AccessDenied",
 };
+
+/** Kinds whose message carries the reason a user needs (which lock, which setting, which limit). */
+const SPEAKING_KINDS = new Set([
+  "locked",
+  "integrityRequired",
+  "invalidBucketState",
+  "readOnly",
+  "invalidPolicy",
+  "quotaExceeded",
+  "objectTooLarge",
+  "outsideWindow",
+  "tooFrequent",
+]);
 
 /** The shape of a domain error that crossed a channel (see `channel/protocol.ts` `WireError`). */
 interface WireLike {
@@ -265,13 +285,12 @@ export function toS3Error(e: unknown, resource: string): S3Error {
     const extra: Record<string, string> = {};
     if (e.wire.details?.bucket) extra.BucketName = String(e.wire.details.bucket);
     if (e.wire.details?.key) extra.Key = String(e.wire.details.key);
-    // These kinds carry the reason a user needs (which lock, which setting); the others keep S3's wording.
-    const message =
-      ["locked", "integrityRequired", "invalidBucketState", "readOnly"].includes(e.wire.kind)
-        ? e.wire.message
-        : e.wire.kind === "noLockConfiguration"
-        ? "Bucket is missing Object Lock Configuration"
-        : undefined;
+    // The others keep S3's wording.
+    const message = SPEAKING_KINDS.has(e.wire.kind)
+      ? e.wire.message
+      : e.wire.kind === "noLockConfiguration"
+      ? "Bucket is missing Object Lock Configuration"
+      : undefined;
     return new S3Error(META_CODES[e.wire.kind], { resource, cause: e, headers, extra, message });
   }
   return new S3Error("InternalError", { resource, cause: e });
