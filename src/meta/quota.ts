@@ -158,7 +158,7 @@ export function bodyLimit(
       limit = { bytes: room, refusal: tooLarge(bucket, quota, undefined) };
     }
   }
-  return { limit };
+  return limit ? { limit } : {};
 }
 
 /**
