@@ -138,12 +138,21 @@ export function getBucketPolicy(
   };
 }
 
-function lastVersionAt(db: Db, bucket: string, key: string): number | undefined {
-  return db.get<{ at: number }>(
+/** Refuses a new version of the key sooner than the policy's minimum interval after the last. */
+function checkInterval(
+  db: Db,
+  target: { bucket: string; key: string },
+  policy: BucketPolicy,
+  now: number,
+): void {
+  if (policy.minVersionIntervalSeconds === undefined) return;
+  const last = db.get<{ at: number }>(
     "SELECT at FROM key_last_version WHERE bucket = ? AND key = ?",
-    bucket,
-    keyBytes(key),
+    target.bucket,
+    keyBytes(target.key),
   )?.at;
+  const early = intervalRefusal(target, policy.minVersionIntervalSeconds, last, now);
+  if (early) refuse(early);
 }
 
 /** Bytes a new `null` version would free: the key's current one in a bucket not versioning. */
@@ -168,15 +177,7 @@ export function admitWrite(db: Db, req: Req<"admitWrite">, now: number): MetaRes
   const { policy } = found;
   const closed = windowRefusal(req.bucket, policy.uploadWindows, now);
   if (closed) refuse(closed);
-  if (NEW_VERSION_WRITES.has(req.write)) {
-    const early = intervalRefusal(
-      req,
-      policy.minVersionIntervalSeconds,
-      lastVersionAt(db, req.bucket, req.key),
-      now,
-    );
-    if (early) refuse(early);
-  }
+  if (NEW_VERSION_WRITES.has(req.write)) checkInterval(db, req, policy, now);
   if (!GROWING_WRITES.has(req.write)) return {};
   const otherParts = req.write === "uploadPart"
     ? db.get<{ n: number }>(
@@ -267,15 +268,7 @@ export function policed<T extends object>(
   const policy = policyOf(db, req.bucket)?.policy;
   const before = usageOf(db, req.bucket);
   const newVersion = req.write !== "uploadPart";
-  if (newVersion && policy?.minVersionIntervalSeconds !== undefined) {
-    const early = intervalRefusal(
-      req,
-      policy.minVersionIntervalSeconds,
-      lastVersionAt(db, req.bucket, req.key),
-      now,
-    );
-    if (early) refuse(early);
-  }
+  if (newVersion && policy) checkInterval(db, req, policy, now);
   let stored = req.storedBytes ?? 0;
   if (req.write === "complete") {
     stored = db.get<{ n: number }>(
