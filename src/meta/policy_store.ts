@@ -171,9 +171,10 @@ function freedByOverwrite(db: Db, bucket: string, key: string, versioning: strin
  * since concurrent writes share the room.
  */
 export function admitWrite(db: Db, req: Req<"admitWrite">, now: number): MetaResults["admitWrite"] {
-  const bucket = requireBucket(db, req.bucket);
+  // No policy, nothing to decide: the operation itself reports a missing bucket.
   const found = policyOf(db, req.bucket);
   if (!found) return {};
+  const bucket = requireBucket(db, req.bucket);
   const { policy } = found;
   const closed = windowRefusal(req.bucket, policy.uploadWindows, now);
   if (closed) refuse(closed);
@@ -266,7 +267,7 @@ export function policed<T extends object>(
   fn: () => T,
 ): T & { quotaWarning?: string } {
   const policy = policyOf(db, req.bucket)?.policy;
-  const before = usageOf(db, req.bucket);
+  const before = policy ? usageOf(db, req.bucket) : undefined;
   const newVersion = req.write !== "uploadPart";
   if (newVersion && policy) checkInterval(db, req, policy, now);
   let stored = req.storedBytes ?? 0;
@@ -278,29 +279,37 @@ export function policed<T extends object>(
     )!.n;
   }
   const result = fn();
-  let objectBytes: number;
-  if (req.write === "uploadPart") {
+  const versionId = (result as { versionId?: string }).versionId ?? "";
+  const key = keyBytes(req.key);
+  // A triggered UPDATE per write only when it adds to stored usage (deduplicated writes add nothing).
+  if (stored > 0 && req.write === "uploadPart") {
     db.run(
       "UPDATE parts SET stored_bytes = ? WHERE upload_id = ? AND part_number = ?",
       stored,
       req.uploadId ?? "",
       req.partNumber ?? 0,
     );
-    objectBytes = db.get<{ n: number }>(
-      "SELECT coalesce(sum(size), 0) AS n FROM parts WHERE upload_id = ?",
-      req.uploadId ?? "",
-    )!.n;
-  } else {
-    const row = db.get<{ size: number }>(
-      "UPDATE versions SET stored_bytes = ? WHERE bucket = ? AND key = ? AND version_id = ? RETURNING size",
+  } else if (stored > 0) {
+    db.run(
+      "UPDATE versions SET stored_bytes = ? WHERE bucket = ? AND key = ? AND version_id = ?",
       stored,
       req.bucket,
-      keyBytes(req.key),
-      (result as { versionId?: string }).versionId ?? "",
+      key,
+      versionId,
     );
-    objectBytes = row?.size ?? 0;
   }
-  if (!policy) return result;
+  if (!policy || !before) return result;
+  const objectBytes = req.write === "uploadPart"
+    ? db.get<{ n: number }>(
+      "SELECT coalesce(sum(size), 0) AS n FROM parts WHERE upload_id = ?",
+      req.uploadId ?? "",
+    )!.n
+    : db.get<{ size: number }>(
+      "SELECT size FROM versions WHERE bucket = ? AND key = ? AND version_id = ?",
+      req.bucket,
+      key,
+      versionId,
+    )?.size ?? 0;
   const verdict = commitVerdict(
     req.bucket,
     policy.quota,
@@ -315,7 +324,7 @@ export function policed<T extends object>(
         `INSERT INTO key_last_version(bucket, key, at) VALUES(?, ?, ?)
          ON CONFLICT(bucket, key) DO UPDATE SET at = excluded.at`,
         req.bucket,
-        keyBytes(req.key),
+        key,
         now,
       );
     }
