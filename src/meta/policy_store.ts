@@ -155,14 +155,19 @@ function checkInterval(
   if (early) refuse(early);
 }
 
-/** Bytes a new `null` version would free: the key's current one in a bucket not versioning. */
-function freedByOverwrite(db: Db, bucket: string, key: string, versioning: string): number {
-  if (versioning === "Enabled") return 0;
+/** The size of the object a new `null` version would replace (a bucket not versioning), if any. */
+function replacedObjectBytes(
+  db: Db,
+  bucket: string,
+  key: string,
+  versioning: string,
+): number | undefined {
+  if (versioning === "Enabled") return undefined;
   return db.get<{ size: number }>(
     "SELECT size FROM versions WHERE bucket = ? AND key = ? AND version_id = 'null' AND delete_marker = 0",
     bucket,
     keyBytes(key),
-  )?.size ?? 0;
+  )?.size;
 }
 
 /**
@@ -187,18 +192,21 @@ export function admitWrite(db: Db, req: Req<"admitWrite">, now: number): MetaRes
       req.partNumber ?? 0,
     )!.n
     : 0;
-  const replaced = req.write === "uploadPart"
+  const replacedObject = req.write === "uploadPart"
+    ? undefined
+    : replacedObjectBytes(db, req.bucket, req.key, bucket.versioning);
+  const replacedPart = req.write === "uploadPart"
     ? db.get<{ size: number }>(
       "SELECT size FROM parts WHERE upload_id = ? AND part_number = ?",
       req.uploadId ?? "",
       req.partNumber ?? 0,
-    )?.size ?? 0
-    : req.write === "put"
-    ? freedByOverwrite(db, req.bucket, req.key, bucket.versioning)
-    : 0;
+    )?.size
+    : undefined;
   const decided = bodyLimit(req.bucket, policy.quota, usageOf(db, req.bucket), {
-    freedBytes: replaced,
+    // Only a PUT frees the old object as it lands; an upload's parts coexist with it until complete.
+    freedBytes: (req.write === "put" ? replacedObject : replacedPart) ?? 0,
     objectBytesSoFar: otherParts,
+    addsObject: req.write !== "uploadPart" && replacedObject === undefined,
   });
   if ("refusal" in decided) refuse(decided.refusal);
   if (!decided.limit || (req.write !== "put" && req.write !== "uploadPart")) return {};

@@ -120,6 +120,13 @@ function fullRefusal(bucket: string, quota: QuotaPolicy, charged: number): Refus
   };
 }
 
+function countRefusal(bucket: string, quota: QuotaPolicy): Refusal {
+  return {
+    kind: "quotaExceeded",
+    message: `Bucket "${bucket}" may hold at most ${quota.maxObjects} object versions`,
+  };
+}
+
 function tooLarge(bucket: string, quota: QuotaPolicy, size: number | undefined): Refusal {
   return {
     kind: "objectTooLarge",
@@ -135,16 +142,20 @@ function tooLarge(bucket: string, quota: QuotaPolicy, size: number | undefined):
  * @param quota The bucket's quota.
  * @param usage Its usage now.
  * @param opts `freedBytes`: what the write replaces (an unversioned key's current object);
- *   `objectBytesSoFar`: bytes of the object already stored (other parts of a multipart upload).
+ *   `objectBytesSoFar`: bytes of the object already stored (other parts of a multipart upload);
+ *   `addsObject`: whether the write will add an object version (not a part, not a replacement).
  * @returns A refusal when the bucket is already full, or the limit (undefined: no limit).
  */
 export function bodyLimit(
   bucket: string,
   quota: QuotaPolicy | undefined,
   usage: BucketUsage,
-  opts: { freedBytes: number; objectBytesSoFar: number },
+  opts: { freedBytes: number; objectBytesSoFar: number; addsObject: boolean },
 ): { refusal: Refusal } | { limit?: BodyLimit } {
   if (!quota) return {};
+  if (opts.addsObject && quota.maxObjects !== undefined && usage.objects >= quota.maxObjects) {
+    return { refusal: countRefusal(bucket, quota) };
+  }
   let limit: BodyLimit | undefined;
   if (quota.hardBytes !== undefined) {
     const room = quota.hardBytes - chargedBytes(usage) + opts.freedBytes;
@@ -199,12 +210,7 @@ export function commitVerdict(
     quota.maxObjects !== undefined && after.objects > quota.maxObjects &&
     after.objects > before.objects
   ) {
-    return {
-      refusal: {
-        kind: "quotaExceeded",
-        message: `Bucket "${bucket}" may hold at most ${quota.maxObjects} object versions`,
-      },
-    };
+    return { refusal: countRefusal(bucket, quota) };
   }
   if (quota.softBytes !== undefined && charged > quota.softBytes) {
     return {

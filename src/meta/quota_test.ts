@@ -49,25 +49,40 @@ Deno.test("intervalRefusal - refuses until the interval has passed since the las
 });
 
 Deno.test("bodyLimit - the room left and the binding limit", () => {
-  assert.deepEqual(bodyLimit("b", undefined, usage(5), { freedBytes: 0, objectBytesSoFar: 0 }), {});
-  assert.deepEqual(bodyLimit("b", {}, usage(5), { freedBytes: 0, objectBytesSoFar: 0 }), {});
+  const plain = { freedBytes: 0, objectBytesSoFar: 0, addsObject: false };
+  assert.deepEqual(
+    bodyLimit("b", undefined, usage(5), plain),
+    {},
+  );
+  assert.deepEqual(
+    bodyLimit("b", {}, usage(5), plain),
+    {},
+  );
   const hard: QuotaPolicy = { hardBytes: 100 };
-  const r1 = bodyLimit("b", hard, usage(60, 1, 10), { freedBytes: 0, objectBytesSoFar: 0 });
+  const r1 = bodyLimit("b", hard, usage(60, 1, 10), plain);
   assert.ok("limit" in r1 && r1.limit?.bytes === 30 && r1.limit.refusal.kind === "quotaExceeded");
   // Replacing an unversioned object frees its bytes.
-  const r2 = bodyLimit("b", hard, usage(100), { freedBytes: 40, objectBytesSoFar: 0 });
+  const r2 = bodyLimit("b", hard, usage(100), { ...plain, freedBytes: 40 });
   assert.ok("limit" in r2 && r2.limit?.bytes === 40);
   // Full: refused before any body is read.
-  const r3 = bodyLimit("b", hard, usage(100), { freedBytes: 0, objectBytesSoFar: 0 });
+  const r3 = bodyLimit("b", hard, usage(100), plain);
   assert.ok("refusal" in r3 && r3.refusal.kind === "quotaExceeded");
   assert.ok(r3.refusal.message.includes("hard quota of 100 bytes"), r3.refusal.message);
   // The object size limit binds when it is the tighter one, minus parts already stored.
   const both: QuotaPolicy = { hardBytes: 1000, maxObjectBytes: 50 };
-  const r4 = bodyLimit("b", both, usage(0), { freedBytes: 0, objectBytesSoFar: 20 });
+  const r4 = bodyLimit("b", both, usage(0), { ...plain, objectBytesSoFar: 20 });
   assert.ok("limit" in r4 && r4.limit?.bytes === 30 && r4.limit.refusal.kind === "objectTooLarge");
-  const r5 = bodyLimit("b", both, usage(990), { freedBytes: 0, objectBytesSoFar: 0 });
+  const r5 = bodyLimit("b", both, usage(990), plain);
   assert.ok("limit" in r5 && r5.limit?.bytes === 10 && r5.limit.refusal.kind === "quotaExceeded");
-  const r6 = bodyLimit("b", both, usage(0), { freedBytes: 0, objectBytesSoFar: 60 });
+  // A new object past maxObjects is refused up front; a replacement or a part is not.
+  const count: QuotaPolicy = { maxObjects: 2 };
+  const r7 = bodyLimit("b", count, usage(0, 2), { ...plain, addsObject: true });
+  assert.ok("refusal" in r7 && r7.refusal.message.includes("at most 2 object versions"));
+  assert.deepEqual(
+    bodyLimit("b", count, usage(0, 2), plain),
+    {},
+  );
+  const r6 = bodyLimit("b", both, usage(0), { ...plain, objectBytesSoFar: 60 });
   assert.ok("refusal" in r6 && r6.refusal.kind === "objectTooLarge");
 });
 
