@@ -232,6 +232,8 @@ export type MetaRequest =
     write: PolicedWrite;
     uploadId?: string;
     partNumber?: number;
+    /** The credential holds the `upload-anytime` right: upload windows do not apply (quotas still do). */
+    uploadAnytime?: boolean;
   }
   | { type: "bucketHealth"; bucket?: string };
 

@@ -181,7 +181,9 @@ export function admitWrite(db: Db, req: Req<"admitWrite">, now: number): MetaRes
   if (!found) return {};
   const bucket = requireBucket(db, req.bucket);
   const { policy } = found;
-  const closed = windowRefusal(req.bucket, policy.uploadWindows, now);
+  const closed = req.uploadAnytime
+    ? undefined
+    : windowRefusal(req.bucket, policy.uploadWindows, now);
   if (closed) refuse(closed);
   if (NEW_VERSION_WRITES.has(req.write)) checkInterval(db, req, policy, now);
   if (!GROWING_WRITES.has(req.write)) return {};

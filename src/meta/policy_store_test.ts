@@ -216,6 +216,11 @@ Deno.test("admitWrite - windows, intervals and a full bucket are refused before 
     });
     await refusedAs(admit("put"), "outsideWindow");
     await refusedAs(admit("delete"), "outsideWindow");
+    assert.deepEqual(
+      await call({ type: "admitWrite", bucket: "b", key: "k", write: "put", uploadAnytime: true }),
+      {},
+      "the upload-anytime right opens every window",
+    );
     await call({
       type: "putBucketPolicy",
       bucket: "b",

@@ -5,8 +5,8 @@
  * that lands above the soft limit carries a warning header.
  *
  * Per-key windows and an `upload-anytime` right belong to access keys: when
- * keys carry them, {@linkcode admitWrite} is the one place to pass the
- * credential's exemption to the index.
+ * credentials carry the right, {@linkcode admitWrite} is the one place to set
+ * the request's `uploadAnytime` (the index already honours it).
  *
  * @module
  */
