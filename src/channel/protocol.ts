@@ -9,6 +9,8 @@
  * @module
  */
 
+import type { BucketHealth, BucketPolicy, BucketUsage, PolicedWrite } from "./policy.ts";
+
 /** Size in bytes of one manifest entry: a 32-byte chunk id and a u32 plaintext length. */
 export const MANIFEST_ENTRY_BYTES = 36;
 
@@ -155,6 +157,10 @@ export type MetaRequest =
     copiedFrom?: VersionRef;
     /** The writer may not remove data: refuse to replace an existing `null` version. */
     appendOnly?: boolean;
+    /** Sealed bytes this write added to disk, for the bucket's stored usage. */
+    storedBytes?: number;
+    /** Which write this is, for the bucket policy (default `put`). */
+    write?: "put" | "copy";
   }
   | { type: "getVersion"; bucket: string; key: string; versionId?: string }
   | {
@@ -220,6 +226,8 @@ export type MetaRequest =
     uploadId: string;
     part: PartRecord;
     copiedFrom?: VersionRef;
+    /** Sealed bytes this part added to disk, for the bucket's stored usage. */
+    storedBytes?: number;
   }
   | { type: "getUpload"; bucket: string; key: string; uploadId: string }
   | {
@@ -274,7 +282,21 @@ export type MetaRequest =
     target: string;
     outcome: "done" | "refused";
     detail: string;
-  };
+  }
+  // Bucket policy (quotas, upload windows, freshness): policy_store.ts in meta.
+  | { type: "putBucketPolicy"; bucket: string; policy: unknown }
+  | { type: "getBucketPolicy"; bucket: string }
+  | {
+    type: "admitWrite";
+    bucket: string;
+    key: string;
+    write: PolicedWrite;
+    uploadId?: string;
+    partNumber?: number;
+    /** The credential holds the `upload-anytime` right: upload windows do not apply (quotas still do). */
+    uploadAnytime?: boolean;
+  }
+  | { type: "bucketHealth"; bucket?: string };
 
 /** Result of a listing with delimiter support. */
 export interface ListResult<T> {
@@ -304,7 +326,7 @@ export interface MetaResults {
   putObjectLegalHold: { versionId: string };
   listVersions: ListResult<ListedVersion> & { nextVersionIdMarker?: string };
   deleteBucket: { deleted: true };
-  putVersion: { versionId: string; lock?: ObjectLock };
+  putVersion: { versionId: string; lock?: ObjectLock; quotaWarning?: string };
   getVersion: VersionRecord;
   deleteObject: { deleted: boolean; versionId?: string; deleteMarker?: boolean };
   deleteObjects: {
@@ -321,9 +343,9 @@ export interface MetaResults {
   };
   listObjects: ListResult<ListedObject>;
   createUpload: { uploadId: string };
-  putPart: { replaced: boolean };
+  putPart: { replaced: boolean; quotaWarning?: string };
   getUpload: UploadRecord;
-  completeUpload: VersionRecord;
+  completeUpload: VersionRecord & { quotaWarning?: string };
   abortUpload: { aborted: true };
   listParts: {
     upload: UploadRecord;
@@ -351,6 +373,14 @@ export interface MetaResults {
   getAccessKey: { key?: AccessKeyInfo & { sealedSecret: string } };
   listAccessKeys: { keys: AccessKeyInfo[] };
   audit: { recorded: true };
+  putBucketPolicy: { bucket: string; policy: BucketPolicy; usage: BucketUsage };
+  getBucketPolicy: { bucket: string; policy: BucketPolicy; usage: BucketUsage };
+  /** Set `limit` when the write's body must be cut off after `bytes` bytes, refused as `kind`. */
+  admitWrite: {
+    limit?: { bytes: number; kind: "quotaExceeded" | "objectTooLarge"; message: string };
+  };
+  /** Trusted now, and the health of one bucket or of every bucket. */
+  bucketHealth: { now: number; buckets: BucketHealth[] };
 }
 
 /** A page of the audit log, binary fields in hex. */

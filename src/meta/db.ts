@@ -8,6 +8,7 @@
 
 import { setImmediate } from "node:timers";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { POLICY_MIGRATION } from "./policy_schema.ts";
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE buckets(
@@ -117,6 +118,9 @@ const MIGRATIONS: string[] = [
      created INTEGER NOT NULL,
      updated INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+  // Bucket policies (quotas, upload windows, freshness), usage kept by triggers, freshness marks and
+  // each key's last new version (policy_store.ts).
+  POLICY_MIGRATION,
 ];
 
 /** A prepared-statement cache over one SQLite connection. */

@@ -29,7 +29,13 @@ export type MetaErrorKind =
   | "invalidApproval"
   | "accessKeyExists"
   | "noSuchAccessKey"
-  | "appendOnly";
+  | "appendOnly"
+  // Bucket policy (policy_store.ts).
+  | "invalidPolicy"
+  | "quotaExceeded"
+  | "objectTooLarge"
+  | "outsideWindow"
+  | "tooFrequent";
 
 /** An index error with its kind. */
 export class MetaError extends Error {

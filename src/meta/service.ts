@@ -22,6 +22,13 @@ import {
 import { Db } from "./db.ts";
 import { createSnapshot } from "./snapshots.ts";
 import {
+  admitWrite,
+  bucketHealthReports,
+  getBucketPolicy,
+  policed,
+  putBucketPolicy,
+} from "./policy_store.ts";
+import {
   getObjectLockConfiguration,
   putObjectLegalHold,
   putObjectLockConfiguration,
@@ -206,7 +213,13 @@ export class MetaService {
       case "deleteBucket":
         return this.#write(req, (_, gate) => deleteBucket(db, req, gate));
       case "putVersion":
-        return this.#write(req, (now) => putVersion(db, req, now));
+        return this.#write(req, (now) =>
+          policed(
+            db,
+            { ...req, write: req.write ?? "put" },
+            now,
+            () => putVersion(db, req, now),
+          ));
       case "getVersion":
         return getVersion(db, req);
       case "deleteObject":
@@ -270,11 +283,23 @@ export class MetaService {
       case "createUpload":
         return this.#write(req, () => createUpload(db, req));
       case "putPart":
-        return this.#write(req, () => putPart(db, req));
+        return this.#write(req, (now) =>
+          policed(
+            db,
+            { ...req, write: "uploadPart", partNumber: req.part.partNumber },
+            now,
+            () => putPart(db, req),
+          ));
       case "getUpload":
         return getUpload(db, req);
       case "completeUpload":
-        return this.#write(req, (now) => completeUpload(db, req, now));
+        return this.#write(req, (now) =>
+          policed(
+            db,
+            { ...req, write: "complete", partNumbers: req.parts.map((p) => p.partNumber) },
+            now,
+            () => completeUpload(db, req, now),
+          ));
       case "abortUpload":
         return this.#write(req, () => abortUpload(db, req));
       case "listParts":
@@ -341,6 +366,14 @@ export class MetaService {
           appendAudit(db, { time: this.#clock.now(), ...entry });
           return { recorded: true as const };
         });
+      case "putBucketPolicy":
+        return this.#write(req, (now) => putBucketPolicy(db, req, now));
+      case "getBucketPolicy":
+        return getBucketPolicy(db, req);
+      case "admitWrite":
+        return admitWrite(db, req, this.#clock.now());
+      case "bucketHealth":
+        return bucketHealthReports(db, req, this.#clock.now());
       default:
         return assertNever(req);
     }

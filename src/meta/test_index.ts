@@ -11,12 +11,17 @@ import { MetaService } from "./service.ts";
 /** Calls the index as the router would. */
 export type IndexCall = <R extends MetaRequest>(r: R) => Promise<MetaResults[R["type"]]>;
 
-/**
- * Runs `fn` against a fresh index in a temp dir, then closes and removes it.
- *
- * @param fn Gets the call function and the database path.
- */
-export async function withIndex(fn: (call: IndexCall, path: string) => Promise<void>) {
+/** An open throwaway index. */
+export interface TestIndex {
+  call: IndexCall;
+  /** Path of its SQLite file. */
+  path: string;
+  /** Closes it and removes its dir. */
+  end(): Promise<void>;
+}
+
+/** Opens a fresh index in a temp dir. */
+export async function openIndex(): Promise<TestIndex> {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/index.db`;
   const svc = new MetaService(path, {
@@ -25,10 +30,26 @@ export async function withIndex(fn: (call: IndexCall, path: string) => Promise<v
     auditSigner: auditSigner(new Uint8Array(32)),
     fourEyes: { quorum: 0, approvers: [], ttlMs: 3_600_000 },
   });
+  return {
+    call: async (r) => (await svc.handle(r)).result as never,
+    path,
+    end: async () => {
+      svc.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/**
+ * Runs `fn` against a fresh index, then closes and removes it.
+ *
+ * @param fn Gets the call function and the database path.
+ */
+export async function withIndex(fn: (call: IndexCall, path: string) => Promise<void>) {
+  const index = await openIndex();
   try {
-    await fn(async (r) => (await svc.handle(r)).result as never, path);
+    await fn(index.call, index.path);
   } finally {
-    svc.close();
-    await Deno.remove(dir, { recursive: true });
+    await index.end();
   }
 }

@@ -5,6 +5,7 @@
  */
 
 import client from "prom-client";
+import { BucketMetrics } from "./bucket_metrics.ts";
 
 /** The vault's metrics registry and instruments. */
 export class VaultMetrics {
@@ -24,9 +25,12 @@ export class VaultMetrics {
   readonly gcRuns: client.Gauge;
   readonly gcDeletedChunks: client.Gauge;
   readonly gcReclaimedBytes: client.Gauge;
+  /** Usage, quotas and freshness per bucket. */
+  readonly buckets: BucketMetrics;
 
   constructor() {
     const registers = [this.registry];
+    this.buckets = new BucketMetrics(registers);
     this.requests = new client.Counter({
       name: "amber_s3_requests_total",
       help: "S3 requests by AWS operation name and HTTP status",

@@ -25,7 +25,13 @@ import { isValidBucketName } from "./endpoint.ts";
 import { S3Error } from "./errors.ts";
 import { approvalTokens } from "./ops/lock.ts";
 
-async function authenticatedJson(
+/**
+ * Verifies an admin request's signature and reads its JSON object body
+ * (`{}` when the body is empty, as on GET).
+ *
+ * @returns The body.
+ */
+export async function authenticatedJson(
   req: Request,
   deps: AppDeps,
   r: { path: string; requestId: string; sourceAddress?: string },
@@ -34,7 +40,7 @@ async function authenticatedJson(
 }
 
 /** Runs an admin handler, answering its result or its error in JSON with the request id. */
-async function answerAdmin(
+export async function answerAdmin(
   path: string,
   requestId: string,
   fn: () => Promise<{ status: number; body: Record<string, unknown> }>,

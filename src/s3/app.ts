@@ -12,11 +12,14 @@ import { log, type VaultMetrics } from "../ops/mod.ts";
 import { authorizeRequest, sourceAddressOf } from "./access_check.ts";
 import { attestTime, createSnapshot, exportAudit, stageApproval } from "./admin.ts";
 import { handleAdminKeys } from "./admin_keys.ts";
+import { bucketHealthRoute, bucketPolicyRoute } from "./bucket_policy.ts";
 import { dispatch } from "./dispatch.ts";
 import { type Endpoint, parseEndpoint } from "./endpoint.ts";
 import { S3Error, toS3Error } from "./errors.ts";
 import type { OpContext, OpResult } from "./ops/context.ts";
 import type { KeyDirectory, KnownKey } from "./key_directory.ts";
+import { admitWrite, QUOTA_WARNING_HEADER } from "./ops/quota.ts";
+import { serveSosapi } from "./ops/sosapi.ts";
 import { type AuthResult, verifyRequest } from "./sigv4/mod.ts";
 import { escapeXml } from "./xml.ts";
 
@@ -176,6 +179,23 @@ export function createApp(deps: AppDeps): Hono {
     (c) => attestTime(c.req.raw, deps, newRequestId(), sourceAddressOf(c.env)),
   );
   app.post("/approve", (c) => stageApproval(c.req.raw, deps, newRequestId()));
+  // Unsigned: monitoring systems cannot sign; a signed GET here is an S3 request (bucket "health").
+  app.get("/health/buckets", (c, next) => {
+    if (isSigned(c.req.raw, new URL(c.req.url))) return next();
+    return bucketHealthRoute(deps);
+  });
+  app.get("/health/buckets/:bucket", (c, next) => {
+    if (isSigned(c.req.raw, new URL(c.req.url))) return next();
+    return bucketHealthRoute(deps, c.req.param("bucket"));
+  });
+
+  app.on(["GET", "PUT"], "/admin/buckets/:bucket/policy", (c, next) => {
+    if (new URL(c.req.url).search !== "") return next();
+    return bucketPolicyRoute(c.req.raw, deps, {
+      bucket: c.req.param("bucket"),
+      sourceAddress: sourceAddressOf(c.env),
+    });
+  });
 
   app.get("/metrics", async (c, next) => {
     if (isSigned(c.req.raw, new URL(c.req.url))) return next();
@@ -194,6 +214,8 @@ export function createApp(deps: AppDeps): Hono {
     deps.metrics.gcRuns.set(s.gc.runs);
     deps.metrics.gcDeletedChunks.set(s.gc.deletedChunks);
     deps.metrics.gcReclaimedBytes.set(s.gc.reclaimedBytes);
+    const health = await deps.meta.call({ type: "bucketHealth" });
+    deps.metrics.buckets.update(health.now, health.buckets);
     return c.text(await deps.metrics.registry.metrics(), 200, {
       "content-type": deps.metrics.registry.contentType,
     });
@@ -258,7 +280,13 @@ async function handleS3(
       now,
       writes,
     };
-    const result = await dispatch(ctx);
+    ctx.admission = await admitWrite(ctx);
+    const result = await serveSosapi(ctx) ?? await dispatch(ctx);
+    const quotaWarning = result.headers?.[QUOTA_WARNING_HEADER];
+    if (quotaWarning) {
+      deps.metrics.buckets.softWarnings.inc({ bucket: address.bucket });
+      log("warn", "Soft quota exceeded", { requestId, op, resource, warning: quotaWarning });
+    }
     bytes = { in: result.bytesIn ?? 0, out: result.bytesOut ?? 0 };
     response = renderResult(result, requestId);
   } catch (e) {

@@ -154,6 +154,8 @@ export const ERRORS = {
     status: 412,
     message: "At least one of the pre-conditions you specified did not hold",
   },
+  /** Not in AWS (which has no bucket quotas): Ceph RGW's code and status for a full bucket. */
+  QuotaExceeded: { status: 403, message: "The bucket quota has been exceeded." },
   RequestHeaderSectionTooLarge: {
     status: 400,
     message: "Your request header section exceeds the maximum allowed size.",
@@ -243,7 +245,30 @@ const META_CODES: Record<string, S3ErrorCode> = {
   accessKeyExists: "EntityAlreadyExists",
   noSuchAccessKey: "NoSuchEntity",
   appendOnly: "AccessDenied",
+  invalidPolicy: "InvalidArgument",
+  quotaExceeded: "QuotaExceeded",
+  objectTooLarge: "EntityTooLarge",
+  outsideWindow: "AccessDenied",
+  tooFrequent: "AccessDenied",
 };
+
+/** Kinds whose message carries the reason a user needs (which lock, which setting, which limit). */
+const SPEAKING_KINDS = new Set([
+  "locked",
+  "integrityRequired",
+  "invalidBucketState",
+  "readOnly",
+  "approvalsRequired",
+  "invalidApproval",
+  "accessKeyExists",
+  "noSuchAccessKey",
+  "appendOnly",
+  "invalidPolicy",
+  "quotaExceeded",
+  "objectTooLarge",
+  "outsideWindow",
+  "tooFrequent",
+]);
 
 /** The shape of a domain error that crossed a channel (see `channel/protocol.ts` `WireError`). */
 interface WireLike {
@@ -273,18 +298,8 @@ export function toS3Error(e: unknown, resource: string): S3Error {
     const extra: Record<string, string> = {};
     if (e.wire.details?.bucket) extra.BucketName = String(e.wire.details.bucket);
     if (e.wire.details?.key) extra.Key = String(e.wire.details.key);
-    // These kinds carry the reason a user needs (which lock, which setting); the others keep S3's wording.
-    const message = [
-        "locked",
-        "integrityRequired",
-        "invalidBucketState",
-        "readOnly",
-        "approvalsRequired",
-        "invalidApproval",
-        "accessKeyExists",
-        "noSuchAccessKey",
-        "appendOnly",
-      ].includes(e.wire.kind)
+    // The others keep S3's wording.
+    const message = SPEAKING_KINDS.has(e.wire.kind)
       ? e.wire.message
       : e.wire.kind === "noLockConfiguration"
       ? "Bucket is missing Object Lock Configuration"

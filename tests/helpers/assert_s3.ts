@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import * as assert from "node:assert/strict";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { s3For } from "./s3_client.ts";
-import { startVault, type TestVault } from "./vault.ts";
+import { type StartOptions, startVault, type TestVault } from "./vault.ts";
 
 /** Deep, strict equality (node:assert/strict). */
 export const assertEquals: <T>(actual: unknown, expected: T, message?: string) => void =
@@ -138,6 +138,19 @@ export function assertBytesEqual(actual: Uint8Array, expected: Uint8Array, what 
     if (actual[i] !== expected[i]) {
       throw new assert.AssertionError({ message: `${what}: first difference at offset ${i}` });
     }
+  }
+}
+
+/** Polls `check` every 200 ms until it holds, or fails after `timeoutMs`. */
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
@@ -370,14 +383,19 @@ export interface SuiteContext {
  *
  * @param name The suite name.
  * @param fn The suite body.
+ * @param opts How to start the vault (extra environment).
  */
-export function vaultSuite(name: string, fn: (ctx: SuiteContext) => Promise<void>): void {
+export function vaultSuite(
+  name: string,
+  fn: (ctx: SuiteContext) => Promise<void>,
+  opts: StartOptions = {},
+): void {
   Deno.test({
     name,
     sanitizeOps: false,
     sanitizeResources: false,
     async fn(t) {
-      const vault = await startVault();
+      const vault = await startVault(opts);
       const s3 = s3For(vault);
       try {
         await fn({ t, vault, s3 });

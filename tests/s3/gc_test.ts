@@ -17,7 +17,13 @@ import {
 } from "@aws-sdk/client-s3";
 import { s3For } from "../helpers/s3_client.ts";
 import { startVault } from "../helpers/vault.ts";
-import { assertBytesEqual, assertOk, bodyBytes, randomBytes } from "../helpers/assert_s3.ts";
+import {
+  assertBytesEqual,
+  assertOk,
+  bodyBytes,
+  randomBytes,
+  waitFor,
+} from "../helpers/assert_s3.ts";
 
 const MIB = 1024 * 1024;
 
@@ -25,18 +31,6 @@ async function metric(endpoint: string, name: string): Promise<number> {
   const text = await (await fetch(`${endpoint}/metrics`)).text();
   const line = text.split("\n").find((l) => l.startsWith(`${name} `));
   return Number(line?.split(" ")[1] ?? NaN);
-}
-
-async function waitFor(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 Deno.test({

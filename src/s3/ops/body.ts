@@ -20,6 +20,7 @@ import {
   parseChecksumHeaders,
 } from "../sigv4/mod.ts";
 import type { OpContext } from "./context.ts";
+import { checkBodyLimit } from "./quota.ts";
 
 /** Size of the pieces sent to the store; large enough to amortise messaging, small enough to stream. */
 const PIECE_BYTES = 1024 * 1024;
@@ -57,12 +58,17 @@ function expectedLength(ctx: OpContext): number | undefined {
  * Streams the request body into the store and verifies it.
  *
  * @param ctx The operation context.
- * @param opts `maxBytes` refuses larger bodies; `checksumAlgorithm` computes that checksum even when the client sent none.
+ * @param opts `maxBytes` refuses larger bodies; `checksumAlgorithm` computes that checksum even when the client sent none;
+ *   `limit` cuts the body off with its refusal once it passes `bytes` (a bucket quota).
  * @returns The manifest and digests.
  */
 export async function ingestBody(
   ctx: OpContext,
-  opts: { maxBytes?: number; checksumAlgorithm?: ChecksumAlgorithm } = {},
+  opts: {
+    maxBytes?: number;
+    checksumAlgorithm?: ChecksumAlgorithm;
+    limit?: { bytes: number; refusal: () => S3Error };
+  } = {},
 ): Promise<Ingested> {
   const headers = ctx.req.headers;
   const length = expectedLength(ctx);
@@ -77,6 +83,7 @@ export async function ingestBody(
       },
     });
   }
+  checkBodyLimit(opts.limit, length ?? 0);
   const contentMd5 = headers.get("content-md5");
   if (contentMd5 !== null && !/^[A-Za-z0-9+/]{22}==$/.test(contentMd5)) {
     throw new S3Error("InvalidDigest");
@@ -106,6 +113,7 @@ export async function ingestBody(
   let size = 0;
   const stored = await storeStream(ctx, body, (value) => {
     size += value.length;
+    checkBodyLimit(opts.limit, size);
     if (length !== undefined && size > length) {
       throw new S3Error("IncompleteBody", {
         message: "The request body is longer than its declared length",

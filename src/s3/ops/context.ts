@@ -5,7 +5,7 @@
  */
 
 import type { Principal } from "../../auth/mod.ts";
-import type { MetaClient, StoreClient } from "../../channel/mod.ts";
+import type { MetaClient, MetaResults, StoreClient } from "../../channel/mod.ts";
 import type { Endpoint } from "../endpoint.ts";
 import type { AuthResult } from "../sigv4/mod.ts";
 
@@ -35,6 +35,8 @@ export interface OpContext<E extends Endpoint = Endpoint> {
   now: number;
   /** Store write sessions this request opened; released once the request is over. */
   writes: string[];
+  /** What the bucket policy allows this write (set before dispatch; see quota.ts). */
+  admission?: MetaResults["admitWrite"];
 }
 
 /** What an operation returns; one place turns it into a Response. */

@@ -15,6 +15,7 @@ import { createHash } from "node:crypto";
 import { OWNER } from "./bucket.ts";
 import { lockFromHeaders } from "./lock.ts";
 import type { OpContext, OpResult } from "./context.ts";
+import { bodyLimit, quotaWarningHeader } from "./quota.ts";
 import { xmlResult } from "./context.ts";
 import { isoDate, metadataFromHeaders, versionIdHeader } from "./headers.ts";
 import { maxParam } from "./list.ts";
@@ -66,8 +67,9 @@ export async function UploadPart(ctx: Ctx<"UploadPart">): Promise<OpResult> {
   const body = await ingestBody(ctx, {
     maxBytes: MAX_PART_BYTES,
     checksumAlgorithm: upload.checksumAlgorithm as ChecksumAlgorithm | undefined,
+    limit: bodyLimit(ctx),
   });
-  await ctx.meta.call({
+  const put = await ctx.meta.call({
     type: "putPart",
     bucket,
     key,
@@ -80,8 +82,9 @@ export async function UploadPart(ctx: Ctx<"UploadPart">): Promise<OpResult> {
       checksum: body.checksum,
       manifest: body.manifest,
     },
+    storedBytes: body.storedBytes,
   });
-  const headers: Record<string, string> = { etag: `"${body.md5Hex}"` };
+  const headers: Record<string, string> = { etag: `"${body.md5Hex}"`, ...quotaWarningHeader(put) };
   if (body.checksum) {
     headers[`x-amz-checksum-${body.checksum.algorithm.toLowerCase()}`] = body.checksum.value;
   }
@@ -95,6 +98,7 @@ export async function UploadPartCopy(ctx: Ctx<"UploadPartCopy">): Promise<OpResu
   const { source, from } = await readCopySource(ctx);
   const rangeHeader = ctx.req.headers.get("x-amz-copy-source-range");
   let part: { size: number; etag: string; manifest: Uint8Array };
+  let storedBytes = 0;
   if (rangeHeader === null) {
     part = {
       size: source.size,
@@ -120,6 +124,7 @@ export async function UploadPartCopy(ctx: Ctx<"UploadPartCopy">): Promise<OpResu
       range[1] - range[0],
     );
     part = { size: range[1] - range[0], etag: md5.digest("hex"), manifest: stored.manifest };
+    storedBytes = stored.storedBytes;
   }
   if (part.etag === "") {
     // A multipart source's ETag is not an MD5 of its bytes; the part's ETag must be.
@@ -128,18 +133,20 @@ export async function UploadPartCopy(ctx: Ctx<"UploadPartCopy">): Promise<OpResu
     for (let r = await reader.read(); !r.done; r = await reader.read()) md5.update(r.value);
     part.etag = md5.digest("hex");
   }
-  await ctx.meta.call({
+  const put = await ctx.meta.call({
     type: "putPart",
     bucket,
     key,
     uploadId,
     part: { partNumber, lastModified: ctx.now, ...part },
+    storedBytes,
     copiedFrom: rangeHeader === null
       ? { bucket: from.bucket, key: from.key, versionId: source.versionId }
       : undefined,
   });
   return xmlResult(
     renderXml("CopyPartResult", { LastModified: isoDate(ctx.now), ETag: `"${part.etag}"` }),
+    quotaWarningHeader(put),
   );
 }
 
@@ -173,7 +180,7 @@ export async function CompleteMultipartUpload(
     ...writeConditions(ctx.req.headers),
     appendOnly: !mayRemoveData(ctx.principal, bucket),
   });
-  const headers = versionIdHeader(v.versionId);
+  const headers = { ...versionIdHeader(v.versionId), ...quotaWarningHeader(v) };
   const checksum = v.checksum ? { [`Checksum${v.checksum.algorithm}`]: v.checksum.value } : {};
   return xmlResult(
     renderXml("CompleteMultipartUploadResult", {

@@ -14,6 +14,7 @@ import { renderXml } from "../xml.ts";
 import { ingestBody } from "./body.ts";
 import { integrityChecked, lockFromHeaders } from "./lock.ts";
 import type { OpContext, OpResult } from "./context.ts";
+import { bodyLimit, quotaWarningHeader } from "./quota.ts";
 import { xmlResult } from "./context.ts";
 import {
   conditionsFrom,
@@ -66,7 +67,7 @@ export async function PutObject(ctx: Ctx<"PutObject">): Promise<OpResult> {
   if (!(declaredLength(ctx.req.headers) <= SMALL_BODY_BYTES)) {
     await ctx.meta.call({ type: "headBucket", bucket });
   }
-  const body = await ingestBody(ctx);
+  const body = await ingestBody(ctx, { limit: bodyLimit(ctx) });
   const version: NewVersion = {
     size: body.size,
     etag: body.md5Hex,
@@ -75,7 +76,7 @@ export async function PutObject(ctx: Ctx<"PutObject">): Promise<OpResult> {
     checksum: body.checksum ? { ...body.checksum, type: "FULL_OBJECT" } : undefined,
     manifest: body.manifest,
   };
-  const { versionId } = await ctx.meta.call({
+  const put = await ctx.meta.call({
     type: "putVersion",
     bucket,
     key,
@@ -84,10 +85,12 @@ export async function PutObject(ctx: Ctx<"PutObject">): Promise<OpResult> {
     integrityChecked: integrityChecked(ctx.req.headers),
     ...conditions,
     appendOnly: !mayRemoveData(ctx.principal, bucket),
+    storedBytes: body.storedBytes,
   });
   const headers: Record<string, string> = {
     etag: `"${body.md5Hex}"`,
-    ...versionIdHeader(versionId),
+    ...versionIdHeader(put.versionId),
+    ...quotaWarningHeader(put),
   };
   if (body.checksum) {
     headers[`x-amz-checksum-${body.checksum.algorithm.toLowerCase()}`] = body.checksum.value;
@@ -166,8 +169,9 @@ export async function CopyObject(ctx: Ctx<"CopyObject">): Promise<OpResult> {
     : { headers: source.headers, userMeta: source.userMeta };
   const { versionId: _sourceVersionId, lock: _sourceLock, ...copied } = source;
   const version: NewVersion = { ...copied, lastModified: ctx.now, ...meta };
-  const { versionId } = await ctx.meta.call({
+  const copy = await ctx.meta.call({
     type: "putVersion",
+    write: "copy",
     bucket,
     key,
     version,
@@ -178,7 +182,10 @@ export async function CopyObject(ctx: Ctx<"CopyObject">): Promise<OpResult> {
     copiedFrom: { bucket: from.bucket, key: from.key, versionId: source.versionId },
     appendOnly: !mayRemoveData(ctx.principal, bucket),
   });
-  const headers: Record<string, string> = versionIdHeader(versionId);
+  const headers: Record<string, string> = {
+    ...versionIdHeader(copy.versionId),
+    ...quotaWarningHeader(copy),
+  };
   if (source.versionId !== "null") headers["x-amz-copy-source-version-id"] = source.versionId;
   const checksum = source.checksum
     ? { [`Checksum${source.checksum.algorithm}`]: source.checksum.value }
