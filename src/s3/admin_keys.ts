@@ -28,7 +28,9 @@ import {
   parseLevel,
   SECRET_KEY_PATTERN,
 } from "../auth/mod.ts";
+import type { Context, Hono, Next } from "hono";
 import type { AccessKeyChange, StoreClient } from "../channel/mod.ts";
+import { sourceAddressOf } from "./access_check.ts";
 import {
   type AdminAuthDeps,
   adminError,
@@ -140,6 +142,33 @@ function refuseRoot(deps: AdminKeysDeps, accessKey: string): void {
 }
 
 /**
+ * Serves `/admin/keys` and `/admin/keys/<id>` on the app. The bucket name
+ * `admin` is reserved (`isValidBucketName`), so these paths shadow no S3
+ * object; requests with a query string fall through to S3.
+ *
+ * @param app The hono app.
+ * @param deps Index, store, keys, admin token, clock.
+ * @param newRequestId Makes the request id, as for S3 requests.
+ */
+export function routeAdminKeys(app: Hono, deps: AdminKeysDeps, newRequestId: () => string): void {
+  const serveKeys = (c: Context, next: Next, accessKey?: string) => {
+    if (new URL(c.req.url).search !== "") return next();
+    return handleAdminKeys(c.req.raw, deps, {
+      path: new URL(c.req.url).pathname,
+      accessKey,
+      sourceAddress: sourceAddressOf(c.env),
+      requestId: newRequestId(),
+    });
+  };
+  app.on(["GET", "POST"], "/admin/keys", (c, next) => serveKeys(c, next));
+  app.on(
+    ["GET", "PUT", "PATCH", "DELETE"],
+    "/admin/keys/:accessKey",
+    (c, next) => serveKeys(c, next, c.req.param("accessKey")),
+  );
+}
+
+/**
  * Handles a request under `/admin/keys`.
  *
  * @param req The request.
@@ -147,7 +176,7 @@ function refuseRoot(deps: AdminKeysDeps, accessKey: string): void {
  * @param r The path as sent, the key named in it (if any), the client address and the request id.
  * @returns The JSON response.
  */
-export async function handleAdminKeys(
+async function handleAdminKeys(
   req: Request,
   deps: AdminKeysDeps,
   r: { path: string; accessKey?: string; sourceAddress?: string; requestId: string },

@@ -11,7 +11,7 @@ import type { MetaClient, StoreClient } from "../channel/mod.ts";
 import { log, type VaultMetrics } from "../ops/mod.ts";
 import { authorizeRequest, sourceAddressOf } from "./access_check.ts";
 import { attestTime, createSnapshot, exportAudit, stageApproval } from "./admin.ts";
-import { handleAdminKeys } from "./admin_keys.ts";
+import { routeAdminKeys } from "./admin_keys.ts";
 import { bucketHealthRoute, bucketPolicyRoute } from "./bucket_policy.ts";
 import { dispatch } from "./dispatch.ts";
 import { type Endpoint, parseEndpoint } from "./endpoint.ts";
@@ -150,25 +150,7 @@ export function createApp(deps: AppDeps): Hono {
     if (new URL(c.req.url).search !== "") return next();
     return createSnapshot(c.req.raw, deps, newRequestId(), sourceAddressOf(c.env));
   });
-
-  // The bucket name "admin" is reserved (isValidBucketName), so these paths shadow no S3 object.
-  app.on(["GET", "POST"], "/admin/keys", (c, next) => {
-    if (new URL(c.req.url).search !== "") return next();
-    return handleAdminKeys(c.req.raw, deps, {
-      path: "/admin/keys",
-      sourceAddress: sourceAddressOf(c.env),
-      requestId: newRequestId(),
-    });
-  });
-  app.on(["GET", "PUT", "PATCH", "DELETE"], "/admin/keys/:accessKey", (c, next) => {
-    if (new URL(c.req.url).search !== "") return next();
-    return handleAdminKeys(c.req.raw, deps, {
-      path: splitUrl(c.req.url).path,
-      accessKey: c.req.param("accessKey"),
-      sourceAddress: sourceAddressOf(c.env),
-      requestId: newRequestId(),
-    });
-  });
+  routeAdminKeys(app, deps, newRequestId);
 
   app.get(
     "/admin/audit",

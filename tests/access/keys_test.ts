@@ -420,6 +420,35 @@ Deno.test({
         },
       );
 
+      await t.step("PUT /admin/keys - replaces the grants; PATCH rotates the secret", async () => {
+        const put = await admin(vault, "PUT", "/admin/keys/writer", {
+          level: "read",
+          buckets: { logs: "write" },
+        });
+        assertEquals(put.status, 200, JSON.stringify(put.json));
+        const one = await admin(vault, "GET", "/admin/keys/writer");
+        const k = one.json.key as Record<string, unknown>;
+        assertEquals(
+          [k.level, k.buckets, k.bypassGovernance, k.allowFrom, "sealedSecret" in k],
+          ["read", { logs: "write" }, false, [], false],
+        );
+        const old = as("writer", "writer-secret-0123");
+        await denied(old.send(new PutObjectCommand({ Bucket: "data", Key: "w", Body: "w" })));
+        await old.send(new PutObjectCommand({ Bucket: "logs", Key: "w", Body: "w" }));
+        const rotated = await admin(vault, "PATCH", "/admin/keys/writer", {
+          secretKey: "writer-rotated-0123",
+        });
+        assertEquals(rotated.status, 200, JSON.stringify(rotated.json));
+        await assertS3Error(
+          old.send(new GetObjectCommand({ Bucket: "logs", Key: "w" })),
+          "SignatureDoesNotMatch",
+          403,
+        );
+        const renewed = as("writer", "writer-rotated-0123");
+        const got = await renewed.send(new GetObjectCommand({ Bucket: "logs", Key: "w" }));
+        assertEquals(await text(got.Body), "w");
+      });
+
       await t.step(
         "/admin/keys - an owner-level SigV4 key may manage keys, a lesser one may not",
         async () => {
