@@ -171,6 +171,7 @@ async function main() {
     logLevel: config.logLevel,
     root: credential,
     adminToken: config.adminToken,
+    signalThresholds: config.signalThresholds,
     meta: toMeta.port1,
     store: toStore.port1,
   };

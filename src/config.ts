@@ -6,6 +6,8 @@
  * @module
  */
 
+import { DEFAULT_THRESHOLDS, type SignalThresholds } from "./ops/mod.ts";
+
 /** Validated vault configuration. */
 export interface Config {
   /** Address the S3 endpoint listens on. @default "127.0.0.1" */
@@ -42,6 +44,8 @@ export interface Config {
   approvalTtlSeconds: number;
   /** Bearer token for `/admin/*` and `amber keys` from `AMBER_ADMIN_TOKEN`; none means SigV4 owner keys only. */
   adminToken?: string;
+  /** Ransomware-signal thresholds that differ from the defaults (`AMBER_SIGNAL_THRESHOLDS`, JSON). */
+  signalThresholds: Partial<SignalThresholds>;
 }
 
 /** Thrown when settings are invalid; one line per bad setting. */
@@ -72,6 +76,7 @@ const SETTINGS = {
   approvers: { flag: "--approvers", env: "AMBER_APPROVERS" },
   approvalTtlSeconds: { flag: "--approval-ttl", env: "AMBER_APPROVAL_TTL" },
   adminToken: { flag: "--admin-token", env: "AMBER_ADMIN_TOKEN" },
+  signalThresholds: { flag: "--signal-thresholds", env: "AMBER_SIGNAL_THRESHOLDS" },
 } as const;
 
 type SettingName = keyof typeof SETTINGS;
@@ -227,7 +232,9 @@ export function loadConfig(sources: ConfigSources): Config {
     const env = sources.env(s.env);
     if (env !== undefined && env !== "") return { value: env, from: s.env };
     if (file[name] !== undefined) {
-      return { value: String(file[name]), from: `"${name}" in config file` };
+      const v = file[name];
+      const text = typeof v === "object" && v !== null ? JSON.stringify(v) : String(v);
+      return { value: text, from: `"${name}" in config file` };
     }
     return { from: s.flag };
   };
@@ -324,6 +331,8 @@ export function loadConfig(sources: ConfigSources): Config {
     );
   }
 
+  const signalThresholds = parseThresholds(raw("signalThresholds"), problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     host,
@@ -343,7 +352,41 @@ export function loadConfig(sources: ConfigSources): Config {
     approvers,
     approvalTtlSeconds,
     adminToken,
+    signalThresholds,
   };
+}
+
+/** Parses `AMBER_SIGNAL_THRESHOLDS`: a JSON object of positive numbers named as in the defaults. */
+function parseThresholds(
+  r: { value?: string; from: string },
+  problems: string[],
+): Partial<SignalThresholds> {
+  if (r.value === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(r.value);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    problems.push(`Invalid signal thresholds (${r.from}): expected a JSON object`);
+    return {};
+  }
+  const out: Partial<SignalThresholds> = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    if (!(name in DEFAULT_THRESHOLDS)) {
+      problems.push(
+        `Invalid signal threshold "${name}" (${r.from}): known ones are ${
+          Object.keys(DEFAULT_THRESHOLDS).join(", ")
+        }`,
+      );
+    } else if (typeof value !== "number" || !(value > 0)) {
+      problems.push(`Invalid signal threshold "${name}" (${r.from}): expected a positive number`);
+    } else {
+      out[name as keyof SignalThresholds] = value;
+    }
+  }
+  return out;
 }
 
 /**

@@ -296,7 +296,10 @@ export type MetaRequest =
     /** The credential holds the `upload-anytime` right: upload windows do not apply (quotas still do). */
     uploadAnytime?: boolean;
   }
-  | { type: "bucketHealth"; bucket?: string };
+  | { type: "bucketHealth"; bucket?: string }
+  /** Named internal state (not audited): the learned signal profiles. */
+  | { type: "getSetting"; name: string }
+  | { type: "putSetting"; name: string; value: string };
 
 /** Result of a listing with delimiter support. */
 export interface ListResult<T> {
@@ -381,6 +384,8 @@ export interface MetaResults {
   };
   /** Trusted now, and the health of one bucket or of every bucket. */
   bucketHealth: { now: number; buckets: BucketHealth[] };
+  getSetting: { value?: string };
+  putSetting: { saved: true };
 }
 
 /** A page of the audit log, binary fields in hex. */
@@ -444,7 +449,11 @@ export interface GcReport {
 /** The result type of each store request. */
 export interface StoreResults {
   ping: { ok: true };
-  writeData: { entries: Uint8Array; storedBytes: number; newBytes: number };
+  /**
+   * `storedBytes`: bytes written to disk (shards of every new chunk); `newBytes`: plaintext of the
+   * new chunks; `sealedBytes`: those chunks compressed and sealed, before erasure coding.
+   */
+  writeData: { entries: Uint8Array; storedBytes: number; newBytes: number; sealedBytes: number };
   writeRelease: { released: boolean };
   /** The plaintexts of the listed manifest entries, concatenated in order. */
   readChunks: { data: ArrayBuffer };

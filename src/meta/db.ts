@@ -121,6 +121,8 @@ const MIGRATIONS: string[] = [
   // Bucket policies (quotas, upload windows, freshness), usage kept by triggers, freshness marks and
   // each key's last new version (policy_store.ts).
   POLICY_MIGRATION,
+  // Small named state of background parts (the router's learned ransomware-signal profiles).
+  `CREATE TABLE settings(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
 ];
 
 /** A prepared-statement cache over one SQLite connection. */

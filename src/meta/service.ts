@@ -374,6 +374,20 @@ export class MetaService {
         return admitWrite(db, req, this.#clock.now());
       case "bucketHealth":
         return bucketHealthReports(db, req, this.#clock.now());
+      case "getSetting":
+        return {
+          value: db.get<{ value: string }>("SELECT value FROM settings WHERE name = ?", req.name)
+            ?.value,
+        };
+      case "putSetting":
+        return db.write(() => {
+          db.run(
+            "INSERT INTO settings(name, value) VALUES(?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            req.name,
+            req.value,
+          );
+          return { saved: true as const };
+        });
       default:
         return assertNever(req);
     }

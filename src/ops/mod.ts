@@ -7,3 +7,11 @@
 export { VaultMetrics } from "./metrics.ts";
 export { log, setLogLevel } from "./log.ts";
 export type { LogLevel } from "./log.ts";
+export { DEFAULT_THRESHOLDS, SIGNAL_NAMES, SignalDetector } from "./signals.ts";
+export type {
+  SignalAlert,
+  SignalEvent,
+  SignalName,
+  SignalState,
+  SignalThresholds,
+} from "./signals.ts";

@@ -20,6 +20,7 @@ import type { OpContext, OpResult } from "./ops/context.ts";
 import type { KeyDirectory, KnownKey } from "./key_directory.ts";
 import { admitWrite, QUOTA_WARNING_HEADER } from "./ops/quota.ts";
 import { serveSosapi } from "./ops/sosapi.ts";
+import type { SignalMonitor } from "./signals.ts";
 import { type AuthResult, verifyRequest } from "./sigv4/mod.ts";
 import { escapeXml } from "./xml.ts";
 
@@ -35,6 +36,8 @@ export interface AppDeps {
   keys: KeyDirectory;
   /** Token for `/admin/*` (`Authorization: Bearer …`); undefined when none is configured. */
   adminToken?: string;
+  /** Ransomware signals fed by every request. */
+  signals: SignalMonitor;
   /** Injected clock, ms since the epoch. */
   now(): number;
 }
@@ -161,6 +164,11 @@ export function createApp(deps: AppDeps): Hono {
     (c) => attestTime(c.req.raw, deps, newRequestId(), sourceAddressOf(c.env)),
   );
   app.post("/approve", (c) => stageApproval(c.req.raw, deps, newRequestId()));
+  app.get("/health/signals", (c, next) => {
+    if (isSigned(c.req.raw, new URL(c.req.url))) return next();
+    return c.json(deps.signals.report(deps.now()));
+  });
+
   // Unsigned: monitoring systems cannot sign; a signed GET here is an S3 request (bucket "health").
   app.get("/health/buckets", (c, next) => {
     if (isSigned(c.req.raw, new URL(c.req.url))) return next();
@@ -196,6 +204,7 @@ export function createApp(deps: AppDeps): Hono {
     deps.metrics.gcRuns.set(s.gc.runs);
     deps.metrics.gcDeletedChunks.set(s.gc.deletedChunks);
     deps.metrics.gcReclaimedBytes.set(s.gc.reclaimedBytes);
+    deps.signals.report(deps.now());
     const health = await deps.meta.call({ type: "bucketHealth" });
     deps.metrics.buckets.update(health.now, health.buckets);
     return c.text(await deps.metrics.registry.metrics(), 200, {
@@ -219,13 +228,15 @@ async function handleS3(
   let response: Response;
   let bytes = { in: 0, out: 0 };
   const writes: string[] = [];
+  let bucket: string | undefined;
+  let caller: KnownKey | undefined;
+  let result: OpResult | undefined;
   try {
     const { path, query: pairs } = splitUrl(req.url);
     const query = new URLSearchParams(pairs);
     const address = addressOf(path, { host: req.headers.get("host"), domain: deps.domain });
     resource = address.resource;
     const now = deps.now();
-    let caller: KnownKey | undefined;
     const auth: AuthResult = await verifyRequest(
       { method: req.method, path, query: pairs, headers: req.headers },
       {
@@ -263,7 +274,8 @@ async function handleS3(
       writes,
     };
     ctx.admission = await admitWrite(ctx);
-    const result = await serveSosapi(ctx) ?? await dispatch(ctx);
+    bucket = address.bucket;
+    result = await serveSosapi(ctx) ?? await dispatch(ctx);
     const quotaWarning = result.headers?.[QUOTA_WARNING_HEADER];
     if (quotaWarning) {
       deps.metrics.buckets.softWarnings.inc({ bucket: address.bucket });
@@ -295,6 +307,13 @@ async function handleS3(
     // Committed or not, the manifest's chunks no longer need pinning: the index holds them now, or nothing does.
     deps.store.call({ type: "writeRelease", writeId }).catch(() => undefined);
   }
+  deps.signals.observe({
+    op,
+    bucket,
+    accessKey: caller?.principal.accessKey,
+    result: response.status < 300 ? result : undefined,
+    time: deps.now(),
+  });
   deps.metrics.requests.inc({ operation: op, status: String(response.status) });
   deps.metrics.latency.observe({ operation: op }, (performance.now() - started) / 1000);
   if (bytes.in) deps.metrics.bytesIn.inc(bytes.in);

@@ -13,9 +13,10 @@ import {
   type StoreResults,
 } from "../channel/mod.ts";
 import { log, setLogLevel, VaultMetrics } from "../ops/mod.ts";
-import type { LogLevel } from "../ops/mod.ts";
+import type { LogLevel, SignalThresholds } from "../ops/mod.ts";
 import { createApp } from "./app.ts";
 import { KeyDirectory } from "./key_directory.ts";
+import { SignalMonitor } from "./signals.ts";
 
 declare const self: Worker & { close(): void };
 
@@ -38,16 +39,20 @@ export interface RouterInit {
   root: { accessKey: string; secretKey: string };
   /** Token for `/admin/*`, when configured. */
   adminToken?: string;
+  /** Ransomware-signal thresholds that differ from the defaults. */
+  signalThresholds?: Partial<SignalThresholds>;
   meta: MessagePort;
   store: MessagePort;
 }
 
 let server: Deno.HttpServer | undefined;
+let signals: SignalMonitor | undefined;
 
 self.addEventListener("message", async (e: MessageEvent) => {
   const msg = e.data as { type: "init"; init: RouterInit } | { type: "shutdown" };
   if (msg.type === "shutdown") {
     await server?.shutdown();
+    signals?.close();
     self.postMessage({ type: "stopped" });
     return;
   }
@@ -55,10 +60,18 @@ self.addEventListener("message", async (e: MessageEvent) => {
   setLogLevel(init.logLevel);
   const meta = new Client<MetaRequest, MetaResults>(init.meta);
   const store = new Client<StoreRequest, StoreResults>(init.store);
+  const metrics = new VaultMetrics();
+  signals = new SignalMonitor({
+    meta,
+    registry: metrics.registry,
+    thresholds: init.signalThresholds,
+    state: await SignalMonitor.loadState(meta),
+  });
   const app = createApp({
     meta,
     store,
-    metrics: new VaultMetrics(),
+    metrics,
+    signals,
     region: init.region,
     domain: init.domain,
     keys: new KeyDirectory({ root: init.root, meta, store }),

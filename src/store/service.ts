@@ -264,6 +264,7 @@ export class StoreService {
     const waits: Promise<void>[] = [];
     let storedBytes = 0;
     let newBytes = 0;
+    let sealedBytes = 0;
     chunks.forEach((chunk, i) => {
       const id = chunkId(this.#keys.idKey, chunk);
       entries.set(id, i * MANIFEST_ENTRY_BYTES);
@@ -275,19 +276,17 @@ export class StoreService {
         return;
       }
       if (this.#segments.touch(id)) return;
-      const { durable, recordBytes } = this.#segments.append(
-        id,
-        sealChunk(this.#keys.sealKey, id, chunk),
-        chunk.length,
-      );
+      const sealed = sealChunk(this.#keys.sealKey, id, chunk);
+      const { durable, recordBytes } = this.#segments.append(id, sealed, chunk.length);
       storedBytes += recordBytes;
+      sealedBytes += sealed.length;
       newBytes += chunk.length;
       const done = durable.finally(() => this.#inFlight.delete(hex));
       this.#inFlight.set(hex, done);
       waits.push(done);
     });
     await Promise.all(waits);
-    return { entries, storedBytes, newBytes };
+    return { entries, storedBytes, newBytes, sealedBytes };
   }
 
   /** Stops background work and closes files. */

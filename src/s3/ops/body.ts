@@ -11,7 +11,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { MANIFEST_ENTRY_BYTES, noteBufferChurn } from "../../channel/mod.ts";
+import { MANIFEST_ENTRY_BYTES, noteBufferChurn, type StoreResults } from "../../channel/mod.ts";
 import { S3Error } from "../errors.ts";
 import {
   type ChecksumAlgorithm,
@@ -33,14 +33,18 @@ const READ_AHEAD_BATCHES = 6;
 /** Largest single PUT S3 accepts. */
 export const MAX_PUT_BYTES = 5 * 1024 ** 3;
 
+/** What the store reported for a stream: bytes written to disk, new plaintext, new sealed bytes. */
+export type WriteCounts = Omit<StoreResults["writeData"], "entries">;
+
 /** What a stored body produced. */
-export interface Ingested {
+export type Ingested = IngestedBody & WriteCounts;
+
+/** A stored body's manifest, size and digests. */
+interface IngestedBody {
   size: number;
   md5Hex: string;
   manifest: Uint8Array;
   checksum?: { algorithm: ChecksumAlgorithm; value: string };
-  storedBytes: number;
-  newBytes: number;
 }
 
 function expectedLength(ctx: OpContext): number | undefined {
@@ -173,17 +177,17 @@ export async function storeStream(
   stream: ReadableStream<Uint8Array>,
   inspect: (bytes: Uint8Array) => void = () => {},
   expectedBytes = Infinity,
-): Promise<{ manifest: Uint8Array; storedBytes: number; newBytes: number }> {
+): Promise<{ manifest: Uint8Array } & WriteCounts> {
   const writeId = crypto.randomUUID();
   ctx.writes.push(writeId);
-  const inFlight: Promise<{ entries: Uint8Array; storedBytes: number; newBytes: number }>[] = [];
+  const inFlight: Promise<StoreResults["writeData"]>[] = [];
   const entries: Uint8Array[] = [];
-  let storedBytes = 0;
-  let newBytes = 0;
-  const take = (r: { entries: Uint8Array; storedBytes: number; newBytes: number }) => {
+  const counts: WriteCounts = { storedBytes: 0, newBytes: 0, sealedBytes: 0 };
+  const take = (r: StoreResults["writeData"]) => {
     entries.push(r.entries);
-    storedBytes += r.storedBytes;
-    newBytes += r.newBytes;
+    counts.storedBytes += r.storedBytes;
+    counts.newBytes += r.newBytes;
+    counts.sealedBytes += r.sealedBytes;
   };
   const nextPiece = () => {
     const left = expectedBytes - sent;
@@ -232,7 +236,7 @@ export async function storeStream(
     }
     await send(true); // the tail (possibly empty) ends the session
     while (inFlight.length > 0) take(await inFlight.shift()!);
-    return { manifest: concat(entries), storedBytes, newBytes };
+    return { manifest: concat(entries), ...counts };
   } catch (e) {
     reader.cancel().catch(() => undefined);
     await Promise.allSettled(inFlight);

@@ -48,6 +48,10 @@ export interface OpResult {
   /** Bytes received and sent, for metrics. */
   bytesIn?: number;
   bytesOut?: number;
+  /** Sealed bytes the body newly added (after dedup and compression), for ransomware signals. */
+  sealedBytesIn?: number;
+  /** Versions removed and delete markers added, for ransomware signals. */
+  deletes?: number;
 }
 
 /** Shorthand for a 200 with an XML body. */

@@ -40,7 +40,7 @@ export async function DeleteObject(ctx: Ctx<"DeleteObject">): Promise<OpResult> 
   const headers: Record<string, string> = {};
   if (r.versionId) headers["x-amz-version-id"] = r.versionId;
   if (r.deleteMarker) headers["x-amz-delete-marker"] = "true";
-  return { status: 204, headers };
+  return { status: 204, headers, deletes: r.deleted ? 1 : 0 };
 }
 
 /** DeleteObjects: each key succeeds or fails on its own; Quiet reports only failures. */
@@ -81,5 +81,8 @@ export async function DeleteObjects(ctx: Ctx<"DeleteObjects">): Promise<OpResult
       errors.push({ Key: r.key, VersionId: r.versionId, Code: e.code, Message: e.message });
     }
   }
-  return xmlResult(renderXml("DeleteResult", { Deleted: deleted, Error: errors }));
+  return {
+    ...xmlResult(renderXml("DeleteResult", { Deleted: deleted, Error: errors })),
+    deletes: results.filter((r) => r.ok).length,
+  };
 }

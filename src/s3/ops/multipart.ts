@@ -88,7 +88,7 @@ export async function UploadPart(ctx: Ctx<"UploadPart">): Promise<OpResult> {
   if (body.checksum) {
     headers[`x-amz-checksum-${body.checksum.algorithm.toLowerCase()}`] = body.checksum.value;
   }
-  return { status: 200, headers, bytesIn: body.size };
+  return { status: 200, headers, bytesIn: body.size, sealedBytesIn: body.sealedBytes };
 }
 
 /** UploadPartCopy: a whole-object copy shares chunks; a range is re-chunked from the source. */

@@ -95,7 +95,7 @@ export async function PutObject(ctx: Ctx<"PutObject">): Promise<OpResult> {
   if (body.checksum) {
     headers[`x-amz-checksum-${body.checksum.algorithm.toLowerCase()}`] = body.checksum.value;
   }
-  return { status: 200, headers, bytesIn: body.size };
+  return { status: 200, headers, bytesIn: body.size, sealedBytesIn: body.sealedBytes };
 }
 
 /**
