@@ -17,10 +17,6 @@ import { authenticatedJson } from "./admin.ts";
 import type { AppDeps } from "./app.ts";
 import { S3Error, toS3Error } from "./errors.ts";
 
-function newRequestId(): string {
-  return crypto.randomUUID().replace(/-/g, "").slice(0, 16).toUpperCase();
-}
-
 function json(body: Record<string, unknown>, status: number, requestId: string): Response {
   return Response.json({ ...body, requestId }, {
     status,
@@ -31,9 +27,9 @@ function json(body: Record<string, unknown>, status: number, requestId: string):
 /** Answers a JSON request, rendering any failure as `{error, message, requestId}`. */
 async function answer(
   resource: string,
+  requestId: string,
   fn: () => Promise<{ body: Record<string, unknown>; status?: number }>,
 ): Promise<Response> {
-  const requestId = newRequestId();
   try {
     const r = await fn();
     return json(r.body, r.status ?? 200, requestId);
@@ -59,10 +55,11 @@ function authorizePolicyAdmin(req: Request, deps: AppDeps, path: string) {
 export function bucketPolicyRoute(
   req: Request,
   deps: AppDeps,
-  bucket: string,
+  opts: { bucket: string; requestId: string },
 ): Promise<Response> {
+  const { bucket, requestId } = opts;
   const path = `/admin/buckets/${encodeURIComponent(bucket)}/policy`;
-  return answer(path, async () => {
+  return answer(path, requestId, async () => {
     const body = await authorizePolicyAdmin(req, deps, path);
     if (req.method === "GET") {
       return { body: await deps.meta.call({ type: "getBucketPolicy", bucket }) };
@@ -94,11 +91,16 @@ function renderHealth(h: BucketHealth): Record<string, unknown> {
 /**
  * Handles `GET /health/buckets[/{bucket}]`.
  *
- * @param bucket One bucket, or every bucket when undefined.
+ * @param opts `bucket`: one bucket, or every bucket when undefined.
  * @returns 200 when every bucket reported is ok, 503 otherwise; 404 for an unknown bucket.
  */
-export function bucketHealthRoute(deps: AppDeps, bucket?: string): Promise<Response> {
-  return answer(`/health/buckets${bucket === undefined ? "" : `/${bucket}`}`, async () => {
+export function bucketHealthRoute(
+  deps: AppDeps,
+  opts: { bucket?: string; requestId: string },
+): Promise<Response> {
+  const { bucket, requestId } = opts;
+  const resource = `/health/buckets${bucket === undefined ? "" : `/${bucket}`}`;
+  return answer(resource, requestId, async () => {
     const r = await deps.meta.call({ type: "bucketHealth", bucket });
     const state = SEVERITY.find((s) => r.buckets.some((b) => b.state === s)) ?? "ok";
     const time = new Date(r.now).toISOString();
