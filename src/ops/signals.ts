@@ -108,6 +108,15 @@ export class SignalDetector {
    * @param state Learned state from {@linkcode SignalDetector.save}.
    */
   constructor(thresholds: Partial<SignalThresholds> = {}, state?: SignalState) {
+    for (const name of Object.keys(thresholds)) {
+      if (!(name in DEFAULT_THRESHOLDS)) {
+        throw new RangeError(
+          `Unknown signal threshold "${name}" (AMBER_SIGNAL_THRESHOLDS); known ones are ${
+            Object.keys(DEFAULT_THRESHOLDS).join(", ")
+          }`,
+        );
+      }
+    }
     this.#t = { ...DEFAULT_THRESHOLDS, ...thresholds };
     this.#s = state ?? { ratios: {}, deletes: {}, locks: {}, hours: {} };
   }

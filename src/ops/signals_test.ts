@@ -92,3 +92,10 @@ Deno.test("unusualHour - a key that always wrote at night is flagged writing at 
     /writing at 12:00 UTC, an hour that held 0 % of its 601 earlier writes/,
   );
 });
+
+Deno.test("SignalDetector - an unknown threshold name is refused, naming the known ones", () => {
+  assert.throws(
+    () => new SignalDetector({ nope: 1 } as Record<string, number>),
+    /Unknown signal threshold "nope" \(AMBER_SIGNAL_THRESHOLDS\); known ones are incompressibleRatio/,
+  );
+});

@@ -172,11 +172,11 @@ export function createApp(deps: AppDeps): Hono {
   // Unsigned: monitoring systems cannot sign; a signed GET here is an S3 request (bucket "health").
   app.get("/health/buckets", (c, next) => {
     if (isSigned(c.req.raw, new URL(c.req.url))) return next();
-    return bucketHealthRoute(deps);
+    return bucketHealthRoute(deps, { requestId: newRequestId() });
   });
   app.get("/health/buckets/:bucket", (c, next) => {
     if (isSigned(c.req.raw, new URL(c.req.url))) return next();
-    return bucketHealthRoute(deps, c.req.param("bucket"));
+    return bucketHealthRoute(deps, { bucket: c.req.param("bucket"), requestId: newRequestId() });
   });
 
   app.on(["GET", "PUT"], "/admin/buckets/:bucket/policy", (c, next) => {
@@ -184,6 +184,7 @@ export function createApp(deps: AppDeps): Hono {
     return bucketPolicyRoute(c.req.raw, deps, {
       bucket: c.req.param("bucket"),
       sourceAddress: sourceAddressOf(c.env),
+      requestId: newRequestId(),
     });
   });
 

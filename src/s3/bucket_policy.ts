@@ -17,10 +17,6 @@ import { answerAdmin, authenticatedJson } from "./admin.ts";
 import type { AppDeps } from "./app.ts";
 import { S3Error } from "./errors.ts";
 
-function newRequestId(): string {
-  return crypto.randomUUID().replace(/-/g, "").slice(0, 16).toUpperCase();
-}
-
 /**
  * Handles `GET` and `PUT /admin/buckets/{bucket}/policy`.
  *
@@ -29,16 +25,15 @@ function newRequestId(): string {
 export function bucketPolicyRoute(
   req: Request,
   deps: AppDeps,
-  r: { bucket: string; sourceAddress?: string },
+  opts: { bucket: string; requestId: string; sourceAddress?: string },
 ): Promise<Response> {
-  const { bucket } = r;
+  const { bucket, requestId } = opts;
   const path = `/admin/buckets/${encodeURIComponent(bucket)}/policy`;
-  const requestId = newRequestId();
   return answerAdmin(path, requestId, async () => {
     const body = await authenticatedJson(req, deps, {
       path,
       requestId,
-      sourceAddress: r.sourceAddress,
+      sourceAddress: opts.sourceAddress,
     });
     if (req.method === "GET") {
       return { status: 200, body: await deps.meta.call({ type: "getBucketPolicy", bucket }) };
@@ -73,12 +68,16 @@ function renderHealth(h: BucketHealth): Record<string, unknown> {
 /**
  * Handles `GET /health/buckets[/{bucket}]`.
  *
- * @param bucket One bucket, or every bucket when undefined.
+ * @param opts `bucket`: one bucket, or every bucket when undefined.
  * @returns 200 when every bucket reported is ok, 503 otherwise; 404 for an unknown bucket.
  */
-export function bucketHealthRoute(deps: AppDeps, bucket?: string): Promise<Response> {
+export function bucketHealthRoute(
+  deps: AppDeps,
+  opts: { bucket?: string; requestId: string },
+): Promise<Response> {
+  const { bucket, requestId } = opts;
   const resource = `/health/buckets${bucket === undefined ? "" : `/${bucket}`}`;
-  return answerAdmin(resource, newRequestId(), async () => {
+  return answerAdmin(resource, requestId, async () => {
     const r = await deps.meta.call({ type: "bucketHealth", bucket });
     const state = SEVERITY.find((s) => r.buckets.some((b) => b.state === s)) ?? "ok";
     const time = new Date(r.now).toISOString();

@@ -61,12 +61,17 @@ self.addEventListener("message", async (e: MessageEvent) => {
   const meta = new Client<MetaRequest, MetaResults>(init.meta);
   const store = new Client<StoreRequest, StoreResults>(init.store);
   const metrics = new VaultMetrics();
-  signals = new SignalMonitor({
-    meta,
-    registry: metrics.registry,
-    thresholds: init.signalThresholds,
-    state: await SignalMonitor.loadState(meta),
-  });
+  try {
+    signals = new SignalMonitor({
+      meta,
+      registry: metrics.registry,
+      thresholds: init.signalThresholds,
+      state: await SignalMonitor.loadState(meta),
+    });
+  } catch (err) {
+    self.postMessage({ type: "failed", message: (err as Error).message });
+    return;
+  }
   const app = createApp({
     meta,
     store,
