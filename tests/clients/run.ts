@@ -20,6 +20,7 @@ import { clockSuite } from "./clock.ts";
 import { type CaseResult, haveBinary, type Suite, tail, type Target } from "./lib.ts";
 import { rcloneSuite } from "./rclone.ts";
 import { resticSuite } from "./restic.ts";
+import { promtoolSuite } from "./promtool.ts";
 import { s3cmdSuite } from "./s3cmd.ts";
 
 const SUITES: Array<(t: Target) => Suite> = [
@@ -29,6 +30,7 @@ const SUITES: Array<(t: Target) => Suite> = [
   s3cmdSuite,
   resticSuite,
   clockSuite,
+  promtoolSuite,
 ];
 
 /** Admin token of the vault the suites start. */
