@@ -29,6 +29,10 @@ export interface Grants {
   bypassGovernance: boolean;
   /** Source addresses or CIDR ranges the key may be used from; empty means anywhere. */
   allowFrom: string[];
+  /** May write outside upload windows (its own and its buckets'), for emergencies. */
+  uploadAnytime: boolean;
+  /** When the key may write (cron start in UTC + duration); none means no limit of its own. */
+  uploadWindows: { cron: string; durationMinutes: number }[];
 }
 
 /** An authenticated caller: its access key id and what it may do. */
@@ -42,6 +46,8 @@ export const ROOT_GRANTS: Readonly<Grants> = Object.freeze({
   buckets: {},
   bypassGovernance: true,
   allowFrom: [],
+  uploadAnytime: true,
+  uploadWindows: [],
 });
 
 /**

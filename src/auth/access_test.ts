@@ -73,7 +73,16 @@ const EXPECTED: Record<OperationName, AccessLevel | "any"> = {
 const _endpointsAreTargets = (ep: Endpoint) => authorize(key("read"), ep);
 
 function key(level: AccessLevel, extra: Partial<Principal> = {}): Principal {
-  return { accessKey: "app", level, buckets: {}, bypassGovernance: false, allowFrom: [], ...extra };
+  return {
+    accessKey: "app",
+    level,
+    buckets: {},
+    bypassGovernance: false,
+    allowFrom: [],
+    uploadAnytime: false,
+    uploadWindows: [],
+    ...extra,
+  };
 }
 
 function target(op: OperationName) {

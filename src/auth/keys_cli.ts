@@ -13,10 +13,12 @@ import { parseCidr, parseLevelChanges, parseLevelWords } from "./access.ts";
 /** The usage text of `amber keys`. */
 export const KEYS_USAGE: string = [
   "usage: amber keys add <access-key> <secret|-> <level> [bucket:level …] [--bypass-governance]",
-  "                      [--allow-from CIDR[,CIDR…]]",
+  "                      [--allow-from CIDR[,CIDR…]] [--upload-anytime]",
+  '                      [--upload-windows "<cron>@<minutes>[;…]"]',
   "       amber keys set <access-key> [level] [bucket:level|bucket:- …]",
   "                      [--bypass-governance|--no-bypass-governance]",
   "                      [--allow-from CIDR[,CIDR…]|--allow-from-anywhere] [--secret S]",
+  '                      [--upload-anytime|--no-upload-anytime] [--upload-windows "…"]',
   "       amber keys list [--json]",
   "       amber keys revoke <access-key>",
   "",
@@ -47,7 +49,7 @@ export class UsageError extends Error {
 function takeOptions(words: string[]) {
   const positional: string[] = [];
   const options = new Map<string, string | true>();
-  const valued = new Set(["--allow-from", "--secret"]);
+  const valued = new Set(["--allow-from", "--secret", "--upload-windows"]);
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
     if (!w.startsWith("--")) {
@@ -74,6 +76,22 @@ function checkOptions(options: Map<string, unknown>, allowed: string[]): void {
   for (const name of options.keys()) {
     if (!allowed.includes(name)) throw new UsageError(`Unknown option "${name}"`);
   }
+}
+
+/**
+ * `--upload-windows "0 22 * * *@360;0 12 * * 6@60"`: cron start (UTC) and minutes, `;`-separated
+ * (an empty value clears them).
+ */
+function uploadWindows(
+  value: string | true | undefined,
+): { cron: string; durationMinutes: number }[] | undefined {
+  if (value === undefined) return undefined;
+  if (value === true) throw new UsageError('"--upload-windows" needs "<cron>@<minutes>;…"');
+  return value.split(";").map((w) => w.trim()).filter(Boolean).map((w) => {
+    const m = /^(.+)@(\d+)$/.exec(w);
+    if (!m) throw new UsageError(`Upload window "${w}" is not "<cron>@<minutes>"`);
+    return { cron: m[1].trim(), durationMinutes: Number(m[2]) };
+  });
 }
 
 function allowFrom(value: string | true | undefined): string[] | undefined {
@@ -112,7 +130,12 @@ export function parseKeysCommand(words: string[]): KeysRequest {
       if (positional.length > 1) throw new UsageError(`Unexpected "${positional[1]}"`);
       return { method: "DELETE", path: path(positional[0]) };
     case "add": {
-      checkOptions(options, ["--bypass-governance", "--allow-from"]);
+      checkOptions(options, [
+        "--bypass-governance",
+        "--allow-from",
+        "--upload-anytime",
+        "--upload-windows",
+      ]);
       const [accessKey, secretKey, ...levels] = positional;
       if (secretKey === undefined) throw new UsageError('"add" needs an access key and a secret');
       const { level, buckets } = parseLevelWords(levels);
@@ -126,6 +149,8 @@ export function parseKeysCommand(words: string[]): KeysRequest {
           buckets,
           bypassGovernance: options.has("--bypass-governance"),
           allowFrom: allowFrom(options.get("--allow-from")) ?? [],
+          uploadAnytime: options.has("--upload-anytime"),
+          uploadWindows: uploadWindows(options.get("--upload-windows")) ?? [],
         },
       };
     }
@@ -135,6 +160,9 @@ export function parseKeysCommand(words: string[]): KeysRequest {
         "--no-bypass-governance",
         "--allow-from",
         "--allow-from-anywhere",
+        "--upload-anytime",
+        "--no-upload-anytime",
+        "--upload-windows",
         "--secret",
       ]);
       const [accessKey, ...levels] = positional;
@@ -146,6 +174,11 @@ export function parseKeysCommand(words: string[]): KeysRequest {
       if (options.has("--no-bypass-governance")) body.bypassGovernance = false;
       if (options.has("--allow-from")) body.allowFrom = allowFrom(options.get("--allow-from"));
       if (options.has("--allow-from-anywhere")) body.allowFrom = [];
+      if (options.has("--upload-anytime")) body.uploadAnytime = true;
+      if (options.has("--no-upload-anytime")) body.uploadAnytime = false;
+      if (options.has("--upload-windows")) {
+        body.uploadWindows = uploadWindows(options.get("--upload-windows"));
+      }
       if (options.has("--secret")) body.secretKey = options.get("--secret");
       if (Object.keys(body).length === 0) throw new UsageError('"set" needs something to change');
       return { method: "PATCH", path: path(accessKey), body };
@@ -163,6 +196,8 @@ interface KeyInfo {
   buckets: Record<string, string>;
   bypassGovernance: boolean;
   allowFrom: string[];
+  uploadAnytime: boolean;
+  uploadWindows: { cron: string; durationMinutes: number }[];
 }
 
 /** One line per key: id, default level, overrides, rights. */
@@ -174,6 +209,14 @@ function describe(k: KeyInfo): string {
     ...overrides,
     ...(k.bypassGovernance ? ["bypass-governance"] : []),
     ...(k.allowFrom.length ? [`allow-from=${k.allowFrom.join(",")}`] : []),
+    ...(k.uploadAnytime ? ["upload-anytime"] : []),
+    ...(k.uploadWindows.length
+      ? [
+        `upload-windows="${
+          k.uploadWindows.map((w) => `${w.cron}@${w.durationMinutes}`).join(";")
+        }"`,
+      ]
+      : []),
   ].join(" ");
 }
 

@@ -25,8 +25,30 @@ Deno.test("parseKeysCommand - add, set, list and revoke become /admin/keys reque
         buckets: { data: "write", logs: "none" },
         bypassGovernance: true,
         allowFrom: ["10.0.0.0/8", "::1"],
+        uploadAnytime: false,
+        uploadWindows: [],
       },
     },
+  );
+  assert.deepEqual(
+    parseKeysCommand([
+      "set",
+      "app",
+      "--upload-anytime",
+      "--upload-windows",
+      "0 22 * * *@360; 0 12 * * 6@60",
+    ]).body,
+    {
+      uploadAnytime: true,
+      uploadWindows: [
+        { cron: "0 22 * * *", durationMinutes: 360 },
+        { cron: "0 12 * * 6", durationMinutes: 60 },
+      ],
+    },
+  );
+  assert.throws(
+    () => parseKeysCommand(["set", "app", "--upload-windows", "0 22 * * *"]),
+    UsageError,
   );
   assert.equal(parseKeysCommand(["add", "app", "-", "append"]).body?.secretKey, undefined);
   assert.deepEqual(

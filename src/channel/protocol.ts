@@ -9,7 +9,13 @@
  * @module
  */
 
-import type { BucketHealth, BucketPolicy, BucketUsage, PolicedWrite } from "./policy.ts";
+import type {
+  BucketHealth,
+  BucketPolicy,
+  BucketUsage,
+  PolicedWrite,
+  UploadWindow,
+} from "./policy.ts";
 
 /** Size in bytes of one manifest entry: a 32-byte chunk id and a u32 plaintext length. */
 export const MANIFEST_ENTRY_BYTES = 36;
@@ -116,6 +122,10 @@ export interface AccessKeyInfo {
   buckets: Record<string, StoredAccessLevel>;
   bypassGovernance: boolean;
   allowFrom: string[];
+  /** May write outside upload windows (the key's own and its buckets'), for emergencies. */
+  uploadAnytime: boolean;
+  /** When the key may write; none means whenever its buckets' windows allow. */
+  uploadWindows: UploadWindow[];
   /** Times, ms since the epoch. */
   created: number;
   updated: number;
@@ -130,6 +140,8 @@ export interface AccessKeyChange {
   replaceBuckets?: boolean;
   bypassGovernance?: boolean;
   allowFrom?: string[];
+  uploadAnytime?: boolean;
+  uploadWindows?: UploadWindow[];
   /** A new secret, sealed by the store with the access key id as context. */
   sealedSecret?: string;
 }
@@ -295,6 +307,8 @@ export type MetaRequest =
     partNumber?: number;
     /** The credential holds the `upload-anytime` right: upload windows do not apply (quotas still do). */
     uploadAnytime?: boolean;
+    /** The credential's own upload windows, and its id for the refusal. */
+    keyWindows?: { accessKey: string; windows: UploadWindow[] };
   }
   | { type: "bucketHealth"; bucket?: string }
   /** Named internal state (not audited): the learned signal profiles. */

@@ -9,6 +9,7 @@
 import type { AccessKeyChange, AccessKeyInfo, StoredAccessLevel } from "../channel/mod.ts";
 import type { Db } from "./db.ts";
 import { MetaError } from "./errors.ts";
+import { parseUploadWindows } from "./policy.ts";
 
 interface KeyRow {
   access_key: string;
@@ -17,6 +18,8 @@ interface KeyRow {
   buckets: string;
   bypass_governance: number;
   allow_from: string;
+  upload_anytime: number;
+  upload_windows: string;
   created: number;
   updated: number;
 }
@@ -28,6 +31,8 @@ function infoOf(row: KeyRow): AccessKeyInfo {
     buckets: JSON.parse(row.buckets),
     bypassGovernance: row.bypass_governance === 1,
     allowFrom: JSON.parse(row.allow_from),
+    uploadAnytime: row.upload_anytime === 1,
+    uploadWindows: JSON.parse(row.upload_windows),
     created: row.created,
     updated: row.updated,
   };
@@ -44,15 +49,26 @@ function rowOf(db: Db, accessKey: string): KeyRow {
 }
 
 function save(db: Db, key: AccessKeyInfo, sealedSecret: string): void {
+  let windows;
+  try {
+    windows = parseUploadWindows(key.uploadWindows);
+  } catch (e) {
+    throw new MetaError(
+      "invalidPolicy",
+      `Invalid upload windows for access key "${key.accessKey}": ${(e as Error).message}`,
+    );
+  }
   db.run(
     `INSERT OR REPLACE INTO access_keys(access_key, sealed_secret, level, buckets, bypass_governance,
-       allow_from, created, updated) VALUES(?, ?, ?, ?, ?, ?, ?, ?)`,
+       allow_from, upload_anytime, upload_windows, created, updated) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     key.accessKey,
     sealedSecret,
     key.level,
     JSON.stringify(key.buckets),
     key.bypassGovernance ? 1 : 0,
     JSON.stringify(key.allowFrom),
+    key.uploadAnytime ? 1 : 0,
+    JSON.stringify(windows),
     key.created,
     key.updated,
   );
@@ -92,6 +108,8 @@ export function setAccessKey(
     buckets,
     bypassGovernance: c.bypassGovernance ?? old.bypassGovernance,
     allowFrom: c.allowFrom ?? old.allowFrom,
+    uploadAnytime: c.uploadAnytime ?? old.uploadAnytime,
+    uploadWindows: c.uploadWindows ?? old.uploadWindows,
     updated: req.now,
   };
   save(db, key, c.sealedSecret ?? row.sealed_secret);
@@ -126,5 +144,13 @@ export function describeGrants(key: AccessKeyInfo, actor: string): string {
   const overrides = Object.entries(key.buckets).map(([b, l]) => ` ${b}:${l}`).join("");
   return `by=${actor} level=${key.level}${overrides}` +
     `${key.bypassGovernance ? " bypass-governance" : ""}` +
-    `${key.allowFrom.length ? ` allow-from=${key.allowFrom.join(",")}` : ""}`;
+    `${key.allowFrom.length ? ` allow-from=${key.allowFrom.join(",")}` : ""}` +
+    `${key.uploadAnytime ? " upload-anytime" : ""}` +
+    `${
+      key.uploadWindows.length
+        ? ` upload-windows=${
+          key.uploadWindows.map((w) => `${w.cron}@${w.durationMinutes}`).join(";")
+        }`
+        : ""
+    }`;
 }

@@ -9,6 +9,8 @@ const APP: AccessKeyInfo = {
   buckets: { data: "write", logs: "none" },
   bypassGovernance: false,
   allowFrom: [],
+  uploadAnytime: false,
+  uploadWindows: [],
   created: 1,
   updated: 1,
 };

@@ -123,6 +123,9 @@ const MIGRATIONS: string[] = [
   POLICY_MIGRATION,
   // Small named state of background parts (the router's learned ransomware-signal profiles).
   `CREATE TABLE settings(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
+  // Per-key upload windows and the upload-anytime right (access_keys.ts).
+  `ALTER TABLE access_keys ADD COLUMN upload_anytime INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE access_keys ADD COLUMN upload_windows TEXT NOT NULL DEFAULT '[]';`,
 ];
 
 /** A prepared-statement cache over one SQLite connection. */

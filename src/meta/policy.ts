@@ -64,6 +64,17 @@ function quotaOf(v: unknown): QuotaPolicy {
   return q;
 }
 
+/**
+ * Checks a list of upload windows (a bucket's, or an access key's).
+ *
+ * @param value `[{"cron": "0 22 * * *", "durationMinutes": 360}, …]`.
+ * @returns The windows.
+ * @throws {Error} Naming the first wrong field.
+ */
+export function parseUploadWindows(value: unknown): UploadWindow[] {
+  return list(value, '"uploadWindows"').map(windowOf);
+}
+
 function windowOf(v: unknown, i: number): UploadWindow {
   const what = `"uploadWindows[${i}]"`;
   const o = object(v, what, ["cron", "durationMinutes"]);
@@ -114,9 +125,7 @@ export function parsePolicy(body: unknown): BucketPolicy {
   ]);
   const p: BucketPolicy = {};
   if (o.quota !== undefined) p.quota = quotaOf(o.quota);
-  if (o.uploadWindows !== undefined) {
-    p.uploadWindows = list(o.uploadWindows, '"uploadWindows"').map(windowOf);
-  }
+  if (o.uploadWindows !== undefined) p.uploadWindows = parseUploadWindows(o.uploadWindows);
   if (o.minVersionIntervalSeconds !== undefined) {
     p.minVersionIntervalSeconds = count(
       o.minVersionIntervalSeconds,

@@ -176,15 +176,17 @@ function replacedObjectBytes(
  * since concurrent writes share the room.
  */
 export function admitWrite(db: Db, req: Req<"admitWrite">, now: number): MetaResults["admitWrite"] {
-  // No policy, nothing to decide: the operation itself reports a missing bucket.
   const found = policyOf(db, req.bucket);
+  if (!req.uploadAnytime) {
+    const closed = (req.keyWindows &&
+      windowRefusal(`by access key "${req.keyWindows.accessKey}"`, req.keyWindows.windows, now)) ??
+      windowRefusal(`to bucket "${req.bucket}"`, found?.policy.uploadWindows, now);
+    if (closed) refuse(closed);
+  }
+  // No policy, nothing more to decide: the operation itself reports a missing bucket.
   if (!found) return {};
   const bucket = requireBucket(db, req.bucket);
   const { policy } = found;
-  const closed = req.uploadAnytime
-    ? undefined
-    : windowRefusal(req.bucket, policy.uploadWindows, now);
-  if (closed) refuse(closed);
   if (NEW_VERSION_WRITES.has(req.write)) checkInterval(db, req, policy, now);
   if (!GROWING_WRITES.has(req.write)) return {};
   const otherParts = req.write === "uploadPart"

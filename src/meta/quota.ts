@@ -49,9 +49,9 @@ function describeWindow(w: UploadWindow): string {
 }
 
 /**
- * Whether `now` falls inside one of the bucket's upload windows.
+ * Whether `now` falls inside one of the upload windows of a bucket or a key.
  *
- * @param bucket Named in the refusal.
+ * @param whose Named in the refusal: `to bucket "b"` or `by access key "k"`.
  * @param windows The windows; none means always open.
  * @param now Trusted time, ms since the epoch.
  * @returns A refusal naming the windows and the next opening, or undefined when open.
@@ -60,12 +60,12 @@ function describeWindow(w: UploadWindow): string {
  * ```ts
  * import { windowRefusal } from "./quota.ts";
  * const nightly = [{ cron: "0 22 * * *", durationMinutes: 360 }];
- * if (windowRefusal("b", nightly, Date.parse("2026-11-23T23:00:00Z"))) throw new Error("open");
- * if (!windowRefusal("b", nightly, Date.parse("2026-11-23T12:00:00Z"))) throw new Error("closed");
+ * if (windowRefusal('to bucket "b"', nightly, Date.parse("2026-11-23T23:00:00Z"))) throw new Error("open");
+ * if (!windowRefusal('to bucket "b"', nightly, Date.parse("2026-11-23T12:00:00Z"))) throw new Error("closed");
  * ```
  */
 export function windowRefusal(
-  bucket: string,
+  whose: string,
   windows: UploadWindow[] | undefined,
   now: number,
 ): Refusal | undefined {
@@ -80,7 +80,7 @@ export function windowRefusal(
   const nextText = next === undefined ? "" : `; the next opens at ${new Date(next).toISOString()}`;
   return {
     kind: "outsideWindow",
-    message: `Writes to bucket "${bucket}" are accepted only inside its upload window${
+    message: `Writes ${whose} are accepted only inside its upload window${
       windows.length > 1 ? "s" : ""
     } ${windows.map(describeWindow).join(", ")} (UTC)${nextText}`,
   };

@@ -21,19 +21,23 @@ Deno.test("windowRefusal - open inside any window, refused with the windows and 
     { cron: "0 22 * * *", durationMinutes: 360 },
     { cron: "0 12 * * 6", durationMinutes: 60 },
   ];
-  assert.equal(windowRefusal("b", undefined, 0), undefined);
-  assert.equal(windowRefusal("b", [], 0), undefined);
-  assert.equal(windowRefusal("b", windows, at("2026-11-23T22:00:00Z")), undefined);
-  assert.equal(windowRefusal("b", windows, at("2026-11-24T03:59:59Z")), undefined);
-  assert.equal(windowRefusal("b", windows, at("2026-11-28T12:30:00Z")), undefined, "Saturday");
-  const r = windowRefusal("b", windows, at("2026-11-24T04:00:00Z"));
+  assert.equal(windowRefusal(`to bucket "b"`, undefined, 0), undefined);
+  assert.equal(windowRefusal(`to bucket "b"`, [], 0), undefined);
+  assert.equal(windowRefusal(`to bucket "b"`, windows, at("2026-11-23T22:00:00Z")), undefined);
+  assert.equal(windowRefusal(`to bucket "b"`, windows, at("2026-11-24T03:59:59Z")), undefined);
+  assert.equal(
+    windowRefusal(`to bucket "b"`, windows, at("2026-11-28T12:30:00Z")),
+    undefined,
+    "Saturday",
+  );
+  const r = windowRefusal(`to bucket "b"`, windows, at("2026-11-24T04:00:00Z"));
   assert.equal(r?.kind, "outsideWindow");
   assert.equal(
     r?.message,
     'Writes to bucket "b" are accepted only inside its upload windows "0 22 * * *" for 360 min, ' +
       '"0 12 * * 6" for 60 min (UTC); the next opens at 2026-11-24T22:00:00.000Z',
   );
-  const sat = windowRefusal("b", windows, at("2026-11-28T11:00:00Z"));
+  const sat = windowRefusal(`to bucket "b"`, windows, at("2026-11-28T11:00:00Z"));
   assert.ok(sat?.message.endsWith("2026-11-28T12:00:00.000Z"), sat?.message);
 });
 

@@ -88,6 +88,17 @@ function boolOf(value: unknown, name: string): boolean {
   return value;
 }
 
+/** Upload windows as sent: their cron expressions are checked by the index. */
+function windowsOf(value: unknown): { cron: string; durationMinutes: number }[] {
+  const ok = Array.isArray(value) &&
+    value.every((w) =>
+      typeof w === "object" && w !== null && typeof w.cron === "string" &&
+      Number.isInteger(w.durationMinutes) && Object.keys(w).length === 2
+    );
+  if (!ok) throw invalid('"uploadWindows" must be a list of {"cron", "durationMinutes"}');
+  return value as { cron: string; durationMinutes: number }[];
+}
+
 const FIELDS = new Set([
   "accessKey",
   "secretKey",
@@ -95,6 +106,8 @@ const FIELDS = new Set([
   "buckets",
   "bypassGovernance",
   "allowFrom",
+  "uploadAnytime",
+  "uploadWindows",
 ]);
 
 /**
@@ -119,6 +132,12 @@ function changeOf(body: Record<string, unknown>, replace: boolean): {
     change.bypassGovernance = boolOf(body.bypassGovernance ?? false, "bypassGovernance");
   }
   if (body.allowFrom !== undefined || replace) change.allowFrom = allowFromOf(body.allowFrom ?? []);
+  if (body.uploadAnytime !== undefined || replace) {
+    change.uploadAnytime = boolOf(body.uploadAnytime ?? false, "uploadAnytime");
+  }
+  if (body.uploadWindows !== undefined || replace) {
+    change.uploadWindows = windowsOf(body.uploadWindows ?? []);
+  }
   const secretKey = body.secretKey === undefined ? undefined : secretOf(body.secretKey);
   return { change, secretKey };
 }
@@ -230,6 +249,8 @@ async function handleAdminKeys(
             buckets: change.buckets as Record<string, AccessLevel>,
             bypassGovernance: change.bypassGovernance!,
             allowFrom: change.allowFrom!,
+            uploadAnytime: change.uploadAnytime!,
+            uploadWindows: change.uploadWindows!,
             created: now,
             updated: now,
             sealedSecret: await seal(deps, secret, accessKey),

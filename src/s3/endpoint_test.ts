@@ -81,7 +81,14 @@ Deno.test("parseEndpoint - every operation row parses to its AWS operation", () 
 
 Deno.test("parseEndpoint - every parsed operation has an access rule", () => {
   for (const row of ROWS) assert.ok(Object.hasOwn(OPERATION_ACCESS, row[5].op), row[5].op);
-  const owner = { accessKey: "o", level: "owner" as const, buckets: {}, bypassGovernance: false };
+  const owner = {
+    accessKey: "o",
+    level: "owner" as const,
+    buckets: {},
+    bypassGovernance: false,
+    uploadAnytime: false,
+    uploadWindows: [],
+  };
   for (const row of ROWS) {
     assert.ok(authorize({ ...owner, allowFrom: [] }, row[5], { copySourceBucket: "a" }).allowed);
   }

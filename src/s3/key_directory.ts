@@ -93,6 +93,8 @@ export class KeyDirectory {
         buckets: key.buckets,
         bypassGovernance: key.bypassGovernance,
         allowFrom: key.allowFrom,
+        uploadAnytime: key.uploadAnytime,
+        uploadWindows: key.uploadWindows,
       },
     };
   }

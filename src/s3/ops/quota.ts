@@ -4,9 +4,8 @@
  * bucket), its body is cut off once it passes the bytes left, and a write
  * that lands above the soft limit carries a warning header.
  *
- * Per-key windows and an `upload-anytime` right belong to access keys: when
- * credentials carry the right, {@linkcode admitWrite} is the one place to set
- * the request's `uploadAnytime` (the index already honours it).
+ * The caller's own upload windows and its `upload-anytime` right come from
+ * its access key and are judged by the index with the bucket's.
  *
  * @module
  */
@@ -49,6 +48,10 @@ export async function admitWrite(ctx: OpContext): Promise<OpContext["admission"]
     write,
     uploadId: ep.uploadId,
     partNumber: ep.partNumber,
+    uploadAnytime: ctx.principal.uploadAnytime,
+    keyWindows: ctx.principal.uploadWindows.length
+      ? { accessKey: ctx.principal.accessKey, windows: ctx.principal.uploadWindows }
+      : undefined,
   });
 }
 
