@@ -18,7 +18,7 @@
 
 import { setImmediate } from "node:timers";
 import { DatabaseSync } from "node:sqlite";
-import { StoreError } from "./errors.ts";
+import { isNoRoom, StoreError } from "./errors.ts";
 import {
   decodeSegmentHeader,
   encodeRecord,
@@ -172,9 +172,16 @@ export class SegmentStore {
 
   async #startSegment(n: number): Promise<void> {
     const file = await Deno.open(this.#path(n), { read: true, write: true, createNew: true });
-    await writeAll(file, encodeSegmentHeader({ vaultId: this.#vaultId, segment: n }));
-    await file.sync();
-    await syncFile(this.#dir);
+    try {
+      await writeAll(file, encodeSegmentHeader({ vaultId: this.#vaultId, segment: n }));
+      await file.sync();
+      await syncFile(this.#dir);
+    } catch (e) {
+      // A segment without its header would block every later roll (createNew) and the next start.
+      file.close();
+      await Deno.remove(this.#path(n)).catch(() => undefined);
+      throw e;
+    }
     const previous = this.#active;
     this.#active = { segment: n, file, size: SEGMENT_HEADER_BYTES, position: SEGMENT_HEADER_BYTES };
     previous?.file.close();
@@ -330,12 +337,14 @@ export class SegmentStore {
     while (this.#queue.length > 0) {
       const batch = this.#queue;
       this.#queue = [];
+      let written: { file: Deno.FsFile; start: number } | undefined;
       try {
         if (this.#active.size >= this.#segmentMaxBytes) {
           await this.#startSegment(this.#active.segment + 1);
         }
         const { segment, file } = this.#active;
         const start = this.#active.size;
+        written = { file, start };
         const total = batch.reduce((n, p) => n + p.record.length, 0);
         const buf = new Uint8Array(total);
         let off = 0;
@@ -363,13 +372,20 @@ export class SegmentStore {
         for (const p of batch) p.resolve();
       } catch (e) {
         if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-        const err = new StoreError(
-          "io",
-          `Cannot write segment ${this.#active.segment}: ${(e as Error).message}`,
-          {
-            cause: e,
-          },
-        );
+        // Cut off what part of the batch reached the file (a full disk takes some of a write), so
+        // no torn record sits after the last good one; the next batch is written at `start` again.
+        await written?.file.truncate(written.start).catch(() => undefined);
+        const err = isNoRoom(e)
+          ? new StoreError(
+            "full",
+            `Cannot write segment ${this.#active.segment}: no room left (${(e as Error).message})`,
+            { cause: e },
+          )
+          : new StoreError(
+            "io",
+            `Cannot write segment ${this.#active.segment}: ${(e as Error).message}`,
+            { cause: e },
+          );
         for (const p of batch) p.reject(err);
       }
     }

@@ -75,6 +75,8 @@ export interface CrashSummary {
   /** Multipart uploads aborted on purpose, and those the kills left open. */
   abortedUploads: number;
   leftOpenUploads: number;
+  /** Writes in flight at a kill that took effect, and that did not. */
+  inFlight: { took: number; lost: number };
   /** Objects, versions and lock-bucket versions held at the end, before clean-up. */
   held: { objects: number; versions: number; lockedVersions: number };
   /** Unique chunk bytes after the final collection (the remaining objects' bytes). */
@@ -383,18 +385,13 @@ async function openUploads(s3: S3Client, bucket: string) {
 }
 
 /**
- * Cleans up after the cycles: aborts every open upload, deletes every
+ * Cleans up after the cycles: aborts every open upload and deletes every
  * version of both versioned buckets (lifting legal holds, bypassing
- * GOVERNANCE retention), keeps the unversioned bucket's objects, and waits
- * for garbage collection to leave exactly their bytes.
+ * GOVERNANCE retention); the unversioned bucket's objects stay.
  *
- * @returns Uploads the kills left open, and the final unique chunk bytes.
+ * @returns How many uploads the kills had left open.
  */
-async function reclaim(
-  s3: S3Client,
-  vault: TestVault,
-  model: Model,
-): Promise<{ leftOpen: number; chunkBytes: number }> {
+async function deleteAllButPlain(s3: S3Client, model: Model): Promise<number> {
   let leftOpen = 0;
   for (const bucket of [PLAIN, VERSIONED, LOCKED]) {
     for (const u of await openUploads(s3, bucket)) {
@@ -426,6 +423,7 @@ async function reclaim(
         }),
       );
     }
+    k.versions = [];
   }
   for (const [key, k] of model.versioned) {
     for (const v of k.versions) {
@@ -433,8 +431,19 @@ async function reclaim(
         new DeleteObjectCommand({ Bucket: VERSIONED, Key: key, VersionId: v.versionId }),
       );
     }
+    k.versions = [];
   }
-  // The remaining objects hold these bytes; identical bodies (copies) share their chunks.
+  return leftOpen;
+}
+
+/**
+ * Waits (up to a minute) for garbage collection to leave exactly the
+ * remaining objects' chunks: their distinct bodies' bytes (copies share
+ * chunks; distinct bodies share none, being unrelated keystreams).
+ *
+ * @returns The unique chunk bytes left.
+ */
+async function awaitReclaimed(vault: TestVault, model: Model): Promise<number> {
   const remaining = new Map<string, number>();
   for (const k of model.plain.values()) {
     if (k.committed) remaining.set(k.committed.hash, k.committed.size);
@@ -442,11 +451,10 @@ async function reclaim(
   const want = [...remaining.values()].reduce((a, b) => a + b, 0);
   const versions = [...model.plain.values()].filter((k) => k.committed).length;
   const deadline = Date.now() + 60_000;
-  let chunkBytes = NaN;
   while (true) {
-    chunkBytes = await metric(vault.endpoint, "amber_unique_chunk_bytes");
+    const chunkBytes = await metric(vault.endpoint, "amber_unique_chunk_bytes");
     const held = await metric(vault.endpoint, "amber_object_versions");
-    if (chunkBytes === want && held === versions) break;
+    if (chunkBytes === want && held === versions) return chunkBytes;
     if (Date.now() > deadline) {
       throw new Error(
         `Garbage collection left ${chunkBytes} unique chunk bytes and ${held} versions; ` +
@@ -455,7 +463,6 @@ async function reclaim(
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { leftOpen, chunkBytes };
 }
 
 /**
@@ -520,10 +527,22 @@ export async function runCrashHarness(opts: CrashOptions): Promise<CrashSummary>
     }
     scrubberFindsNothingWrong(vault, log);
     const held = run.model.counts();
-    const { leftOpen, chunkBytes } = await reclaim(s3, vault, run.model);
+    const leftOpen = await deleteAllButPlain(s3, run.model);
+    // One more kill while collections reclaim all that (tombstones, compaction), then restart.
+    const gcMs = Math.floor(random() * 1500);
+    await new Promise((r) => setTimeout(r, gcMs));
+    await vault.kill();
+    s3.destroy();
+    vault = await startVault({ dataDir: vault.dataDir, port: vault.port, env: GC_ENV });
+    s3 = s3For(vault);
+    await verifyAndReconcile(s3, run.model, `seed ${opts.seed} after the clean-up kill`);
+    const chunkBytes = await awaitReclaimed(vault, run.model);
+    const { took, lost } = run.model.inFlight;
     log(
-      `  reclaimed: ${leftOpen} uploads left open by kills aborted, versioned buckets emptied; ` +
-        `${chunkBytes} unique chunk bytes remain, exactly the ${held.objects} remaining objects'`,
+      `  reclaimed: ${leftOpen} uploads the kills left open aborted, versioned buckets emptied, ` +
+        `killed once more ${gcMs} ms into collecting; ${chunkBytes} unique chunk bytes remain, ` +
+        `exactly the ${held.objects} remaining objects'. In-flight writes at kills: ${took} took, ` +
+        `${lost} did not`,
     );
     return {
       seed: opts.seed,
@@ -532,6 +551,7 @@ export async function runCrashHarness(opts: CrashOptions): Promise<CrashSummary>
       interrupted: run.interrupted,
       abortedUploads: run.abortedUploads,
       leftOpenUploads: leftOpen,
+      inFlight: { ...run.model.inFlight },
       held,
       finalChunkBytes: chunkBytes,
     };

@@ -94,6 +94,14 @@ export class Model {
   readonly plain = new Map<string, PlainKey>();
   readonly versioned = new Map<string, VersionedKey>();
   readonly locked = new Map<string, VersionedKey>();
+  /** Writes found in flight at a kill: how many took effect and how many did not. */
+  readonly inFlight = { took: 0, lost: 0 };
+
+  /** Counts one in-flight write's outcome. */
+  noteInFlight(took: boolean): void {
+    if (took) this.inFlight.took++;
+    else this.inFlight.lost++;
+  }
 
   /** The state of `key` in the unversioned bucket (created empty). */
   plainKey(key: string): PlainKey {
@@ -158,6 +166,9 @@ async function verifyPlain(s3: S3Client, model: Model, where: string): Promise<v
       `${where}: ${PLAIN}/${key} reads as ${show(got)}; acknowledged ${show(k.committed)}, ` +
         `in flight ${show(k.pending)}`,
     );
+    if (k.pending !== undefined && !same(k.pending, k.committed)) {
+      model.noteInFlight(same(got, k.pending));
+    }
     k.committed = got;
     k.pending = undefined;
   }
@@ -252,9 +263,10 @@ const sameLock = (a: LockState | undefined, b: LockState | undefined) =>
 async function verifyVersioned(
   s3: S3Client,
   bucket: typeof VERSIONED | typeof LOCKED,
-  keys: Map<string, VersionedKey>,
+  model: Model,
   where: string,
 ): Promise<void> {
+  const keys = bucket === LOCKED ? model.locked : model.versioned;
   const listing = await listVersions(s3, bucket);
   for (const key of listing.keys()) {
     assertOk(keys.has(key), `${where}: ${bucket} lists versions of "${key}", which no write made`);
@@ -275,7 +287,11 @@ async function verifyVersioned(
           pending?.kind === "remove" && pending.versionId === v.versionId,
           `${at}: acknowledged version ${v.versionId} (${show(v.body)}) is gone`,
         );
+        model.noteInFlight(true);
         continue;
+      }
+      if (pending?.kind === "remove" && pending.versionId === v.versionId) {
+        model.noteInFlight(false);
       }
       assertEquals(l.marker, v.body === null, `${at}: ${v.versionId} is a delete marker`);
       if (v.body) assertEquals(l.size, v.body.size, `${at}: listed size of ${v.versionId}`);
@@ -294,6 +310,7 @@ async function verifyVersioned(
       }
       kept.push({ versionId: e.versionId, body: pending.body, lock: { legalHold: false } });
     }
+    if (pending?.kind === "add") model.noteInFlight(extra.length === 1);
     // The newest surviving version, and only it, is the latest.
     const latest = listed.filter((l) => l.latest).map((l) => l.versionId);
     assertEquals(
@@ -318,6 +335,7 @@ async function verifyVersioned(
         `${at}: version ${v.versionId} lock is ${JSON.stringify(lock)}; acknowledged ` +
           `${JSON.stringify(v.lock)}, in flight ${JSON.stringify(inFlight)}`,
       );
+      if (inFlight) model.noteInFlight(sameLock(lock, inFlight));
       v.lock = lock;
     }
     k.versions = kept;
@@ -334,6 +352,6 @@ async function verifyVersioned(
  */
 export async function verifyAndReconcile(s3: S3Client, model: Model, where: string): Promise<void> {
   await verifyPlain(s3, model, where);
-  await verifyVersioned(s3, VERSIONED, model.versioned, where);
-  await verifyVersioned(s3, LOCKED, model.locked, where);
+  await verifyVersioned(s3, VERSIONED, model, where);
+  await verifyVersioned(s3, LOCKED, model, where);
 }

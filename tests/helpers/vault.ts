@@ -35,6 +35,12 @@ export interface StartOptions {
   port?: number;
   /** Arguments after main.ts (for example `serve`). */
   args?: string[];
+  /**
+   * Largest file the vault may write, bytes (RLIMIT_FSIZE via `prlimit`, with
+   * SIGXFSZ ignored so an oversized write fails with EFBIG): a full disk
+   * without root.
+   */
+  fileSizeLimit?: number;
 }
 
 /** Finds a free loopback port. */
@@ -59,8 +65,19 @@ export async function startVault(opts: StartOptions = {}): Promise<TestVault> {
   const accessKey = "AMBERTESTKEY";
   const secretKey = "amber-test-secret-key-0123456789";
   const config = { dataDir, host: "127.0.0.1", port };
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...vaultFlags(config), MAIN, ...(opts.args ?? [])],
+  const args = ["run", ...vaultFlags(config), MAIN, ...(opts.args ?? [])];
+  // An ignored signal stays ignored across exec, so the shell's trap reaches the vault.
+  const [command, commandArgs] = opts.fileSizeLimit === undefined
+    ? [Deno.execPath(), args]
+    : ["sh", [
+      "-c",
+      `trap '' XFSZ; exec prlimit --fsize=${opts.fileSizeLimit} "$@"`,
+      "sh",
+      Deno.execPath(),
+      ...args,
+    ]];
+  const child = new Deno.Command(command, {
+    args: commandArgs,
     env: {
       ...VAULT_ENV,
       AMBER_DATA_DIR: dataDir,
