@@ -3,9 +3,14 @@
  * small pool of shared blocks (so almost every chunk is a deduplicated hit
  * on a chunk some other object holds or held), deletes that keep turning
  * those chunks unreferenced, and a collection every second with no grace.
- * A collection that removed a chunk a PUT had just deduplicated against
- * would leave that object unreadable: every acknowledged object must read
- * back byte-identical, during the run and at the end.
+ * Each writer also ping-pongs a body of its own: it deletes the only object
+ * holding it and PUTs it again under a new key, so that PUT deduplicates
+ * against chunks nothing references while it runs, the exact case a
+ * collection must not take. A collection that removed such a chunk would
+ * leave that object unreadable: every acknowledged object must read back
+ * byte-identical, during the run and at the end. (Checked against two
+ * broken stores: without the write-session pin, and without the touch on a
+ * deduplicated hit, this test fails within seconds.)
  */
 import {
   CreateBucketCommand,
@@ -69,8 +74,25 @@ Deno.test({
           return (x >>> 0) / 4294967296;
         };
         const mine: string[] = [];
+        const hot = makeBody(78, w, 256 * 1024);
+        let hotKey: string | undefined;
         for (let i = 0; Date.now() < until; i++) {
           const key = `w${w}/o${i}`;
+          if (random() < 0.5) {
+            // Ping-pong: no object holds `hot` from this delete until the PUT below commits.
+            if (hotKey) {
+              live.delete(hotKey);
+              await s3.send(new DeleteObjectCommand({ Bucket: B, Key: hotKey }));
+              deletes++;
+            }
+            await s3.send(new PutObjectCommand({ Bucket: B, Key: key, Body: hot }));
+            live.set(key, hot);
+            hotKey = key;
+            puts++;
+            // Read it now: the next round's PUT would write a chunk lost here afresh and hide the loss.
+            assertBytesEqual(await read(s3, key), hot, key);
+            continue;
+          }
           const body = composeBody(random);
           await s3.send(new PutObjectCommand({ Bucket: B, Key: key, Body: body }));
           live.set(key, body);
