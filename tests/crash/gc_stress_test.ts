@@ -21,7 +21,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { assertBytesEqual, assertOk, bodyBytes } from "../helpers/assert_s3.ts";
 import { s3For } from "../helpers/s3_client.ts";
-import { startVault } from "../helpers/vault.ts";
+import { metricValue, startVault } from "../helpers/vault.ts";
 import { makeBody } from "./model.ts";
 
 const B = "gc-stress";
@@ -30,12 +30,6 @@ const WRITERS = 8;
 const BLOCK_BYTES = 96 * 1024;
 /** Few enough blocks that most chunks recur across objects, each a few chunks long. */
 const BLOCKS = Array.from({ length: 10 }, (_, i) => makeBody(77, i, BLOCK_BYTES));
-
-async function metric(endpoint: string, name: string): Promise<number> {
-  const text = await (await fetch(`${endpoint}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-  return Number(line?.split(" ")[1] ?? NaN);
-}
 
 /** A body of 1–5 pool blocks in a random order. */
 function composeBody(random: () => number): Uint8Array {
@@ -63,7 +57,7 @@ Deno.test({
     let deletes = 0;
     try {
       await s3.send(new CreateBucketCommand({ Bucket: B }));
-      const gcRunsBefore = await metric(vault.endpoint, "amber_gc_runs");
+      const gcRunsBefore = await metricValue(vault, "amber_gc_runs");
       const until = Date.now() + RUN_MS;
       await Promise.all(Array.from({ length: WRITERS }, async (_, w) => {
         let x = 0x9e3779b1 ^ (w + 1);
@@ -110,13 +104,13 @@ Deno.test({
         }
       }));
       // Let a few more collections run over what is left, then read everything.
-      const runsAtEnd = await metric(vault.endpoint, "amber_gc_runs");
-      while ((await metric(vault.endpoint, "amber_gc_runs")) < runsAtEnd + 2) {
+      const runsAtEnd = await metricValue(vault, "amber_gc_runs");
+      while ((await metricValue(vault, "amber_gc_runs")) < runsAtEnd + 2) {
         await new Promise((r) => setTimeout(r, 200));
       }
       for (const [key, body] of live) assertBytesEqual(await read(s3, key), body, key);
-      const runs = (await metric(vault.endpoint, "amber_gc_runs")) - gcRunsBefore;
-      const deleted = await metric(vault.endpoint, "amber_gc_deleted_chunks");
+      const runs = (await metricValue(vault, "amber_gc_runs")) - gcRunsBefore;
+      const deleted = await metricValue(vault, "amber_gc_deleted_chunks");
       console.log(
         `  ${puts} PutObject, ${deletes} DeleteObject, ${runs} collections deleting ${deleted} ` +
           `chunks; ${live.size} objects verified`,

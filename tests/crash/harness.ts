@@ -31,11 +31,12 @@ import {
 } from "@aws-sdk/client-s3";
 import { assertEquals, assertOk } from "../helpers/assert_s3.ts";
 import { s3For } from "../helpers/s3_client.ts";
-import { startVault, type TestVault } from "../helpers/vault.ts";
+import { metricValue, startVault, type TestVault } from "../helpers/vault.ts";
 import {
   type Body,
   describe,
   LOCKED,
+  type LockState,
   makeBody,
   Model,
   PLAIN,
@@ -175,8 +176,8 @@ class Worker {
     if (r < 0.68) return this.#deleteVersion();
     if (r < 0.78) return this.#putVersioned(LOCKED);
     if (r < 0.81) return this.#deleteMarker(LOCKED);
-    if (r < 0.90) return this.#legalHold();
-    return this.#retention();
+    if (r < 0.90) return this.#changeLock("legalHold");
+    return this.#changeLock("retention");
   }
 
   async #putPlain(): Promise<void> {
@@ -311,43 +312,31 @@ class Worker {
     return { key, k, index: this.#pick(candidates) };
   }
 
-  async #legalHold(): Promise<void> {
+  /** Toggles the legal hold of one version, or sets or extends its GOVERNANCE retention (extending needs no bypass). */
+  async #changeLock(kind: "legalHold" | "retention"): Promise<void> {
     const target = this.#lockable();
     if (!target) return this.#putVersioned(LOCKED);
-    const v = target.k.versions[target.index];
-    const lock = { ...v.lock!, legalHold: !v.lock!.legalHold };
-    target.k.pending = { kind: "lock", versionId: v.versionId, lock };
-    await this.#run.s3.send(
-      new PutObjectLegalHoldCommand({
-        Bucket: LOCKED,
-        Key: target.key,
-        VersionId: v.versionId,
-        LegalHold: { Status: lock.legalHold ? "ON" : "OFF" },
-      }),
-    );
+    const { key, k } = target;
+    const v = k.versions[target.index];
+    const at = { Bucket: LOCKED, Key: key, VersionId: v.versionId };
+    let lock: LockState;
+    let send: () => Promise<unknown>;
+    if (kind === "legalHold") {
+      lock = { ...v.lock!, legalHold: !v.lock!.legalHold };
+      const Status = lock.legalHold ? "ON" : "OFF";
+      send = () =>
+        this.#run.s3.send(new PutObjectLegalHoldCommand({ ...at, LegalHold: { Status } }));
+    } else {
+      const from = Math.max(v.lock!.retainUntil ?? 0, Date.now());
+      const retainUntil = Math.ceil((from + DAY * (1 + this.#random() * 30)) / 1000) * 1000;
+      lock = { ...v.lock!, retainUntil };
+      const Retention = { Mode: "GOVERNANCE" as const, RetainUntilDate: new Date(retainUntil) };
+      send = () => this.#run.s3.send(new PutObjectRetentionCommand({ ...at, Retention }));
+    }
+    k.pending = { kind: "lock", versionId: v.versionId, lock };
+    await send();
     v.lock = lock;
-    target.k.pending = undefined;
-  }
-
-  /** Sets or extends GOVERNANCE retention (extending needs no bypass). */
-  async #retention(): Promise<void> {
-    const target = this.#lockable();
-    if (!target) return this.#putVersioned(LOCKED);
-    const v = target.k.versions[target.index];
-    const from = Math.max(v.lock!.retainUntil ?? 0, Date.now());
-    const retainUntil = Math.ceil((from + DAY * (1 + this.#random() * 30)) / 1000) * 1000;
-    const lock = { ...v.lock!, retainUntil };
-    target.k.pending = { kind: "lock", versionId: v.versionId, lock };
-    await this.#run.s3.send(
-      new PutObjectRetentionCommand({
-        Bucket: LOCKED,
-        Key: target.key,
-        VersionId: v.versionId,
-        Retention: { Mode: "GOVERNANCE", RetainUntilDate: new Date(retainUntil) },
-      }),
-    );
-    v.lock = lock;
-    target.k.pending = undefined;
+    k.pending = undefined;
   }
 }
 
@@ -361,12 +350,6 @@ class Worker {
 function scrubberFindsNothingWrong(_vault: TestVault, log: (line: string) => void): boolean {
   log("  scrub check: NOT RUN, there is no scrubber yet (issue 5)");
   return false;
-}
-
-async function metric(endpoint: string, name: string): Promise<number> {
-  const text = await (await fetch(`${endpoint}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-  return Number(line?.split(" ")[1] ?? NaN);
 }
 
 async function openUploads(s3: S3Client, bucket: string) {
@@ -452,8 +435,8 @@ async function awaitReclaimed(vault: TestVault, model: Model): Promise<number> {
   const versions = [...model.plain.values()].filter((k) => k.committed).length;
   const deadline = Date.now() + 60_000;
   while (true) {
-    const chunkBytes = await metric(vault.endpoint, "amber_unique_chunk_bytes");
-    const held = await metric(vault.endpoint, "amber_object_versions");
+    const chunkBytes = await metricValue(vault, "amber_unique_chunk_bytes");
+    const held = await metricValue(vault, "amber_object_versions");
     if (chunkBytes === want && held === versions) return chunkBytes;
     if (Date.now() > deadline) {
       throw new Error(

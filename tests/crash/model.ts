@@ -311,6 +311,14 @@ async function verifyVersioned(
       kept.push({ versionId: e.versionId, body: pending.body, lock: { legalHold: false } });
     }
     if (pending?.kind === "add") model.noteInFlight(extra.length === 1);
+    // Newest first: the listed versions, and the listed delete markers, each in the order they were made.
+    for (const marker of [false, true]) {
+      assertEquals(
+        listed.filter((l) => l.marker === marker).map((l) => l.versionId),
+        kept.filter((v) => (v.body === null) === marker).map((v) => v.versionId).reverse(),
+        `${at}: order of listed ${marker ? "delete markers" : "versions"}`,
+      );
+    }
     // The newest surviving version, and only it, is the latest.
     const latest = listed.filter((l) => l.latest).map((l) => l.versionId);
     assertEquals(

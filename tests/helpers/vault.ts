@@ -180,3 +180,17 @@ export async function runVaultUntilExit(
     timedOut,
   };
 }
+
+/**
+ * Reads one unlabelled gauge or counter from the vault's `/metrics`.
+ *
+ * @returns Its value, or NaN when the vault does not report it.
+ */
+export async function metricValue(
+  vault: Pick<TestVault, "endpoint">,
+  name: string,
+): Promise<number> {
+  const text = await (await fetch(`${vault.endpoint}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  return Number(line?.split(" ")[1] ?? NaN);
+}
