@@ -359,7 +359,15 @@ async function verifyVersioned(
  * @param where Names the cycle in failure messages.
  */
 export async function verifyAndReconcile(s3: S3Client, model: Model, where: string): Promise<void> {
-  await verifyPlain(s3, model, where);
-  await verifyVersioned(s3, VERSIONED, model, where);
-  await verifyVersioned(s3, LOCKED, model, where);
+  try {
+    await verifyPlain(s3, model, where);
+    await verifyVersioned(s3, VERSIONED, model, where);
+    await verifyVersioned(s3, LOCKED, model, where);
+  } catch (e) {
+    // Assertions name the cycle already; a failed request (a chunk gone, say) does not.
+    if ((e as Error).name === "AssertionError") throw e;
+    throw new Error(`${where}: a request failed: ${(e as Error).name}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
 }
