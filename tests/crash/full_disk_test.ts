@@ -7,14 +7,25 @@
  * limit) writes must succeed.
  */
 import {
+  AbortMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
   PutObjectCommand,
   type S3Client,
+  UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { assertBytesEqual, assertEquals, assertS3Error, bodyBytes } from "../helpers/assert_s3.ts";
+import {
+  assertBytesEqual,
+  assertEquals,
+  assertOk,
+  assertS3Error,
+  bodyBytes,
+  type SdkError,
+} from "../helpers/assert_s3.ts";
 import { s3For } from "../helpers/s3_client.ts";
 import { startVault } from "../helpers/vault.ts";
 import { makeBody } from "./model.ts";
@@ -57,10 +68,14 @@ Deno.test({
     let s3 = s3For(vault);
     try {
       await s3.send(new CreateBucketCommand({ Bucket: B }));
-      const small = makeBody(5, 1, 300 * 1024);
-      const medium = makeBody(5, 2, 2 * MIB);
-      await s3.send(new PutObjectCommand({ Bucket: B, Key: "small", Body: small }));
-      await s3.send(new PutObjectCommand({ Bucket: B, Key: "medium", Body: medium }));
+      /** What the vault acknowledged. */
+      const acked = new Map<string, Uint8Array>();
+      const put = async (key: string, body: Uint8Array) => {
+        await s3.send(new PutObjectCommand({ Bucket: B, Key: key, Body: body }));
+        acked.set(key, body);
+      };
+      await put("small", makeBody(5, 1, 300 * 1024));
+      await put("medium", makeBody(5, 2, 2 * MIB));
       const before = segmentBytes(vault.dataDir);
 
       const big = makeBody(5, 3, 8 * MIB);
@@ -74,44 +89,84 @@ Deno.test({
         ),
       );
       console.log(`  the client saw ${err.$metadata?.httpStatusCode} ${err.name}: ${err.message}`);
-
-      // Nothing of the failed write is visible, and no torn record stays at the segment's end.
+      console.log(`  segments: ${before} bytes before, ${segmentBytes(vault.dataDir)} after`);
+      // Nothing of the failed write is visible; earlier objects still read; a write that fits succeeds.
       await assertS3Error(
         s3.send(new HeadObjectCommand({ Bucket: B, Key: "big" })),
         "NotFound",
         404,
       );
-      const listed = await s3.send(new ListObjectsV2Command({ Bucket: B }));
-      assertEquals(listed.Contents?.map((o) => o.Key), ["medium", "small"]);
-      console.log(`  segments: ${before} bytes before, ${segmentBytes(vault.dataDir)} after`);
-      // Earlier objects still read, and a write that fits still succeeds.
-      assertBytesEqual(await read(s3, "small"), small, "small");
-      assertBytesEqual(await read(s3, "medium"), medium, "medium");
-      const tiny = makeBody(5, 4, 1000);
       await within(
         30_000,
         "a small PutObject after a failed one",
-        s3.send(new PutObjectCommand({ Bucket: B, Key: "tiny", Body: tiny })),
+        put("tiny", makeBody(5, 4, 1000)),
       );
-      assertBytesEqual(await read(s3, "tiny"), tiny, "tiny");
+      for (const [key, body] of acked) assertBytesEqual(await read(s3, key), body, key);
+
+      // A multipart part that finds no room fails the same way and leaves no part behind.
+      const { UploadId } = await s3.send(
+        new CreateMultipartUploadCommand({ Bucket: B, Key: "parts" }),
+      );
+      await within(
+        30_000,
+        "UploadPart on a full disk",
+        assertS3Error(
+          s3.send(
+            new UploadPartCommand({
+              Bucket: B,
+              Key: "parts",
+              UploadId,
+              PartNumber: 1,
+              Body: makeBody(5, 5, 5 * MIB),
+            }),
+          ),
+          "InsufficientStorage",
+          507,
+        ),
+      );
+      const parts = await s3.send(new ListPartsCommand({ Bucket: B, Key: "parts", UploadId }));
+      assertEquals(parts.Parts ?? [], [], "parts after a failed UploadPart");
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: B, Key: "parts", UploadId }));
+
+      // Parallel PUTs racing for the last of the room: each is acknowledged whole or refused with
+      // 507 and absent, never half there.
+      const racers = Array.from(
+        { length: 6 },
+        (_, i) => [`race${i}`, makeBody(6, i, 900 * 1024)] as const,
+      );
+      const outcomes = await within(
+        60_000,
+        "parallel PutObject on a filling disk",
+        Promise.all(
+          racers.map(([key, body]) =>
+            put(key, body).then(() => 200, (e) => (e as SdkError).$metadata?.httpStatusCode ?? 0)
+          ),
+        ),
+      );
+      console.log(`  parallel PutObject near full: ${outcomes.join(" ")}`);
+      assertOk(outcomes.every((s) => s === 200 || s === 507), `statuses ${outcomes}`);
+      assertOk(outcomes.includes(507), "the racers did not run out of room");
+      for (const [key] of racers.filter((_, i) => outcomes[i] === 507)) {
+        await assertS3Error(
+          s3.send(new HeadObjectCommand({ Bucket: B, Key: key })),
+          "NotFound",
+          404,
+        );
+      }
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: B }));
+      assertEquals(listed.Contents?.map((o) => o.Key), [...acked.keys()].sort(), "listed keys");
+      for (const [key, body] of acked) assertBytesEqual(await read(s3, key), body, key);
 
       // Room again: restart without the limit. Recovery cuts a torn record off a segment's end;
-      // there must be none to cut, because the failed write left none behind.
+      // there must be none to cut, because the failed writes left none behind.
       const whole = segmentBytes(vault.dataDir);
       s3.destroy();
       assertEquals(await vault.stop(), 0, "exit code after SIGTERM");
       vault = await startVault({ dataDir: vault.dataDir, port: vault.port });
       assertEquals(segmentBytes(vault.dataDir), whole, "segment bytes after recovery");
       s3 = s3For(vault);
-      await s3.send(new PutObjectCommand({ Bucket: B, Key: "big", Body: big }));
-      for (
-        const [key, body] of [["small", small], ["medium", medium], ["tiny", tiny], [
-          "big",
-          big,
-        ]] as const
-      ) {
-        assertBytesEqual(await read(s3, key), body, key);
-      }
+      await put("big", big);
+      for (const [key, body] of acked) assertBytesEqual(await read(s3, key), body, key);
     } finally {
       s3.destroy();
       await vault.stop();
