@@ -173,10 +173,11 @@ class Worker {
     if (r < 0.40) return this.#deletePlain();
     if (r < 0.54) return this.#putVersioned(VERSIONED);
     if (r < 0.60) return this.#deleteMarker(VERSIONED);
-    if (r < 0.68) return this.#deleteVersion();
+    if (r < 0.68) return this.#deleteVersion(VERSIONED);
     if (r < 0.78) return this.#putVersioned(LOCKED);
-    if (r < 0.81) return this.#deleteMarker(LOCKED);
-    if (r < 0.90) return this.#changeLock("legalHold");
+    if (r < 0.80) return this.#deleteMarker(LOCKED);
+    if (r < 0.83) return this.#deleteVersion(LOCKED);
+    if (r < 0.91) return this.#changeLock("legalHold");
     return this.#changeLock("retention");
   }
 
@@ -290,15 +291,24 @@ class Worker {
     this.#added(k, r.VersionId, null, false);
   }
 
-  /** Deletes a version (or delete marker) of a versioned key by its id. */
-  async #deleteVersion(): Promise<void> {
-    const key = this.#key("v");
-    const k = this.#run.model.versionedKey(VERSIONED, key);
-    if (k.versions.length === 0) return this.#putVersioned(VERSIONED);
-    const v = this.#pick(k.versions);
+  /**
+   * Deletes a version (or delete marker) of a versioned key by its id; in the
+   * lock bucket one without a legal hold, bypassing GOVERNANCE retention.
+   */
+  async #deleteVersion(bucket: typeof VERSIONED | typeof LOCKED): Promise<void> {
+    const key = this.#key(bucket === LOCKED ? "l" : "v");
+    const k = this.#run.model.versionedKey(bucket, key);
+    const deletable = k.versions.filter((v) => !v.lock?.legalHold);
+    if (deletable.length === 0) return this.#putVersioned(bucket);
+    const v = this.#pick(deletable);
     k.pending = { kind: "remove", versionId: v.versionId };
     await this.#run.s3.send(
-      new DeleteObjectCommand({ Bucket: VERSIONED, Key: key, VersionId: v.versionId }),
+      new DeleteObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        VersionId: v.versionId,
+        BypassGovernanceRetention: bucket === LOCKED ? true : undefined,
+      }),
     );
     k.versions = k.versions.filter((x) => x !== v);
     k.pending = undefined;
