@@ -4,7 +4,7 @@
  * EFBIG the way it would with ENOSPC. The client must get a clear S3 error
  * promptly, the segment must not keep a half-written record, earlier objects
  * must stay readable, and once there is room again (a restart without the
- * limit) writes must succeed.
+ * limit, after a kill -9) writes must succeed.
  */
 import {
   AbortMultipartUploadCommand,
@@ -157,11 +157,11 @@ Deno.test({
       assertEquals(listed.Contents?.map((o) => o.Key), [...acked.keys()].sort(), "listed keys");
       for (const [key, body] of acked) assertBytesEqual(await read(s3, key), body, key);
 
-      // Room again: restart without the limit. Recovery cuts a torn record off a segment's end;
-      // there must be none to cut, because the failed writes left none behind.
+      // Room again: kill -9 and restart without the limit. Recovery cuts a torn record off a
+      // segment's end; there must be none to cut, because the failed writes left none behind.
       const whole = segmentBytes(vault.dataDir);
       s3.destroy();
-      assertEquals(await vault.stop(), 0, "exit code after SIGTERM");
+      await vault.kill();
       vault = await startVault({ dataDir: vault.dataDir, port: vault.port });
       assertEquals(segmentBytes(vault.dataDir), whole, "segment bytes after recovery");
       s3 = s3For(vault);
