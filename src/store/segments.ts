@@ -337,14 +337,14 @@ export class SegmentStore {
     while (this.#queue.length > 0) {
       const batch = this.#queue;
       this.#queue = [];
-      let written: { file: Deno.FsFile; start: number } | undefined;
+      /** Set while this batch's bytes may sit in the file unacknowledged: from the write to its fsync. */
+      let unsynced: { file: Deno.FsFile; start: number } | undefined;
       try {
         if (this.#active.size >= this.#segmentMaxBytes) {
           await this.#startSegment(this.#active.segment + 1);
         }
         const { segment, file } = this.#active;
         const start = this.#active.size;
-        written = { file, start };
         const total = batch.reduce((n, p) => n + p.record.length, 0);
         const buf = new Uint8Array(total);
         let off = 0;
@@ -355,8 +355,10 @@ export class SegmentStore {
         // Writes are sequential, so the file position is already at the end unless a write failed.
         if (this.#active.position !== start) await file.seek(start, Deno.SeekMode.Start);
         this.#active.position = -1;
+        unsynced = { file, start };
         await writeAll(file, buf);
         await file.syncData();
+        unsynced = undefined; // durable now: a later failure (the index) must not cut these bytes
         this.#active.size = start + total;
         this.#active.position = start + total;
         this.#db.exec("BEGIN");
@@ -374,7 +376,7 @@ export class SegmentStore {
         if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
         // Cut off what part of the batch reached the file (a full disk takes some of a write), so
         // no torn record sits after the last good one; the next batch is written at `start` again.
-        await written?.file.truncate(written.start).catch(() => undefined);
+        await unsynced?.file.truncate(unsynced.start).catch(() => undefined);
         const err = isNoRoom(e)
           ? new StoreError(
             "full",
