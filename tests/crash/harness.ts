@@ -39,6 +39,7 @@ import {
   type LockState,
   makeBody,
   Model,
+  PART_BOUNDS,
   PLAIN,
   verifyAndReconcile,
   VERSIONED,
@@ -73,8 +74,9 @@ export interface CrashSummary {
   acknowledged: number;
   /** Writes in flight when a kill came. */
   interrupted: number;
-  /** Multipart uploads aborted on purpose, and those the kills left open. */
+  /** Multipart uploads aborted on purpose, resumed after a kill, and left open by the kills. */
   abortedUploads: number;
+  resumedUploads: number;
   leftOpenUploads: number;
   /** Writes in flight at a kill that took effect, and that did not. */
   inFlight: { took: number; lost: number };
@@ -108,6 +110,7 @@ interface Run {
   acknowledged: number;
   interrupted: number;
   abortedUploads: number;
+  resumedUploads: number;
 }
 
 /** One load worker of one cycle: owns its keys, so each key has one request in flight at most. */
@@ -191,44 +194,68 @@ class Worker {
     k.pending = undefined;
   }
 
-  /** Two 5 MiB parts and a short tail; `abort` gives up after the parts instead of completing. */
+  /**
+   * Two 5 MiB parts and a short tail, sent one by one; `abort` gives up
+   * after the parts instead of completing. Half the time it resumes one of
+   * this worker's uploads that a kill interrupted (as a backup client
+   * would), sending only the parts not acknowledged yet.
+   */
   async #multipart(abort: boolean): Promise<void> {
-    const key = this.#key("p");
-    const { bytes, body } = await this.#body(10 * MIB + 1 + Math.floor(this.#random() * 200 * KIB));
     const s3 = this.#run.s3;
-    const { UploadId } = await s3.send(
-      new CreateMultipartUploadCommand({ Bucket: PLAIN, Key: key }),
-    );
-    const bounds = [0, 5 * MIB, 10 * MIB, bytes.length];
-    const parts = [];
-    for (let i = 0; i < 3; i++) {
+    const model = this.#run.model;
+    const mine = [...model.uploads].filter(([, u]) => u.key.startsWith(`${this.#prefix}/`));
+    let [uploadId, upload] = mine.length > 0 && this.#random() < 0.5
+      ? this.#pick(mine)
+      : [undefined, undefined];
+    if (upload) this.#run.resumedUploads++;
+    else {
+      const key = this.#key("p");
+      const bodyId = this.#bodyBase + this.#bodies++;
+      const size = 10 * MIB + 1 + Math.floor(this.#random() * 200 * KIB);
+      const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: PLAIN, Key: key }));
+      uploadId = created.UploadId!;
+      upload = {
+        key,
+        bodyId,
+        body: await describe(makeBody(this.#run.seed, bodyId, size)),
+        parts: new Map(),
+      };
+      model.uploads.set(uploadId, upload);
+    }
+    const { key } = upload;
+    const at = { Bucket: PLAIN, Key: key, UploadId: uploadId };
+    const bytes = makeBody(this.#run.seed, upload.bodyId, upload.body.size);
+    const bounds = PART_BOUNDS(bytes.length);
+    for (let n = 1; n <= 3; n++) {
+      if (upload.parts.has(n)) continue;
+      upload.pendingPart = n;
       const r = await s3.send(
         new UploadPartCommand({
-          Bucket: PLAIN,
-          Key: key,
-          UploadId,
-          PartNumber: i + 1,
-          Body: bytes.subarray(bounds[i], bounds[i + 1]),
+          ...at,
+          PartNumber: n,
+          Body: bytes.subarray(bounds[n - 1], bounds[n]),
         }),
       );
-      parts.push({ PartNumber: i + 1, ETag: r.ETag });
+      upload.parts.set(n, r.ETag!);
+      upload.pendingPart = undefined;
     }
     if (abort) {
-      await s3.send(new AbortMultipartUploadCommand({ Bucket: PLAIN, Key: key, UploadId }));
+      upload.ending = "abort";
+      await s3.send(new AbortMultipartUploadCommand(at));
+      model.uploads.delete(uploadId!);
       this.#run.abortedUploads++;
       return;
     }
-    const k = this.#run.model.plainKey(key);
-    k.pending = body;
-    await s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: PLAIN,
-        Key: key,
-        UploadId,
-        MultipartUpload: { Parts: parts },
-      }),
-    );
-    k.committed = body;
+    const k = model.plainKey(key);
+    k.pending = upload.body;
+    upload.ending = "complete";
+    const Parts = [...upload.parts].sort(([a], [b]) => a - b).map(([PartNumber, ETag]) => ({
+      PartNumber,
+      ETag,
+    }));
+    await s3.send(new CompleteMultipartUploadCommand({ ...at, MultipartUpload: { Parts } }));
+    model.uploads.delete(uploadId!);
+    k.committed = upload.body;
     k.pending = undefined;
   }
 
@@ -395,6 +422,7 @@ async function deleteAllButPlain(s3: S3Client, model: Model): Promise<number> {
     }
     assertEquals((await openUploads(s3, bucket)).length, 0, `${bucket}: uploads left open`);
   }
+  model.uploads.clear();
   for (const [key, k] of model.locked) {
     for (const v of k.versions) {
       if (v.lock?.legalHold) {
@@ -481,6 +509,7 @@ export async function runCrashHarness(opts: CrashOptions): Promise<CrashSummary>
     acknowledged: 0,
     interrupted: 0,
     abortedUploads: 0,
+    resumedUploads: 0,
   };
   try {
     await s3.send(new CreateBucketCommand({ Bucket: PLAIN }));
@@ -543,6 +572,7 @@ export async function runCrashHarness(opts: CrashOptions): Promise<CrashSummary>
       acknowledged: run.acknowledged,
       interrupted: run.interrupted,
       abortedUploads: run.abortedUploads,
+      resumedUploads: run.resumedUploads,
       leftOpenUploads: leftOpen,
       inFlight: { ...run.model.inFlight },
       held,

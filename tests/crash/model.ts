@@ -17,6 +17,7 @@ import {
   GetObjectRetentionCommand,
   ListObjectsV2Command,
   ListObjectVersionsCommand,
+  ListPartsCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { chacha20 } from "@noble/ciphers/chacha.js";
@@ -89,11 +90,30 @@ export interface VersionedKey {
   pending?: VersionOp;
 }
 
+/** Bytes of each part of a multipart upload: two 5 MiB parts and the rest. */
+export const PART_BOUNDS = (size: number): number[] => [0, 5 * 1024 * 1024, 10 * 1024 * 1024, size];
+
+/** An open multipart upload in the unversioned bucket, and what of it was acknowledged. */
+export interface OpenUpload {
+  key: string;
+  /** The body is `makeBody(seed, bodyId, body.size)`, so a later cycle can resume the upload. */
+  bodyId: number;
+  body: Body;
+  /** Acknowledged parts: number → ETag. */
+  parts: Map<number, string>;
+  /** A part whose upload was in flight. */
+  pendingPart?: number;
+  /** A CompleteMultipartUpload or AbortMultipartUpload in flight. */
+  ending?: "complete" | "abort";
+}
+
 /** Everything the vault should hold. */
 export class Model {
   readonly plain = new Map<string, PlainKey>();
   readonly versioned = new Map<string, VersionedKey>();
   readonly locked = new Map<string, VersionedKey>();
+  /** Open multipart uploads by upload id. */
+  readonly uploads = new Map<string, OpenUpload>();
   /** Writes found in flight at a kill: how many took effect and how many did not. */
   readonly inFlight = { took: 0, lost: 0 };
 
@@ -352,6 +372,49 @@ async function verifyVersioned(
 }
 
 /**
+ * Checks open multipart uploads: every acknowledged part is listed with its
+ * ETag and size (a part in flight may be there too, whole), and an upload
+ * is gone only if its completion or abort was in flight, and then
+ * atomically: a completed upload's object is there, an open one's is not.
+ * Runs after {@linkcode verifyPlain}, so the unversioned keys are adopted.
+ */
+async function verifyUploads(s3: S3Client, model: Model, where: string): Promise<void> {
+  for (const [uploadId, u] of model.uploads) {
+    const at = `${where}: upload ${uploadId.slice(0, 12)} of ${PLAIN}/${u.key}`;
+    const holds = same(model.plain.get(u.key)?.committed, u.body);
+    let listed;
+    try {
+      listed = await s3.send(
+        new ListPartsCommand({ Bucket: PLAIN, Key: u.key, UploadId: uploadId }),
+      );
+    } catch (e) {
+      if ((e as { name?: string }).name !== "NoSuchUpload") throw e;
+      assertOk(u.ending, `${at}: acknowledged and never ended, it is gone`);
+      assertEquals(holds, u.ending === "complete", `${at}: the object after the upload ended`);
+      if (u.ending === "complete") model.noteInFlight(true);
+      model.uploads.delete(uploadId);
+      continue;
+    }
+    assertOk(!holds, `${at}: still open, yet its object is there`);
+    if (u.ending) model.noteInFlight(false);
+    const bounds = PART_BOUNDS(u.body.size);
+    const parts = new Map((listed.Parts ?? []).map((p) => [p.PartNumber!, p]));
+    for (const [n, etag] of u.parts) {
+      assertEquals(parts.get(n)?.ETag, etag, `${at}: acknowledged part ${n}`);
+    }
+    for (const [n, p] of parts) {
+      assertEquals(p.Size, bounds[n] - bounds[n - 1], `${at}: size of part ${n}`);
+      if (u.parts.has(n)) continue;
+      assertEquals(n, u.pendingPart, `${at}: part ${n} was never sent`);
+      u.parts.set(n, p.ETag!);
+    }
+    if (u.pendingPart !== undefined) model.noteInFlight(parts.has(u.pendingPart));
+    u.pendingPart = undefined;
+    u.ending = undefined;
+  }
+}
+
+/**
  * Checks the whole vault against the model after a restart and adopts what
  * it holds (every difference allowed is an in-flight write that did or did
  * not take).
@@ -361,6 +424,7 @@ async function verifyVersioned(
 export async function verifyAndReconcile(s3: S3Client, model: Model, where: string): Promise<void> {
   try {
     await verifyPlain(s3, model, where);
+    await verifyUploads(s3, model, where);
     await verifyVersioned(s3, VERSIONED, model, where);
     await verifyVersioned(s3, LOCKED, model, where);
   } catch (e) {
