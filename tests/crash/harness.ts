@@ -1,12 +1,13 @@
 /**
  * The crash harness: cycles of `kill -9` at a seeded random moment under
- * parallel load (single PUTs, multipart uploads with some aborted,
- * CopyObject, deletes, delete markers and deletes by version id, legal hold
- * and retention changes on an object-lock bucket), each followed by a restart
- * and a full check against {@linkcode Model}. After the last cycle it deletes
- * everything deletable, aborts the uploads the kills left behind, and checks
- * that garbage collection brings the stored chunk bytes down to exactly the
- * remaining objects'.
+ * parallel load (single PUTs, multipart uploads with some aborted and
+ * interrupted ones resumed later, CopyObject, deletes, delete markers and
+ * deletes by version id, legal hold and retention changes on an object-lock
+ * bucket), each followed by a restart and a full check against
+ * {@linkcode Model}. After the last cycle it deletes everything deletable,
+ * aborts the uploads the kills left behind, kills once more while that is
+ * collected, and checks that garbage collection brings the stored chunk
+ * bytes down to exactly the remaining objects'.
  *
  * `deno task crash-test [--cycles N] [--seed S]` runs it (20 cycles by
  * default); `kill9_test.ts` runs a few cycles in `deno task test`.
@@ -114,7 +115,7 @@ interface Run {
 }
 
 /** One load worker of one cycle: owns its keys, so each key has one request in flight at most. */
-class Worker {
+class LoadWorker {
   readonly #run: Run;
   readonly #random: () => number;
   readonly #prefix: string;
@@ -500,6 +501,7 @@ export async function runCrashHarness(opts: CrashOptions): Promise<CrashSummary>
   log(`crash harness: seed ${opts.seed}, ${opts.cycles} cycles, ${workers} workers`);
   let vault = await startVault({ env: GC_ENV });
   let s3 = s3For(vault);
+  let passed = false;
   const run: Run = {
     s3,
     model: new Model(),
@@ -525,7 +527,7 @@ export async function runCrashHarness(opts: CrashOptions): Promise<CrashSummary>
       const where = `seed ${opts.seed} cycle ${cycle}`;
       run.killing = false;
       run.s3 = s3;
-      const load = Array.from({ length: workers }, (_, w) => new Worker(run, cycle, w).loop());
+      const load = Array.from({ length: workers }, (_, w) => new LoadWorker(run, cycle, w).loop());
       const loadMs = 200 + Math.floor(random() * (maxLoadMs - 200));
       await new Promise((r) => setTimeout(r, loadMs));
       run.killing = true;
@@ -550,7 +552,7 @@ export async function runCrashHarness(opts: CrashOptions): Promise<CrashSummary>
     scrubberFindsNothingWrong(vault, log);
     const held = run.model.counts();
     const leftOpen = await deleteAllButPlain(s3, run.model);
-    // One more kill while collections reclaim all that (tombstones, compaction), then restart.
+    // One more kill while collections reclaim all that (deletions and their tombstones), then restart.
     const gcMs = Math.floor(random() * 1500);
     await new Promise((r) => setTimeout(r, gcMs));
     await vault.kill();
@@ -566,6 +568,7 @@ export async function runCrashHarness(opts: CrashOptions): Promise<CrashSummary>
         `exactly the ${held.objects} remaining objects'. In-flight writes at kills: ${took} took, ` +
         `${lost} did not`,
     );
+    passed = true;
     return {
       seed: opts.seed,
       cycles: opts.cycles,
@@ -580,13 +583,14 @@ export async function runCrashHarness(opts: CrashOptions): Promise<CrashSummary>
     };
   } catch (e) {
     log(
-      `crash harness FAILED with seed ${opts.seed}; vault output:\n${vault.output().slice(-4000)}`,
+      `crash harness FAILED with seed ${opts.seed}; data dir kept at ${vault.dataDir}; ` +
+        `vault output:\n${vault.output().slice(-4000)}`,
     );
     throw e;
   } finally {
     s3.destroy();
     await vault.stop();
-    await Deno.remove(vault.dataDir, { recursive: true }).catch(() => undefined);
+    if (passed) await Deno.remove(vault.dataDir, { recursive: true }).catch(() => undefined);
   }
 }
 
