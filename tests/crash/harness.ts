@@ -35,7 +35,7 @@ import { s3For } from "../helpers/s3_client.ts";
 import { metricValue, startVault, type TestVault } from "../helpers/vault.ts";
 import {
   type Body,
-  describe,
+  fingerprint,
   LOCKED,
   type LockState,
   makeBody,
@@ -145,7 +145,7 @@ class LoadWorker {
 
   async #body(size: number): Promise<{ bytes: Uint8Array; body: Body }> {
     const bytes = makeBody(this.#run.seed, this.#bodyBase + this.#bodies++, size);
-    return { bytes, body: await describe(bytes) };
+    return { bytes, body: await fingerprint(bytes) };
   }
 
   #key(kind: string): string {
@@ -218,7 +218,7 @@ class LoadWorker {
       upload = {
         key,
         bodyId,
-        body: await describe(makeBody(this.#run.seed, bodyId, size)),
+        body: await fingerprint(makeBody(this.#run.seed, bodyId, size)),
         parts: new Map(),
       };
       model.uploads.set(uploadId, upload);

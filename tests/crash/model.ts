@@ -49,7 +49,7 @@ export function makeBody(seed: number, id: number, size: number): Uint8Array {
 }
 
 /** The SHA-256 and length of `bytes`. */
-export async function describe(bytes: Uint8Array): Promise<Body> {
+export async function fingerprint(bytes: Uint8Array): Promise<Body> {
   const digest = new Uint8Array(
     await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
   );
@@ -159,7 +159,7 @@ async function readBody(
     const r = await s3.send(
       new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }),
     );
-    return await describe(await bodyBytes(r.Body));
+    return await fingerprint(await bodyBytes(r.Body));
   } catch (e) {
     if ((e as { name?: string }).name === "NoSuchKey") return null;
     throw e;
