@@ -47,6 +47,10 @@ export const ERRORS = {
     status: 400,
     message: "You did not provide the number of bytes specified by the Content-Length HTTP header.",
   },
+  InsufficientStorage: {
+    status: 507,
+    message: "The vault has no room left to store this request. Free or add space, then retry.",
+  },
   InternalError: {
     status: 500,
     message: "We encountered an internal error. Please try again.",
@@ -305,6 +309,9 @@ export function toS3Error(e: unknown, resource: string): S3Error {
       ? "Bucket is missing Object Lock Configuration"
       : undefined;
     return new S3Error(META_CODES[e.wire.kind], { resource, cause: e, headers, extra, message });
+  }
+  if (isWire(e) && e.wire.area === "store" && e.wire.kind === "full") {
+    return new S3Error("InsufficientStorage", { resource, cause: e });
   }
   return new S3Error("InternalError", { resource, cause: e });
 }

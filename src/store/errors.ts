@@ -8,7 +8,7 @@
  */
 
 /** The reasons a store operation can fail. */
-export type StoreErrorKind = "corrupt" | "notFound" | "wrongKey" | "format" | "io";
+export type StoreErrorKind = "corrupt" | "notFound" | "wrongKey" | "format" | "io" | "full";
 
 /**
  * An error raised by the chunk store, tagged with a {@linkcode StoreErrorKind}.
@@ -39,4 +39,22 @@ export class StoreError extends Error {
     this.name = "StoreError";
     this.kind = kind;
   }
+}
+
+/** Linux errno values that mean "no room": ENOSPC, EFBIG (file-size limit), EDQUOT. */
+const NO_ROOM = /\(os error (28|27|122)\)/;
+
+/**
+ * Whether a file-system error means the disk (or the file-size limit, or the
+ * quota) is full. Deno names none of these with an error class or code, so
+ * the errno in the message is what tells.
+ *
+ * @example
+ * ```ts
+ * import { isNoRoom } from "./errors.ts";
+ * if (!isNoRoom(new Error("No space left on device (os error 28)"))) throw new Error("missed");
+ * ```
+ */
+export function isNoRoom(e: unknown): boolean {
+  return e instanceof Error && NO_ROOM.test(e.message);
 }

@@ -18,7 +18,7 @@
 
 import { setImmediate } from "node:timers";
 import { DatabaseSync } from "node:sqlite";
-import { StoreError } from "./errors.ts";
+import { isNoRoom, StoreError } from "./errors.ts";
 import {
   decodeSegmentHeader,
   encodeRecord,
@@ -172,9 +172,16 @@ export class SegmentStore {
 
   async #startSegment(n: number): Promise<void> {
     const file = await Deno.open(this.#path(n), { read: true, write: true, createNew: true });
-    await writeAll(file, encodeSegmentHeader({ vaultId: this.#vaultId, segment: n }));
-    await file.sync();
-    await syncFile(this.#dir);
+    try {
+      await writeAll(file, encodeSegmentHeader({ vaultId: this.#vaultId, segment: n }));
+      await file.sync();
+      await syncFile(this.#dir);
+    } catch (e) {
+      // A segment without its header would block every later roll (createNew) and the next start.
+      file.close();
+      await Deno.remove(this.#path(n)).catch(() => undefined);
+      throw e;
+    }
     const previous = this.#active;
     this.#active = { segment: n, file, size: SEGMENT_HEADER_BYTES, position: SEGMENT_HEADER_BYTES };
     previous?.file.close();
@@ -330,6 +337,8 @@ export class SegmentStore {
     while (this.#queue.length > 0) {
       const batch = this.#queue;
       this.#queue = [];
+      /** Set while this batch's bytes may sit in the file unacknowledged: from the write to its fsync. */
+      let unsynced: { file: Deno.FsFile; start: number } | undefined;
       try {
         if (this.#active.size >= this.#segmentMaxBytes) {
           await this.#startSegment(this.#active.segment + 1);
@@ -346,8 +355,10 @@ export class SegmentStore {
         // Writes are sequential, so the file position is already at the end unless a write failed.
         if (this.#active.position !== start) await file.seek(start, Deno.SeekMode.Start);
         this.#active.position = -1;
+        unsynced = { file, start };
         await writeAll(file, buf);
         await file.syncData();
+        unsynced = undefined; // durable now: a later failure (the index) must not cut these bytes
         this.#active.size = start + total;
         this.#active.position = start + total;
         this.#db.exec("BEGIN");
@@ -363,13 +374,20 @@ export class SegmentStore {
         for (const p of batch) p.resolve();
       } catch (e) {
         if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-        const err = new StoreError(
-          "io",
-          `Cannot write segment ${this.#active.segment}: ${(e as Error).message}`,
-          {
-            cause: e,
-          },
-        );
+        // Cut off what part of the batch reached the file (a full disk takes some of a write), so
+        // no torn record sits after the last good one; the next batch is written at `start` again.
+        await unsynced?.file.truncate(unsynced.start).catch(() => undefined);
+        const err = isNoRoom(e)
+          ? new StoreError(
+            "full",
+            `Cannot write segment ${this.#active.segment}: no room left (${(e as Error).message})`,
+            { cause: e },
+          )
+          : new StoreError(
+            "io",
+            `Cannot write segment ${this.#active.segment}: ${(e as Error).message}`,
+            { cause: e },
+          );
         for (const p of batch) p.reject(err);
       }
     }

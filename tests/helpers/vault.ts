@@ -35,6 +35,12 @@ export interface StartOptions {
   port?: number;
   /** Arguments after main.ts (for example `serve`). */
   args?: string[];
+  /**
+   * Largest file the vault may write, bytes (RLIMIT_FSIZE via `prlimit`, with
+   * SIGXFSZ ignored so an oversized write fails with EFBIG): a full disk
+   * without root.
+   */
+  fileSizeLimit?: number;
 }
 
 /** Finds a free loopback port. */
@@ -59,8 +65,19 @@ export async function startVault(opts: StartOptions = {}): Promise<TestVault> {
   const accessKey = "AMBERTESTKEY";
   const secretKey = "amber-test-secret-key-0123456789";
   const config = { dataDir, host: "127.0.0.1", port };
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...vaultFlags(config), MAIN, ...(opts.args ?? [])],
+  const args = ["run", ...vaultFlags(config), MAIN, ...(opts.args ?? [])];
+  // An ignored signal stays ignored across exec, so the shell's trap reaches the vault.
+  const [command, commandArgs] = opts.fileSizeLimit === undefined
+    ? [Deno.execPath(), args]
+    : ["sh", [
+      "-c",
+      `trap '' XFSZ; exec prlimit --fsize=${opts.fileSizeLimit} "$@"`,
+      "sh",
+      Deno.execPath(),
+      ...args,
+    ]];
+  const child = new Deno.Command(command, {
+    args: commandArgs,
     env: {
       ...VAULT_ENV,
       AMBER_DATA_DIR: dataDir,
@@ -162,4 +179,18 @@ export async function runVaultUntilExit(
     stderr: text.decode(out.stderr),
     timedOut,
   };
+}
+
+/**
+ * Reads one unlabelled gauge or counter from the vault's `/metrics`.
+ *
+ * @returns Its value, or NaN when the vault does not report it.
+ */
+export async function metricValue(
+  vault: Pick<TestVault, "endpoint">,
+  name: string,
+): Promise<number> {
+  const text = await (await fetch(`${vault.endpoint}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  return Number(line?.split(" ")[1] ?? NaN);
 }

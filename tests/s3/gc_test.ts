@@ -16,7 +16,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { s3For } from "../helpers/s3_client.ts";
-import { startVault } from "../helpers/vault.ts";
+import { metricValue, startVault } from "../helpers/vault.ts";
 import {
   assertBytesEqual,
   assertOk,
@@ -26,12 +26,6 @@ import {
 } from "../helpers/assert_s3.ts";
 
 const MIB = 1024 * 1024;
-
-async function metric(endpoint: string, name: string): Promise<number> {
-  const text = await (await fetch(`${endpoint}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-  return Number(line?.split(" ")[1] ?? NaN);
-}
 
 Deno.test({
   name: "Garbage collection - aborted, deleted and replaced data is reclaimed; live data survives",
@@ -96,10 +90,10 @@ Deno.test({
       // Live: keep (3 MiB; copy shares it), replacement (1 MiB), copy2 (1 MiB). Everything else is garbage.
       const liveBytes = 5 * MIB;
       await waitFor("only live chunks remain", async () => {
-        const unique = await metric(vault.endpoint, "amber_unique_chunk_bytes");
+        const unique = await metricValue(vault, "amber_unique_chunk_bytes");
         return unique === liveBytes;
       });
-      assertOk((await metric(vault.endpoint, "amber_gc_deleted_chunks")) > 0);
+      assertOk((await metricValue(vault, "amber_gc_deleted_chunks")) > 0);
 
       for (
         const [key, bytes] of [["keep", keep], ["copy", keep], ["replaced", replacement]] as const

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { StoreError } from "./errors.ts";
+import { SegmentStore } from "./segments.ts";
+
+const KIB = 1024;
+const vaultId = new Uint8Array(16).fill(7);
+const opts = { vaultId, plainLength: (p: Uint8Array) => p.length };
+const id = (n: number) => new Uint8Array(32).fill(n);
+
+/**
+ * Appends, in a child process limited to `limitBytes` per file (RLIMIT_FSIZE
+ * with SIGXFSZ ignored, so a write past it fails with EFBIG as a full disk
+ * fails with ENOSPC): 8 KiB records 1–3, a 512 KiB record 4 that cannot
+ * fit, then 8 KiB record 5. Prints what happened as JSON.
+ */
+async function appendUnderLimit(dir: string, limitBytes: number) {
+  const child = `
+    import { SegmentStore } from ${JSON.stringify(import.meta.resolve("./segments.ts"))};
+    const store = await SegmentStore.open(${JSON.stringify(dir)}, {
+      vaultId: new Uint8Array(16).fill(7), plainLength: (p) => p.length });
+    const seg = ${JSON.stringify(dir)} + "/00000001.seg";
+    const append = (n, size) => store.append(new Uint8Array(32).fill(n), new Uint8Array(size).fill(n), size).durable;
+    for (const n of [1, 2, 3]) await append(n, 8192);
+    const before = Deno.statSync(seg).size;
+    const failure = await append(4, 512 * 1024).then(() => null, (e) => ({ kind: e.kind, message: e.message }));
+    const after = Deno.statSync(seg).size;
+    await append(5, 8192);
+    await store.close();
+    console.log(JSON.stringify({ before, failure, after, end: Deno.statSync(seg).size }));
+  `;
+  const out = await new Deno.Command("sh", {
+    args: [
+      "-c",
+      `trap '' XFSZ; exec prlimit --fsize=${limitBytes} "$@"`,
+      "sh",
+      Deno.execPath(),
+      "eval",
+      child,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  assert.equal(out.code, 0, text.decode(out.stderr));
+  return JSON.parse(text.decode(out.stdout)) as {
+    before: number;
+    failure: { kind: string; message: string } | null;
+    after: number;
+    end: number;
+  };
+}
+
+Deno.test("SegmentStore - a write that finds no room fails as `full` and leaves no torn record; later writes that fit go on", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // Create the index and first segment without a limit, so the child only appends.
+    await (await SegmentStore.open(dir, opts)).close();
+    const r = await appendUnderLimit(dir, 256 * KIB);
+    assert.equal(r.failure?.kind, "full", JSON.stringify(r.failure));
+    assert.match(r.failure!.message, /no room left/);
+    assert.equal(r.after, r.before, "the failed record's bytes were cut off the segment");
+    assert.ok(r.end > r.after, "the next record went in");
+    // Reopened (rescanning the segment), records 1–3 and 5 read back and 4 is not there.
+    const store = await SegmentStore.open(dir, opts);
+    try {
+      const got = await store.readMany([id(1), id(2), id(3), id(5)]);
+      for (const [i, n] of [1, 2, 3, 5].entries()) {
+        assert.deepEqual(got[i], new Uint8Array(8192).fill(n), `record ${n}`);
+      }
+      await assert.rejects(store.readMany([id(4)]), StoreError);
+      assert.equal(Deno.statSync(`${dir}/00000001.seg`).size, r.end, "recovery found no torn tail");
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
