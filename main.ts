@@ -143,6 +143,7 @@ async function main() {
     type: "init",
     dataDir: config.dataDir,
     maxClockJumpMs: config.maxClockJumpSeconds * 1000,
+    uploadExpiryMs: config.uploadExpirySeconds * 1000,
     indexKey: keys.indexKey,
     fourEyes: {
       quorum: config.deleteQuorum,

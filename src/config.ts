@@ -34,6 +34,8 @@ export interface Config {
   gcGraceSeconds: number;
   /** Largest forward jump of the system clock credited across a restart, seconds. @default 86400 */
   maxClockJumpSeconds: number;
+  /** Multipart uploads left unfinished this many seconds are aborted; 0 never. @default 604800 */
+  uploadExpirySeconds: number;
   /** Distinct approvals a version delete, governance bypass, bucket delete or lock change needs. @default 0 */
   deleteQuorum: number;
   /** Who may approve: an HMAC secret shared with the vault, or an Ed25519 public key (hex). */
@@ -73,6 +75,7 @@ const SETTINGS = {
   gcIntervalSeconds: { flag: "--gc-interval", env: "AMBER_GC_INTERVAL" },
   gcGraceSeconds: { flag: "--gc-grace", env: "AMBER_GC_GRACE" },
   maxClockJumpSeconds: { flag: "--max-clock-jump", env: "AMBER_MAX_CLOCK_JUMP" },
+  uploadExpirySeconds: { flag: "--upload-expiry", env: "AMBER_UPLOAD_EXPIRY" },
   deleteQuorum: { flag: "--delete-quorum", env: "AMBER_DELETE_QUORUM" },
   approvers: { flag: "--approvers", env: "AMBER_APPROVERS" },
   approvalTtlSeconds: { flag: "--approval-ttl", env: "AMBER_APPROVAL_TTL" },
@@ -293,6 +296,7 @@ export function loadConfig(sources: ConfigSources): Config {
       | "gcIntervalSeconds"
       | "gcGraceSeconds"
       | "maxClockJumpSeconds"
+      | "uploadExpirySeconds"
       | "deleteQuorum"
       | "approvalTtlSeconds",
     fallback: number,
@@ -309,6 +313,7 @@ export function loadConfig(sources: ConfigSources): Config {
   const gcIntervalSeconds = seconds("gcIntervalSeconds", 3600);
   const gcGraceSeconds = seconds("gcGraceSeconds", 3600);
   const maxClockJumpSeconds = seconds("maxClockJumpSeconds", 86400);
+  const uploadExpirySeconds = seconds("uploadExpirySeconds", 7 * 86400);
   const approvalTtlSeconds = seconds("approvalTtlSeconds", 3600);
   const approvers = parseApprovers(raw("approvers"), problems);
   const quorumRaw = raw("deleteQuorum");
@@ -349,6 +354,7 @@ export function loadConfig(sources: ConfigSources): Config {
     gcIntervalSeconds,
     gcGraceSeconds,
     maxClockJumpSeconds,
+    uploadExpirySeconds,
     deleteQuorum,
     approvers,
     approvalTtlSeconds,

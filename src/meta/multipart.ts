@@ -237,6 +237,33 @@ export function abortUpload(db: Db, req: Req<"abortUpload">): MetaResults["abort
   return { aborted: true };
 }
 
+/**
+ * Aborts multipart uploads started before `before` (ms), as an abort by the
+ * client would, so abandoned uploads do not hold space for ever.
+ *
+ * @returns The uploads aborted (at most `limit`), for the audit log.
+ */
+export function expireUploads(
+  db: Db,
+  before: number,
+  limit: number,
+): { uploadId: string; bucket: string; key: string }[] {
+  const rows = db.all<{ upload_id: string; bucket: string; key: Uint8Array }>(
+    "SELECT upload_id, bucket, key FROM uploads WHERE initiated < ? ORDER BY initiated LIMIT ?",
+    before,
+    limit,
+  );
+  for (const r of rows) {
+    releaseParts(db, r.upload_id);
+    db.run("DELETE FROM uploads WHERE upload_id = ?", r.upload_id);
+  }
+  return rows.map((r) => ({
+    uploadId: r.upload_id,
+    bucket: r.bucket,
+    key: new TextDecoder().decode(r.key),
+  }));
+}
+
 /** Lists the parts of an upload after `marker`. */
 export function listParts(db: Db, req: Req<"listParts">): MetaResults["listParts"] {
   const upload = getUpload(db, req);

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { log } from "../ops/mod.ts";
 import type { Handled, MetaRequest, MetaResults, WireError } from "../channel/mod.ts";
 import { createBucket, deleteBucket, headBucket, listBuckets } from "./buckets.ts";
 import { appendAudit, auditTarget } from "./audit.ts";
@@ -41,6 +42,7 @@ import {
   abortUpload,
   completeUpload,
   createUpload,
+  expireUploads,
   getUpload,
   listParts,
   listUploads,
@@ -78,6 +80,10 @@ function auditDetail(result: unknown): string {
 
 /** How often new audit records are sealed with the vault's signing key. */
 export const AUDIT_SEAL_INTERVAL_MS = 60_000;
+/** Longest wait between checks for expired multipart uploads. */
+const UPLOAD_EXPIRY_CHECK_MAX_MS = 3_600_000;
+/** Most uploads expired in one transaction. */
+const UPLOAD_EXPIRY_BATCH = 1000;
 /** Most audit records one export page holds. */
 const AUDIT_EXPORT_MAX = 10_000;
 
@@ -111,6 +117,7 @@ export class MetaService {
   #signer: AuditSigner;
   #fourEyes: FourEyes;
   #sealTimer: ReturnType<typeof setInterval>;
+  #expiryTimer?: ReturnType<typeof setInterval>;
 
   /**
    * @param path Path of the SQLite file.
@@ -124,6 +131,8 @@ export class MetaService {
       onClockAlert: (message: string) => void;
       auditSigner: AuditSigner;
       fourEyes: FourEyesConfig;
+      /** Unfinished multipart uploads older than this are aborted; 0 never. */
+      uploadExpiryMs?: number;
     },
   ) {
     this.#db = new Db(path);
@@ -152,6 +161,28 @@ export class MetaService {
         opts.onClockAlert(`Cannot seal the audit log: ${(e as Error).message}`)
       );
     }, AUDIT_SEAL_INTERVAL_MS);
+    const expiry = opts.uploadExpiryMs ?? 0;
+    if (expiry > 0) {
+      const every = Math.min(Math.max(expiry / 4, 1000), UPLOAD_EXPIRY_CHECK_MAX_MS);
+      this.#expiryTimer = setInterval(() => this.#expireUploads(expiry), every);
+    }
+  }
+
+  /** Aborts uploads older than `expiryMs` on the trusted clock, each audited. */
+  #expireUploads(expiryMs: number): void {
+    const db = this.#db;
+    db.write(() => {
+      const now = this.#clock.now();
+      for (const u of expireUploads(db, now - expiryMs, UPLOAD_EXPIRY_BATCH)) {
+        appendAudit(db, {
+          time: now,
+          op: "abortUpload",
+          target: `${auditTarget(u)}?uploadId=${u.uploadId}`,
+          outcome: "done",
+          detail: `expired: unfinished for more than ${Math.round(expiryMs / 1000)} s`,
+        });
+      }
+    }).catch((e) => log("error", "Cannot expire multipart uploads", { error: String(e) }));
   }
 
   /**
@@ -449,6 +480,7 @@ export class MetaService {
   /** Seals the audit log and closes the database; call once queued writes are committed. */
   close(): void {
     clearInterval(this.#sealTimer);
+    clearInterval(this.#expiryTimer);
     const db = this.#db;
     db.sql.exec("BEGIN IMMEDIATE");
     try {

@@ -29,6 +29,7 @@ self.addEventListener("message", (e: MessageEvent) => {
     dataDir: string;
     ports: MessagePort[];
     maxClockJumpMs: number;
+    uploadExpiryMs: number;
     indexKey: Uint8Array;
     fourEyes: FourEyesSettings;
   } | {
@@ -43,6 +44,7 @@ self.addEventListener("message", (e: MessageEvent) => {
     Deno.mkdirSync(`${msg.dataDir}/meta`, { recursive: true });
     service = new MetaService(`${msg.dataDir}/meta/index.db`, {
       maxClockJumpMs: msg.maxClockJumpMs,
+      uploadExpiryMs: msg.uploadExpiryMs,
       auditSigner: auditSigner(msg.indexKey),
       fourEyes: fourEyesConfig(msg.fourEyes),
       onClockAlert: (message) =>
