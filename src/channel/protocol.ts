@@ -305,7 +305,39 @@ export type StoreRequest =
   | { type: "writeRelease"; writeId: string }
   | { type: "readChunks"; entries: Uint8Array }
   | { type: "collectGarbage" }
-  | { type: "stats" };
+  | { type: "stats" }
+  | { type: "drives" };
+
+/** The drives behind the chunk store: geometry, each drive's state, heals and the rebuild under way. */
+export interface DrivesStatus {
+  /** Data shards per chunk. */
+  k: number;
+  /** Parity shards per chunk. */
+  m: number;
+  /** Shards that must be durable before a write is acknowledged. */
+  writeQuorum: number;
+  /** Shards rewritten by heal on read since start. */
+  healedShards: number;
+  /** One entry per drive slot. */
+  drives: {
+    index: number;
+    path: string;
+    state: "ready" | "rebuilding" | "offline";
+    /** Shards queued for this drive until it is online. */
+    owedShards: number;
+  }[];
+  /** The running or last rebuild of a replaced or returning drive. */
+  rebuild?: {
+    drive: number;
+    checkedChunks: number;
+    totalChunks: number;
+    rebuiltShards: number;
+    rebuiltBytes: number;
+    failedChunks: number;
+    startedAt: number;
+    done: boolean;
+  };
+}
 
 /** What one garbage collection did. */
 export interface GcReport {
@@ -334,7 +366,9 @@ export interface StoreResults {
     segments: number;
     diskBytes: number;
     gc: GcReport & { runs: number };
+    drives: DrivesStatus;
   };
+  drives: DrivesStatus;
 }
 
 /** A domain error as it crosses a channel: the area, its kind and its message. */

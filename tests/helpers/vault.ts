@@ -37,6 +37,11 @@ export interface StartOptions {
   args?: string[];
 }
 
+/** The drives named by `AMBER_DRIVES` in a test's environment (absolute paths), for the sandbox flags. */
+function drivesOf(env?: Record<string, string>): string[] | undefined {
+  return env?.AMBER_DRIVES?.split(",").filter((d) => d !== "");
+}
+
 /** Finds a free loopback port. */
 export function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -58,7 +63,7 @@ export async function startVault(opts: StartOptions = {}): Promise<TestVault> {
   const port = opts.port ?? freePort();
   const accessKey = "AMBERTESTKEY";
   const secretKey = "amber-test-secret-key-0123456789";
-  const config = { dataDir, host: "127.0.0.1", port };
+  const config = { dataDir, host: "127.0.0.1", port, drives: drivesOf(opts.env) };
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...vaultFlags(config), MAIN, ...(opts.args ?? [])],
     env: {
@@ -140,7 +145,12 @@ export async function runVaultUntilExit(
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      ...vaultFlags({ dataDir: opts.dataDir, host: "127.0.0.1", port }),
+      ...vaultFlags({
+        dataDir: opts.dataDir,
+        host: "127.0.0.1",
+        port,
+        drives: drivesOf(opts.env),
+      }),
       MAIN,
       ...(opts.args ?? []),
     ],

@@ -1,0 +1,207 @@
+/**
+ * The drive watcher: notices drives that vanish or come back, pays the
+ * shards owed to drives that are online again, and rebuilds a replaced (or
+ * returning) drive at a throttled rate, with progress in its status, the
+ * metrics and the log.
+ *
+ * A returning drive is treated like a replacement: it may have missed writes
+ * while it was away (or lost some in the moment it vanished), and rebuilding
+ * only writes shards it lacks, so a drive that is nearly complete is quick.
+ *
+ * @module
+ */
+
+import { log } from "../ops/mod.ts";
+import { DRIVE_MARKER_VERSION, markerPresent, probeDrive, writeMarker } from "./drives.ts";
+import { toHex } from "./format.ts";
+import type { Drive, StripedStore } from "./striped.ts";
+
+/** How often drives are checked and owed shards paid, ms. */
+export const DRIVE_PROBE_INTERVAL_MS = 2000;
+/** Rebuild rate, bytes per second: leaves most of a disk's bandwidth to clients. */
+export const REBUILD_BYTES_PER_SECOND = 64 * 1024 * 1024;
+/** Owed shards paid per drive per tick. */
+const OWED_PAGE = 256;
+/** Chunk ids read per page while rebuilding. */
+const REBUILD_PAGE = 256;
+/** A rebuild logs its progress at most this often, ms. */
+const PROGRESS_LOG_MS = 10_000;
+
+/** Progress of one drive's rebuild. */
+export interface RebuildProgress {
+  /** Drive slot. */
+  drive: number;
+  /** Chunk ids checked so far (summed over the source drives). */
+  checkedChunks: number;
+  /** Chunk ids to check (summed over the source drives, at the start). */
+  totalChunks: number;
+  /** Shards written onto the drive. */
+  rebuiltShards: number;
+  /** Record bytes written onto the drive. */
+  rebuiltBytes: number;
+  /** Chunks that could not be rebuilt (fewer than k good shards left). */
+  failedChunks: number;
+  /** When it started, ms since the epoch. */
+  startedAt: number;
+}
+
+/** What the watcher is opened with. */
+export interface WatcherOptions {
+  /** The vault id (drive markers). */
+  vaultId: Uint8Array;
+  /** @default {DRIVE_PROBE_INTERVAL_MS}; 0 disables the timer (tests call tick()). */
+  intervalMs?: number;
+  /** @default {REBUILD_BYTES_PER_SECOND} */
+  rebuildBytesPerSecond?: number;
+}
+
+/** Watches the drives of one striped store. */
+export class DriveWatcher {
+  readonly #store: StripedStore;
+  readonly #opts: WatcherOptions;
+  #timer?: ReturnType<typeof setInterval>;
+  #ticking: Promise<void> | undefined;
+  #rebuilding: Promise<void> | undefined;
+  #closed = false;
+  /** The running (or last) rebuild. */
+  progress: RebuildProgress | undefined;
+  /** Rebuilds finished since start. */
+  finishedRebuilds = 0;
+
+  /**
+   * @param store The striped store.
+   * @param opts Vault id, tick interval, rebuild rate.
+   */
+  constructor(store: StripedStore, opts: WatcherOptions) {
+    this.#store = store;
+    this.#opts = opts;
+    const interval = opts.intervalMs ?? DRIVE_PROBE_INTERVAL_MS;
+    if (interval > 0) this.#timer = setInterval(() => this.tick(), interval);
+    // Start a rebuild left unfinished (or a replacement found at start-up) at once.
+    this.tick();
+  }
+
+  /**
+   * One round: check drives, pay owed shards, start a rebuild if one is due.
+   * Overlapping calls share the round under way.
+   */
+  tick(): Promise<void> {
+    this.#ticking ??= this.#tick().finally(() => (this.#ticking = undefined));
+    return this.#ticking;
+  }
+
+  async #tick(): Promise<void> {
+    for (const d of this.#store.drives) {
+      if (this.#closed) return;
+      if (d.store && !markerPresent(d.path)) {
+        log("warn", "Drive went offline: its marker is gone", { drive: d.index, path: d.path });
+        this.#store.detach(d);
+      } else if (!d.store) {
+        const r = probeDrive(d, this.#opts.vaultId);
+        if (r.state === "offline") continue;
+        try {
+          await this.#store.attach(d);
+          d.state = "rebuilding";
+          log("info", "Drive is back; rebuilding its missing shards", {
+            drive: d.index,
+            path: d.path,
+          });
+        } catch (e) {
+          log("warn", "Cannot open drive", { drive: d.index, error: (e as Error).message });
+        }
+      }
+    }
+    await this.#payOwed();
+    const due = this.#store.drives.find((d) => d.store && d.state === "rebuilding");
+    if (due && !this.#rebuilding && !this.#closed) {
+      this.#rebuilding = this.#rebuild(due).finally(() => (this.#rebuilding = undefined));
+    }
+  }
+
+  /** Waits for the rebuild under way, if any (tests). */
+  async settled(): Promise<void> {
+    await this.#ticking;
+    await this.#rebuilding;
+  }
+
+  async #payOwed(): Promise<void> {
+    for (const d of this.#store.drives) {
+      if (!d.store || this.#closed) continue;
+      for (const id of this.#store.owed.take(d.index, OWED_PAGE)) {
+        try {
+          await this.#store.repair(id, d.index);
+          this.#store.owed.remove(d.index, id);
+        } catch (e) {
+          const kind = (e as { kind?: string }).kind;
+          // A chunk deleted since (or past repair) owes nothing; an I/O failure is retried.
+          if (kind === "notFound" || kind === "corrupt") this.#store.owed.remove(d.index, id);
+          else break;
+        }
+      }
+    }
+  }
+
+  async #rebuild(d: Drive): Promise<void> {
+    const sources = this.#store.drives.filter((s) => s !== d && s.store);
+    const p: RebuildProgress = {
+      drive: d.index,
+      checkedChunks: 0,
+      totalChunks: sources.reduce((n, s) => n + (s.store?.stats().chunks ?? 0), 0),
+      rebuiltShards: 0,
+      rebuiltBytes: 0,
+      failedChunks: 0,
+      startedAt: Date.now(),
+    };
+    this.progress = p;
+    log("info", "Rebuilding drive", { drive: d.index, path: d.path, chunks: p.totalChunks });
+    const rate = this.#opts.rebuildBytesPerSecond ?? REBUILD_BYTES_PER_SECOND;
+    let lastLog = Date.now();
+    for (const source of sources) {
+      let after: Uint8Array = new Uint8Array(0);
+      while (true) {
+        if (this.#closed || !d.store) return; // resumed after restart or when the drive is back
+        const ids = source.store?.idsAfter(after, REBUILD_PAGE) ?? [];
+        if (ids.length === 0) break;
+        after = ids[ids.length - 1];
+        for (const id of ids) {
+          p.checkedChunks++;
+          try {
+            const r = await this.#store.repair(id, d.index);
+            p.rebuiltShards += r.shards;
+            p.rebuiltBytes += r.bytes;
+          } catch (e) {
+            if ((e as { kind?: string }).kind !== "notFound") p.failedChunks++;
+          }
+          // Throttle: stay under the rate averaged since the start.
+          const ahead = p.rebuiltBytes / rate * 1000 - (Date.now() - p.startedAt);
+          if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
+        }
+        if (Date.now() - lastLog > PROGRESS_LOG_MS) {
+          lastLog = Date.now();
+          log("info", "Rebuild progress", { ...p });
+        }
+      }
+    }
+    if (this.#closed || !d.store) return;
+    d.state = "ready";
+    writeMarker(d.path, {
+      format: DRIVE_MARKER_VERSION,
+      vaultId: toHex(this.#opts.vaultId),
+      drive: d.index,
+      state: "ready",
+    });
+    this.finishedRebuilds++;
+    log(p.failedChunks > 0 ? "warn" : "info", "Rebuilt drive", {
+      ...p,
+      seconds: (Date.now() - p.startedAt) / 1000,
+    });
+  }
+
+  /** Stops the timer and waits for the work under way to stop. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    await this.#ticking;
+    await this.#rebuilding;
+  }
+}
