@@ -214,6 +214,29 @@ export interface ScanResult {
   validBytes: number;
 }
 
+/** The valid record starting at `off`, or undefined. */
+function recordAt(bytes: Uint8Array, view: DataView, off: number): ScannedRecord | undefined {
+  if (bytes.length - off < RECORD_OVERHEAD_BYTES) return undefined;
+  const length = view.getUint32(off);
+  if (length < RECORD_OVERHEAD_BYTES || length > RECORD_MAX_BYTES) return undefined;
+  if (off + length > bytes.length) return undefined;
+  const type = bytes[off + 4];
+  if (type !== RecordType.Chunk && type !== RecordType.Tombstone && type !== RecordType.Shard) {
+    return undefined;
+  }
+  if (view.getUint32(off + length - 4) !== crc32(bytes.subarray(off, off + length - 4))) {
+    return undefined;
+  }
+  return {
+    offset: off,
+    length,
+    type: type as RecordType,
+    id: bytes.slice(off + 5, off + 5 + CHUNK_ID_BYTES),
+    payloadOffset: off + 5 + CHUNK_ID_BYTES,
+    payloadLength: length - RECORD_OVERHEAD_BYTES,
+  };
+}
+
 /**
  * Scans framed records and stops at the first torn or invalid one.
  *
@@ -226,26 +249,46 @@ export function scanRecords(bytes: Uint8Array, start = 0): ScanResult {
   const records: ScannedRecord[] = [];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let off = start;
-  while (bytes.length - off >= RECORD_OVERHEAD_BYTES) {
-    const length = view.getUint32(off);
-    if (length < RECORD_OVERHEAD_BYTES || length > RECORD_MAX_BYTES) break;
-    if (off + length > bytes.length) break;
-    const type = bytes[off + 4];
-    if (type !== RecordType.Chunk && type !== RecordType.Tombstone && type !== RecordType.Shard) {
-      break;
-    }
-    if (view.getUint32(off + length - 4) !== crc32(bytes.subarray(off, off + length - 4))) break;
-    records.push({
-      offset: off,
-      length,
-      type: type as RecordType,
-      id: bytes.slice(off + 5, off + 5 + CHUNK_ID_BYTES),
-      payloadOffset: off + 5 + CHUNK_ID_BYTES,
-      payloadLength: length - RECORD_OVERHEAD_BYTES,
-    });
-    off += length;
+  for (let r = recordAt(bytes, view, off); r; r = recordAt(bytes, view, off)) {
+    records.push(r);
+    off += r.length;
   }
   return { records, validBytes: off };
+}
+
+/**
+ * Scans a segment that may hold damaged records as well as a torn tail. An
+ * invalid record followed (anywhere later) by a valid one is damage in
+ * place, such as a flipped bit: it is skipped and reported, and nothing
+ * after it is lost. Only an invalid stretch running to the end of the file
+ * is a torn tail, cut at `validBytes`.
+ *
+ * @param bytes A whole segment.
+ * @param start Offset where records begin.
+ * @returns The valid records, where the last one ends, and the damaged stretches.
+ */
+export function scanSegment(
+  bytes: Uint8Array,
+  start: number,
+): ScanResult & { damaged: { offset: number; length: number }[] } {
+  const records: ScannedRecord[] = [];
+  const damaged: { offset: number; length: number }[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let off = start;
+  while (off < bytes.length) {
+    const r = recordAt(bytes, view, off);
+    if (r) {
+      records.push(r);
+      off += r.length;
+      continue;
+    }
+    let next = off + 1;
+    while (next < bytes.length && !recordAt(bytes, view, next)) next++;
+    if (next >= bytes.length) break; // nothing valid follows: a torn tail
+    damaged.push({ offset: off, length: next - off });
+    off = next;
+  }
+  return { records, validBytes: off, damaged };
 }
 
 /** Bytes of the header at the start of a shard record's payload. */

@@ -18,6 +18,7 @@
 
 import { setImmediate } from "node:timers";
 import { DatabaseSync } from "node:sqlite";
+import { log } from "../ops/mod.ts";
 import { StoreError } from "./errors.ts";
 import {
   decodeSegmentHeader,
@@ -26,6 +27,7 @@ import {
   encodeSegmentHeader,
   RecordType,
   scanRecords,
+  scanSegment,
   SEGMENT_HEADER_BYTES,
 } from "./format.ts";
 
@@ -192,7 +194,11 @@ export class SegmentStore {
         `Cannot open segment "${this.#path(n)}": it belongs to another vault`,
       );
     }
-    const { records, validBytes } = scanRecords(bytes, SEGMENT_HEADER_BYTES);
+    const { records, validBytes, damaged } = scanSegment(bytes, SEGMENT_HEADER_BYTES);
+    for (const d of damaged) {
+      // Left in place: the shards in it are rebuilt from the other drives when read.
+      log("warn", "Segment holds a damaged stretch", { segment: this.#path(n), ...d });
+    }
     this.#db.exec("BEGIN");
     const now = Date.now();
     for (const r of records) {
