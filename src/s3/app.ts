@@ -160,6 +160,15 @@ export function createApp(deps: AppDeps): Hono {
     deps.metrics.gcRuns.set(s.gc.runs);
     deps.metrics.gcDeletedChunks.set(s.gc.deletedChunks);
     deps.metrics.gcReclaimedBytes.set(s.gc.reclaimedBytes);
+    const drives = s.drives.drives;
+    deps.metrics.drivesOnline.set(drives.filter((d) => d.state !== "offline").length);
+    deps.metrics.drivesRebuilding.set(drives.filter((d) => d.state === "rebuilding").length);
+    deps.metrics.owedShards.set(drives.reduce((n, d) => n + d.owedShards, 0));
+    const rebuild = s.drives.rebuild;
+    deps.metrics.rebuildProgress.set(
+      !rebuild || rebuild.done ? 1 : rebuild.checkedChunks / Math.max(1, rebuild.totalChunks),
+    );
+    deps.metrics.healedShards.set(s.drives.healedShards);
     return c.text(await deps.metrics.registry.metrics(), 200, {
       "content-type": deps.metrics.registry.contentType,
     });
