@@ -231,7 +231,7 @@ export class StripedStore {
       if (ok < this.writeQuorum) {
         const reason = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
         throw new StoreError(
-          "io",
+          "unavailable",
           `Cannot store chunk: ${ok} of ${targets.length} drives wrote its shards and ${this.writeQuorum} are needed (${
             (reason.reason as Error).message
           })`,
@@ -271,12 +271,15 @@ export class StripedStore {
   /**
    * Marks a chunk as just used by a write, on every drive.
    *
-   * @returns False when fewer than `k` consistent shards are stored (the
-   *   chunk must then be written again).
+   * @returns False when fewer consistent shards than a write quorum are
+   *   stored (a write cut short by a crash, or drives lost since): the chunk
+   *   must then be written again, or a new upload would be acknowledged
+   *   with less redundancy than a new chunk gets.
    */
   touch(id: Uint8Array): boolean {
     const stripe = this.#stripe(this.#locate(id));
-    if (!stripe || stripe.held.length < stripe.k) return false;
+    const quorum = stripe && (stripe.m > 0 ? stripe.k + 1 : stripe.k);
+    if (!stripe || stripe.held.length < quorum!) return false;
     for (const d of this.drives) {
       try {
         d.store?.touch(id);

@@ -215,7 +215,13 @@ Deno.test("StripedStore - writes need k+1 drives; shards owed to a missing drive
     assert.deepEqual(await read(call, m), data, "two drives still read");
     await assert.rejects(
       write(call, new Uint8Array(randomBytes(100_000))),
-      (e: unknown) => e instanceof StoreError && e.kind === "io" && /3 are needed/.test(e.message),
+      (e: unknown) =>
+        e instanceof StoreError && e.kind === "unavailable" && /3 are needed/.test(e.message),
+    );
+    await assert.rejects(
+      write(call, data),
+      (e: unknown) => e instanceof StoreError && e.kind === "unavailable",
+      "a chunk with fewer shards than a write quorum is not deduplicated against",
     );
     // Both come back empty (replaced); the watcher marks them, pays the debts and rebuilds.
     Deno.mkdirSync(r.drives[1]);
