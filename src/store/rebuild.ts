@@ -67,8 +67,6 @@ export class DriveWatcher {
   #closed = false;
   /** The running (or last) rebuild. */
   progress: RebuildProgress | undefined;
-  /** Rebuilds finished since start. */
-  finishedRebuilds = 0;
 
   /**
    * @param store The striped store.
@@ -88,7 +86,9 @@ export class DriveWatcher {
    * Overlapping calls share the round under way.
    */
   tick(): Promise<void> {
-    this.#ticking ??= this.#tick().finally(() => (this.#ticking = undefined));
+    this.#ticking ??= this.#tick()
+      .catch((e) => log("warn", "Drive watcher round failed", { error: (e as Error).message }))
+      .finally(() => (this.#ticking = undefined));
     return this.#ticking;
   }
 
@@ -116,11 +116,9 @@ export class DriveWatcher {
     await this.#payOwed();
     const due = this.#store.drives.find((d) => d.store && d.state === "rebuilding");
     if (due && !this.#rebuilding && !this.#closed) {
-      this.#rebuilding = this.#rebuild(due).finally(() => {
-        this.#rebuilding = undefined;
-        // The next drive waiting for a rebuild starts now, not at the next tick.
-        if (!this.#closed) this.tick();
-      });
+      this.#rebuilding = this.#rebuild(due).catch((e) =>
+        log("warn", "Rebuild stopped", { drive: due.index, error: (e as Error).message })
+      ).finally(() => (this.#rebuilding = undefined));
     }
   }
 
@@ -202,7 +200,8 @@ export class DriveWatcher {
       drive: d.index,
       state: "ready",
     });
-    this.finishedRebuilds++;
+    // The next drive waiting for a rebuild starts now, not at the next tick.
+    setTimeout(() => this.#closed || this.tick(), 0);
     log(p.failedChunks > 0 ? "warn" : "info", "Rebuilt drive", {
       ...p,
       seconds: (Date.now() - p.startedAt) / 1000,
