@@ -11,6 +11,7 @@
  * @module
  */
 
+import type { DrivesStatus } from "../channel/mod.ts";
 import { log } from "../ops/mod.ts";
 import { DRIVE_MARKER_VERSION, markerPresent, probeDrive, writeMarker } from "./drives.ts";
 import { toHex } from "./format.ts";
@@ -29,23 +30,8 @@ const REBUILD_LANES = 8;
 /** A rebuild logs its progress at most this often, ms. */
 const PROGRESS_LOG_MS = 10_000;
 
-/** Progress of one drive's rebuild. */
-export interface RebuildProgress {
-  /** Drive slot. */
-  drive: number;
-  /** Chunk ids checked so far (summed over the source drives). */
-  checkedChunks: number;
-  /** Chunk ids to check (summed over the source drives, at the start). */
-  totalChunks: number;
-  /** Shards written onto the drive. */
-  rebuiltShards: number;
-  /** Record bytes written onto the drive. */
-  rebuiltBytes: number;
-  /** Chunks that could not be rebuilt (fewer than k good shards left). */
-  failedChunks: number;
-  /** When it started, ms since the epoch. */
-  startedAt: number;
-}
+/** Progress of one drive's rebuild (the status message without its `done`). */
+export type RebuildProgress = Omit<NonNullable<DrivesStatus["rebuild"]>, "done">;
 
 /** What the watcher is opened with. */
 export interface WatcherOptions {

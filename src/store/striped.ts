@@ -541,13 +541,7 @@ export class StripedStore {
   }
 
   /** Counts over all online drives (chunks and plaintext: the fullest drive). */
-  stats(): {
-    chunks: number;
-    storedBytes: number;
-    plainBytes: number;
-    segments: number;
-    diskBytes: number;
-  } {
+  stats(): ReturnType<SegmentStore["stats"]> {
     const out = { chunks: 0, storedBytes: 0, plainBytes: 0, segments: 0, diskBytes: 0 };
     for (const d of this.drives) {
       if (!d.store) continue;

@@ -17,17 +17,7 @@ import { randomBytes } from "node:crypto";
 import { ReedSolomon } from "../../src/store/erasure.ts";
 import { s3For } from "../../tests/helpers/s3_client.ts";
 import { startVault, type TestVault } from "../../tests/helpers/vault.ts";
-import { log, MB, MIB } from "./common.ts";
-
-/** A row of the bench table (the shape main.ts prints). */
-export interface DriveRow {
-  figure: string;
-  value: string;
-  target: string;
-  ratio: string;
-  pass: "pass" | "FAIL" | "";
-  rgw: string;
-}
+import { log, MB, MIB, type Row } from "./common.ts";
 
 /** Sizes of the drive phases. */
 export interface DrivePlan {
@@ -39,7 +29,7 @@ export interface DrivePlan {
   streams: number;
 }
 
-function row(figure: string, value: string, note = ""): DriveRow {
+function row(figure: string, value: string, note = ""): Row {
   return { figure, value, target: "—", ratio: note, pass: "", rgw: "—" };
 }
 
@@ -48,8 +38,8 @@ function row(figure: string, value: string, note = ""): DriveRow {
  *
  * @returns One encode and one decode row per geometry.
  */
-export function erasureRows(): DriveRow[] {
-  const rows: DriveRow[] = [];
+export function erasureRows(): Row[] {
+  const rows: Row[] = [];
   const stripe = new Uint8Array(randomBytes(4 * MIB));
   for (const [k, m] of [[2, 2], [4, 2]]) {
     const rs = new ReedSolomon(k, m);
@@ -138,7 +128,7 @@ async function withVault<T>(
  * @param plan Object count, size and concurrency.
  * @returns The rows.
  */
-export async function driveRows(plan: DrivePlan): Promise<DriveRow[]> {
+export async function driveRows(plan: DrivePlan): Promise<Row[]> {
   const bodies = Array.from(
     { length: plan.objects },
     () => new Uint8Array(randomBytes(plan.objectMiB * MIB)),

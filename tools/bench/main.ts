@@ -31,7 +31,7 @@ import { s3For } from "../../tests/helpers/s3_client.ts";
 import { CHUNK_AVG_BYTES } from "../../src/store/chunker.ts";
 import { type DedupOptions, measureDedup, nightlyArchives } from "./dedup.ts";
 import { driveRows, erasureRows } from "./drives.ts";
-import { log, MB, MIB } from "./common.ts";
+import { log, MB, MIB, type Row } from "./common.ts";
 import { auditHash, type AuditRecord, verifyAudit } from "../../src/meta/audit.ts";
 import { type Limits, measureLimits } from "./limits.ts";
 import { CpuMeter, type CpuUse, procText, RssSampler, statusKiB } from "./observe.ts";
@@ -417,15 +417,6 @@ async function dedupBench(
 }
 
 // -------------------------------------------------------------- reporting
-
-interface Row {
-  figure: string;
-  value: string;
-  target: string;
-  ratio: string;
-  pass: "pass" | "FAIL" | "";
-  rgw: string;
-}
 
 function pct(x: number): string {
   return `${(x * 100).toFixed(0)} %`;
