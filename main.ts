@@ -136,6 +136,9 @@ async function main() {
       meta: storeToMeta.port1,
       gcIntervalMs: config.gcIntervalSeconds * 1000,
       gcGraceMs: config.gcGraceSeconds * 1000,
+      drives: config.drives,
+      ec: config.ec,
+      rebuildBytesPerSecond: config.rebuildMiBps * 1024 * 1024,
     } satisfies StoreInit,
     [toStore.port2, storeToMeta.port1],
   );

@@ -49,6 +49,25 @@ export interface Config {
    * object of positive numbers); the router checks the names against `ops/signals.ts`.
    */
   signalThresholds: Record<string, number>;
+  /** Absolute paths of the drives chunk shards are striped over, in slot order. @default [`${dataDir}/store`] */
+  drives: string[];
+  /** Erasure coding: `k` data and `m` parity shards per chunk, `k + m` = drive count. @default {@linkcode defaultEc} */
+  ec: { k: number; m: number };
+  /** Rate a replaced drive is rebuilt at, MiB/s. @default 64 */
+  rebuildMiBps: number;
+}
+
+/**
+ * The erasure-coding default for a drive count: parity grows with the drive
+ * count (1 → 1+0, 2 → 1+1, 3 → 2+1, 4 → 2+2, 6 → 4+2, 10 → 7+3, 17 → 13+4),
+ * so small vaults survive one lost drive and larger ones two or more.
+ *
+ * @param drives Number of drives.
+ * @returns `k` and `m` with `k + m = drives`.
+ */
+export function defaultEc(drives: number): { k: number; m: number } {
+  const m = drives <= 1 ? 0 : drives <= 3 ? 1 : drives <= 9 ? 2 : drives <= 16 ? 3 : 4;
+  return { k: drives - m, m };
 }
 
 /** Thrown when settings are invalid; one line per bad setting. */
@@ -81,6 +100,9 @@ const SETTINGS = {
   approvalTtlSeconds: { flag: "--approval-ttl", env: "AMBER_APPROVAL_TTL" },
   adminToken: { flag: "--admin-token", env: "AMBER_ADMIN_TOKEN" },
   signalThresholds: { flag: "--signal-thresholds", env: "AMBER_SIGNAL_THRESHOLDS" },
+  drives: { flag: "--drives", env: "AMBER_DRIVES" },
+  ec: { flag: "--ec", env: "AMBER_EC" },
+  rebuildMiBps: { flag: "--rebuild-rate", env: "AMBER_REBUILD_RATE" },
 } as const;
 
 type SettingName = keyof typeof SETTINGS;
@@ -339,6 +361,45 @@ export function loadConfig(sources: ConfigSources): Config {
 
   const signalThresholds = parseThresholds(raw("signalThresholds"), problems);
 
+  const drivesRaw = raw("drives");
+  const drives = drivesRaw.value === undefined
+    ? [`${dataDir}/store`]
+    : drivesRaw.value.split(",").map((d) => d.trim()).filter((d) => d !== "").map((d) =>
+      resolvePath(sources.cwd, d)
+    );
+  if (drives.length === 0) {
+    problems.push(`Invalid drives "${drivesRaw.value}" (${drivesRaw.from}): list at least one`);
+  } else if (new Set(drives).size !== drives.length) {
+    problems.push(
+      `Invalid drives "${drivesRaw.value}" (${drivesRaw.from}): a drive is listed twice`,
+    );
+  } else if (drives.length > 255) {
+    problems.push(`Invalid drives (${drivesRaw.from}): at most 255 drives`);
+  }
+  const ecRaw = raw("ec");
+  let ec = defaultEc(Math.max(1, drives.length));
+  if (ecRaw.value !== undefined) {
+    const match = /^(\d+)\+(\d+)$/.exec(ecRaw.value.trim());
+    const k = Number(match?.[1]);
+    const m = Number(match?.[2]);
+    if (!match || k < 1) {
+      problems.push(
+        `Invalid erasure coding "${ecRaw.value}" (${ecRaw.from}): expected k+m such as 2+2, with k at least 1`,
+      );
+    } else if (k + m !== drives.length) {
+      problems.push(
+        `Invalid erasure coding "${ecRaw.value}" (${ecRaw.from}): k+m must equal the ${drives.length} drives (one shard per drive)`,
+      );
+    } else ec = { k, m };
+  }
+  const rateRaw = raw("rebuildMiBps");
+  const rebuildMiBps = Number(rateRaw.value ?? 64);
+  if (!(rebuildMiBps > 0) || !Number.isFinite(rebuildMiBps)) {
+    problems.push(
+      `Invalid rebuild-rate "${rateRaw.value}" (${rateRaw.from}): expected MiB/s above 0`,
+    );
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     host,
@@ -360,6 +421,9 @@ export function loadConfig(sources: ConfigSources): Config {
     approvalTtlSeconds,
     adminToken,
     signalThresholds,
+    drives,
+    ec,
+    rebuildMiBps,
   };
 }
 

@@ -18,6 +18,13 @@ export interface SandboxInputs {
   port: number;
   /** Absolute path of the config file, if any. */
   configFile?: string;
+  /** Absolute drive paths (chunk shards); the default drive lies inside the data dir. */
+  drives?: string[];
+}
+
+/** The data dir and every drive: what the vault, the store and the index may read and write. */
+function storagePaths(s: SandboxInputs): string[] {
+  return [s.dataDir, ...(s.drives ?? []).filter((d) => !d.startsWith(`${s.dataDir}/`))];
 }
 
 /** Directory holding the vault's own modules; Workers need read access to load their entry files. */
@@ -37,10 +44,10 @@ export const CODE_DIR: string = new URL(".", import.meta.url).pathname.replace(/
  * ```
  */
 export function vaultFlags(s: SandboxInputs): string[] {
-  const read = [s.dataDir, CODE_DIR, ...(s.configFile ? [s.configFile] : [])];
+  const read = [...storagePaths(s), CODE_DIR, ...(s.configFile ? [s.configFile] : [])];
   return [
     `--allow-read=${read.join(",")}`,
-    `--allow-write=${s.dataDir}`,
+    `--allow-write=${storagePaths(s).join(",")}`,
     `--allow-net=${netAddress(s)}`,
     `--allow-env=${ENV_NAMES.join(",")}`,
     "--unstable-worker-options",
@@ -71,8 +78,8 @@ export type WorkerName = "router" | "store" | "meta";
 
 /**
  * Least-privilege permissions of each Worker: the router holds the port and
- * no file access beyond its own code; the store and the index hold the data
- * dir and no network.
+ * no file access beyond its own code; the store holds the data dir and the
+ * drives, the index the data dir, and neither the network.
  *
  * @param s Data dir and listen address.
  * @returns The `deno.permissions` option for each Worker.
@@ -83,7 +90,7 @@ export function workerPermissions(
   const none = { env: false, ffi: false, import: false, run: false, sys: false } as const;
   return {
     router: { ...none, net: [netAddress(s)], read: [CODE_DIR], write: false },
-    store: { ...none, net: false, read: [CODE_DIR, s.dataDir], write: [s.dataDir] },
+    store: { ...none, net: false, read: [CODE_DIR, ...storagePaths(s)], write: storagePaths(s) },
     meta: { ...none, net: false, read: [CODE_DIR, s.dataDir], write: [s.dataDir] },
   };
 }

@@ -446,7 +446,47 @@ export type StoreRequest =
   | { type: "stats" }
   /** Seals a credential secret under the vault's secrets key, bound to `context` (the access key id). */
   | { type: "sealSecret"; plaintext: string; context: string }
-  | { type: "openSecret"; sealed: string; context: string };
+  | { type: "openSecret"; sealed: string; context: string }
+  | { type: "drives" };
+
+/** The drives behind the chunk store: geometry, each drive's state, heals and the rebuild under way. */
+export interface DrivesStatus {
+  /** Data shards per chunk. */
+  k: number;
+  /** Parity shards per chunk. */
+  m: number;
+  /** Shards that must be durable before a write is acknowledged. */
+  writeQuorum: number;
+  /** Shards rewritten by heal on read since start. */
+  healedShards: number;
+  /** One entry per drive slot. */
+  drives: {
+    index: number;
+    path: string;
+    state: "ready" | "rebuilding" | "offline";
+    /** Shards queued for this drive until it is online. */
+    owedShards: number;
+  }[];
+  /** The running or last rebuild of a replaced or returning drive. */
+  rebuild?: {
+    /** Drive slots rebuilt together. */
+    drives: number[];
+    /** Chunk ids checked so far (summed over the source drives). */
+    checkedChunks: number;
+    /** Chunk ids to check (summed over the source drives, at the start). */
+    totalChunks: number;
+    /** Shards written onto the drive. */
+    rebuiltShards: number;
+    /** Record bytes written onto the drive. */
+    rebuiltBytes: number;
+    /** Chunks that could not be rebuilt (fewer than k good shards left). */
+    failedChunks: number;
+    /** When it started, ms since the epoch. */
+    startedAt: number;
+    /** The drives are ready. */
+    done: boolean;
+  };
+}
 
 /** What one garbage collection did. */
 export interface GcReport {
@@ -479,9 +519,11 @@ export interface StoreResults {
     segments: number;
     diskBytes: number;
     gc: GcReport & { runs: number };
+    drives: DrivesStatus;
   };
   sealSecret: { sealed: string };
   openSecret: { plaintext: string };
+  drives: DrivesStatus;
 }
 
 /** A domain error as it crosses a channel: the area, its kind and its message. */

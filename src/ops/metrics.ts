@@ -27,6 +27,11 @@ export class VaultMetrics {
   readonly gcReclaimedBytes: client.Gauge;
   /** Usage, quotas and freshness per bucket. */
   readonly buckets: BucketMetrics;
+  readonly drivesOnline: client.Gauge;
+  readonly drivesRebuilding: client.Gauge;
+  readonly owedShards: client.Gauge;
+  readonly rebuildProgress: client.Gauge;
+  readonly healedShards: client.Gauge;
 
   constructor() {
     const registers = [this.registry];
@@ -108,6 +113,31 @@ export class VaultMetrics {
     this.gcReclaimedBytes = new client.Gauge({
       name: "amber_gc_reclaimed_bytes",
       help: "Segment file bytes reclaimed by compaction since start",
+      registers,
+    });
+    this.drivesOnline = new client.Gauge({
+      name: "amber_drives_online",
+      help: "Drives online (ready or rebuilding); alert when below the drive count",
+      registers,
+    });
+    this.drivesRebuilding = new client.Gauge({
+      name: "amber_drives_rebuilding",
+      help: "Drives being rebuilt after a replacement or an absence",
+      registers,
+    });
+    this.owedShards = new client.Gauge({
+      name: "amber_drive_owed_shards",
+      help: "Shards queued for drives that were offline when their chunk was written",
+      registers,
+    });
+    this.rebuildProgress = new client.Gauge({
+      name: "amber_drive_rebuild_progress_ratio",
+      help: "Progress of the running (or last) drive rebuild, 0 to 1",
+      registers,
+    });
+    this.healedShards = new client.Gauge({
+      name: "amber_healed_shards",
+      help: "Bad or missing shards rewritten by heal on read since start",
       registers,
     });
   }

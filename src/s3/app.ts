@@ -208,6 +208,17 @@ export function createApp(deps: AppDeps): Hono {
     deps.signals.report(deps.now());
     const health = await deps.meta.call({ type: "bucketHealth" });
     deps.metrics.buckets.update(health.now, health.buckets);
+    const drives = s.drives.drives;
+    deps.metrics.drivesOnline.set(drives.filter((d) => d.state !== "offline").length);
+    deps.metrics.drivesRebuilding.set(drives.filter((d) => d.state === "rebuilding").length);
+    deps.metrics.owedShards.set(drives.reduce((n, d) => n + d.owedShards, 0));
+    const rebuild = s.drives.rebuild;
+    deps.metrics.rebuildProgress.set(
+      !rebuild || rebuild.done
+        ? 1
+        : Math.min(1, rebuild.checkedChunks / Math.max(1, rebuild.totalChunks)),
+    );
+    deps.metrics.healedShards.set(s.drives.healedShards);
     return c.text(await deps.metrics.registry.metrics(), 200, {
       "content-type": deps.metrics.registry.contentType,
     });

@@ -7,8 +7,18 @@
  * @module
  */
 
-/** The reasons a store operation can fail. */
-export type StoreErrorKind = "corrupt" | "notFound" | "wrongKey" | "format" | "io" | "full";
+/**
+ * The reasons a store operation can fail; `unavailable`: too few drives are online to write;
+ * `full`: a drive has no room left.
+ */
+export type StoreErrorKind =
+  | "corrupt"
+  | "notFound"
+  | "wrongKey"
+  | "format"
+  | "io"
+  | "unavailable"
+  | "full";
 
 /**
  * An error raised by the chunk store, tagged with a {@linkcode StoreErrorKind}.

@@ -9,6 +9,14 @@
  * [u32 record length][u8 type][32-byte chunk id][payload][u32 crc32]
  * ```
  *
+ * A shard record's payload starts with a {@linkcode SHARD_HEADER_BYTES}-byte
+ * shard header, so the record's CRC-32 is the shard's own checksum: a bad
+ * shard is identified without the others.
+ *
+ * ```
+ * [u8 shard index][u8 k][u8 m][u8 0][u32 sealed length][u32 crc32 of the sealed chunk][u32 plaintext length]
+ * ```
+ *
  * `record length` counts every byte of the record, both u32s included; the
  * CRC-32 covers every byte before it. Integers are big-endian.
  *
@@ -20,8 +28,18 @@
 import { crc32 } from "node:zlib";
 import { StoreError } from "./errors.ts";
 
-/** Version of the on-disk format written by this build (segments and chunks). */
+/** Version of the sealed-chunk format written by this build. */
 export const FORMAT_VERSION = 1;
+
+/**
+ * Version of the segment format written by this build. Version 1 segments
+ * hold whole sealed chunks ({@linkcode RecordType.Chunk}); version 2 adds
+ * erasure-coded shards ({@linkcode RecordType.Shard}). Both stay readable.
+ */
+export const SEGMENT_FORMAT_VERSION = 2;
+
+/** Segment format versions this build reads. */
+export const SEGMENT_FORMAT_VERSIONS_READ: readonly number[] = [1, 2];
 
 /** Magic bytes at the start of every segment file: "AMS1". */
 export const SEGMENT_MAGIC: Uint8Array = new Uint8Array([0x41, 0x4d, 0x53, 0x31]);
@@ -53,6 +71,8 @@ export const RecordType = {
   Chunk: 1,
   /** A tombstone: the chunk with this id was deleted by GC. Empty payload. */
   Tombstone: 2,
+  /** One erasure-coded shard of a sealed chunk: shard header, then shard bytes. */
+  Shard: 3,
 } as const;
 
 /** A record type value. */
@@ -69,7 +89,7 @@ export interface SegmentHeader {
 }
 
 /**
- * Encodes a segment header for the current {@linkcode FORMAT_VERSION}.
+ * Encodes a segment header for the current {@linkcode SEGMENT_FORMAT_VERSION}.
  *
  * @example Usage
  * ```ts
@@ -91,7 +111,7 @@ export function encodeSegmentHeader(header: { vaultId: Uint8Array; segment: numb
   const out = new Uint8Array(SEGMENT_HEADER_BYTES);
   const view = new DataView(out.buffer);
   out.set(SEGMENT_MAGIC, 0);
-  out[4] = FORMAT_VERSION;
+  out[4] = SEGMENT_FORMAT_VERSION;
   out.set(header.vaultId, 8);
   view.setUint32(24, header.segment);
   view.setUint32(28, crc32(out.subarray(0, 28)));
@@ -121,7 +141,7 @@ export function decodeSegmentHeader(bytes: Uint8Array, name = "segment"): Segmen
     throw new StoreError("corrupt", `Cannot open segment "${name}": header checksum mismatch`);
   }
   const version = bytes[4];
-  if (version !== FORMAT_VERSION) {
+  if (!SEGMENT_FORMAT_VERSIONS_READ.includes(version)) {
     throw new StoreError(
       "format",
       `Cannot open segment "${name}": unsupported format version ${version}`,
@@ -146,14 +166,21 @@ export function decodeSegmentHeader(bytes: Uint8Array, name = "segment"): Segmen
  *
  * @param type Record type.
  * @param id 32-byte chunk id.
- * @param payload Record payload, e.g. a sealed chunk.
+ * @param payload Record payload, e.g. a sealed chunk, or its parts in order
+ *   (a shard header and the shard, framed without an extra copy).
  * @returns The framed record, owning its buffer.
  */
-export function encodeRecord(type: RecordType, id: Uint8Array, payload: Uint8Array): Uint8Array {
+export function encodeRecord(
+  type: RecordType,
+  id: Uint8Array,
+  payload: Uint8Array | Uint8Array[],
+): Uint8Array {
+  const parts = Array.isArray(payload) ? payload : [payload];
+  const payloadBytes = parts.reduce((n, p) => n + p.length, 0);
   if (id.length !== CHUNK_ID_BYTES) {
     throw new RangeError(`Cannot encode record: chunk id must be ${CHUNK_ID_BYTES} bytes`);
   }
-  const length = RECORD_OVERHEAD_BYTES + payload.length;
+  const length = RECORD_OVERHEAD_BYTES + payloadBytes;
   if (length > RECORD_MAX_BYTES) {
     throw new RangeError(`Cannot encode record: ${length} bytes exceeds ${RECORD_MAX_BYTES}`);
   }
@@ -162,7 +189,11 @@ export function encodeRecord(type: RecordType, id: Uint8Array, payload: Uint8Arr
   view.setUint32(0, length);
   out[4] = type;
   out.set(id, 5);
-  out.set(payload, 5 + CHUNK_ID_BYTES);
+  let at = 5 + CHUNK_ID_BYTES;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   view.setUint32(length - 4, crc32(out.subarray(0, length - 4)));
   return out;
 }
@@ -194,6 +225,29 @@ export interface ScanResult {
   validBytes: number;
 }
 
+/** The valid record starting at `off`, or undefined. */
+function recordAt(bytes: Uint8Array, view: DataView, off: number): ScannedRecord | undefined {
+  if (bytes.length - off < RECORD_OVERHEAD_BYTES) return undefined;
+  const length = view.getUint32(off);
+  if (length < RECORD_OVERHEAD_BYTES || length > RECORD_MAX_BYTES) return undefined;
+  if (off + length > bytes.length) return undefined;
+  const type = bytes[off + 4];
+  if (type !== RecordType.Chunk && type !== RecordType.Tombstone && type !== RecordType.Shard) {
+    return undefined;
+  }
+  if (view.getUint32(off + length - 4) !== crc32(bytes.subarray(off, off + length - 4))) {
+    return undefined;
+  }
+  return {
+    offset: off,
+    length,
+    type: type as RecordType,
+    id: bytes.slice(off + 5, off + 5 + CHUNK_ID_BYTES),
+    payloadOffset: off + 5 + CHUNK_ID_BYTES,
+    payloadLength: length - RECORD_OVERHEAD_BYTES,
+  };
+}
+
 /**
  * Scans framed records and stops at the first torn or invalid one.
  *
@@ -206,22 +260,131 @@ export function scanRecords(bytes: Uint8Array, start = 0): ScanResult {
   const records: ScannedRecord[] = [];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let off = start;
-  while (bytes.length - off >= RECORD_OVERHEAD_BYTES) {
-    const length = view.getUint32(off);
-    if (length < RECORD_OVERHEAD_BYTES || length > RECORD_MAX_BYTES) break;
-    if (off + length > bytes.length) break;
-    const type = bytes[off + 4];
-    if (type !== RecordType.Chunk && type !== RecordType.Tombstone) break;
-    if (view.getUint32(off + length - 4) !== crc32(bytes.subarray(off, off + length - 4))) break;
-    records.push({
-      offset: off,
-      length,
-      type: type as RecordType,
-      id: bytes.slice(off + 5, off + 5 + CHUNK_ID_BYTES),
-      payloadOffset: off + 5 + CHUNK_ID_BYTES,
-      payloadLength: length - RECORD_OVERHEAD_BYTES,
-    });
-    off += length;
+  for (let r = recordAt(bytes, view, off); r; r = recordAt(bytes, view, off)) {
+    records.push(r);
+    off += r.length;
   }
   return { records, validBytes: off };
+}
+
+/**
+ * Scans a segment that may hold damaged records as well as a torn tail. An
+ * invalid record followed (anywhere later) by a valid one is damage in
+ * place, such as a flipped bit: it is skipped and reported, and nothing
+ * after it is lost. Only an invalid stretch running to the end of the file
+ * is a torn tail, cut at `validBytes`.
+ *
+ * @param bytes A whole segment.
+ * @param start Offset where records begin.
+ * @returns The valid records, where the last one ends, and the damaged stretches.
+ */
+export function scanSegment(
+  bytes: Uint8Array,
+  start: number,
+): ScanResult & { damaged: { offset: number; length: number }[] } {
+  const records: ScannedRecord[] = [];
+  const damaged: { offset: number; length: number }[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let off = start;
+  while (off < bytes.length) {
+    const r = recordAt(bytes, view, off);
+    if (r) {
+      records.push(r);
+      off += r.length;
+      continue;
+    }
+    let next = off + 1;
+    while (next < bytes.length && !recordAt(bytes, view, next)) next++;
+    if (next >= bytes.length) break; // nothing valid follows: a torn tail
+    damaged.push({ offset: off, length: next - off });
+    off = next;
+  }
+  return { records, validBytes: off, damaged };
+}
+
+/** Bytes of the header at the start of a shard record's payload. */
+export const SHARD_HEADER_BYTES = 16;
+
+/** What a shard header says about its shard and the chunk it belongs to. */
+export interface ShardHeader {
+  /** Index of this shard in its stripe: data shards first, then parity. */
+  shard: number;
+  /** Data shards of the stripe. */
+  k: number;
+  /** Parity shards of the stripe. */
+  m: number;
+  /** Bytes of the whole sealed chunk. */
+  sealedBytes: number;
+  /** CRC-32 of the whole sealed chunk: tells shards of two different seals of one chunk apart. */
+  sealedCrc: number;
+  /** Plaintext bytes of the chunk. */
+  plainBytes: number;
+}
+
+/**
+ * Encodes a shard header, the start of a shard record's payload (the shard
+ * bytes follow it).
+ *
+ * @example Usage
+ * ```ts
+ * import { decodeShard, encodeRecord, encodeShardHeader, RecordType, scanRecords } from "./format.ts";
+ * const h = { shard: 1, k: 2, m: 2, sealedBytes: 5, sealedCrc: 7, plainBytes: 3 };
+ * const rec = encodeRecord(RecordType.Shard, new Uint8Array(32), [encodeShardHeader(h), new Uint8Array(3)]);
+ * const r = scanRecords(rec).records[0];
+ * const { header, bytes } = decodeShard(rec.subarray(r.payloadOffset, r.payloadOffset + r.payloadLength));
+ * if (header.shard !== 1 || bytes.length !== 3) throw new Error("round trip");
+ * ```
+ *
+ * @param header The shard header.
+ * @returns {@linkcode SHARD_HEADER_BYTES} bytes.
+ */
+export function encodeShardHeader(header: ShardHeader): Uint8Array {
+  const out = new Uint8Array(SHARD_HEADER_BYTES);
+  const view = new DataView(out.buffer);
+  out[0] = header.shard;
+  out[1] = header.k;
+  out[2] = header.m;
+  view.setUint32(4, header.sealedBytes);
+  view.setUint32(8, header.sealedCrc);
+  view.setUint32(12, header.plainBytes);
+  return out;
+}
+
+/**
+ * Reads a shard record's payload.
+ *
+ * @param payload The payload of a {@linkcode RecordType.Shard} record.
+ * @returns The header and a view of the shard bytes.
+ * @throws {StoreError} `corrupt` when the header does not make sense.
+ */
+export function decodeShard(payload: Uint8Array): { header: ShardHeader; bytes: Uint8Array } {
+  if (payload.length < SHARD_HEADER_BYTES) {
+    throw new StoreError("corrupt", "Cannot read shard: header is truncated");
+  }
+  const view = new DataView(payload.buffer, payload.byteOffset, SHARD_HEADER_BYTES);
+  const header: ShardHeader = {
+    shard: payload[0],
+    k: payload[1],
+    m: payload[2],
+    sealedBytes: view.getUint32(4),
+    sealedCrc: view.getUint32(8),
+    plainBytes: view.getUint32(12),
+  };
+  if (header.k < 1 || header.shard >= header.k + header.m) {
+    throw new StoreError(
+      "corrupt",
+      `Cannot read shard: index ${header.shard} does not fit ${header.k}+${header.m}`,
+    );
+  }
+  return { header, bytes: payload.subarray(SHARD_HEADER_BYTES) };
+}
+
+/**
+ * Lower-case hex of some bytes (chunk ids in logs and maps, vault ids in drive markers).
+ *
+ * @param bytes The bytes.
+ * @returns Two hex digits per byte.
+ */
+export function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }

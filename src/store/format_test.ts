@@ -3,12 +3,14 @@ import { crc32 } from "node:zlib";
 import { StoreError } from "./errors.ts";
 import {
   decodeSegmentHeader,
+  decodeShard,
   encodeRecord,
   encodeSegmentHeader,
-  FORMAT_VERSION,
+  encodeShardHeader,
   RECORD_OVERHEAD_BYTES,
   RecordType,
   scanRecords,
+  SEGMENT_FORMAT_VERSION,
   SEGMENT_HEADER_BYTES,
 } from "./format.ts";
 
@@ -46,7 +48,7 @@ Deno.test("encodeSegmentHeader - round trips", () => {
   assertEquals(bytes.length, SEGMENT_HEADER_BYTES);
   assertEquals(new TextDecoder().decode(bytes.subarray(0, 4)), "AMS1");
   assertEquals(decodeSegmentHeader(bytes), {
-    version: FORMAT_VERSION,
+    version: SEGMENT_FORMAT_VERSION,
     vaultId,
     segment: 0xfffffffe,
   });
@@ -68,11 +70,11 @@ Deno.test("decodeSegmentHeader - rejects bad magic, version, checksum and trunca
     storeErrorKind("corrupt", /^Cannot open segment "x\.seg": header checksum mismatch$/),
   );
   const future = good.slice();
-  future[4] = FORMAT_VERSION + 1;
+  future[4] = SEGMENT_FORMAT_VERSION + 1;
   new DataView(future.buffer).setUint32(28, crc32(future.subarray(0, 28)));
   throws(
     () => decodeSegmentHeader(future, "y.seg"),
-    storeErrorKind("format", /^Cannot open segment "y\.seg": unsupported format version 2$/),
+    storeErrorKind("format", /^Cannot open segment "y\.seg": unsupported format version 3$/),
   );
 });
 
@@ -130,4 +132,39 @@ Deno.test("encodeRecord - output owns its buffer and checks the id", () => {
   assertEquals(scanRecords(rec).records[0].type, RecordType.Tombstone);
   throws(() => encodeRecord(RecordType.Chunk, new Uint8Array(5), new Uint8Array(1)), RangeError);
   assert(RECORD_OVERHEAD_BYTES === 41);
+});
+
+Deno.test("decodeSegmentHeader - version 1 segments (whole chunks) stay readable", () => {
+  const v1 = encodeSegmentHeader({ vaultId: new Uint8Array(16), segment: 3 });
+  v1[4] = 1;
+  new DataView(v1.buffer).setUint32(28, crc32(v1.subarray(0, 28)));
+  assertEquals(decodeSegmentHeader(v1).version, 1);
+});
+
+Deno.test("encodeShardHeader - round trips, and a shard record scans with its own checksum", () => {
+  const header = {
+    shard: 3,
+    k: 2,
+    m: 2,
+    sealedBytes: 1000,
+    sealedCrc: 0xdeadbeef,
+    plainBytes: 900,
+  };
+  const shard = new Uint8Array(500).fill(7);
+  const payload = new Uint8Array([...encodeShardHeader(header), ...shard]);
+  assertEquals(decodeShard(payload).header, header);
+  assertEquals(decodeShard(payload).bytes, new Uint8Array(500).fill(7));
+  const record = encodeRecord(RecordType.Shard, id(1), [encodeShardHeader(header), shard]);
+  assertEquals(
+    record,
+    encodeRecord(RecordType.Shard, id(1), payload),
+    "parts frame like one payload",
+  );
+  assertEquals(scanRecords(record).records.length, 1);
+  record[100] ^= 1;
+  assertEquals(scanRecords(record).records.length, 0, "a flipped shard byte fails its CRC");
+  throws(
+    () => decodeShard(encodeShardHeader({ ...header, shard: 4 })),
+    storeErrorKind("corrupt", /does not fit 2\+2$/),
+  );
 });

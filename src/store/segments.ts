@@ -18,14 +18,19 @@
 
 import { setImmediate } from "node:timers";
 import { DatabaseSync } from "node:sqlite";
+import { log } from "../ops/mod.ts";
 import { isNoRoom, StoreError } from "./errors.ts";
 import {
   decodeSegmentHeader,
+  decodeShard,
   encodeRecord,
   encodeSegmentHeader,
+  encodeShardHeader,
   RecordType,
   scanRecords,
+  scanSegment,
   SEGMENT_HEADER_BYTES,
+  type ShardHeader,
 } from "./format.ts";
 
 /** A segment is closed for appends once it passes this size. */
@@ -56,17 +61,40 @@ interface Location {
   length: number;
 }
 
+/**
+ * Which shard of a chunk a drive holds: `shard` is null for a whole sealed
+ * chunk (a format v1 record, read as shard 0 of a 1+0 stripe).
+ */
+export interface ShardInfo {
+  /** Shard index, or null for a whole chunk. */
+  shard: number | null;
+  /** Data shards of the stripe. */
+  k: number;
+  /** Parity shards of the stripe. */
+  m: number;
+  /** CRC-32 of the whole sealed chunk (0 for a whole chunk). */
+  crc: number;
+}
+
+/** Index columns of a record: its shard, or null for a whole chunk. */
+type ShardColumns = Omit<ShardInfo, "shard"> & { shard: number } | null;
+
 interface Pending {
   /** `chunk`: a new record; `move`: a live record copied by compaction; `tombstone`: a deletion marker. */
   kind: "chunk" | "move" | "tombstone";
   id: Uint8Array;
   record: Uint8Array;
   plain: number;
+  shard: ShardColumns;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
 
-/** The segment files and chunk index of one drive. */
+/**
+ * The segment files and chunk index of one drive. A record is a whole sealed
+ * chunk (format v1) or one erasure-coded shard of one (format v2); the index
+ * says which.
+ */
 export class SegmentStore {
   readonly #dir: string;
   readonly #vaultId: Uint8Array;
@@ -85,6 +113,7 @@ export class SegmentStore {
   #insert;
   #relocate;
   #touch;
+  #touchedAt;
   #retired = new Set<number>();
 
   readonly #segmentMaxBytes: number;
@@ -101,10 +130,29 @@ export class SegmentStore {
         id BLOB PRIMARY KEY, segment INTEGER NOT NULL, offset INTEGER NOT NULL,
         length INTEGER NOT NULL, plain INTEGER NOT NULL, touched INTEGER NOT NULL) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS chunks_by_segment ON chunks(segment);`);
-    this.#lookup = this.#db.prepare("SELECT segment, offset, length FROM chunks WHERE id = ?");
-    this.#insert = this.#db.prepare(
-      "INSERT OR IGNORE INTO chunks(id, segment, offset, length, plain, touched) VALUES(?, ?, ?, ?, ?, ?)",
+    const columns = (this.#db.prepare("PRAGMA table_info(chunks)").all() as { name: string }[])
+      .map((c) => c.name);
+    // Format v2 adds the shard columns; rows of a v1 index are whole chunks (shard NULL).
+    if (!columns.includes("shard")) {
+      this.#db.exec(`ALTER TABLE chunks ADD COLUMN shard INTEGER;
+        ALTER TABLE chunks ADD COLUMN k INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE chunks ADD COLUMN m INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE chunks ADD COLUMN crc INTEGER NOT NULL DEFAULT 0;`);
+    }
+    this.#lookup = this.#db.prepare(
+      "SELECT segment, offset, length, shard, k, m, crc FROM chunks WHERE id = ?",
     );
+    // A later record of the same id (a healed or rewritten shard) replaces an earlier one.
+    this.#insert = this.#db.prepare(
+      `INSERT INTO chunks(id, segment, offset, length, plain, touched, shard, k, m, crc)
+       VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(id) DO UPDATE SET segment = excluded.segment, offset = excluded.offset,
+         length = excluded.length, plain = excluded.plain, shard = excluded.shard,
+         k = excluded.k, m = excluded.m, crc = excluded.crc,
+         touched = max(touched, excluded.touched)
+       WHERE (excluded.segment, excluded.offset) > (chunks.segment, chunks.offset)`,
+    );
+    this.#touchedAt = this.#db.prepare("SELECT touched FROM chunks WHERE id = ?");
     this.#relocate = this.#db.prepare("UPDATE chunks SET segment = ?, offset = ? WHERE id = ?");
     this.#touch = this.#db.prepare("UPDATE chunks SET touched = ? WHERE id = ?");
   }
@@ -148,7 +196,11 @@ export class SegmentStore {
         `Cannot open segment "${this.#path(n)}": it belongs to another vault`,
       );
     }
-    const { records, validBytes } = scanRecords(bytes, SEGMENT_HEADER_BYTES);
+    const { records, validBytes, damaged } = scanSegment(bytes, SEGMENT_HEADER_BYTES);
+    for (const d of damaged) {
+      // Left in place: the shards in it are rebuilt from the other drives when read.
+      log("warn", "Segment holds a damaged stretch", { segment: this.#path(n), ...d });
+    }
     this.#db.exec("BEGIN");
     const now = Date.now();
     for (const r of records) {
@@ -160,7 +212,32 @@ export class SegmentStore {
         continue;
       }
       const payload = bytes.subarray(r.payloadOffset, r.payloadOffset + r.payloadLength);
-      this.#insert.run(r.id, n, r.offset, r.length, plainLength(payload), now);
+      if (r.type === RecordType.Shard) {
+        const { header: h } = decodeShard(payload);
+        this.#insert.run(
+          r.id,
+          n,
+          r.offset,
+          r.length,
+          h.plainBytes,
+          now,
+          h.shard,
+          h.k,
+          h.m,
+          h.sealedCrc,
+        );
+      } else {this.#insert.run(
+          r.id,
+          n,
+          r.offset,
+          r.length,
+          plainLength(payload),
+          now,
+          null,
+          1,
+          0,
+          0,
+        );}
     }
     this.#db.exec("COMMIT");
     if (validBytes < bytes.length) {
@@ -188,20 +265,25 @@ export class SegmentStore {
   }
 
   /**
-   * Appends a sealed chunk; resolves once it is durable.
+   * Appends one shard of a sealed chunk; resolves once it is durable. A
+   * shard already indexed under the same id is replaced by this one.
    *
    * @param id Chunk id.
-   * @param sealed Sealed chunk bytes.
-   * @param plain Plaintext length (for statistics).
-   * @returns Bytes the record takes on disk.
+   * @param header The shard header (which shard, of which stripe).
+   * @param shard The shard bytes.
+   * @returns The durability promise and the bytes the record takes on disk.
    */
-  append(
+  appendShard(
     id: Uint8Array,
-    sealed: Uint8Array,
-    plain: number,
+    header: ShardHeader,
+    shard: Uint8Array,
   ): { durable: Promise<void>; recordBytes: number } {
-    const record = encodeRecord(RecordType.Chunk, id, sealed);
-    return { durable: this.#enqueue("chunk", id, record, plain), recordBytes: record.length };
+    const record = encodeRecord(RecordType.Shard, id, [encodeShardHeader(header), shard]);
+    const info = { shard: header.shard, k: header.k, m: header.m, crc: header.sealedCrc };
+    return {
+      durable: this.#enqueue("chunk", id, record, header.plainBytes, info),
+      recordBytes: record.length,
+    };
   }
 
   #enqueue(
@@ -209,9 +291,10 @@ export class SegmentStore {
     id: Uint8Array,
     record: Uint8Array,
     plain: number,
+    shard: ShardColumns = null,
   ): Promise<void> {
     const durable = new Promise<void>((resolve, reject) => {
-      this.#queue.push({ kind, id, record, plain, resolve, reject });
+      this.#queue.push({ kind, id, record, plain, shard, resolve, reject });
     });
     this.#flushing ??= this.#flushLoop();
     return durable;
@@ -225,6 +308,37 @@ export class SegmentStore {
    */
   touch(id: Uint8Array): boolean {
     return Number(this.#touch.run(Date.now(), id).changes) > 0;
+  }
+
+  /**
+   * When a chunk was last written or touched.
+   *
+   * @returns ms since the epoch, or undefined when this drive holds no record of it.
+   */
+  touchedAt(id: Uint8Array): number | undefined {
+    return (this.#touchedAt.get(id) as { touched: number } | undefined)?.touched;
+  }
+
+  /**
+   * Which shard of each chunk this drive holds.
+   *
+   * @param id Chunk id.
+   * @returns The shard, or undefined when the drive holds none.
+   */
+  locate(id: Uint8Array): ShardInfo | undefined {
+    const row = this.#lookup.get(id) as (Location & ShardInfo) | undefined;
+    return row ? { shard: row.shard, k: row.k, m: row.m, crc: row.crc } : undefined;
+  }
+
+  /**
+   * Lists chunk ids held on this drive, in id order.
+   *
+   * @param after Continue after this id.
+   * @param limit Page size.
+   */
+  idsAfter(after: Uint8Array, limit: number): Uint8Array[] {
+    return (this.#db.prepare("SELECT id FROM chunks WHERE id > ? ORDER BY id LIMIT ?")
+      .all(after, limit) as { id: Uint8Array }[]).map((r) => r.id);
   }
 
   /**
@@ -366,7 +480,19 @@ export class SegmentStore {
         const now = Date.now();
         for (const p of batch) {
           if (p.kind === "chunk") {
-            this.#insert.run(p.id, segment, off, p.record.length, p.plain, now);
+            const sh = p.shard;
+            this.#insert.run(
+              p.id,
+              segment,
+              off,
+              p.record.length,
+              p.plain,
+              now,
+              sh?.shard ?? null,
+              sh?.k ?? 1,
+              sh?.m ?? 0,
+              sh?.crc ?? 0,
+            );
           } else if (p.kind === "move") this.#relocate.run(segment, off, p.id);
           off += p.record.length;
         }
@@ -395,24 +521,29 @@ export class SegmentStore {
   }
 
   /**
-   * Reads the sealed bytes of several chunks, coalescing records that lie
-   * next to each other on disk (the chunks of one upload usually do) into
-   * one read.
+   * Reads the payloads of several records (whole sealed chunks or shards),
+   * coalescing records that lie next to each other on disk (the chunks of one
+   * upload usually do) into one read. Each record succeeds or fails on its
+   * own, so one damaged record does not hide its neighbours.
    *
    * @param ids Chunk ids.
-   * @returns The sealed payload of each, in order.
-   * @throws {StoreError} `notFound` or `corrupt`.
+   * @returns The payload of each, in order, or the {@linkcode StoreError}
+   *   (`notFound`, `corrupt` or `io`) that record met.
    */
-  async readMany(ids: Uint8Array[]): Promise<Uint8Array[]> {
-    const locs = ids.map((id) => {
+  async readEach(ids: Uint8Array[]): Promise<(Uint8Array | StoreError)[]> {
+    const out: (Uint8Array | StoreError)[] = new Array(ids.length);
+    const locs: Location[] = [];
+    const found: number[] = [];
+    ids.forEach((id, i) => {
       const loc = this.#lookup.get(id) as Location | undefined;
-      if (!loc) throw new StoreError("notFound", "Cannot read chunk: it is not in the index");
-      return loc;
+      if (loc) {
+        locs[i] = loc;
+        found.push(i);
+      } else out[i] = new StoreError("notFound", "Cannot read chunk: it is not in the index");
     });
-    const order = locs.map((_, i) => i).sort((a, b) =>
+    const order = found.sort((a, b) =>
       locs[a].segment - locs[b].segment || locs[a].offset - locs[b].offset
     );
-    const out: Uint8Array[] = new Array(ids.length);
     const reads: Promise<void>[] = [];
     for (let i = 0; i < order.length;) {
       const first = locs[order[i]];
@@ -429,14 +560,22 @@ export class SegmentStore {
       reads.push(
         this.#readRange(first.segment, first.offset, end - first.offset).then((buf) => {
           for (const k of group) {
-            out[k] = this.#unframe(
-              buf.subarray(
-                locs[k].offset - first.offset,
-                locs[k].offset - first.offset + locs[k].length,
-              ),
-              ids[k],
-              locs[k],
-            );
+            try {
+              out[k] = this.#unframe(
+                buf.subarray(
+                  locs[k].offset - first.offset,
+                  locs[k].offset - first.offset + locs[k].length,
+                ),
+                ids[k],
+                locs[k],
+              );
+            } catch (e) {
+              out[k] = asStoreError(e, `Cannot read chunk in segment ${locs[k].segment}`);
+            }
+          }
+        }, (e) => {
+          for (const k of group) {
+            out[k] = asStoreError(e, `Cannot read segment ${first.segment}`);
           }
         }),
       );
@@ -505,6 +644,11 @@ export class SegmentStore {
     this.#active.file.close();
     this.#db.close();
   }
+}
+
+function asStoreError(e: unknown, action: string): StoreError {
+  if (e instanceof StoreError) return e;
+  return new StoreError("io", `${action}: ${(e as Error).message}`, { cause: e });
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {

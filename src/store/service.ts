@@ -13,13 +13,24 @@
  * @module
  */
 
-import type { GcReport, Handled, StoreRequest, StoreResults, WireError } from "../channel/mod.ts";
+import type {
+  DrivesStatus,
+  GcReport,
+  Handled,
+  StoreRequest,
+  StoreResults,
+  WireError,
+} from "../channel/mod.ts";
 import { MANIFEST_ENTRY_BYTES, noteBufferChurn } from "../channel/mod.ts";
 import { Chunker } from "./chunker.ts";
 import { StoreError } from "./errors.ts";
 import { openSecret, sealSecret } from "./keys.ts";
+import { prepareDrives } from "./drives.ts";
+import { toHex } from "./format.ts";
+import { DriveWatcher, type WatcherOptions } from "./rebuild.ts";
 import { chunkId, openChunk, readSealedHeader, sealChunk } from "./seal.ts";
-import { type SegmentOptions, SegmentStore } from "./segments.ts";
+import type { SegmentOptions } from "./segments.ts";
+import { StripedStore } from "./striped.ts";
 
 /** Write sessions idle this long are dropped (their client went away without aborting). */
 const SESSION_IDLE_MS = 15 * 60 * 1000;
@@ -61,7 +72,8 @@ function assertNever(x: never): never {
 
 /** The chunk store of one vault. */
 export class StoreService {
-  #segments: SegmentStore;
+  #segments: StripedStore;
+  #watcher: DriveWatcher;
   #keys: StoreKeys;
   #sessions = new Map<string, Session>();
   /** Chunks being written now, so concurrent uploads of the same chunk store it once. */
@@ -78,8 +90,14 @@ export class StoreService {
     reclaimedBytes: 0,
   };
 
-  private constructor(segments: SegmentStore, keys: StoreKeys, gc?: GcOptions) {
+  private constructor(
+    segments: StripedStore,
+    watcher: DriveWatcher,
+    keys: StoreKeys,
+    gc?: GcOptions,
+  ) {
     this.#segments = segments;
+    this.#watcher = watcher;
     this.#keys = keys;
     this.#sweeper = setInterval(() => this.#sweep(), 60_000);
     this.#gc = gc;
@@ -92,26 +110,68 @@ export class StoreService {
   }
 
   /**
-   * Opens the store under `dir`.
+   * Opens the store on its drives: checks and marks them (refusing a drive
+   * of another vault or in the wrong slot), opens each online one, and
+   * starts the watcher that pays owed shards and rebuilds replaced drives.
    *
-   * @param dir Directory for segments and the chunk index.
-   * @param opts Chunk-id and seal keys with the vault id; garbage-collection
-   *   settings (without them nothing is collected); segment sizes.
+   * @param dir The only drive when `drives` is not given (1+0), and home of
+   *   the owed-shard queue unless `owedPath` says otherwise.
+   * @param opts Chunk-id and seal keys with the vault id; drives and
+   *   erasure geometry; garbage-collection settings (without them nothing is
+   *   collected); segment sizes; drive-watcher settings.
    */
   static async open(
     dir: string,
     opts: {
       keys: StoreKeys;
+      drives?: string[];
+      ec?: { k: number; m: number };
+      owedPath?: string;
       gc?: GcOptions;
       segments?: Pick<SegmentOptions, "segmentMaxBytes" | "retireDelayMs">;
+      watch?: Omit<WatcherOptions, "vaultId">;
     },
   ): Promise<StoreService> {
-    const segments = await SegmentStore.open(dir, {
-      ...opts.segments,
+    const paths = opts.drives ?? [dir];
+    const ec = opts.ec ?? { k: paths.length, m: 0 };
+    const segments = await StripedStore.open({
+      drives: prepareDrives(paths, opts.keys.vaultId),
+      k: ec.k,
+      m: ec.m,
       vaultId: opts.keys.vaultId,
+      owedPath: opts.owedPath ?? `${dir}/owed-shards.db`,
       plainLength: (payload) => readSealedHeader(payload).plaintextBytes,
+      segments: opts.segments,
     });
-    return new StoreService(segments, opts.keys, opts.gc);
+    const watcher = new DriveWatcher(segments, { ...opts.watch, vaultId: opts.keys.vaultId });
+    return new StoreService(segments, watcher, opts.keys, opts.gc);
+  }
+
+  /** The drives: geometry, states, owed shards, heals and the rebuild under way. */
+  drivesStatus(): DrivesStatus {
+    const owed = this.#segments.owed.counts();
+    const p = this.#watcher.progress;
+    return {
+      k: this.#segments.k,
+      m: this.#segments.m,
+      writeQuorum: this.#segments.writeQuorum,
+      healedShards: this.#segments.healedShards,
+      drives: this.#segments.drives.map((d) => ({
+        index: d.index,
+        path: d.path,
+        state: d.state,
+        owedShards: owed.get(d.index) ?? 0,
+      })),
+      rebuild: p && {
+        ...p,
+        done: p.drives.every((d) => this.#segments.drives[d].state === "ready"),
+      },
+    };
+  }
+
+  /** The drive watcher (tests drive its rounds by hand). */
+  get watcher(): DriveWatcher {
+    return this.#watcher;
   }
 
   #secretsKey(): Uint8Array {
@@ -151,7 +211,15 @@ export class StoreService {
       case "collectGarbage":
         return { result: await this.collectGarbage() };
       case "stats":
-        return { result: { ...this.#segments.stats(), gc: { ...this.#gcTotals } } };
+        return {
+          result: {
+            ...this.#segments.stats(),
+            gc: { ...this.#gcTotals },
+            drives: this.drivesStatus(),
+          },
+        };
+      case "drives":
+        return { result: this.drivesStatus() };
       case "sealSecret":
         return {
           result: {
@@ -269,7 +337,7 @@ export class StoreService {
       const id = chunkId(this.#keys.idKey, chunk);
       entries.set(id, i * MANIFEST_ENTRY_BYTES);
       view.setUint32(i * MANIFEST_ENTRY_BYTES + 32, chunk.length);
-      const hex = Array.from(id, (b) => b.toString(16).padStart(2, "0")).join("");
+      const hex = toHex(id);
       const inFlight = this.#inFlight.get(hex);
       if (inFlight) {
         waits.push(inFlight);
@@ -294,6 +362,7 @@ export class StoreService {
     clearInterval(this.#sweeper);
     clearInterval(this.#gcTimer);
     await this.#gcRunning;
+    await this.#watcher.close();
     await this.#segments.close();
   }
 }

@@ -11,6 +11,7 @@ import {
   serve,
   type StoreRequest,
 } from "../channel/mod.ts";
+import { refuseUnlistedStore } from "./drives.ts";
 import { storeErrorToWire, type StoreKeys, StoreService } from "./service.ts";
 
 /** The message main sends to start the store. */
@@ -24,6 +25,12 @@ export interface StoreInit {
   meta: MessagePort;
   gcIntervalMs: number;
   gcGraceMs: number;
+  /** Drive paths in slot order. */
+  drives: string[];
+  /** Erasure coding geometry. */
+  ec: { k: number; m: number };
+  /** Rebuild rate of a replaced drive, bytes per second. */
+  rebuildBytesPerSecond: number;
 }
 
 declare const self: Worker & { close(): void };
@@ -47,8 +54,13 @@ self.addEventListener("message", async (e: MessageEvent) => {
   }
   try {
     const meta = new Client<MetaRequest, MetaResults>(msg.meta);
+    refuseUnlistedStore(msg.dataDir, msg.drives);
     service = await StoreService.open(`${msg.dataDir}/store`, {
       keys: msg.keys,
+      drives: msg.drives,
+      ec: msg.ec,
+      owedPath: `${msg.dataDir}/owed-shards.db`,
+      watch: { rebuildBytesPerSecond: msg.rebuildBytesPerSecond },
       gc: {
         intervalMs: msg.gcIntervalMs,
         graceMs: msg.gcGraceMs,

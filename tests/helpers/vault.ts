@@ -43,6 +43,11 @@ export interface StartOptions {
   fileSizeLimit?: number;
 }
 
+/** The drives named by `AMBER_DRIVES` in a test's environment (absolute paths), for the sandbox flags. */
+function drivesOf(env?: Record<string, string>): string[] | undefined {
+  return env?.AMBER_DRIVES?.split(",").filter((d) => d !== "");
+}
+
 /** Finds a free loopback port. */
 export function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -64,7 +69,7 @@ export async function startVault(opts: StartOptions = {}): Promise<TestVault> {
   const port = opts.port ?? freePort();
   const accessKey = "AMBERTESTKEY";
   const secretKey = "amber-test-secret-key-0123456789";
-  const config = { dataDir, host: "127.0.0.1", port };
+  const config = { dataDir, host: "127.0.0.1", port, drives: drivesOf(opts.env) };
   const args = ["run", ...vaultFlags(config), MAIN, ...(opts.args ?? [])];
   // An ignored signal stays ignored across exec, so the shell's trap reaches the vault.
   const [command, commandArgs] = opts.fileSizeLimit === undefined
@@ -111,7 +116,8 @@ export async function startVault(opts: StartOptions = {}): Promise<TestVault> {
     try {
       const r = await fetch(`${endpoint}/healthz`);
       await r.body?.cancel();
-      if (r.ok) break;
+      // Our own vault, not another process that took the port first (tests run side by side).
+      if (r.ok && out.includes(`serving S3 on http://127.0.0.1:${port} `)) break;
     } catch {
       // not listening yet
     }
@@ -157,7 +163,12 @@ export async function runVaultUntilExit(
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      ...vaultFlags({ dataDir: opts.dataDir, host: "127.0.0.1", port }),
+      ...vaultFlags({
+        dataDir: opts.dataDir,
+        host: "127.0.0.1",
+        port,
+        drives: drivesOf(opts.env),
+      }),
       MAIN,
       ...(opts.args ?? []),
     ],
