@@ -298,9 +298,53 @@ export function consoleSuite(t: Target): Suite {
       },
       {
         name:
+          "Web console - an unversioned bucket without Object Lock, then sign-out forgets the key",
+        fn: () =>
+          inBrowser("06-plain-bucket", async (page) => {
+            const bucket = `console-plain-${crypto.randomUUID().slice(0, 8)}`;
+            await client().send(new CreateBucketCommand({ Bucket: bucket }));
+            await client().send(
+              new PutObjectCommand({ Bucket: bucket, Key: "notes.txt", Body: "plain" }),
+            );
+            await signIn(page);
+            const bucketRow = `#bucket-table tr[data-bucket="${bucket}"]`;
+            await page.waitFor(
+              `document.querySelector('${bucketRow} .versioning')?.textContent === "Never enabled" && ` +
+                `document.querySelector('${bucketRow} .lock')?.textContent === "Off"`,
+              "the plain bucket's versioning and Object Lock state",
+            );
+            await page.click(`${bucketRow} button`);
+            const r = `document.querySelector('#versions tr[data-key="notes.txt"]')`;
+            await page.waitFor(
+              `${r}?.querySelector(".lock-mode").textContent === "none"`,
+              "the row",
+            );
+            const seen = await page.evaluate<
+              { version: string; marker: boolean; buttons: string[] }
+            >(
+              `({ version: ${r}.dataset.versionId, marker: !!document.querySelector("#marker-note"),
+                  buttons: [...${r}.querySelectorAll("button")].map((b) => b.textContent) })`,
+            );
+            check(
+              seen.version === "null" && !seen.marker &&
+                JSON.stringify(seen.buttons) === '["Delete version"]',
+              `unversioned row: ${JSON.stringify(seen)}`,
+            );
+            await shot(page, "06-plain-bucket.png");
+            await page.click("#signout");
+            await page.waitFor(
+              `document.readyState === "complete" && !document.querySelector("#signin").hidden`,
+              "the sign-in form after signing out",
+            );
+            const left = await page.evaluate<number>("sessionStorage.length");
+            check(left === 0, "sign-out left the credentials in sessionStorage");
+          }),
+      },
+      {
+        name:
           "Web console - operator panels: /healthz ok, clock guard from /metrics, missing endpoints shown as not available",
         fn: () =>
-          inBrowser("06-operations", async (page) => {
+          inBrowser("07-operations", async (page) => {
             await fix();
             await signIn(page);
             await page.waitFor(
@@ -328,7 +372,7 @@ export function consoleSuite(t: Target): Suite {
               );
             }
             await page.evaluate(`document.querySelector("#ops").scrollIntoView()`);
-            await shot(page, "06-operations.png");
+            await shot(page, "07-operations.png");
           }),
       },
     ],

@@ -242,7 +242,7 @@ export const CONSOLE_APP_JS = String.raw`
       ["Object versions", String(metricValue(metrics, "amber_object_versions") ?? "")],
       ["Logical bytes (what clients wrote)", formatBytes(logical)],
       ["Stored bytes (after dedup and compression)", formatBytes(stored)],
-      ["Stored / logical", logical ? ((100 * (stored || 0)) / logical).toFixed(1) + " %" : "—"],
+      ["Segment files on disk", formatBytes(metricValue(metrics, "amber_segment_disk_bytes"))],
     ]));
   }
   function kv(rows) {
@@ -287,7 +287,8 @@ export const CONSOLE_APP_JS = String.raw`
     let res;
     try {
       res = await fetch(p.path, { cache: "no-store", credentials: "omit", headers: { accept: "application/json" } });
-      if ((res.status === 401 || res.status === 403) && creds) {
+      // Only admin endpoints take a signature: a signed GET elsewhere would be S3's GetObject.
+      if (p.signed && (res.status === 401 || res.status === 403) && creds) {
         const signed = await signRequest({
           method: "GET", host: location.host, path: p.path, query: [], amzHeaders: {},
           body: new Uint8Array(0), accessKeyId: creds.accessKeyId,
@@ -306,7 +307,9 @@ export const CONSOLE_APP_JS = String.raw`
       return;
     }
     const text = await res.text();
-    const why = res.status === 404 ? "404" : "HTTP " + res.status + (type.includes("json") ? " " + text.slice(0, 200) : type.includes("xml") ? " " + errorText(parseS3Error(res.status, text)) : "");
+    // An S3 error (XML) means no such endpoint: the path fell through to the S3 surface.
+    const why = res.status === 404 || type.includes("xml") ? "not served, HTTP " + res.status :
+      "HTTP " + res.status + (type.includes("json") ? " " + text.slice(0, 200) : "");
     const fromMetrics = p.metrics && metrics ? metrics.filter((m) => p.metrics.test(m.name)) : [];
     fill(el, notAvailable(p.path, why), fromMetrics.length ? renderJson(fromMetrics) : null);
   }
@@ -453,7 +456,7 @@ export const CONSOLE_APP_JS = String.raw`
     const actions = h("td", { class: "actions" });
     const row = h("tr", { class: isMarker ? "marker" : "version", "data-key": key, "data-version-id": versionId, "data-kind": isMarker ? "delete-marker" : "version" },
       h("td", {}, h("code", {}, key)),
-      h("td", { class: "kind" }, isMarker ? h("span", { class: "badge marker", title: MARKER_EXPLAINED }, "DELETE MARKER") : "version",
+      h("td", { class: "kind" }, isMarker ? h("span", { class: "badge marker", title: MARKER_EXPLAINED }, "DELETE MARKER") : "version", " ",
         latest ? h("span", { class: "badge latest" }, "latest") : null,
         isMarker ? h("div", { class: "dim small" }, "Hides the key; older versions are kept. Not a lock failure.") : null),
       h("td", {}, h("code", { class: "small" }, versionId)),

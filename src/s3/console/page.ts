@@ -16,6 +16,7 @@ export const CONSOLE_CSS = `
 :root { --fg:#1d232a; --dim:#5f6b76; --line:#d5dbe1; --bg:#f6f7f9; --accent:#b4570a;
   --good:#1f7a3a; --bad:#b3261e; --warn:#8a6100; --marker:#6b3fa0; }
 * { box-sizing: border-box; }
+[hidden] { display:none !important; }
 body { margin:0; font:14px/1.45 system-ui, sans-serif; color:var(--fg); background:var(--bg); }
 header { display:flex; gap:1em; align-items:center; padding:.6em 1.2em; background:#fff;
   border-bottom:3px solid var(--accent); }
@@ -33,6 +34,7 @@ table.grid th, table.grid td { border-bottom:1px solid var(--line); padding:.3em
   text-align:left; vertical-align:top; }
 table.grid th { background:#eef1f4; font-weight:600; }
 table.kv th { text-align:left; font-weight:normal; color:var(--dim); padding:.1em 1em .1em 0; }
+table.kv td { white-space:nowrap; }
 tr.marker { background:#f4eefb; } tr.gone { opacity:.45; text-decoration:line-through; }
 .badge { display:inline-block; padding:0 .45em; border-radius:3px; font-size:.85em;
   font-weight:600; border:1px solid currentColor; margin-right:.3em; }
