@@ -62,6 +62,13 @@ async function createFixture(s3: S3Client): Promise<Fixture> {
   };
 }
 
+/** The SDK's address of the fixture's locked version. */
+const lockedObject = (f: Fixture) => ({
+  Bucket: f.bucket,
+  Key: "db/full-backup.tar",
+  VersionId: f.lockedVersion,
+});
+
 const row = (versionId: string) =>
   `document.querySelector('#versions tr[data-version-id="${versionId}"]')`;
 
@@ -130,6 +137,21 @@ export function consoleSuite(t: Target): Suite {
       "the locked version's lock mode",
     );
   }
+
+  /** A case that starts in the fixture's `db/` versions table; `r` selects the locked version's row. */
+  const lockedBucketCase = (
+    name: string,
+    artefact: string,
+    body: (page: BrowserPage, f: Fixture, r: string) => Promise<void>,
+  ) => ({
+    name,
+    fn: () =>
+      inBrowser(artefact, async (page) => {
+        const f = await fix();
+        await openLockedBucket(page, f);
+        await body(page, f, row(f.lockedVersion));
+      }),
+  });
 
   return {
     client: "console",
@@ -213,89 +235,69 @@ export function consoleSuite(t: Target): Suite {
             await shot(page, "03-versions.png");
           }),
       },
-      {
-        name:
-          "Web console - DeleteObject of a COMPLIANCE-locked version is shown as refused with AccessDenied",
-        fn: () =>
-          inBrowser("04-delete-refused", async (page) => {
-            const f = await fix();
-            await openLockedBucket(page, f);
-            const r = row(f.lockedVersion);
-            await page.evaluate(`${r}.querySelector("button.delete").click()`);
-            await page.evaluate(`${r}.querySelector("button.confirm-delete").click()`);
-            await page.waitFor(`${r}.querySelector(".outcome").textContent`, "the delete outcome");
-            const result = await page.evaluate<{ cls: string; text: string }>(
-              `({ cls: ${r}.querySelector(".outcome").className, text: ${r}.querySelector(".outcome").textContent })`,
-            );
-            check(
-              result.cls.includes("refused") && result.text.includes("Refused by the vault") &&
-                result.text.includes("AccessDenied"),
-              `the delete was not shown as refused with its code: ${JSON.stringify(result)}`,
-            );
-            const still = await client().send(
-              new HeadObjectCommand({
-                Bucket: f.bucket,
-                Key: "db/full-backup.tar",
-                VersionId: f.lockedVersion,
-              }),
-            );
-            check(still.ObjectLockMode === "COMPLIANCE", "the locked version is gone");
-            await shot(page, "04-delete-refused.png");
-          }),
-      },
-      {
-        name:
-          "Web console - PutObjectLegalHold and PutObjectRetention (a later date) from the versions table",
-        fn: () =>
-          inBrowser("05-hold-and-extend", async (page) => {
-            const f = await fix();
-            await openLockedBucket(page, f);
-            const r = row(f.lockedVersion);
-            await page.evaluate(`${r}.querySelector("button.legal-hold-toggle").click()`);
-            await page.waitFor(
-              `${r}.querySelector(".legal-hold").textContent === "ON" && ` +
-                `${r}.querySelector(".outcome.done")`,
-              "the legal hold shown ON",
-            );
-            const hold = await client().send(
-              new GetObjectLegalHoldCommand({
-                Bucket: f.bucket,
-                Key: "db/full-backup.tar",
-                VersionId: f.lockedVersion,
-              }),
-            );
-            check(hold.LegalHold?.Status === "ON", `legal hold is ${hold.LegalHold?.Status}`);
+      lockedBucketCase(
+        "Web console - DeleteObject of a COMPLIANCE-locked version is shown as refused with AccessDenied",
+        "04-delete-refused",
+        async (page, f, r) => {
+          await page.evaluate(`${r}.querySelector("button.delete").click()`);
+          await page.evaluate(`${r}.querySelector("button.confirm-delete").click()`);
+          await page.waitFor(`${r}.querySelector(".outcome").textContent`, "the delete outcome");
+          const result = await page.evaluate<{ cls: string; text: string }>(
+            `({ cls: ${r}.querySelector(".outcome").className, text: ${r}.querySelector(".outcome").textContent })`,
+          );
+          check(
+            result.cls.includes("refused") && result.text.includes("Refused by the vault") &&
+              result.text.includes("AccessDenied"),
+            `the delete was not shown as refused with its code: ${JSON.stringify(result)}`,
+          );
+          const still = await client().send(
+            new HeadObjectCommand(lockedObject(f)),
+          );
+          check(still.ObjectLockMode === "COMPLIANCE", "the locked version is gone");
+          await shot(page, "04-delete-refused.png");
+        },
+      ),
+      lockedBucketCase(
+        "Web console - PutObjectLegalHold and PutObjectRetention (a later date) from the versions table",
+        "05-hold-and-extend",
+        async (page, f, r) => {
+          await page.evaluate(`${r}.querySelector("button.legal-hold-toggle").click()`);
+          await page.waitFor(
+            `${r}.querySelector(".legal-hold").textContent === "ON" && ` +
+              `${r}.querySelector(".outcome.done")`,
+            "the legal hold shown ON",
+          );
+          const hold = await client().send(
+            new GetObjectLegalHoldCommand(lockedObject(f)),
+          );
+          check(hold.LegalHold?.Status === "ON", `legal hold is ${hold.LegalHold?.Status}`);
 
-            await page.evaluate(`${r}.querySelector("button.extend").click()`);
-            // datetime-local is local time: five days after the current retain-until.
-            await page.evaluate(
-              `(() => { const d = new Date(${f.retainUntil.getTime() + 5 * DAY_MS});
+          await page.evaluate(`${r}.querySelector("button.extend").click()`);
+          // datetime-local is local time: five days after the current retain-until.
+          await page.evaluate(
+            `(() => { const d = new Date(${f.retainUntil.getTime() + 5 * DAY_MS});
                 const local = new Date(d.getTime() - d.getTimezoneOffset() * 60000);
                 ${r}.querySelector(".retain-input").value = local.toISOString().slice(0, 16); })()`,
-            );
-            await page.evaluate(`${r}.querySelector("button.apply-retention").click()`);
-            await page.waitFor(
-              `${r}.querySelector(".outcome.done")?.textContent.includes("Retention set")`,
-              "the retention extension",
-            );
-            const retention = await client().send(
-              new GetObjectRetentionCommand({
-                Bucket: f.bucket,
-                Key: "db/full-backup.tar",
-                VersionId: f.lockedVersion,
-              }),
-            );
-            const until = retention.Retention?.RetainUntilDate?.getTime() ?? 0;
-            check(
-              retention.Retention?.Mode === "COMPLIANCE" &&
-                until >= f.retainUntil.getTime() + 5 * DAY_MS - 60_000,
-              `retention after extending: ${JSON.stringify(retention.Retention)}`,
-            );
-            await shot(page, "05-legal-hold-and-extended-retention.png");
-            // Later cases see the extended date.
-            f.retainUntil = new Date(until);
-          }),
-      },
+          );
+          await page.evaluate(`${r}.querySelector("button.apply-retention").click()`);
+          await page.waitFor(
+            `${r}.querySelector(".outcome.done")?.textContent.includes("Retention set")`,
+            "the retention extension",
+          );
+          const retention = await client().send(
+            new GetObjectRetentionCommand(lockedObject(f)),
+          );
+          const until = retention.Retention?.RetainUntilDate?.getTime() ?? 0;
+          check(
+            retention.Retention?.Mode === "COMPLIANCE" &&
+              until >= f.retainUntil.getTime() + 5 * DAY_MS - 60_000,
+            `retention after extending: ${JSON.stringify(retention.Retention)}`,
+          );
+          await shot(page, "05-legal-hold-and-extended-retention.png");
+          // Later cases see the extended date.
+          f.retainUntil = new Date(until);
+        },
+      ),
       {
         name:
           "Web console - an unversioned bucket without Object Lock, then sign-out forgets the key",
