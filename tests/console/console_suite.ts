@@ -344,10 +344,10 @@ export function consoleSuite(t: Target): Suite {
       },
       {
         name:
-          "Web console - operator panels: /healthz ok, clock guard from /metrics, missing endpoints shown as not available",
+          "Web console - operator panels: /healthz ok, clock guard from /metrics, the audit log from /admin/audit, missing endpoints shown as not available",
         fn: () =>
           inBrowser("07-operations", async (page) => {
-            await fix();
+            const f = await fix();
             await signIn(page);
             await page.waitFor(
               `document.querySelector("#healthz-state")?.textContent === "ok"`,
@@ -366,13 +366,22 @@ export function consoleSuite(t: Target): Suite {
               panels["panel-clock"].includes("steady"),
               `clock panel: ${panels["panel-clock"]}`,
             );
-            for (const id of ["usage", "drives", "signals", "audit"]) {
+            for (const id of ["usage", "drives", "signals"]) {
               const text = panels[`panel-${id}`];
               check(
                 text.startsWith("From /") || text.includes("Not available on this vault"),
                 `the ${id} panel neither shows its endpoint's data nor says it is not available: ${text}`,
               );
             }
+            // The root key is owner-level, so it reads the audit log: the fixture's writes are in it.
+            const audit = await page.evaluate<{ summary: string; rows: string }>(
+              `({ summary: document.querySelector("#audit-summary")?.textContent ?? "",
+                  rows: document.querySelector("#audit-records")?.textContent ?? "" })`,
+            );
+            check(
+              audit.summary.startsWith("Latest ") && audit.rows.includes(f.bucket),
+              `the audit panel does not show the fixture's records: ${panels["panel-audit"]}`,
+            );
             await page.evaluate(`document.querySelector("#ops").scrollIntoView()`);
             await shot(page, "07-operations.png");
           }),

@@ -26,7 +26,7 @@ export const CONSOLE_APP_JS = String.raw`
       metrics: /^amber_(drive|scrub)_/,
     },
     { id: "signals", title: "Ransomware signals", path: "/health/signals", metrics: /^amber_signal_/ },
-    { id: "audit", title: "Audit log", path: "/admin/audit", signed: true },
+    { id: "audit", title: "Audit log", path: "/admin/audit", signed: true, render: renderAudit },
   ];
   const MARKER_EXPLAINED = "A delete marker is what a DELETE without a version id leaves behind: " +
     "the key now looks deleted to ordinary GETs and listings, but every older version below it " +
@@ -282,36 +282,95 @@ export const CONSOLE_APP_JS = String.raw`
     }
     return h("pre", {}, String(value));
   }
+  /** GET of an operator endpoint; admin ones are signed (an unsigned try would be an audited refusal). */
+  async function operatorGet(p, query) {
+    const headers = { accept: "application/json" };
+    if (!p.signed) return fetch(p.path, { cache: "no-store", credentials: "omit", headers });
+    const signed = await signRequest({
+      method: "GET", host: location.host, path: p.path, query, amzHeaders: {},
+      body: new Uint8Array(0), accessKeyId: creds.accessKeyId,
+      secretAccessKey: creds.secretAccessKey, region: creds.region,
+      nowMs: Date.now() + clockOffsetMs,
+    });
+    return fetch(signed.url, { headers: Object.assign(headers, signed.headers), cache: "no-store", credentials: "omit" });
+  }
+  /** Why an operator endpoint gave no data: not served at all (404, or S3 answered), or refused. */
+  async function unavailable(p, res) {
+    const type = res.headers.get("content-type") || "";
+    const text = await res.text();
+    if (res.status === 404 || type.includes("xml")) return notAvailable(p.path, "not served, HTTP " + res.status);
+    let detail = text.slice(0, 200);
+    try {
+      const e = JSON.parse(text).error;
+      if (e && e.code) detail = errorText(e);
+    } catch { /* not JSON: keep the text */ }
+    return h("div", { class: "outcome refused" }, p.path + " answered HTTP " + res.status + ": " + detail);
+  }
   async function loadOperatorPanel(p, metrics) {
     const el = $("#panel-" + p.id + " .body");
-    let res;
     try {
-      res = await fetch(p.path, { cache: "no-store", credentials: "omit", headers: { accept: "application/json" } });
-      // Only admin endpoints take a signature: a signed GET elsewhere would be S3's GetObject.
-      if (p.signed && (res.status === 401 || res.status === 403) && creds) {
-        const signed = await signRequest({
-          method: "GET", host: location.host, path: p.path, query: [], amzHeaders: {},
-          body: new Uint8Array(0), accessKeyId: creds.accessKeyId,
-          secretAccessKey: creds.secretAccessKey, region: creds.region,
-          nowMs: Date.now() + clockOffsetMs,
-        });
-        res = await fetch(signed.url, { headers: Object.assign({ accept: "application/json" }, signed.headers), cache: "no-store", credentials: "omit" });
+      if (p.render) {
+        await p.render(p, el);
+        return;
       }
+      const res = await operatorGet(p, []);
+      if (res.ok && (res.headers.get("content-type") || "").includes("json")) {
+        fill(el, h("div", { class: "dim" }, "From " + p.path), renderJson(await res.json()));
+        return;
+      }
+      const fromMetrics = p.metrics && metrics ? metrics.filter((m) => p.metrics.test(m.name)) : [];
+      fill(el, await unavailable(p, res), fromMetrics.length ? renderJson(fromMetrics) : null);
     } catch (e) {
       fill(el, notAvailable(p.path, String(e)));
-      return;
     }
-    const type = res.headers.get("content-type") || "";
-    if (res.ok && type.includes("json")) {
-      fill(el, h("div", { class: "dim" }, "From " + p.path), renderJson(await res.json()));
-      return;
+  }
+  /**
+   * The newest audit records. The export pages forward from a sequence number, so the last one is
+   * found by doubling then bisecting with one-record pages (about 2·log2(n) small requests).
+   */
+  async function renderAudit(p, el) {
+    const SHOWN = 50;
+    let failed = null;
+    const page = async (since, limit) => {
+      const res = await operatorGet(p, [["since", String(since)], ["limit", String(limit)]]);
+      if (res.ok && (res.headers.get("content-type") || "").includes("json")) return res.json();
+      failed = res;
+      throw new Error("audit export failed");
+    };
+    const hasAfter = async (seq) => (await page(seq, 1)).records.length > 0;
+    try {
+      if (!(await hasAfter(0))) {
+        fill(el, h("div", { class: "dim" }, "The audit log is empty."));
+        return;
+      }
+      let lo = 0;
+      let hi = 1;
+      while (await hasAfter(hi)) {
+        lo = hi;
+        hi *= 2;
+      }
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (await hasAfter(mid)) lo = mid;
+        else hi = mid;
+      }
+      const last = await page(Math.max(0, hi - SHOWN), SHOWN);
+      const records = last.records.slice().reverse();
+      const sealed = last.seals.length ? "last seal in view at record " + last.seals[last.seals.length - 1].seq : "no seal in view yet";
+      fill(el,
+        h("div", { class: "dim", id: "audit-summary" }, "Latest " + records.length + " of " + hi + " records, newest first; " + sealed + ". Signing key " + last.publicKey.slice(0, 16) + "…"),
+        h("table", { class: "grid", id: "audit-records" },
+          h("thead", {}, h("tr", {}, ["#", "Time", "Operation", "Target", "Outcome", "Detail"].map((c) => h("th", {}, c)))),
+          h("tbody", {}, records.map((r) => h("tr", { class: "audit-" + r.outcome },
+            h("td", {}, String(r.seq)),
+            h("td", {}, when(new Date(r.time).toISOString())),
+            h("td", {}, r.op),
+            h("td", {}, h("code", { class: "small" }, r.target)),
+            h("td", {}, h("span", { class: "badge " + (r.outcome === "refused" ? "bad" : "good") }, r.outcome)),
+            h("td", { class: "small" }, r.detail))))));
+    } catch (e) {
+      fill(el, failed ? await unavailable(p, failed) : notAvailable(p.path, String(e)));
     }
-    const text = await res.text();
-    // An S3 error (XML) means no such endpoint: the path fell through to the S3 surface.
-    const why = res.status === 404 || type.includes("xml") ? "not served, HTTP " + res.status :
-      "HTTP " + res.status + (type.includes("json") ? " " + text.slice(0, 200) : "");
-    const fromMetrics = p.metrics && metrics ? metrics.filter((m) => p.metrics.test(m.name)) : [];
-    fill(el, notAvailable(p.path, why), fromMetrics.length ? renderJson(fromMetrics) : null);
   }
   async function loadOperations() {
     loadHealthz();
