@@ -32,6 +32,12 @@ interface Fixture {
   markerVersion: string;
 }
 
+/** A managed access key the console signs in with. */
+interface ConsoleKey {
+  id: string;
+  secret: string;
+}
+
 /** How the console prints a time (ISO without milliseconds, space instead of T). */
 function shown(d: Date): string {
   return d.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
@@ -115,16 +121,20 @@ export function consoleSuite(t: Target): Suite {
     await page.screenshot(path);
     console.log(`      screenshot: ${path}`);
   }
-  async function signIn(page: BrowserPage, secret = t.secretKey) {
+  async function signIn(
+    page: BrowserPage,
+    secret = t.secretKey,
+    accessKey = t.accessKey,
+  ) {
     await page.goto(`${t.endpoint}/`);
     await page.waitFor(`document.querySelector("#access-key")`, "the sign-in form");
-    await page.type("#access-key", t.accessKey);
+    await page.type("#access-key", accessKey);
     await page.type("#secret-key", secret);
     await page.evaluate(`document.querySelector("#region").value = ${JSON.stringify(t.region)}`);
     await page.click("#signin-submit");
   }
-  async function openLockedBucket(page: BrowserPage, f: Fixture) {
-    await signIn(page);
+  async function openLockedBucket(page: BrowserPage, f: Fixture, key?: ConsoleKey) {
+    await signIn(page, key?.secret, key?.id);
     await page.waitFor(
       `document.querySelector('#bucket-table tr[data-bucket="${f.bucket}"] button')`,
       "the bucket list",
@@ -300,9 +310,55 @@ export function consoleSuite(t: Target): Suite {
       ),
       {
         name:
+          "Web console - a read-level key browses the locked bucket; its PutObjectLegalHold and the audit log are refused",
+        fn: () =>
+          inBrowser("06-read-key", async (page) => {
+            const f = await fix();
+            const reader = { id: "console-reader", secret: "console-reader-secret-0123" };
+            check(t.adminToken, "this case needs Amber's admin token (AMBER_ADMIN_TOKEN)");
+            const added = await fetch(`${t.endpoint}/admin/keys`, {
+              method: "POST",
+              headers: { authorization: `Bearer ${t.adminToken}` },
+              body: JSON.stringify({
+                accessKey: reader.id,
+                secretKey: reader.secret,
+                level: "read",
+              }),
+            });
+            check(added.status === 201, `adding the key: ${added.status} ${await added.text()}`);
+            const before = await client().send(new GetObjectLegalHoldCommand(lockedObject(f)))
+              .then((h) => h.LegalHold?.Status, () => "OFF");
+            await openLockedBucket(page, f, reader);
+            const r = row(f.lockedVersion);
+            await page.evaluate(`${r}.querySelector("button.legal-hold-toggle").click()`);
+            await page.waitFor(
+              `${r}.querySelector(".outcome").textContent`,
+              "the legal hold outcome",
+            );
+            const result = await page.evaluate<{ cls: string; text: string }>(
+              `({ cls: ${r}.querySelector(".outcome").className, text: ${r}.querySelector(".outcome").textContent })`,
+            );
+            check(
+              result.cls.includes("refused") && result.text.includes("AccessDenied"),
+              `the read key's legal hold was not shown as refused: ${JSON.stringify(result)}`,
+            );
+            const after = await client().send(new GetObjectLegalHoldCommand(lockedObject(f)));
+            check(
+              after.LegalHold?.Status === before,
+              `a read key changed the legal hold from ${before} to ${after.LegalHold?.Status}`,
+            );
+            await page.waitFor(
+              `document.querySelector("#panel-audit .outcome.refused")?.textContent.includes("403")`,
+              "the audit panel's refusal for a read key",
+            );
+            await shot(page, "06-read-key-refused.png");
+          }),
+      },
+      {
+        name:
           "Web console - an unversioned bucket without Object Lock, then sign-out forgets the key",
         fn: () =>
-          inBrowser("06-plain-bucket", async (page) => {
+          inBrowser("07-plain-bucket", async (page) => {
             const bucket = `console-plain-${crypto.randomUUID().slice(0, 8)}`;
             await client().send(new CreateBucketCommand({ Bucket: bucket }));
             await client().send(
@@ -332,7 +388,7 @@ export function consoleSuite(t: Target): Suite {
                 JSON.stringify(seen.buttons) === '["Delete version"]',
               `unversioned row: ${JSON.stringify(seen)}`,
             );
-            await shot(page, "06-plain-bucket.png");
+            await shot(page, "07-plain-bucket.png");
             await page.click("#signout");
             await page.waitFor(
               `document.readyState === "complete" && !document.querySelector("#signin").hidden`,
@@ -346,7 +402,7 @@ export function consoleSuite(t: Target): Suite {
         name:
           "Web console - operator panels: /healthz ok, clock guard from /metrics, the audit log from /admin/audit, missing endpoints shown as not available",
         fn: () =>
-          inBrowser("07-operations", async (page) => {
+          inBrowser("08-operations", async (page) => {
             const f = await fix();
             await signIn(page);
             await page.waitFor(
@@ -383,7 +439,7 @@ export function consoleSuite(t: Target): Suite {
               `the audit panel does not show the fixture's records: ${panels["panel-audit"]}`,
             );
             await page.evaluate(`document.querySelector("#ops").scrollIntoView()`);
-            await shot(page, "07-operations.png");
+            await shot(page, "08-operations.png");
           }),
       },
     ],
