@@ -43,9 +43,22 @@ function shown(d: Date): string {
   return d.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
 }
 
-async function createFixture(s3: S3Client): Promise<Fixture> {
+/** The fixture's quota and freshness rule, for the health column and panel. */
+const FIXTURE_POLICY = {
+  quota: { hardBytes: 1024 * 1024 },
+  freshness: [{ prefix: "db/", everyHours: 26, minBytes: 1 }],
+};
+
+async function createFixture(s3: S3Client, t: Target): Promise<Fixture> {
   const bucket = `console-lock-${crypto.randomUUID().slice(0, 8)}`;
   await s3.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
+  check(t.adminToken, "the console suite needs Amber's admin token (AMBER_ADMIN_TOKEN)");
+  const policy = await fetch(`${t.endpoint}/admin/buckets/${bucket}/policy`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${t.adminToken}` },
+    body: JSON.stringify(FIXTURE_POLICY),
+  });
+  check(policy.ok, `setting the bucket policy: ${policy.status} ${await policy.text()}`);
   const retainUntil = new Date(Math.floor((Date.now() + 2 * DAY_MS) / 1000) * 1000);
   const locked = await s3.send(
     new PutObjectCommand({
@@ -95,7 +108,7 @@ export function consoleSuite(t: Target): Suite {
       maxAttempts: 1,
       credentials: { accessKeyId: t.accessKey, secretAccessKey: t.secretKey },
     });
-  const fix = async () => fixture ??= await createFixture(client());
+  const fix = async () => fixture ??= await createFixture(client(), t);
 
   /** Runs `fn` against a fresh browser; on failure saves a screenshot of the state it failed in. */
   async function inBrowser(name: string, fn: (page: BrowserPage) => Promise<void>) {
@@ -169,7 +182,8 @@ export function consoleSuite(t: Target): Suite {
     pkg: "chromium",
     cases: [
       {
-        name: "Web console - sign-in: a wrong secret is refused, the right one lists the buckets",
+        name:
+          "Web console - sign-in: a wrong secret is refused, the right one lists the buckets with versioning, lock and health",
         fn: () =>
           inBrowser("01-sign-in", async (page) => {
             const f = await fix();
@@ -189,7 +203,8 @@ export function consoleSuite(t: Target): Suite {
             const bucketRow = `#bucket-table tr[data-bucket="${f.bucket}"]`;
             await page.waitFor(
               `document.querySelector('${bucketRow} .lock')?.textContent.includes("Enabled") && ` +
-                `document.querySelector('${bucketRow} .versioning')?.textContent === "Enabled"`,
+                `document.querySelector('${bucketRow} .versioning')?.textContent === "Enabled" && ` +
+                `document.querySelector('${bucketRow} .health .health-state')`,
               "the bucket's versioning and Object Lock state",
             );
             const where = await page.evaluate<{ session: string | null; local: number }>(
@@ -198,6 +213,13 @@ export function consoleSuite(t: Target): Suite {
             check(
               where.session?.includes(t.secretKey) && where.local === 0,
               `credentials are not kept in sessionStorage only: ${JSON.stringify(where)}`,
+            );
+            const health = await page.evaluate<string>(
+              `document.querySelector('${bucketRow} .health')?.textContent ?? ""`,
+            );
+            check(
+              /^(ok|late|too-small|over-quota)\d+ B of 1\.0 MiB \(0 %\)/.test(health),
+              `the bucket's health and usage vs quota: "${health}"`,
             );
             await shot(page, "02-buckets.png");
           }),
@@ -400,7 +422,7 @@ export function consoleSuite(t: Target): Suite {
       },
       {
         name:
-          "Web console - operator panels: /healthz ok, clock guard from /metrics, the audit log from /admin/audit, missing endpoints shown as not available",
+          "Web console - operator panels: /healthz, clock guard, usage vs quota and freshness, the audit log; missing endpoints shown as not available",
         fn: () =>
           inBrowser("08-operations", async (page) => {
             const f = await fix();
@@ -422,7 +444,14 @@ export function consoleSuite(t: Target): Suite {
               panels["panel-clock"].includes("steady"),
               `clock panel: ${panels["panel-clock"]}`,
             );
-            for (const id of ["usage", "drives", "signals"]) {
+            const usage = await page.evaluate<string>(
+              `document.querySelector('#health-table tr[data-bucket="${f.bucket}"]')?.textContent ?? ""`,
+            );
+            check(
+              usage.includes("of 1.0 MiB") && usage.includes("db/: last backup"),
+              `the usage panel's row for the fixture: "${usage}"`,
+            );
+            for (const id of ["drives", "signals"]) {
               const text = panels[`panel-${id}`];
               check(
                 text.startsWith("From /") || text.includes("Not available on this vault"),

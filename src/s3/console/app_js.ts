@@ -18,7 +18,6 @@ export const CONSOLE_APP_JS = String.raw`
   const DEFAULT_REGION = document.documentElement.dataset.region || "us-east-1";
   /** Panels that fill in from operator endpoints when the vault serves them. */
   const OPERATOR_PANELS = [
-    { id: "usage", title: "Usage vs quota and backup freshness", path: "/health/buckets" },
     {
       id: "drives",
       title: "Drives and scrub",
@@ -26,6 +25,12 @@ export const CONSOLE_APP_JS = String.raw`
       metrics: /^amber_(drive|scrub)_/,
     },
     { id: "signals", title: "Ransomware signals", path: "/health/signals", metrics: /^amber_signal_/ },
+    {
+      id: "usage",
+      title: "Usage vs quota and backup freshness",
+      path: "/health/buckets",
+      render: renderBucketHealth,
+    },
     { id: "audit", title: "Audit log", path: "/admin/audit", signed: true, render: renderAudit },
   ];
   const MARKER_EXPLAINED = "A delete marker is what a DELETE without a version id leaves behind: " +
@@ -381,6 +386,58 @@ export const CONSOLE_APP_JS = String.raw`
   }
 
   // ---- buckets ----
+  // ---- bucket health: usage, quota and freshness (unsigned /health/buckets) ----
+  let healthLoad = null;
+  /** The vault's /health/buckets report ({ state, buckets: [...] }), fetched once per refresh. */
+  function bucketHealth() {
+    healthLoad ??= (async () => {
+      try {
+        const res = await fetch("/health/buckets", { cache: "no-store", credentials: "omit", headers: { accept: "application/json" } });
+        // 503 with a report means "not every bucket is ok", which is an answer too.
+        const data = (res.headers.get("content-type") || "").includes("json") ? await res.clone().json() : null;
+        return { res, report: data && Array.isArray(data.buckets) ? data : null };
+      } catch (e) {
+        return { res: null, report: null, error: String(e) };
+      }
+    })();
+    return healthLoad;
+  }
+  const stateBadge = (state) =>
+    h("span", { class: "badge " + (state === "ok" ? "good" : "bad") + " health-state" }, state);
+  function usageText(b) {
+    const q = b.quota || {};
+    const used = b.usage.logicalBytes;
+    let text = formatBytes(used);
+    if (q.hardBytes) text += " of " + formatBytes(q.hardBytes) + " (" + Math.round((100 * used) / q.hardBytes) + " %)";
+    if (q.softBytes) text += ", soft " + formatBytes(q.softBytes);
+    return text;
+  }
+  function freshnessLines(b) {
+    return b.freshness.map((f) => h("div", { class: "small" },
+      stateBadge(f.state), (f.prefix || "(whole bucket)") + ": ",
+      f.lastBackupAt ? "last backup " + when(f.lastBackupAt) + " (" + formatBytes(f.lastBackupBytes) + ")" : "no backup yet",
+      ", due " + when(f.dueAt)));
+  }
+  async function renderBucketHealth(p, el) {
+    const { res, report, error } = await bucketHealth();
+    if (!report) {
+      fill(el, res ? await unavailable(p, res.clone()) : notAvailable(p.path, error));
+      return;
+    }
+    fill(el,
+      h("div", {}, "Overall: ", stateBadge(report.state), h("span", { class: "dim" }, " at " + when(report.time))),
+      h("table", { class: "grid", id: "health-table" },
+        h("thead", {}, h("tr", {}, ["Bucket", "State", "Usage (logical)", "Stored", "Objects", "Freshness", "Reasons"].map((c) => h("th", {}, c)))),
+        h("tbody", {}, report.buckets.map((b) => h("tr", { "data-bucket": b.bucket },
+          h("td", {}, b.bucket),
+          h("td", {}, stateBadge(b.state)),
+          h("td", {}, usageText(b)),
+          h("td", {}, formatBytes(b.usage.storedBytes)),
+          h("td", {}, String(b.usage.objects) + (b.quota && b.quota.maxObjects ? " of " + b.quota.maxObjects : "")),
+          h("td", {}, b.freshness.length ? freshnessLines(b) : h("span", { class: "dim" }, "no rule")),
+          h("td", { class: "small" }, b.reasons.join(" ")))))));
+  }
+
   async function loadBuckets() {
     const el = $("#buckets .body");
     fill(el, h("div", { class: "dim" }, "Loading…"));
@@ -400,16 +457,22 @@ export const CONSOLE_APP_JS = String.raw`
     const rows = buckets.map((b) => {
       const versioning = h("td", { class: "versioning" }, "…");
       const lock = h("td", { class: "lock" }, "…");
+      const health = h("td", { class: "health" }, "…");
       bucketSettings(b.name).then((s) => {
         fill(versioning, s.versioning);
         fill(lock, s.lockCell);
       });
+      bucketHealth().then(({ report }) => {
+        const mine = report && report.buckets.find((x) => x.bucket === b.name);
+        if (!mine) fill(health, h("span", { class: "dim", title: "/health/buckets is not served" }, "—"));
+        else fill(health, stateBadge(mine.state), usageText(mine), mine.reasons.map((r) => h("div", { class: "dim small" }, r)));
+      });
       return h("tr", { "data-bucket": b.name },
         h("td", {}, h("button", { class: "link", onclick: () => openBucket(b.name, "") }, b.name)),
-        h("td", {}, when(b.created)), versioning, lock);
+        h("td", {}, when(b.created)), versioning, lock, health);
     });
     fill(el, h("table", { class: "grid", id: "bucket-table" },
-      h("thead", {}, h("tr", {}, h("th", {}, "Bucket"), h("th", {}, "Created"), h("th", {}, "Versioning"), h("th", {}, "Object Lock"))),
+      h("thead", {}, h("tr", {}, ["Bucket", "Created", "Versioning", "Object Lock", "Health and usage vs quota"].map((c) => h("th", {}, c)))),
       h("tbody", {}, rows)));
     return true;
   }
@@ -636,6 +699,7 @@ export const CONSOLE_APP_JS = String.raw`
     $("#signin-form").addEventListener("submit", signIn);
     $("#signout").addEventListener("click", signOut);
     $("#refresh").addEventListener("click", () => {
+      healthLoad = null;
       loadBuckets();
       loadOperations();
       if (state.bucket) openBucket(state.bucket, state.prefix);

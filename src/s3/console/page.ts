@@ -26,7 +26,7 @@ main { padding:1em 1.2em; display:grid; gap:1em; }
 section.card, section.panel { background:#fff; border:1px solid var(--line); border-radius:6px;
   padding:.8em 1em; }
 #ops { display:grid; grid-template-columns:repeat(auto-fill, minmax(330px, 1fr)); gap:.8em; }
-#ops h2, #panel-audit { grid-column:1 / -1; margin:.2em 0; }
+#ops h2, #panel-usage, #panel-audit { grid-column:1 / -1; margin:.2em 0; }
 h2 { font-size:1.1em; margin:.1em 0 .5em; } h3 { font-size:1em; margin:0 0 .4em; }
 h4 { margin:.6em 0 .2em; font-size:.95em; }
 table { border-collapse:collapse; width:100%; }
