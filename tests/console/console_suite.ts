@@ -18,7 +18,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { check, type Suite, type Target } from "../clients/lib.ts";
+import { addAccessKey, check, type Suite, type Target } from "../clients/lib.ts";
 import { type BrowserPage, launchChromium } from "./cdp.ts";
 
 const ARTIFACTS = new URL("./artifacts/", import.meta.url).pathname;
@@ -87,6 +87,19 @@ const lockedObject = (f: Fixture) => ({
   Key: "db/full-backup.tar",
   VersionId: f.lockedVersion,
 });
+
+/** Waits for the row's action outcome and checks it reads as refused by the vault with AccessDenied. */
+async function expectRefused(page: BrowserPage, r: string, what: string): Promise<void> {
+  await page.waitFor(`${r}.querySelector(".outcome").textContent`, `the outcome of ${what}`);
+  const result = await page.evaluate<{ cls: string; text: string }>(
+    `({ cls: ${r}.querySelector(".outcome").className, text: ${r}.querySelector(".outcome").textContent })`,
+  );
+  check(
+    result.cls.includes("refused") &&
+      result.text.startsWith("Refused by the vault: AccessDenied: "),
+    `${what} was not shown as refused with its S3 code: ${JSON.stringify(result)}`,
+  );
+}
 
 const row = (versionId: string) =>
   `document.querySelector('#versions tr[data-version-id="${versionId}"]')`;
@@ -273,15 +286,7 @@ export function consoleSuite(t: Target): Suite {
         async (page, f, r) => {
           await page.evaluate(`${r}.querySelector("button.delete").click()`);
           await page.evaluate(`${r}.querySelector("button.confirm-delete").click()`);
-          await page.waitFor(`${r}.querySelector(".outcome").textContent`, "the delete outcome");
-          const result = await page.evaluate<{ cls: string; text: string }>(
-            `({ cls: ${r}.querySelector(".outcome").className, text: ${r}.querySelector(".outcome").textContent })`,
-          );
-          check(
-            result.cls.includes("refused") && result.text.includes("Refused by the vault") &&
-              result.text.includes("AccessDenied"),
-            `the delete was not shown as refused with its code: ${JSON.stringify(result)}`,
-          );
+          await expectRefused(page, r, "the COMPLIANCE-locked version's delete");
           const still = await client().send(
             new HeadObjectCommand(lockedObject(f)),
           );
@@ -337,33 +342,13 @@ export function consoleSuite(t: Target): Suite {
           inBrowser("06-read-key", async (page) => {
             const f = await fix();
             const reader = { id: "console-reader", secret: "console-reader-secret-0123" };
-            check(t.adminToken, "this case needs Amber's admin token (AMBER_ADMIN_TOKEN)");
-            const added = await fetch(`${t.endpoint}/admin/keys`, {
-              method: "POST",
-              headers: { authorization: `Bearer ${t.adminToken}` },
-              body: JSON.stringify({
-                accessKey: reader.id,
-                secretKey: reader.secret,
-                level: "read",
-              }),
-            });
-            check(added.status === 201, `adding the key: ${added.status} ${await added.text()}`);
+            await addAccessKey(t, { ...reader, level: "read" });
             const before = await client().send(new GetObjectLegalHoldCommand(lockedObject(f)))
               .then((h) => h.LegalHold?.Status, () => "OFF");
             await openLockedBucket(page, f, reader);
             const r = row(f.lockedVersion);
             await page.evaluate(`${r}.querySelector("button.legal-hold-toggle").click()`);
-            await page.waitFor(
-              `${r}.querySelector(".outcome").textContent`,
-              "the legal hold outcome",
-            );
-            const result = await page.evaluate<{ cls: string; text: string }>(
-              `({ cls: ${r}.querySelector(".outcome").className, text: ${r}.querySelector(".outcome").textContent })`,
-            );
-            check(
-              result.cls.includes("refused") && result.text.includes("AccessDenied"),
-              `the read key's legal hold was not shown as refused: ${JSON.stringify(result)}`,
-            );
+            await expectRefused(page, r, "the read key's legal hold");
             const after = await client().send(new GetObjectLegalHoldCommand(lockedObject(f)));
             check(
               after.LegalHold?.Status === before,
