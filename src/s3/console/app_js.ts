@@ -24,7 +24,7 @@ export const CONSOLE_APP_JS = String.raw`
       path: "/health/drives",
       metrics: /^amber_(drive|scrub)_/,
     },
-    { id: "signals", title: "Ransomware signals", path: "/health/signals", metrics: /^amber_signal_/ },
+    { id: "signals", title: "Ransomware signals", path: "/health/signals", render: renderSignals },
     {
       id: "usage",
       title: "Usage vs quota and backup freshness",
@@ -436,6 +436,25 @@ export const CONSOLE_APP_JS = String.raw`
           h("td", {}, String(b.usage.objects) + (b.quota && b.quota.maxObjects ? " of " + b.quota.maxObjects : "")),
           h("td", {}, b.freshness.length ? freshnessLines(b) : h("span", { class: "dim" }, "no rule")),
           h("td", { class: "small" }, b.reasons.join(" ")))))));
+  }
+
+  // ---- ransomware signals (unsigned /health/signals: { active, recent }) ----
+  async function renderSignals(p, el) {
+    const res = await operatorGet(p, []);
+    const data = res.ok && (res.headers.get("content-type") || "").includes("json") ? await res.json() : null;
+    if (!data || !Array.isArray(data.active)) {
+      fill(el, await unavailable(p, res));
+      return;
+    }
+    const line = (a) => h("div", { class: "signal" },
+      h("span", { class: "badge bad" }, a.signal), h("code", {}, a.subject), " since " + when(new Date(a.since).toISOString()),
+      h("div", { class: "small" }, a.message));
+    const recent = (data.recent || []).slice().reverse().slice(0, 20);
+    fill(el,
+      data.active.length
+        ? h("div", { id: "signals-active" }, data.active.map(line))
+        : h("div", { id: "signals-active" }, h("span", { class: "badge good" }, "quiet"), " No signal is active."),
+      recent.length ? [h("h4", {}, "Recent alerts"), recent.map(line)] : h("div", { class: "dim small" }, "No alert raised since the vault started."));
   }
 
   async function loadBuckets() {
