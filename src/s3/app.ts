@@ -1,7 +1,7 @@
 /**
  * The S3 HTTP surface: request id → address → signature → endpoint → access
- * → operation → one renderer. Also `/healthz` and `/metrics` for unsigned
- * requests.
+ * → operation → one renderer. Also `/healthz`, `/metrics` and the web console
+ * (`GET /` from a browser) for unsigned requests.
  *
  * @module
  */
@@ -13,6 +13,7 @@ import { authorizeRequest, sourceAddressOf } from "./access_check.ts";
 import { attestTime, createSnapshot, exportAudit, stageApproval } from "./admin.ts";
 import { routeAdminKeys } from "./admin_keys.ts";
 import { bucketHealthRoute, bucketPolicyRoute } from "./bucket_policy.ts";
+import { consoleResponse, wantsConsole } from "./console/mod.ts";
 import { dispatch } from "./dispatch.ts";
 import { type Endpoint, parseEndpoint } from "./endpoint.ts";
 import { S3Error, toS3Error } from "./errors.ts";
@@ -146,6 +147,16 @@ export function createApp(deps: AppDeps): Hono {
     } catch (e) {
       return c.json({ status: "unavailable", error: String(e) }, 503);
     }
+  });
+
+  app.get("/", (c, next) => {
+    // Only a browser's unsigned GET / on the service host: S3 has no anonymous access, so no
+    // S3 request is shadowed (README "Web console").
+    const host = c.req.raw.headers.get("host");
+    if (!wantsConsole(c.req.raw) || addressOf("/", { host, domain: deps.domain }).bucket !== "") {
+      return next();
+    }
+    return consoleResponse(deps.region);
   });
 
   app.post("/admin/snapshots", (c, next) => {

@@ -6,6 +6,7 @@
  */
 
 import {
+  addAccessKey,
   assertSameTree,
   check,
   makeTree,
@@ -329,17 +330,7 @@ export function awsCliSuite(t: Target): Suite {
         async fn() {
           const bucket = "awscli-append";
           const appendKey = { id: "awscli-append", secret: "awscli-append-secret-0123" };
-          check(t.adminToken, "this case needs Amber's admin token (AMBER_ADMIN_TOKEN)");
-          const added = await fetch(`${t.endpoint}/admin/keys`, {
-            method: "POST",
-            headers: { authorization: `Bearer ${t.adminToken}` },
-            body: JSON.stringify({
-              accessKey: appendKey.id,
-              secretKey: appendKey.secret,
-              level: "append",
-            }),
-          });
-          check(added.status === 201, `adding the key: ${added.status} ${await added.text()}`);
+          await addAccessKey(t, { ...appendKey, level: "append" });
           await aws("s3", "mb", `s3://${bucket}`);
           await writeRandomFile(`${dir}/append.bin`, 10_000);
           const asAppend = {

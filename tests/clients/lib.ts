@@ -137,6 +137,25 @@ export async function must(cmd: string, args: string[], opts: RunOptions = {}): 
   return out;
 }
 
+/**
+ * Adds a managed access key through `/admin/keys` with the vault's admin token.
+ *
+ * @param t The vault; it must carry the admin token.
+ * @param key The key id, its secret and its default level (`read`, `append`, …).
+ */
+export async function addAccessKey(
+  t: Target,
+  key: { id: string; secret: string; level: string },
+): Promise<void> {
+  check(t.adminToken, "this case needs Amber's admin token (AMBER_ADMIN_TOKEN)");
+  const added = await fetch(`${t.endpoint}/admin/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${t.adminToken}` },
+    body: JSON.stringify({ accessKey: key.id, secretKey: key.secret, level: key.level }),
+  });
+  check(added.status === 201, `adding the key: ${added.status} ${await added.text()}`);
+}
+
 /** Throws `message` unless `cond`. */
 export function check(cond: unknown, message: string): asserts cond {
   if (!cond) throw new Error(message);

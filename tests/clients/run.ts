@@ -1,5 +1,6 @@
 /**
- * Runs the real-client suites (aws-cli, boto3, rclone, s3cmd, restic) against
+ * Runs the real-client suites (aws-cli, boto3, rclone, s3cmd, restic, and the
+ * web console in headless Chromium) against
  * one vault started with the production permission flags, prints one line per
  * case and ends with `N passed, N failed`. Exits non-zero when any case
  * failed. A client whose binary is missing fails all its cases.
@@ -13,6 +14,7 @@
  * @module
  */
 
+import { consoleSuite } from "../console/console_suite.ts";
 import { startVault, type TestVault } from "../helpers/vault.ts";
 import { awsCliSuite } from "./aws_cli.ts";
 import { boto3Suite } from "./boto3.ts";
@@ -31,6 +33,7 @@ const SUITES: Array<(t: Target) => Suite> = [
   resticSuite,
   clockSuite,
   promtoolSuite,
+  consoleSuite,
 ];
 
 /** Admin token of the vault the suites start. */
