@@ -27,6 +27,7 @@ export class VaultMetrics {
   readonly gcReclaimedBytes: client.Gauge;
   /** Usage, quotas and freshness per bucket. */
   readonly buckets: BucketMetrics;
+  readonly drives: client.Gauge;
   readonly drivesOnline: client.Gauge;
   readonly drivesRebuilding: client.Gauge;
   readonly owedShards: client.Gauge;
@@ -113,6 +114,11 @@ export class VaultMetrics {
     this.gcReclaimedBytes = new client.Gauge({
       name: "amber_gc_reclaimed_bytes",
       help: "Segment file bytes reclaimed by compaction since start",
+      registers,
+    });
+    this.drives = new client.Gauge({
+      name: "amber_drives",
+      help: "Drive slots the vault is configured with",
       registers,
     });
     this.drivesOnline = new client.Gauge({

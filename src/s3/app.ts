@@ -180,6 +180,14 @@ export function createApp(deps: AppDeps): Hono {
     return c.json(deps.signals.report(deps.now()));
   });
 
+  // Drive states and the rebuild under way (no object names), for monitors and the console.
+  app.get("/health/drives", async (c, next) => {
+    if (isSigned(c.req.raw, new URL(c.req.url))) return next();
+    const status = await deps.store.call({ type: "drives" });
+    const degraded = status.drives.some((d) => d.state !== "ready");
+    return c.json({ state: degraded ? "degraded" : "ok", ...status }, degraded ? 503 : 200);
+  });
+
   // Unsigned: monitoring systems cannot sign; a signed GET here is an S3 request (bucket "health").
   app.get("/health/buckets", (c, next) => {
     if (isSigned(c.req.raw, new URL(c.req.url))) return next();
@@ -220,6 +228,7 @@ export function createApp(deps: AppDeps): Hono {
     const health = await deps.meta.call({ type: "bucketHealth" });
     deps.metrics.buckets.update(health.now, health.buckets);
     const drives = s.drives.drives;
+    deps.metrics.drives.set(drives.length);
     deps.metrics.drivesOnline.set(drives.filter((d) => d.state !== "offline").length);
     deps.metrics.drivesRebuilding.set(drives.filter((d) => d.state === "rebuilding").length);
     deps.metrics.owedShards.set(drives.reduce((n, d) => n + d.owedShards, 0));
