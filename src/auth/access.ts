@@ -40,13 +40,16 @@ export interface Principal extends Grants {
   accessKey: string;
 }
 
-/** The root credential's grants: owner of everything, with the bypass right, from anywhere. */
+/**
+ * The root credential's grants: owner of everything, with the bypass right, from anywhere. Not
+ * upload-anytime: upload windows hold a stolen root key too.
+ */
 export const ROOT_GRANTS: Readonly<Grants> = Object.freeze({
   level: "owner",
   buckets: {},
   bypassGovernance: true,
   allowFrom: [],
-  uploadAnytime: true,
+  uploadAnytime: false,
   uploadWindows: [],
 });
 

@@ -135,6 +135,7 @@ export class Db {
   #queue: { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
   #beforeCommit: (() => void)[] = [];
   #scheduled = false;
+  #closed = false;
 
   /**
    * Opens (creating if needed) and migrates the index.
@@ -197,6 +198,10 @@ export class Db {
    */
   write<T>(fn: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      if (this.#closed) {
+        reject(new Error("The index is closed"));
+        return;
+      }
       this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
@@ -207,6 +212,7 @@ export class Db {
 
   #flush() {
     this.#scheduled = false;
+    if (this.#closed || this.#queue.length === 0) return;
     const batch = this.#queue;
     this.#queue = [];
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
@@ -243,8 +249,15 @@ export class Db {
     this.#beforeCommit.push(hook);
   }
 
-  /** Closes the connection after the queue drains. */
+  /** Commits the queued writes now, instead of at the next turn. */
+  drain(): void {
+    this.#flush();
+  }
+
+  /** Commits the queued writes, then closes the connection; later writes are refused. */
   close(): void {
+    this.#flush();
+    this.#closed = true;
     this.sql.close();
   }
 }

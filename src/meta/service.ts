@@ -482,6 +482,7 @@ export class MetaService {
     clearInterval(this.#sealTimer);
     clearInterval(this.#expiryTimer);
     const db = this.#db;
+    db.drain();
     db.sql.exec("BEGIN IMMEDIATE");
     try {
       sealAudit(db, this.#signer, this.#clock.now());

@@ -83,7 +83,7 @@ export class SignalMonitor {
       labelNames: ["signal", "subject"],
       registers: [deps.registry],
     });
-    this.#timer = setInterval(() => this.#save(), SAVE_INTERVAL_MS);
+    this.#timer = setInterval(() => void this.#save(), SAVE_INTERVAL_MS);
     Deno.unrefTimer(this.#timer);
   }
 
@@ -145,19 +145,19 @@ export class SignalMonitor {
     return { active, recent: this.#recent };
   }
 
-  #save(): void {
+  async #save(): Promise<void> {
     if (!this.#dirty) return;
     this.#dirty = false;
-    this.#meta.call({
+    await this.#meta.call({
       type: "putSetting",
       name: STATE_SETTING,
       value: JSON.stringify(this.#detector.save()),
     }).catch((e) => log("error", "Cannot save the signal profiles", { error: String(e) }));
   }
 
-  /** Saves the learned state now and stops the timer. */
-  close(): void {
+  /** Stops the timer and saves the learned state; resolves once the index has it. */
+  close(): Promise<void> {
     clearInterval(this.#timer);
-    this.#save();
+    return this.#save();
   }
 }

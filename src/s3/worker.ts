@@ -52,7 +52,7 @@ self.addEventListener("message", async (e: MessageEvent) => {
   const msg = e.data as { type: "init"; init: RouterInit } | { type: "shutdown" };
   if (msg.type === "shutdown") {
     await server?.shutdown();
-    signals?.close();
+    await signals?.close();
     self.postMessage({ type: "stopped" });
     return;
   }
