@@ -5,10 +5,14 @@
  * `POST /admin/snapshots` `{"source": "backups", "bucket": "backups-before-prune", "at": "2026-11-20T03:00:00Z"}`
  * creates a read-only point-in-time snapshot bucket.
  *
+ * `GET /admin/scrub` and `POST /admin/scrub` `{"action": "start"}` show and
+ * steer the scrubber.
+ *
  * @module
  */
 
 import { createHash } from "node:crypto";
+import type { ScrubAction } from "../channel/mod.ts";
 import type { AppDeps } from "./app.ts";
 import { isValidBucketName } from "./endpoint.ts";
 import { S3Error, toS3Error } from "./errors.ts";
@@ -21,6 +25,7 @@ async function authenticatedJson(
   req: Request,
   deps: AppDeps,
   path: string,
+  emptyBodyOk = false,
 ): Promise<Record<string, unknown>> {
   const auth: AuthResult = await verifyRequest(
     { method: req.method, path, query: [], headers: req.headers },
@@ -39,6 +44,7 @@ async function authenticatedJson(
   if (auth.payload.kind !== "sha256" && auth.payload.kind !== "unsigned") {
     throw new S3Error("InvalidRequest", { message: "Admin requests take a plain body" });
   }
+  if (emptyBodyOk && bytes.length === 0) return {};
   try {
     const body = JSON.parse(new TextDecoder().decode(bytes));
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
@@ -87,6 +93,48 @@ export async function createSnapshot(
     });
   } catch (e) {
     const err = toS3Error(e, "/admin/snapshots");
+    return Response.json({ error: err.code, message: err.message, requestId }, {
+      status: err.status,
+      headers: { "x-amz-request-id": requestId },
+    });
+  }
+}
+
+const SCRUB_ACTIONS: readonly ScrubAction[] = ["start", "pause", "resume", "cancel"];
+
+/**
+ * Handles `GET /admin/scrub` (the scrubber's status) and `POST /admin/scrub`
+ * `{"action": "start" | "pause" | "resume" | "cancel"}` (a command; answers
+ * with the status after it).
+ *
+ * @returns The JSON response.
+ */
+export async function scrubAdmin(
+  req: Request,
+  deps: AppDeps,
+  requestId: string,
+): Promise<Response> {
+  try {
+    const body = await authenticatedJson(req, deps, "/admin/scrub", req.method === "GET");
+    if (!deps.scrub) {
+      throw new S3Error("NotImplemented", { message: "This vault runs no scrubber" });
+    }
+    if (req.method === "GET") {
+      const status = await deps.scrub.call({ type: "scrubStatus" });
+      return Response.json({ ...status, requestId }, {
+        headers: { "x-amz-request-id": requestId },
+      });
+    }
+    const action = body.action as ScrubAction;
+    if (!SCRUB_ACTIONS.includes(action)) {
+      throw new S3Error("InvalidRequest", {
+        message: 'Expected {"action": "start" | "pause" | "resume" | "cancel"}',
+      });
+    }
+    const status = await deps.scrub.call({ type: "scrubCommand", action });
+    return Response.json({ ...status, requestId }, { headers: { "x-amz-request-id": requestId } });
+  } catch (e) {
+    const err = toS3Error(e, "/admin/scrub");
     return Response.json({ error: err.code, message: err.message, requestId }, {
       status: err.status,
       headers: { "x-amz-request-id": requestId },

@@ -9,6 +9,8 @@ import {
   Client,
   type MetaRequest,
   type MetaResults,
+  type ScrubRequest,
+  type ScrubResults,
   type StoreRequest,
   type StoreResults,
 } from "../channel/mod.ts";
@@ -36,6 +38,8 @@ export interface RouterInit {
   credentials: { accessKey: string; secretKey: string }[];
   meta: MessagePort;
   store: MessagePort;
+  /** Port to the scrubber (`/admin/scrub`, scrub metrics). */
+  scrub?: MessagePort;
 }
 
 let server: Deno.HttpServer | undefined;
@@ -53,6 +57,7 @@ self.addEventListener("message", async (e: MessageEvent) => {
   const app = createApp({
     meta: new Client<MetaRequest, MetaResults>(init.meta),
     store: new Client<StoreRequest, StoreResults>(init.store),
+    scrub: init.scrub && new Client<ScrubRequest, ScrubResults>(init.scrub),
     metrics: new VaultMetrics(),
     region: init.region,
     domain: init.domain,

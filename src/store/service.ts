@@ -212,6 +212,8 @@ export class StoreService {
         };
       case "drives":
         return { result: this.drivesStatus() };
+      case "repairChunk":
+        return { result: await this.#segments.repair(req.id, undefined, req.bad) };
       default:
         return assertNever(req);
     }

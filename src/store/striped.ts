@@ -84,7 +84,7 @@ interface Stripe {
 }
 
 /** A shard to (re)write: which one, onto which drive. */
-interface Target {
+export interface Target {
   drive: number;
   shard: number;
 }
@@ -450,10 +450,16 @@ export class StripedStore {
    *
    * @param id Chunk id.
    * @param onlyDrive Write only the shards owed to this drive slot.
+   * @param knownBad Shards found bad by someone else (the scrubber): rewritten
+   *   even when this read does not touch them (parity is read only when needed).
    * @returns Shards and record bytes written (0 when nothing was missing).
    * @throws {StoreError} when the chunk cannot be read.
    */
-  async repair(id: Uint8Array, onlyDrive?: number): Promise<{ shards: number; bytes: number }> {
+  async repair(
+    id: Uint8Array,
+    onlyDrive?: number,
+    knownBad: Target[] = [],
+  ): Promise<{ shards: number; bytes: number }> {
     const stripe = this.#stripe(this.#locate(id));
     if (!stripe) throw new StoreError("notFound", "Cannot repair chunk: no drive holds it");
     const wanted = (t: Target[]) =>
@@ -462,7 +468,7 @@ export class StripedStore {
       return { shards: 0, bytes: 0 };
     }
     const [chunk] = await this.#read([id]);
-    const targets = wanted(this.#targets(id, chunk.stripe, chunk.bad));
+    const targets = wanted(this.#targets(id, chunk.stripe, [...chunk.bad, ...knownBad]));
     if (targets.length === 0) return { shards: 0, bytes: 0 };
     const { k, m, crc } = chunk.stripe;
     const shards = this.#code(k, m).split(chunk.sealed);
