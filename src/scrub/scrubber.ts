@@ -49,8 +49,8 @@ import { manifestIds, RefIndex } from "./refs.ts";
 export const FINDINGS_MAX = 1000;
 /** Objects named per lost chunk. */
 const OBJECTS_PER_FINDING_MAX = 50;
-/** Index rows read per page. */
-const PAGE_ROWS = 256;
+/** Index rows read per page (their records are held at once: at most 64 × 256 KiB). */
+const PAGE_ROWS = 64;
 /** Chunks whose reference counts are checked together. */
 const RANGE_CHUNKS = 100_000;
 /** The checkpoint is saved at most this often while a pass runs, ms. */
@@ -137,7 +137,6 @@ export class Scrubber {
   #state: ScrubStatus["state"] = "idle";
   #running: Promise<void> | undefined;
   #resume: (() => void) | undefined;
-  #cancelled = false;
   #timer?: ReturnType<typeof setInterval>;
   #bucket = new TokenBucket(0, 0);
   #rate = { bytes: 0, since: 0 };
@@ -189,9 +188,8 @@ export class Scrubber {
       this.#state = "paused";
       this.#save(true);
     } else if (action === "cancel" && this.#state !== "idle") {
-      this.#cancelled = true;
+      this.#finish(false); // the pass loop sees its pass is gone and stops
       this.#resume?.();
-      if (!this.#running) this.#finish(false);
     }
     return this.status();
   }
@@ -225,7 +223,6 @@ export class Scrubber {
   /** Stops the schedule and the pass under way (its checkpoint stays, so it resumes after a restart). */
   async close(): Promise<void> {
     clearInterval(this.#timer);
-    this.#cancelled = true;
     this.#closing = true;
     this.#resume?.();
     await this.#running;
@@ -233,16 +230,21 @@ export class Scrubber {
 
   #begin(): void {
     this.#state = "running";
-    this.#cancelled = false;
     this.#ckpt.paused = false;
     if (!this.#ckpt.pass) {
       this.#ckpt.pass = emptyPass(Date.now());
       this.#ckpt.cursor = { phase: "shards", drive: 0, segment: 0, offset: 0 };
     }
-    this.#running = this.#pass().catch((e) => {
-      log("error", "Scrub pass failed", { error: (e as Error).message });
-      this.#finish(false);
-    }).finally(() => (this.#running = undefined));
+    const pass = this.#ckpt.pass;
+    // A cancelled pass's loop may still be winding down: the new one starts after it.
+    const running: Promise<void> = (this.#running ?? Promise.resolve()).then(() => this.#pass(pass))
+      .catch((e) => {
+        log("error", "Scrub pass failed", { error: (e as Error).message });
+        if (this.#ckpt.pass === pass) this.#finish(false);
+      }).finally(() => {
+        if (this.#running === running) this.#running = undefined;
+      });
+    this.#running = running;
   }
 
   #finish(complete: boolean): void {
@@ -260,16 +262,17 @@ export class Scrubber {
         unrecoverable: pass.unrecoverable,
       });
     }
-    if (this.#closing) {
-      this.#save(true); // the pass stays in the checkpoint and resumes after the restart
-      return;
-    }
     this.#ckpt.pass = undefined;
     this.#ckpt.cursor = undefined;
     this.#ckpt.paused = false;
     this.#ckpt.nextPassAt = Date.now() + this.#opts.intervalSeconds * 1000;
     this.#state = "idle";
     this.#save(true);
+  }
+
+  /** A pass loop stopping: on close its pass stays in the checkpoint; a cancel already cleared it. */
+  #stop(): void {
+    if (this.#closing) this.#save(true);
   }
 
   #save(force: boolean): void {
@@ -291,17 +294,23 @@ export class Scrubber {
     else pass.findingsDropped++;
   }
 
-  /** Waits while paused; true when the pass must stop. */
-  async #checkpointAndGate(): Promise<boolean> {
+  /** True when `pass` must stop: cancelled (no longer the current pass) or closing. */
+  #stopped(pass: ScrubPass): boolean {
+    return this.#closing || this.#ckpt.pass !== pass;
+  }
+
+  /** Saves progress and waits while paused; true when the pass must stop. */
+  async #checkpointAndGate(pass: ScrubPass): Promise<boolean> {
+    if (this.#stopped(pass)) return true;
     this.#save(false);
     this.#opts.onProgress?.(this.status());
-    while (this.#state === "paused" && !this.#cancelled) {
+    while (this.#state === "paused" && !this.#stopped(pass)) {
       this.#save(true);
       await new Promise<void>((r) => (this.#resume = r));
       this.#resume = undefined;
       this.#rate = { bytes: 0, since: Date.now() };
     }
-    return this.#cancelled;
+    return this.#stopped(pass);
   }
 
   async #throttle(bytes: number, sincePing: { bytes: number }): Promise<void> {
@@ -314,8 +323,8 @@ export class Scrubber {
     if (wait > 0) await sleep(wait);
   }
 
-  async #pass(): Promise<void> {
-    const pass = this.#ckpt.pass!;
+  async #pass(pass: ScrubPass): Promise<void> {
+    if (this.#stopped(pass)) return;
     const readers = this.#opts.drives.map((path, i) => DriveReader.open(i, path));
     const refs = new RefIndex(`${this.#opts.dataDir}/meta/index.db`);
     try {
@@ -327,11 +336,11 @@ export class Scrubber {
       this.#bucket = new TokenBucket(rate, Date.now());
       this.#rate = { bytes: 0, since: Date.now() };
       if (this.#ckpt.cursor?.phase === "shards") {
-        if (await this.#shards(pass, readers)) return this.#finish(false);
+        if (await this.#shards(pass, readers)) return this.#stop();
         pass.phase = "refs";
         this.#ckpt.cursor = { phase: "refs", range: 0 };
       }
-      if (await this.#refs(pass, readers, refs)) return this.#finish(false);
+      if (await this.#refs(pass, readers, refs)) return this.#stop();
       this.#finish(true);
     } finally {
       refs.close();
@@ -352,7 +361,7 @@ export class Scrubber {
         offset: 0,
       };
       while (true) {
-        if (await this.#checkpointAndGate()) return true;
+        if (await this.#checkpointAndGate(pass)) return true;
         const rows = reader.rowsAfter(pos, PAGE_ROWS);
         if (rows.length === 0) break;
         // Chunks a lower drive holds were (or will be) checked from there.
@@ -367,13 +376,13 @@ export class Scrubber {
             pass.bytesScanned += bytes;
             this.#totals.bytesScanned += bytes;
             this.#rate.bytes += bytes;
+            this.#ckpt.cursor = { phase: "shards", drive: d, ...at(group[g]) };
             await this.#throttle(bytes, ping);
-            if (this.#cancelled) return true;
+            if (await this.#checkpointAndGate(pass)) return true;
           }
           i = j;
         }
-        const last = rows[rows.length - 1];
-        pos = { segment: last.segment, offset: last.offset };
+        pos = at(rows[rows.length - 1]);
         this.#ckpt.cursor = { phase: "shards", drive: d, ...pos };
       }
     }
@@ -514,7 +523,7 @@ export class Scrubber {
     const cursor = this.#ckpt.cursor as Extract<ScrubCursor, { phase: "refs" }>;
     const stored = (id: Uint8Array) => readers.some((r) => r?.locate(id));
     for (let r = cursor.range; r < ranges.length; r++) {
-      if (await this.#checkpointAndGate()) return true;
+      if (await this.#checkpointAndGate(pass)) return true;
       const { lo, hi } = ranges[r];
       const inRange = (id: Uint8Array) => {
         const p = idPrefix(id);
@@ -581,6 +590,10 @@ export class Scrubber {
     pass.refMismatches++;
     this.#note(pass, { kind: "refcount", chunk, detail });
   }
+}
+
+function at(row: ShardRow): { segment: number; offset: number } {
+  return { segment: row.segment, offset: row.offset };
 }
 
 function addOwner(f: ScrubFinding, owner: ScrubObjectRef): void {
