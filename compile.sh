@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the vault as one executable with its sandbox baked in:
-#   ./compile.sh [--data-dir /var/lib/amber] [--port 8080] [--host 127.0.0.1] [--out dist/amber] [--target TRIPLE]
+#   ./compile.sh [--data-dir /var/lib/amber] [--drives /srv/d1,/srv/d2] [--port 8080] [--host 127.0.0.1] [--out dist/amber] [--target TRIPLE]
 # The permission flags come from src/permissions.ts (the same ones the tests run with).
 # deno compile needs Deno's `denort` runtime stub: set DENORT_BIN to a local copy on air-gapped
 # build hosts; otherwise Deno fetches it.
@@ -12,9 +12,11 @@ port=8080
 host=127.0.0.1
 out=dist/amber
 target=""
+drives=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --data-dir) data_dir="$2"; shift 2 ;;
+    --drives) drives=(--drives "$2"); shift 2 ;;
     --port) port="$2"; shift 2 ;;
     --host) host="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
@@ -32,7 +34,7 @@ if [[ -n "${DENORT_BIN:-}" && ! -f "$DENORT_BIN" ]]; then
 fi
 
 mapfile -t flags < <("${deno[@]}" run --allow-read --allow-env tools/compile_flags.ts \
-  --data-dir "$data_dir" --port "$port" --host "$host")
+  --data-dir "$data_dir" "${drives[@]}" --port "$port" --host "$host")
 target_flag=()
 [[ -n "$target" ]] && target_flag=(--target "$target")
 mkdir -p "$(dirname "$out")"

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, ENV_NAMES, loadConfig, usage } from "./config.ts";
+import { ConfigError, defaultEc, ENV_NAMES, loadConfig, usage } from "./config.ts";
 
 function load(args: string[], env: Record<string, string> = {}, file = "{}") {
   return loadConfig({ args, env: (n) => env[n], readFile: () => file, cwd: "/work" });
@@ -53,4 +53,49 @@ Deno.test("usage - names every setting's flag and environment variable", () => {
   const text = usage();
   for (const name of ENV_NAMES) assert.ok(text.includes(name), name);
   assert.ok(text.includes("--data-dir") && text.includes("amber version"));
+});
+
+Deno.test("loadConfig - drives default to one inside the data dir, at 1+0", () => {
+  const c = load(["--data-dir", "/v"]);
+  assert.deepEqual(c.drives, ["/v/store"]);
+  assert.deepEqual(c.ec, { k: 1, m: 0 });
+  assert.equal(c.rebuildMiBps, 64);
+});
+
+Deno.test("loadConfig - drives resolve, and parity defaults from their count", () => {
+  const c = load([], { AMBER_DRIVES: "/d1, d2,/d3,/d4" });
+  assert.deepEqual(c.drives, ["/d1", "/work/d2", "/d3", "/d4"]);
+  assert.deepEqual(c.ec, { k: 2, m: 2 });
+  assert.deepEqual(load(["--drives", "/a,/b,/c", "--ec", "1+2"]).ec, { k: 1, m: 2 });
+});
+
+Deno.test("defaultEc - grows parity with the drive count", () => {
+  const table: [number, string][] = [
+    [1, "1+0"],
+    [2, "1+1"],
+    [3, "2+1"],
+    [4, "2+2"],
+    [6, "4+2"],
+    [9, "7+2"],
+    [10, "7+3"],
+    [16, "13+3"],
+    [17, "13+4"],
+  ];
+  for (const [n, want] of table) {
+    const { k, m } = defaultEc(n);
+    assert.equal(`${k}+${m}`, want, `${n} drives`);
+  }
+});
+
+Deno.test("loadConfig - bad drives and erasure settings get one line each", () => {
+  assert.match(problems(["--drives", "/a,/a"])[0], /listed twice/);
+  assert.match(problems(["--drives", " , "])[0], /list at least one/);
+  assert.match(
+    problems([], { AMBER_DRIVES: "/a,/b,/c,/d", AMBER_EC: "3+2" })[0],
+    /^Invalid erasure coding "3\+2" \(AMBER_EC\): k\+m must equal the 4 drives/,
+  );
+  assert.match(problems(["--ec", "0+1", "--drives", "/a"])[0], /k at least 1/);
+  assert.match(problems(["--ec", "two"])[0], /expected k\+m/);
+  assert.match(problems(["--rebuild-rate", "0"])[0], /rebuild-rate/);
+  assert.equal(problems(["--drives", "/a,/a", "--rebuild-rate", "-1"]).length, 2);
 });

@@ -335,13 +335,21 @@ export interface DrivesStatus {
   }[];
   /** The running or last rebuild of a replaced or returning drive. */
   rebuild?: {
+    /** Drive slot. */
     drive: number;
+    /** Chunk ids checked so far (summed over the source drives). */
     checkedChunks: number;
+    /** Chunk ids to check (summed over the source drives, at the start). */
     totalChunks: number;
+    /** Shards written onto the drive. */
     rebuiltShards: number;
+    /** Record bytes written onto the drive. */
     rebuiltBytes: number;
+    /** Chunks that could not be rebuilt (fewer than k good shards left). */
     failedChunks: number;
+    /** When it started, ms since the epoch. */
     startedAt: number;
+    /** The drive is ready. */
     done: boolean;
   };
 }

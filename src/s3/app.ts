@@ -185,7 +185,9 @@ export function createApp(deps: AppDeps): Hono {
     deps.metrics.owedShards.set(drives.reduce((n, d) => n + d.owedShards, 0));
     const rebuild = s.drives.rebuild;
     deps.metrics.rebuildProgress.set(
-      !rebuild || rebuild.done ? 1 : rebuild.checkedChunks / Math.max(1, rebuild.totalChunks),
+      !rebuild || rebuild.done
+        ? 1
+        : Math.min(1, rebuild.checkedChunks / Math.max(1, rebuild.totalChunks)),
     );
     deps.metrics.healedShards.set(s.drives.healedShards);
     if (deps.scrub) setScrubMetrics(deps.metrics, await deps.scrub.call({ type: "scrubStatus" }));

@@ -274,5 +274,9 @@ export function toS3Error(e: unknown, resource: string): S3Error {
         : undefined;
     return new S3Error(META_CODES[e.wire.kind], { resource, cause: e, headers, extra, message });
   }
+  // Too few drives online to reach the write quorum: the client may retry later.
+  if (isWire(e) && e.wire.area === "store" && e.wire.kind === "unavailable") {
+    return new S3Error("ServiceUnavailable", { resource, cause: e });
+  }
   return new S3Error("InternalError", { resource, cause: e });
 }

@@ -18,6 +18,7 @@
  * @module
  */
 
+import { writeFileDurably } from "./durable_file.ts";
 import { StoreError } from "./errors.ts";
 import { decodeSegmentHeader, SEGMENT_HEADER_BYTES, toHex } from "./format.ts";
 
@@ -93,24 +94,7 @@ export function readMarker(path: string): DriveMarker | undefined {
  * @param marker The marker.
  */
 export function writeMarker(path: string, marker: DriveMarker): void {
-  const file = `${path}/${DRIVE_MARKER_FILE}`;
-  const tmp = `${file}.tmp`;
-  Deno.writeTextFileSync(tmp, JSON.stringify(marker, null, 2) + "\n");
-  const f = Deno.openSync(tmp, { read: true, write: true });
-  try {
-    f.syncSync();
-  } finally {
-    f.close();
-  }
-  Deno.renameSync(tmp, file);
-  const dir = Deno.openSync(path, { read: true });
-  try {
-    dir.syncSync();
-  } catch {
-    // Some platforms cannot fsync a directory; the rename is then as durable as they allow.
-  } finally {
-    dir.close();
-  }
+  writeFileDurably(`${path}/${DRIVE_MARKER_FILE}`, JSON.stringify(marker, null, 2) + "\n");
 }
 
 function entries(path: string): string[] | undefined {

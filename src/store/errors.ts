@@ -7,8 +7,14 @@
  * @module
  */
 
-/** The reasons a store operation can fail. */
-export type StoreErrorKind = "corrupt" | "notFound" | "wrongKey" | "format" | "io";
+/** The reasons a store operation can fail; `unavailable`: too few drives are online to write. */
+export type StoreErrorKind =
+  | "corrupt"
+  | "notFound"
+  | "wrongKey"
+  | "format"
+  | "io"
+  | "unavailable";
 
 /**
  * An error raised by the chunk store, tagged with a {@linkcode StoreErrorKind}.

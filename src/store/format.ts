@@ -166,14 +166,21 @@ export function decodeSegmentHeader(bytes: Uint8Array, name = "segment"): Segmen
  *
  * @param type Record type.
  * @param id 32-byte chunk id.
- * @param payload Record payload, e.g. a sealed chunk.
+ * @param payload Record payload, e.g. a sealed chunk, or its parts in order
+ *   (a shard header and the shard, framed without an extra copy).
  * @returns The framed record, owning its buffer.
  */
-export function encodeRecord(type: RecordType, id: Uint8Array, payload: Uint8Array): Uint8Array {
+export function encodeRecord(
+  type: RecordType,
+  id: Uint8Array,
+  payload: Uint8Array | Uint8Array[],
+): Uint8Array {
+  const parts = Array.isArray(payload) ? payload : [payload];
+  const payloadBytes = parts.reduce((n, p) => n + p.length, 0);
   if (id.length !== CHUNK_ID_BYTES) {
     throw new RangeError(`Cannot encode record: chunk id must be ${CHUNK_ID_BYTES} bytes`);
   }
-  const length = RECORD_OVERHEAD_BYTES + payload.length;
+  const length = RECORD_OVERHEAD_BYTES + payloadBytes;
   if (length > RECORD_MAX_BYTES) {
     throw new RangeError(`Cannot encode record: ${length} bytes exceeds ${RECORD_MAX_BYTES}`);
   }
@@ -182,7 +189,11 @@ export function encodeRecord(type: RecordType, id: Uint8Array, payload: Uint8Arr
   view.setUint32(0, length);
   out[4] = type;
   out.set(id, 5);
-  out.set(payload, 5 + CHUNK_ID_BYTES);
+  let at = 5 + CHUNK_ID_BYTES;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   view.setUint32(length - 4, crc32(out.subarray(0, length - 4)));
   return out;
 }
@@ -311,22 +322,24 @@ export interface ShardHeader {
 }
 
 /**
- * Builds a shard record's payload: the shard header, then the shard bytes.
+ * Encodes a shard header, the start of a shard record's payload (the shard
+ * bytes follow it).
  *
  * @example Usage
  * ```ts
- * import { decodeShard, encodeShard } from "./format.ts";
+ * import { decodeShard, encodeRecord, encodeShardHeader, RecordType, scanRecords } from "./format.ts";
  * const h = { shard: 1, k: 2, m: 2, sealedBytes: 5, sealedCrc: 7, plainBytes: 3 };
- * const { header, bytes } = decodeShard(encodeShard(h, new Uint8Array(3)));
+ * const rec = encodeRecord(RecordType.Shard, new Uint8Array(32), [encodeShardHeader(h), new Uint8Array(3)]);
+ * const r = scanRecords(rec).records[0];
+ * const { header, bytes } = decodeShard(rec.subarray(r.payloadOffset, r.payloadOffset + r.payloadLength));
  * if (header.shard !== 1 || bytes.length !== 3) throw new Error("round trip");
  * ```
  *
  * @param header The shard header.
- * @param shard The shard bytes.
- * @returns The payload.
+ * @returns {@linkcode SHARD_HEADER_BYTES} bytes.
  */
-export function encodeShard(header: ShardHeader, shard: Uint8Array): Uint8Array {
-  const out = new Uint8Array(SHARD_HEADER_BYTES + shard.length);
+export function encodeShardHeader(header: ShardHeader): Uint8Array {
+  const out = new Uint8Array(SHARD_HEADER_BYTES);
   const view = new DataView(out.buffer);
   out[0] = header.shard;
   out[1] = header.k;
@@ -334,7 +347,6 @@ export function encodeShard(header: ShardHeader, shard: Uint8Array): Uint8Array 
   view.setUint32(4, header.sealedBytes);
   view.setUint32(8, header.sealedCrc);
   view.setUint32(12, header.plainBytes);
-  out.set(shard, SHARD_HEADER_BYTES);
   return out;
 }
 

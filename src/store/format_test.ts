@@ -6,7 +6,7 @@ import {
   decodeShard,
   encodeRecord,
   encodeSegmentHeader,
-  encodeShard,
+  encodeShardHeader,
   RECORD_OVERHEAD_BYTES,
   RecordType,
   scanRecords,
@@ -141,7 +141,7 @@ Deno.test("decodeSegmentHeader - version 1 segments (whole chunks) stay readable
   assertEquals(decodeSegmentHeader(v1).version, 1);
 });
 
-Deno.test("encodeShard - round trips, and a shard record scans with its own checksum", () => {
+Deno.test("encodeShardHeader - round trips, and a shard record scans with its own checksum", () => {
   const header = {
     shard: 3,
     k: 2,
@@ -150,15 +150,21 @@ Deno.test("encodeShard - round trips, and a shard record scans with its own chec
     sealedCrc: 0xdeadbeef,
     plainBytes: 900,
   };
-  const payload = encodeShard(header, new Uint8Array(500).fill(7));
+  const shard = new Uint8Array(500).fill(7);
+  const payload = new Uint8Array([...encodeShardHeader(header), ...shard]);
   assertEquals(decodeShard(payload).header, header);
   assertEquals(decodeShard(payload).bytes, new Uint8Array(500).fill(7));
-  const record = encodeRecord(RecordType.Shard, id(1), payload);
+  const record = encodeRecord(RecordType.Shard, id(1), [encodeShardHeader(header), shard]);
+  assertEquals(
+    record,
+    encodeRecord(RecordType.Shard, id(1), payload),
+    "parts frame like one payload",
+  );
   assertEquals(scanRecords(record).records.length, 1);
   record[100] ^= 1;
   assertEquals(scanRecords(record).records.length, 0, "a flipped shard byte fails its CRC");
   throws(
-    () => decodeShard(encodeShard({ ...header, shard: 4 }, new Uint8Array(1))),
+    () => decodeShard(encodeShardHeader({ ...header, shard: 4 })),
     storeErrorKind("corrupt", /does not fit 2\+2$/),
   );
 });

@@ -11,6 +11,7 @@
  * @module
  */
 
+import type { DrivesStatus } from "../channel/mod.ts";
 import { log } from "../ops/mod.ts";
 import { DRIVE_MARKER_VERSION, markerPresent, probeDrive, writeMarker } from "./drives.ts";
 import { toHex } from "./format.ts";
@@ -24,26 +25,13 @@ export const REBUILD_BYTES_PER_SECOND = 64 * 1024 * 1024;
 const OWED_PAGE = 256;
 /** Chunk ids read per page while rebuilding. */
 const REBUILD_PAGE = 256;
+/** Chunks repaired at once while rebuilding. */
+const REBUILD_LANES = 8;
 /** A rebuild logs its progress at most this often, ms. */
 const PROGRESS_LOG_MS = 10_000;
 
-/** Progress of one drive's rebuild. */
-export interface RebuildProgress {
-  /** Drive slot. */
-  drive: number;
-  /** Chunk ids checked so far (summed over the source drives). */
-  checkedChunks: number;
-  /** Chunk ids to check (summed over the source drives, at the start). */
-  totalChunks: number;
-  /** Shards written onto the drive. */
-  rebuiltShards: number;
-  /** Record bytes written onto the drive. */
-  rebuiltBytes: number;
-  /** Chunks that could not be rebuilt (fewer than k good shards left). */
-  failedChunks: number;
-  /** When it started, ms since the epoch. */
-  startedAt: number;
-}
+/** Progress of one drive's rebuild (the status message without its `done`). */
+export type RebuildProgress = Omit<NonNullable<DrivesStatus["rebuild"]>, "done">;
 
 /** What the watcher is opened with. */
 export interface WatcherOptions {
@@ -65,8 +53,6 @@ export class DriveWatcher {
   #closed = false;
   /** The running (or last) rebuild. */
   progress: RebuildProgress | undefined;
-  /** Rebuilds finished since start. */
-  finishedRebuilds = 0;
 
   /**
    * @param store The striped store.
@@ -86,7 +72,9 @@ export class DriveWatcher {
    * Overlapping calls share the round under way.
    */
   tick(): Promise<void> {
-    this.#ticking ??= this.#tick().finally(() => (this.#ticking = undefined));
+    this.#ticking ??= this.#tick()
+      .catch((e) => log("warn", "Drive watcher round failed", { error: (e as Error).message }))
+      .finally(() => (this.#ticking = undefined));
     return this.#ticking;
   }
 
@@ -114,7 +102,9 @@ export class DriveWatcher {
     await this.#payOwed();
     const due = this.#store.drives.find((d) => d.store && d.state === "rebuilding");
     if (due && !this.#rebuilding && !this.#closed) {
-      this.#rebuilding = this.#rebuild(due).finally(() => (this.#rebuilding = undefined));
+      this.#rebuilding = this.#rebuild(due).catch((e) =>
+        log("warn", "Rebuild stopped", { drive: due.index, error: (e as Error).message })
+      ).finally(() => (this.#rebuilding = undefined));
     }
   }
 
@@ -163,19 +153,25 @@ export class DriveWatcher {
         const ids = source.store?.idsAfter(after, REBUILD_PAGE) ?? [];
         if (ids.length === 0) break;
         after = ids[ids.length - 1];
-        for (const id of ids) {
-          p.checkedChunks++;
-          try {
-            const r = await this.#store.repair(id, d.index);
-            p.rebuiltShards += r.shards;
-            p.rebuiltBytes += r.bytes;
-          } catch (e) {
-            if ((e as { kind?: string }).kind !== "notFound") p.failedChunks++;
+        let next = 0;
+        // Several repairs in flight, so the drive's group commit shares one fsync among them.
+        const lane = async () => {
+          while (next < ids.length && !this.#closed && d.store) {
+            const id = ids[next++];
+            p.checkedChunks++;
+            try {
+              const r = await this.#store.repair(id, d.index);
+              p.rebuiltShards += r.shards;
+              p.rebuiltBytes += r.bytes;
+            } catch (e) {
+              if ((e as { kind?: string }).kind !== "notFound") p.failedChunks++;
+            }
+            // Throttle: stay under the rate averaged since the start.
+            const ahead = p.rebuiltBytes / rate * 1000 - (Date.now() - p.startedAt);
+            if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
           }
-          // Throttle: stay under the rate averaged since the start.
-          const ahead = p.rebuiltBytes / rate * 1000 - (Date.now() - p.startedAt);
-          if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
-        }
+        };
+        await Promise.all(Array.from({ length: REBUILD_LANES }, lane));
         if (Date.now() - lastLog > PROGRESS_LOG_MS) {
           lastLog = Date.now();
           log("info", "Rebuild progress", { ...p });
@@ -190,7 +186,8 @@ export class DriveWatcher {
       drive: d.index,
       state: "ready",
     });
-    this.finishedRebuilds++;
+    // The next drive waiting for a rebuild starts now, not at the next tick.
+    setTimeout(() => this.#closed || this.tick(), 0);
     log(p.failedChunks > 0 ? "warn" : "info", "Rebuilt drive", {
       ...p,
       seconds: (Date.now() - p.startedAt) / 1000,

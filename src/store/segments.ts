@@ -25,10 +25,12 @@ import {
   decodeShard,
   encodeRecord,
   encodeSegmentHeader,
+  encodeShardHeader,
   RecordType,
   scanRecords,
   scanSegment,
   SEGMENT_HEADER_BYTES,
+  type ShardHeader,
 } from "./format.ts";
 
 /** A segment is closed for appends once it passes this size. */
@@ -259,25 +261,23 @@ export class SegmentStore {
   }
 
   /**
-   * Appends one shard of a sealed chunk (a payload built by `encodeShard`);
-   * resolves once it is durable. A shard already indexed under the same id
-   * is replaced by this one.
+   * Appends one shard of a sealed chunk; resolves once it is durable. A
+   * shard already indexed under the same id is replaced by this one.
    *
    * @param id Chunk id.
-   * @param payload Shard header and shard bytes.
-   * @param info Which shard this is.
-   * @param plain Plaintext length of the chunk (for statistics).
-   * @returns Bytes the record takes on disk.
+   * @param header The shard header (which shard, of which stripe).
+   * @param shard The shard bytes.
+   * @returns The durability promise and the bytes the record takes on disk.
    */
   appendShard(
     id: Uint8Array,
-    payload: Uint8Array,
-    info: { shard: number; k: number; m: number; crc: number },
-    plain: number,
+    header: ShardHeader,
+    shard: Uint8Array,
   ): { durable: Promise<void>; recordBytes: number } {
-    const record = encodeRecord(RecordType.Shard, id, payload);
+    const record = encodeRecord(RecordType.Shard, id, [encodeShardHeader(header), shard]);
+    const info = { shard: header.shard, k: header.k, m: header.m, crc: header.sealedCrc };
     return {
-      durable: this.#enqueue("chunk", id, record, plain, info),
+      durable: this.#enqueue("chunk", id, record, header.plainBytes, info),
       recordBytes: record.length,
     };
   }

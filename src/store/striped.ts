@@ -32,7 +32,7 @@ import { crc32 } from "node:zlib";
 import { log } from "../ops/mod.ts";
 import { StoreError } from "./errors.ts";
 import { ReedSolomon } from "./erasure.ts";
-import { decodeShard, encodeShard, toHex } from "./format.ts";
+import { decodeShard, toHex } from "./format.ts";
 import { OwedQueue } from "./owed.ts";
 import { type SegmentOptions, SegmentStore, type ShardInfo } from "./segments.ts";
 
@@ -199,30 +199,12 @@ export class StripedStore {
     sealed: Uint8Array,
     plain: number,
   ): { durable: Promise<void>; recordBytes: number } {
-    const shards = this.#code(this.k, this.m).split(sealed);
-    const crc = crc32(sealed);
-    let recordBytes = 0;
-    const targets = shards.map((_, j) => ({ drive: this.#home(id, j), shard: j }));
-    const writes = targets.map((t) => {
-      const store = this.drives[t.drive].store;
-      if (!store) return Promise.reject(new Error(`drive ${t.drive} is offline`));
-      const header = {
-        shard: t.shard,
-        k: this.k,
-        m: this.m,
-        sealedBytes: sealed.length,
-        sealedCrc: crc,
-        plainBytes: plain,
-      };
-      const r = store.appendShard(
-        id,
-        encodeShard(header, shards[t.shard]),
-        { shard: t.shard, k: this.k, m: this.m, crc },
-        plain,
-      );
-      recordBytes += r.recordBytes;
-      return r.durable;
-    });
+    const stripe = { k: this.k, m: this.m, crc: crc32(sealed), plain };
+    const targets = [...Array(this.k + this.m).keys()].map((j) => ({
+      drive: this.#home(id, j),
+      shard: j,
+    }));
+    const { writes, recordBytes } = this.#writeShards(id, sealed, stripe, targets);
     const durable = Promise.allSettled(writes).then((results) => {
       const failed = targets.filter((_, j) => results[j].status === "rejected");
       // Owed before acknowledged: a debt must survive a crash right after the 200.
@@ -231,7 +213,7 @@ export class StripedStore {
       if (ok < this.writeQuorum) {
         const reason = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
         throw new StoreError(
-          "io",
+          "unavailable",
           `Cannot store chunk: ${ok} of ${targets.length} drives wrote its shards and ${this.writeQuorum} are needed (${
             (reason.reason as Error).message
           })`,
@@ -271,12 +253,15 @@ export class StripedStore {
   /**
    * Marks a chunk as just used by a write, on every drive.
    *
-   * @returns False when fewer than `k` consistent shards are stored (the
-   *   chunk must then be written again).
+   * @returns False when fewer consistent shards than a write quorum are
+   *   stored (a write cut short by a crash, or drives lost since): the chunk
+   *   must then be written again, or a new upload would be acknowledged
+   *   with less redundancy than a new chunk gets.
    */
   touch(id: Uint8Array): boolean {
     const stripe = this.#stripe(this.#locate(id));
-    if (!stripe || stripe.held.length < stripe.k) return false;
+    const quorum = stripe && (stripe.m > 0 ? stripe.k + 1 : stripe.k);
+    if (!stripe || stripe.held.length < quorum!) return false;
     for (const d of this.drives) {
       try {
         d.store?.touch(id);
@@ -470,31 +455,45 @@ export class StripedStore {
     const [chunk] = await this.#read([id]);
     const targets = wanted(this.#targets(id, chunk.stripe, [...chunk.bad, ...knownBad]));
     if (targets.length === 0) return { shards: 0, bytes: 0 };
-    const { k, m, crc } = chunk.stripe;
-    const shards = this.#code(k, m).split(chunk.sealed);
-    let bytes = 0;
+    const { writes, recordBytes } = this.#writeShards(
+      id,
+      chunk.sealed,
+      { ...chunk.stripe, plain: chunk.plain },
+      targets,
+    );
+    await Promise.all(writes);
+    return { shards: targets.length, bytes: recordBytes };
+  }
+
+  /**
+   * Encodes a sealed chunk and appends the targeted shards to their drives.
+   *
+   * @returns One durability promise per target (rejected for an offline
+   *   drive) and the record bytes queued.
+   */
+  #writeShards(
+    id: Uint8Array,
+    sealed: Uint8Array,
+    stripe: { k: number; m: number; crc: number; plain: number },
+    targets: Target[],
+  ): { writes: Promise<void>[]; recordBytes: number } {
+    const shards = this.#code(stripe.k, stripe.m).split(sealed);
+    let recordBytes = 0;
     const writes = targets.map((t) => {
       const store = this.drives[t.drive].store;
-      if (!store) return Promise.reject(new StoreError("io", `Drive ${t.drive} went offline`));
-      const header = {
+      if (!store) return Promise.reject(new StoreError("io", `Drive ${t.drive} is offline`));
+      const r = store.appendShard(id, {
         shard: t.shard,
-        k,
-        m,
-        sealedBytes: chunk.sealed.length,
-        sealedCrc: crc,
-        plainBytes: chunk.plain,
-      };
-      const r = store.appendShard(
-        id,
-        encodeShard(header, shards[t.shard]),
-        { shard: t.shard, k, m, crc },
-        chunk.plain,
-      );
-      bytes += r.recordBytes;
+        k: stripe.k,
+        m: stripe.m,
+        sealedBytes: sealed.length,
+        sealedCrc: stripe.crc,
+        plainBytes: stripe.plain,
+      }, shards[t.shard]);
+      recordBytes += r.recordBytes;
       return r.durable;
     });
-    await Promise.all(writes);
-    return { shards: targets.length, bytes };
+    return { writes, recordBytes };
   }
 
   /**
@@ -544,13 +543,7 @@ export class StripedStore {
   }
 
   /** Counts over all online drives (chunks and plaintext: the fullest drive). */
-  stats(): {
-    chunks: number;
-    storedBytes: number;
-    plainBytes: number;
-    segments: number;
-    diskBytes: number;
-  } {
+  stats(): ReturnType<SegmentStore["stats"]> {
     const out = { chunks: 0, storedBytes: 0, plainBytes: 0, segments: 0, diskBytes: 0 };
     for (const d of this.drives) {
       if (!d.store) continue;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { MANIFEST_ENTRY_BYTES, type StoreRequest, type StoreResults } from "../channel/mod.ts";
-import { DRIVE_MARKER_FILE, readMarker } from "./drives.ts";
+import { DRIVE_MARKER_FILE, prepareDrives, readMarker } from "./drives.ts";
 import { StoreError } from "./errors.ts";
 import {
   encodeRecord,
@@ -11,7 +11,9 @@ import {
   toHex,
 } from "./format.ts";
 import { chunkId, sealChunk } from "./seal.ts";
+import { DriveWatcher } from "./rebuild.ts";
 import { StoreService } from "./service.ts";
+import { StripedStore } from "./striped.ts";
 
 const keys = {
   idKey: new Uint8Array(randomBytes(32)),
@@ -215,7 +217,13 @@ Deno.test("StripedStore - writes need k+1 drives; shards owed to a missing drive
     assert.deepEqual(await read(call, m), data, "two drives still read");
     await assert.rejects(
       write(call, new Uint8Array(randomBytes(100_000))),
-      (e: unknown) => e instanceof StoreError && e.kind === "io" && /3 are needed/.test(e.message),
+      (e: unknown) =>
+        e instanceof StoreError && e.kind === "unavailable" && /3 are needed/.test(e.message),
+    );
+    await assert.rejects(
+      write(call, data),
+      (e: unknown) => e instanceof StoreError && e.kind === "unavailable",
+      "a chunk with fewer shards than a write quorum is not deduplicated against",
     );
     // Both come back empty (replaced); the watcher marks them, pays the debts and rebuilds.
     Deno.mkdirSync(r.drives[1]);
@@ -328,6 +336,52 @@ Deno.test("collectGarbage - unreferenced chunks go from every drive", async () =
     await assert.rejects(read(call, m), (e: unknown) => e instanceof StoreError);
   } finally {
     await svc.close();
+    await Deno.remove(r.root, { recursive: true });
+  }
+});
+
+Deno.test("StripedStore - a failed fsync is a failed shard: owed with quorum, refused without", async () => {
+  const r = await rig(4);
+  const slots = prepareDrives(r.drives, keys.vaultId);
+  const store = await StripedStore.open({
+    drives: slots,
+    k: 2,
+    m: 2,
+    vaultId: keys.vaultId,
+    owedPath: `${r.root}/owed.db`,
+    plainLength: () => 0,
+  });
+  const failing = (d: number) => {
+    const s = store.drives[d].store!;
+    const real = s.appendShard.bind(s);
+    s.appendShard = () => ({
+      durable: Promise.reject(new StoreError("io", "Cannot write segment 1: fsync failed")),
+      recordBytes: 0,
+    });
+    return () => (s.appendShard = real);
+  };
+  try {
+    const id = new Uint8Array(32).fill(7);
+    const sealed = new Uint8Array(randomBytes(10_000));
+    const restore = failing(3);
+    await store.append(id, sealed, 10_000).durable;
+    assert.deepEqual(store.owed.take(3, 10), [id], "the shard drive 3 did not sync is owed");
+    const restore2 = failing(2);
+    const other = new Uint8Array(32).fill(8);
+    await assert.rejects(
+      store.append(other, sealed, 10_000).durable,
+      (e: unknown) => e instanceof StoreError && e.kind === "unavailable",
+    );
+    restore();
+    restore2();
+    const watcher = new DriveWatcher(store, { vaultId: keys.vaultId, intervalMs: 0 });
+    await watcher.tick();
+    await watcher.close();
+    assert.deepEqual(store.owed.take(3, 10), [], "the debt was paid once the drive wrote again");
+    assert.equal(store.drives[3].store!.locate(id)?.shard, (3 - id[0] % 4 + 4) % 4);
+    assert.deepEqual(await store.readMany([id]), [sealed]);
+  } finally {
+    await store.close();
     await Deno.remove(r.root, { recursive: true });
   }
 });

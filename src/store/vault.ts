@@ -5,6 +5,7 @@
  * @module
  */
 
+import { writeFileDurably } from "./durable_file.ts";
 import { createKeyring, type Keyring, openKeyring, openSecret, sealSecret } from "./keys.ts";
 
 /** File in the data dir holding the wrapped master key. */
@@ -32,20 +33,7 @@ export function openVault(
   if (text !== undefined) return { keys: openKeyring(passphrase, text), created: false };
   Deno.mkdirSync(dataDir, { recursive: true });
   const { file, keys } = createKeyring(passphrase);
-  const tmp = `${path}.tmp`;
-  Deno.writeTextFileSync(tmp, file, { mode: 0o600 });
-  const f = Deno.openSync(tmp, { read: true, write: true });
-  f.syncSync();
-  f.close();
-  Deno.renameSync(tmp, path);
-  const dir = Deno.openSync(dataDir, { read: true });
-  try {
-    dir.syncSync();
-  } catch {
-    // Some platforms cannot fsync a directory; the rename is then as durable as the platform allows.
-  } finally {
-    dir.close();
-  }
+  writeFileDurably(path, file, 0o600);
   return { keys, created: true };
 }
 

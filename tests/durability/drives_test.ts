@@ -119,9 +119,10 @@ Deno.test({
         }
       });
 
-      await t.step("GetObject - two drives wiped (rm -rf) still serve every object", async () => {
-        wipe(drives[1]);
-        wipe(drives[2]);
+      /** Wipes two drives, starts the vault, reads everything, and waits for the rebuild. */
+      const wipeTwoAndRead = async (a: number, b: number) => {
+        wipe(drives[a]);
+        wipe(drives[b]);
         const v = await startVault({ dataDir, env });
         try {
           await getAll(v, bodies);
@@ -130,21 +131,16 @@ Deno.test({
         } finally {
           assertEquals(await v.stop(), 0);
         }
-      });
+      };
+
+      await t.step(
+        "GetObject - two drives wiped (rm -rf) still serve every object",
+        () => wipeTwoAndRead(1, 2),
+      );
 
       await t.step(
         "GetObject - the rebuilt drives carry the data once the others are wiped",
-        async () => {
-          wipe(drives[0]);
-          wipe(drives[3]);
-          const v = await startVault({ dataDir, env });
-          try {
-            await getAll(v, bodies);
-            await waitRebuilt(v);
-          } finally {
-            assertEquals(await v.stop(), 0);
-          }
-        },
+        () => wipeTwoAndRead(0, 3),
       );
 
       await t.step(

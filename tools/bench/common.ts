@@ -9,6 +9,16 @@ export const MIB = 1024 * 1024;
 /** 10^6 bytes: the unit of every MB/s figure. */
 export const MB = 1e6;
 
+/** A row of the bench table. */
+export interface Row {
+  figure: string;
+  value: string;
+  target: string;
+  ratio: string;
+  pass: "pass" | "FAIL" | "";
+  rgw: string;
+}
+
 /** Prints a progress line on stderr, stamped with seconds since start. */
 export function log(line: string): void {
   console.error(`[bench ${(performance.now() / 1000).toFixed(1).padStart(6)} s] ${line}`);

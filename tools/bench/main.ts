@@ -30,7 +30,8 @@ import { startVault, type TestVault } from "../../tests/helpers/vault.ts";
 import { s3For } from "../../tests/helpers/s3_client.ts";
 import { CHUNK_AVG_BYTES } from "../../src/store/chunker.ts";
 import { type DedupOptions, measureDedup, nightlyArchives } from "./dedup.ts";
-import { log, MB, MIB } from "./common.ts";
+import { driveRows, erasureRows } from "./drives.ts";
+import { log, MB, MIB, type Row } from "./common.ts";
 import { auditHash, type AuditRecord, verifyAudit } from "../../src/meta/audit.ts";
 import { type Limits, measureLimits } from "./limits.ts";
 import { CpuMeter, type CpuUse, procText, RssSampler, statusKiB } from "./observe.ts";
@@ -417,15 +418,6 @@ async function dedupBench(
 
 // -------------------------------------------------------------- reporting
 
-interface Row {
-  figure: string;
-  value: string;
-  target: string;
-  ratio: string;
-  pass: "pass" | "FAIL" | "";
-  rgw: string;
-}
-
 function pct(x: number): string {
   return `${(x * 100).toFixed(0)} %`;
 }
@@ -768,6 +760,14 @@ async function main() {
 
     const rows = buildRows(limits, ph, list, rss, dedup);
     rows.push(auditVerifyRow(args.quick ? 20_000 : 200_000));
+    rows.push(...erasureRows());
+    rows.push(
+      ...await driveRows(
+        args.quick
+          ? { objects: 4, objectMiB: 8, streams: 2 }
+          : { objects: 16, objectMiB: 16, streams: 2 },
+      ),
+    );
     console.log("\nVault CPU by thread group per phase (cores; 2 = both cores busy):");
     console.log(cpuTable(r.phases, dedup));
     console.log("\nPeak vault RSS per phase (sampled every 100 ms):");
