@@ -158,6 +158,8 @@ export class Scrubber {
    * paused), and starts a pass whenever one is due.
    */
   schedule(): void {
+    // Persist the first due time at once, or every restart would push the first pass further out.
+    this.#save(true);
     if (this.#ckpt.pass && !this.#ckpt.paused) this.#begin();
     else if (this.#ckpt.pass) this.#state = "paused";
     const tick = () => {
