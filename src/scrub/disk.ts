@@ -83,6 +83,14 @@ export class DriveReader {
     return { bytes: r.b, chunks: r.n };
   }
 
+  /** Where the drive's last indexed record lies, if it holds any. */
+  lastRow(): { segment: number; offset: number } | undefined {
+    const r = this.#db.prepare(
+      "SELECT segment, offset FROM chunks ORDER BY segment DESC, offset DESC LIMIT 1",
+    ).get() as { segment: number; offset: number } | undefined;
+    return r && { segment: r.segment, offset: r.offset };
+  }
+
   /** The drive's shard record for a chunk, if the index lists one. */
   locate(id: Uint8Array): ShardRow | undefined {
     return this.#locate.get(id) as ShardRow | undefined;

@@ -9,6 +9,7 @@
 import type { ScrubPass, ScrubStatus } from "../channel/mod.ts";
 import { defaultEc } from "../config.ts";
 import { DEMO_VAULT_KEY, KEYRING_FILE, openVault, StoreService } from "../store/mod.ts";
+import { tryLockVault } from "./lock.ts";
 import { Scrubber } from "./scrubber.ts";
 
 /** What {@linkcode scrubDataDir} is given. */
@@ -55,30 +56,40 @@ export async function scrubDataDir(
   }
   const { keys } = openVault(dataDir, opts.vaultKey ?? DEMO_VAULT_KEY);
   const drives = opts.drives ?? [`${dataDir}/store`];
-  const store = opts.repair
-    ? await StoreService.open(`${dataDir}/store`, {
-      keys: { idKey: keys.idKey, sealKey: keys.sealKey, vaultId: keys.vaultId },
-      drives,
-      ec: opts.ec ?? defaultEc(drives.length),
-      owedPath: `${dataDir}/owed-shards.db`,
-      watch: { intervalMs: 0 },
-    })
-    : undefined;
+  const lock = opts.repair ? tryLockVault(dataDir) : undefined;
+  if (opts.repair && !lock) {
+    throw new Error(
+      `Cannot repair "${dataDir}": the vault is running (stop it, or scrub through it)`,
+    );
+  }
   try {
-    const scrubber = new Scrubber({
-      dataDir,
-      drives,
-      sealKey: keys.sealKey,
-      intervalSeconds: 7 * 86400,
-      rateBytesPerSecond: opts.rateBytesPerSecond ?? Infinity,
-      repair: store && (async (id, bad) => {
-        const r = await store.handle({ type: "repairChunk", id, bad });
-        return r.result as { shards: number };
-      }),
-      onProgress: opts.onProgress,
-    });
-    return await scrubber.runOnce();
+    const store = opts.repair
+      ? await StoreService.open(`${dataDir}/store`, {
+        keys: { idKey: keys.idKey, sealKey: keys.sealKey, vaultId: keys.vaultId },
+        drives,
+        ec: opts.ec ?? defaultEc(drives.length),
+        owedPath: `${dataDir}/owed-shards.db`,
+        watch: { intervalMs: 0 },
+      })
+      : undefined;
+    try {
+      const scrubber = new Scrubber({
+        dataDir,
+        drives,
+        sealKey: keys.sealKey,
+        intervalSeconds: 7 * 86400,
+        rateBytesPerSecond: opts.rateBytesPerSecond ?? Infinity,
+        repair: store && (async (id, bad) => {
+          const r = await store.handle({ type: "repairChunk", id, bad });
+          return r.result as { shards: number };
+        }),
+        onProgress: opts.onProgress,
+      });
+      return await scrubber.runOnce();
+    } finally {
+      await store?.close();
+    }
   } finally {
-    await store?.close();
+    lock?.close();
   }
 }

@@ -119,10 +119,10 @@ export class RefIndex {
    * Runs `fn` inside one read transaction, so everything it reads comes
    * from one snapshot of the index (WAL readers do not block writers).
    */
-  snapshot<T>(fn: () => T): T {
+  async snapshot<T>(fn: () => T | Promise<T>): Promise<T> {
     this.#db.exec("BEGIN");
     try {
-      return fn();
+      return await fn();
     } finally {
       this.#db.exec("COMMIT");
     }

@@ -57,6 +57,8 @@ const RANGE_CHUNKS = 100_000;
 const CHECKPOINT_EVERY_MS = 5000;
 /** The store is pinged (busy check) after about this many bytes read. */
 const PING_EVERY_BYTES = 1024 * 1024;
+/** The reference check yields to the event loop after this many manifests. */
+const YIELD_EVERY_MANIFESTS = 2000;
 /** How often the schedule is checked, ms. */
 const SCHEDULE_TICK_MS = 60_000;
 
@@ -74,6 +76,8 @@ export interface ScrubCheckpoint {
   /** The pass under way, with its cursor. */
   pass?: ScrubPass;
   cursor?: ScrubCursor;
+  /** Each drive's last indexed record when the pass started: the pass ends there. */
+  ends?: ({ segment: number; offset: number } | undefined)[];
   paused?: boolean;
 }
 
@@ -266,6 +270,7 @@ export class Scrubber {
     }
     this.#ckpt.pass = undefined;
     this.#ckpt.cursor = undefined;
+    this.#ckpt.ends = undefined;
     this.#ckpt.paused = false;
     this.#ckpt.nextPassAt = Date.now() + this.#opts.intervalSeconds * 1000;
     this.#state = "idle";
@@ -355,16 +360,23 @@ export class Scrubber {
     const online = readers.map((r) => r !== undefined);
     const ping = { bytes: 0 };
     const cursor = this.#ckpt.cursor as Extract<ScrubCursor, { phase: "shards" }>;
+    // Records appended after the pass started wait for the next pass, so heavy writes cannot
+    // keep a pass from ending.
+    const ends = this.#ckpt.ends ??= readers.map((r) => r?.lastRow());
     for (let d = cursor.drive; d < readers.length; d++) {
       const reader = readers[d];
-      if (!reader) continue;
+      const end = ends[d];
+      if (!reader || !end) continue;
       let pos = d === cursor.drive ? { segment: cursor.segment, offset: cursor.offset } : {
         segment: 0,
         offset: 0,
       };
       while (true) {
         if (await this.#checkpointAndGate(pass)) return true;
-        const rows = reader.rowsAfter(pos, PAGE_ROWS);
+        const page = reader.rowsAfter(pos, PAGE_ROWS);
+        const rows = page.filter((r) =>
+          r.segment < end.segment || (r.segment === end.segment && r.offset <= end.offset)
+        );
         if (rows.length === 0) break;
         // Chunks a lower drive holds were (or will be) checked from there.
         const leading = rows.filter((r) => !readers.slice(0, d).some((o) => o?.locate(r.id)));
@@ -412,10 +424,20 @@ export class Scrubber {
     const seen: (ShardSeen & { row: ShardRow; checked: CheckedShard })[] = [];
     let bytes = 0;
     for (let e = d; e < readers.length; e++) {
-      const r = e === d ? row : readers[e]?.locate(id);
+      let r = e === d ? row : readers[e]?.locate(id);
       if (!r) continue;
-      const checked = e === d ? own : await readers[e]!.readRow(r);
+      let checked = e === d ? own : await readers[e]!.readRow(r);
       bytes += r.length;
+      if (checked.problem) {
+        // Moved by compaction, rewritten by a heal or collected since the index was read: look again.
+        const now = readers[e]!.locate(id);
+        if (!now) continue;
+        if (now.segment !== r.segment || now.offset !== r.offset) {
+          r = now;
+          checked = await readers[e]!.readRow(r);
+          bytes += r.length;
+        }
+      }
       seen.push({
         drive: e,
         shard: r.shard ?? 0,
@@ -425,6 +447,7 @@ export class Scrubber {
         checked,
       });
     }
+    if (seen.length === 0) return bytes; // collected while the scrub read it
     pass.chunksChecked++;
     pass.shardsChecked += seen.length;
     this.#totals.shardsChecked += seen.length;
@@ -532,12 +555,13 @@ export class Scrubber {
         return p >= lo && p < hi;
       };
       // One read transaction: counts and manifests from the same snapshot.
-      const { expected, actual } = refs.snapshot(() => {
+      const { expected, actual } = await refs.snapshot(async () => {
         const expected = refs.refsInRange(lo, hi);
         const actual = new Map<string, number>();
         let objects = 0;
         for (const { owner, manifest } of refs.manifests()) {
-          objects++;
+          // Let status requests and commands in now and then.
+          if (++objects % YIELD_EVERY_MANIFESTS === 0) await sleep(0);
           for (const id of manifestIds(manifest)) {
             if (!inRange(id)) continue;
             const hex = toHex(id);
@@ -574,7 +598,7 @@ export class Scrubber {
         }
       }
       if (missing.size > 0) {
-        refs.snapshot(() => {
+        await refs.snapshot(() => {
           for (const { owner, manifest } of refs.manifests()) {
             for (const id of manifestIds(manifest)) {
               const f = inRange(id) ? missing.get(toHex(id)) : undefined;

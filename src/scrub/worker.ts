@@ -16,6 +16,7 @@ import {
 } from "../channel/mod.ts";
 import { SCRUB_CHECKPOINT_FILE } from "../permissions.ts";
 import { fileCheckpoint } from "./checkpoint.ts";
+import { tryLockVault } from "./lock.ts";
 import { Scrubber } from "./scrubber.ts";
 
 /** The message main sends to start the scrubber. */
@@ -46,6 +47,8 @@ globalThis.addEventListener("unhandledrejection", (e: PromiseRejectionEvent) => 
 });
 
 let scrubber: Scrubber | undefined;
+/** Held while the vault runs, so an offline repair cannot open the store beside it. */
+let vaultLock: Deno.FsFile | undefined;
 
 function toWire(e: unknown): WireError {
   return { area: "internal", kind: "internal", message: (e as Error).message ?? String(e) };
@@ -55,10 +58,17 @@ self.addEventListener("message", async (e: MessageEvent) => {
   const msg = e.data as ScrubInit | { type: "shutdown" };
   if (msg.type === "shutdown") {
     await scrubber?.close();
+    vaultLock?.close();
     self.postMessage({ type: "stopped" });
     return;
   }
   try {
+    vaultLock = tryLockVault(msg.dataDir);
+    if (!vaultLock) {
+      throw new Error(
+        `"${msg.dataDir}" is in use by another process (an offline "amber scrub --repair"?)`,
+      );
+    }
     const store = new Client<StoreRequest, StoreResults>(msg.store);
     scrubber = new Scrubber({
       dataDir: msg.dataDir,

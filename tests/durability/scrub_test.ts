@@ -227,6 +227,9 @@ Deno.test({
         assertEquals(r.code, 0, r.stdout);
         assertEquals(r.report.found, 0);
         assertOk(r.report.chunksChecked > 0);
+        const refused = await scrubDataDir(dataDir, { drives, vaultKey: VAULT_KEY, repair: true })
+          .then(() => "", (e) => (e as Error).message);
+        assertOk(/the vault is running/.test(refused), `offline repair refused: ${refused}`);
       });
       assertEquals(await v.stop(), 0);
 
