@@ -175,7 +175,7 @@ export class Scrubber {
 
   /**
    * Applies a command: `start` begins a pass now (or resumes a paused one),
-   * `pause` stops at the next page and keeps the cursor, `resume` goes on,
+   * `pause` stops after the chunk under way and keeps the cursor, `resume` goes on,
    * `cancel` drops the pass under way.
    *
    * @param action The command.
