@@ -335,8 +335,8 @@ export interface DrivesStatus {
   }[];
   /** The running or last rebuild of a replaced or returning drive. */
   rebuild?: {
-    /** Drive slot. */
-    drive: number;
+    /** Drive slots rebuilt together. */
+    drives: number[];
     /** Chunk ids checked so far (summed over the source drives). */
     checkedChunks: number;
     /** Chunk ids to check (summed over the source drives, at the start). */
@@ -349,7 +349,7 @@ export interface DrivesStatus {
     failedChunks: number;
     /** When it started, ms since the epoch. */
     startedAt: number;
-    /** The drive is ready. */
+    /** The drives are ready. */
     done: boolean;
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The chunk store: content-defined chunking, keyed chunk ids, zstd +
- * ChaCha20-Poly1305 sealing, append-only segments with group commit, and the
- * vault's key hierarchy.
+ * ChaCha20-Poly1305 sealing, Reed–Solomon striping over the vault's drives
+ * (each an append-only segment store with group commit), heal on read, drive
+ * rebuild, and the vault's key hierarchy.
  *
  * @module
  */

@@ -51,6 +51,8 @@ export class DriveWatcher {
   #ticking: Promise<void> | undefined;
   #rebuilding: Promise<void> | undefined;
   #closed = false;
+  /** The last reason each offline drive gave. */
+  #problems = new Map<number, string | undefined>();
   /** The running (or last) rebuild. */
   progress: RebuildProgress | undefined;
 
@@ -86,7 +88,15 @@ export class DriveWatcher {
         this.#store.detach(d);
       } else if (!d.store) {
         const r = probeDrive(d, this.#opts.vaultId);
-        if (r.state === "offline") continue;
+        if (r.state === "offline") {
+          // Said once per new reason, not every round.
+          if (r.problem && this.#problems.get(d.index) !== r.problem) {
+            log("warn", "Drive is offline", { drive: d.index, path: d.path, problem: r.problem });
+          }
+          this.#problems.set(d.index, r.problem);
+          continue;
+        }
+        this.#problems.delete(d.index);
         try {
           await this.#store.attach(d);
           d.state = "rebuilding";
@@ -100,10 +110,13 @@ export class DriveWatcher {
       }
     }
     await this.#payOwed();
-    const due = this.#store.drives.find((d) => d.store && d.state === "rebuilding");
-    if (due && !this.#rebuilding && !this.#closed) {
+    const due = this.#store.drives.filter((d) => d.store && d.state === "rebuilding");
+    if (due.length > 0 && !this.#rebuilding && !this.#closed) {
       this.#rebuilding = this.#rebuild(due).catch((e) =>
-        log("warn", "Rebuild stopped", { drive: due.index, error: (e as Error).message })
+        log("warn", "Rebuild stopped", {
+          drives: due.map((d) => d.index),
+          error: (e as Error).message,
+        })
       ).finally(() => (this.#rebuilding = undefined));
     }
   }
@@ -119,7 +132,7 @@ export class DriveWatcher {
       if (!d.store || this.#closed) continue;
       for (const id of this.#store.owed.take(d.index, OWED_PAGE)) {
         try {
-          await this.#store.repair(id, d.index);
+          await this.#store.repair(id, [d.index]);
           this.#store.owed.remove(d.index, id);
         } catch (e) {
           const kind = (e as { kind?: string }).kind;
@@ -131,10 +144,12 @@ export class DriveWatcher {
     }
   }
 
-  async #rebuild(d: Drive): Promise<void> {
-    const sources = this.#store.drives.filter((s) => s !== d && s.store);
+  /** Rebuilds the given drives in one pass over the others' chunk ids. */
+  async #rebuild(targets: Drive[]): Promise<void> {
+    const slots = targets.map((d) => d.index);
+    const sources = this.#store.drives.filter((s) => !targets.includes(s) && s.store);
     const p: RebuildProgress = {
-      drive: d.index,
+      drives: slots,
       checkedChunks: 0,
       totalChunks: sources.reduce((n, s) => n + (s.store?.stats().chunks ?? 0), 0),
       rebuiltShards: 0,
@@ -143,24 +158,25 @@ export class DriveWatcher {
       startedAt: Date.now(),
     };
     this.progress = p;
-    log("info", "Rebuilding drive", { drive: d.index, path: d.path, chunks: p.totalChunks });
+    log("info", "Rebuilding drives", { drives: slots, chunks: p.totalChunks });
+    const present = () => targets.every((d) => d.store);
     const rate = this.#opts.rebuildBytesPerSecond ?? REBUILD_BYTES_PER_SECOND;
     let lastLog = Date.now();
     for (const source of sources) {
       let after: Uint8Array = new Uint8Array(0);
       while (true) {
-        if (this.#closed || !d.store) return; // resumed after restart or when the drive is back
+        if (this.#closed || !present()) return; // resumed after restart or when the drive is back
         const ids = source.store?.idsAfter(after, REBUILD_PAGE) ?? [];
         if (ids.length === 0) break;
         after = ids[ids.length - 1];
         let next = 0;
         // Several repairs in flight, so the drive's group commit shares one fsync among them.
         const lane = async () => {
-          while (next < ids.length && !this.#closed && d.store) {
+          while (next < ids.length && !this.#closed && present()) {
             const id = ids[next++];
             p.checkedChunks++;
             try {
-              const r = await this.#store.repair(id, d.index);
+              const r = await this.#store.repair(id, slots);
               p.rebuiltShards += r.shards;
               p.rebuiltBytes += r.bytes;
             } catch (e) {
@@ -178,17 +194,19 @@ export class DriveWatcher {
         }
       }
     }
-    if (this.#closed || !d.store) return;
-    d.state = "ready";
-    writeMarker(d.path, {
-      format: DRIVE_MARKER_VERSION,
-      vaultId: toHex(this.#opts.vaultId),
-      drive: d.index,
-      state: "ready",
-    });
+    if (this.#closed || !present()) return;
+    for (const d of targets) {
+      d.state = "ready";
+      writeMarker(d.path, {
+        format: DRIVE_MARKER_VERSION,
+        vaultId: toHex(this.#opts.vaultId),
+        drive: d.index,
+        state: "ready",
+      });
+    }
     // The next drive waiting for a rebuild starts now, not at the next tick.
     setTimeout(() => this.#closed || this.tick(), 0);
-    log(p.failedChunks > 0 ? "warn" : "info", "Rebuilt drive", {
+    log(p.failedChunks > 0 ? "warn" : "info", "Rebuilt drives", {
       ...p,
       seconds: (Date.now() - p.startedAt) / 1000,
     });

@@ -161,7 +161,7 @@ export class StoreService {
       })),
       rebuild: p && {
         ...p,
-        done: this.#segments.drives[p.drive].state === "ready",
+        done: p.drives.every((d) => this.#segments.drives[d].state === "ready"),
       },
     };
   }

@@ -434,7 +434,7 @@ export class StripedStore {
    * Rewrites the shards of a chunk that are bad or missing on online drives.
    *
    * @param id Chunk id.
-   * @param onlyDrive Write only the shards owed to this drive slot.
+   * @param onlyDrives Write only the shards owed to these drive slots.
    * @param knownBad Shards found bad by someone else (the scrubber): rewritten
    *   even when this read does not touch them (parity is read only when needed).
    * @returns Shards and record bytes written (0 when nothing was missing).
@@ -442,14 +442,14 @@ export class StripedStore {
    */
   async repair(
     id: Uint8Array,
-    onlyDrive?: number,
+    onlyDrives?: number[],
     knownBad: Target[] = [],
   ): Promise<{ shards: number; bytes: number }> {
     const stripe = this.#stripe(this.#locate(id));
     if (!stripe) throw new StoreError("notFound", "Cannot repair chunk: no drive holds it");
     const wanted = (t: Target[]) =>
-      t.filter((x) => onlyDrive === undefined || x.drive === onlyDrive);
-    if (wanted(this.#targets(id, stripe, [])).length === 0 && onlyDrive !== undefined) {
+      t.filter((x) => onlyDrives === undefined || onlyDrives.includes(x.drive));
+    if (wanted(this.#targets(id, stripe, [])).length === 0 && onlyDrives !== undefined) {
       return { shards: 0, bytes: 0 };
     }
     const [chunk] = await this.#read([id]);
