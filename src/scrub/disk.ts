@@ -6,7 +6,7 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
-import { decodeShard, DRIVE_MARKER_FILE, RecordType, scanRecords } from "../store/mod.ts";
+import { decodeShard, RecordType, scanRecords } from "../store/mod.ts";
 
 /** One indexed shard record on a drive. */
 export interface ShardRow {
@@ -50,17 +50,21 @@ export class DriveReader {
     this.index = index;
     this.path = path;
     this.#db = new DatabaseSync(`${path}/chunks.db`, { readOnly: true });
-    this.#locate = this.#db.prepare(
-      "SELECT id, segment, offset, length, shard, k, m, crc FROM chunks WHERE id = ?",
-    );
+    const columns = (this.#db.prepare("PRAGMA table_info(chunks)").all() as { name: string }[])
+      .map((c) => c.name);
+    // An index no build with drives has opened yet (format v1) lists whole chunks only.
+    const select = columns.includes("shard")
+      ? "SELECT id, segment, offset, length, shard, k, m, crc FROM chunks"
+      : "SELECT id, segment, offset, length, NULL AS shard, 1 AS k, 0 AS m, 0 AS crc FROM chunks";
+    this.#locate = this.#db.prepare(`${select} WHERE id = ?`);
     this.#page = this.#db.prepare(
-      `SELECT id, segment, offset, length, shard, k, m, crc FROM chunks
-       WHERE (segment = ? AND offset > ?) OR segment > ? ORDER BY segment, offset LIMIT ?`,
+      `${select} WHERE (segment = ? AND offset > ?) OR segment > ? ORDER BY segment, offset LIMIT ?`,
     );
   }
 
   /**
-   * Opens a drive when it is online: its marker and location index exist.
+   * Opens a drive when it is online: its location index exists (a format v1
+   * store has no marker yet).
    *
    * @param index Drive slot.
    * @param path Drive path.
@@ -68,7 +72,6 @@ export class DriveReader {
    */
   static open(index: number, path: string): DriveReader | undefined {
     try {
-      Deno.statSync(`${path}/${DRIVE_MARKER_FILE}`);
       Deno.statSync(`${path}/chunks.db`);
     } catch {
       return undefined;

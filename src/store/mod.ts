@@ -20,16 +20,7 @@ export { KEYRING_FILE, openVault, secretSealer } from "./vault.ts";
 
 // Read-only format primitives and the repair-capable service for the scrubber (src/scrub/), which
 // verifies the on-disk format with the same decoders the store writes with.
-export {
-  CHUNK_ID_BYTES,
-  decodeSegmentHeader,
-  decodeShard,
-  scanRecords,
-  SEGMENT_HEADER_BYTES,
-  toHex,
-} from "./format.ts";
-export { RecordType } from "./format.ts";
+export { decodeShard, RecordType, scanRecords, toHex } from "./format.ts";
 export { ReedSolomon } from "./erasure.ts";
 export { openChunk } from "./seal.ts";
-export { DRIVE_MARKER_FILE, readMarker } from "./drives.ts";
 export { StoreService } from "./service.ts";

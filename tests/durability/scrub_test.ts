@@ -369,3 +369,27 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "Scrub - the format v1 fixture scrubs clean, before and after this build opens it",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const fixture = new URL("../fixtures/format_v1_store/", import.meta.url).pathname;
+    const dataDir = await Deno.makeTempDir({ prefix: "amber-scrub-v1-" });
+    await new Deno.Command("cp", { args: ["-r", `${fixture}.`, dataDir] }).output();
+    try {
+      const before = await scrubDataDir(dataDir, { vaultKey: VAULT_KEY });
+      assertEquals(before.found, 0, JSON.stringify(before.findings));
+      assertEquals(before.objectsTotal, 3);
+      assertOk(before.chunksChecked > 0, "v1 chunks read");
+      const v = await startVault({ dataDir });
+      assertEquals(await v.stop(), 0);
+      const after = await scrubDataDir(dataDir, { vaultKey: VAULT_KEY });
+      assertEquals(after.found, 0, JSON.stringify(after.findings));
+      assertEquals(after.chunksChecked, before.chunksChecked);
+    } finally {
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  },
+});
