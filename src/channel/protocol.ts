@@ -460,6 +460,8 @@ export interface ScrubStatus {
   lastFullPassAt?: number;
   /** When the next pass starts by itself, ms since the epoch. */
   nextPassAt?: number;
+  /** Why the last pass stopped early, when it failed (an unreadable index, say). */
+  lastError?: string;
   /** Totals since the vault started. */
   totals: {
     bytesScanned: number;

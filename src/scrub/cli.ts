@@ -211,7 +211,9 @@ async function followRemote(config: Config, out: Output): Promise<ScrubPass> {
   const last = s.lastPass;
   // A pass that was already under way when asked counts too: it finished after the request.
   if (!last || (last.finishedAt ?? 0) < asked) {
-    throw new Error("The vault's scrub pass was cancelled before it finished");
+    throw new Error(
+      `The vault's scrub pass stopped before it finished: ${s.lastError ?? "it was cancelled"}`,
+    );
   }
   return last;
 }

@@ -25,7 +25,11 @@ export class RefIndex {
 
   /** @param path The index file (`<data dir>/meta/index.db`). */
   constructor(path: string) {
-    this.#db = new DatabaseSync(path, { readOnly: true });
+    try {
+      this.#db = new DatabaseSync(path, { readOnly: true });
+    } catch (e) {
+      throw new Error(`Cannot open the index "${path}": ${(e as Error).message}`);
+    }
   }
 
   /** Chunks with a reference count, and versions plus parts holding manifests. */

@@ -147,6 +147,7 @@ export class Scrubber {
   #savedAt = 0;
   #totals = { bytesScanned: 0, shardsChecked: 0, found: 0, repaired: 0, unrecoverable: 0 };
   #codes = new Map<string, ReedSolomon>();
+  #lastError: string | undefined;
   /** Set by close(): a stopped pass stays in the checkpoint. */
   #closing = false;
 
@@ -200,11 +201,18 @@ export class Scrubber {
     return this.status();
   }
 
-  /** Runs one whole pass now and returns it (the offline scrub). */
+  /**
+   * Runs one whole pass now and returns it (the offline scrub).
+   *
+   * @throws {Error} when the pass fails (for example, the index cannot be opened).
+   */
   async runOnce(): Promise<ScrubPass> {
     if (this.#state === "idle") this.#begin();
     await this.#running;
-    return this.#ckpt.lastPass!;
+    if (this.#lastError !== undefined || !this.#ckpt.lastPass) {
+      throw new Error(this.#lastError ?? "The scrub pass was cancelled");
+    }
+    return this.#ckpt.lastPass;
   }
 
   /** The status: state, pass under way, rate, ETA, last pass and totals. */
@@ -223,6 +231,7 @@ export class Scrubber {
       lastFullPassAt: this.#ckpt.lastFullPassAt,
       nextPassAt: this.#state === "idle" ? this.#ckpt.nextPassAt : undefined,
       totals: { ...this.#totals },
+      lastError: this.#lastError,
     };
   }
 
@@ -245,7 +254,8 @@ export class Scrubber {
     // A cancelled pass's loop may still be winding down: the new one starts after it.
     const running: Promise<void> = (this.#running ?? Promise.resolve()).then(() => this.#pass(pass))
       .catch((e) => {
-        log("error", "Scrub pass failed", { error: (e as Error).message });
+        this.#lastError = (e as Error).message;
+        log("error", "Scrub pass failed", { error: this.#lastError });
         if (this.#ckpt.pass === pass) this.#finish(false);
       }).finally(() => {
         if (this.#running === running) this.#running = undefined;
@@ -256,6 +266,7 @@ export class Scrubber {
   #finish(complete: boolean): void {
     const pass = this.#ckpt.pass;
     if (pass && complete) {
+      this.#lastError = undefined;
       pass.finishedAt = Date.now();
       pass.phase = "done";
       this.#ckpt.lastPass = pass;
@@ -332,8 +343,8 @@ export class Scrubber {
 
   async #pass(pass: ScrubPass): Promise<void> {
     if (this.#stopped(pass)) return;
-    const readers = this.#opts.drives.map((path, i) => DriveReader.open(i, path));
     const refs = new RefIndex(`${this.#opts.dataDir}/meta/index.db`);
+    const readers = this.#opts.drives.map((path, i) => DriveReader.open(i, path));
     try {
       const onDisk = readers.reduce((n, r) => n + (r?.totals().bytes ?? 0), 0);
       if (pass.bytesTotal === 0) pass.bytesTotal = onDisk;

@@ -153,3 +153,16 @@ Deno.test("Scrubber - wrong refcounts and a chunk no drive holds are named with 
     await Deno.remove(v.dataDir, { recursive: true });
   }
 });
+
+Deno.test("Scrubber - a pass that cannot open the index fails with a clear error", async () => {
+  const v = await smallVault();
+  try {
+    Deno.removeSync(`${v.dataDir}/meta`, { recursive: true });
+    const s = scrubber(v);
+    await assert.rejects(s.runOnce(), /Cannot open the index/);
+    assert.match(s.status().lastError ?? "", /Cannot open the index/);
+    assert.equal(s.status().state, "idle");
+  } finally {
+    await Deno.remove(v.dataDir, { recursive: true });
+  }
+});
