@@ -348,6 +348,7 @@ export class Scrubber {
     try {
       const onDisk = readers.reduce((n, r) => n + (r?.totals().bytes ?? 0), 0);
       if (pass.bytesTotal === 0) pass.bytesTotal = onDisk;
+      pass.objectsTotal = refs.totals().objects;
       const rate = Number.isFinite(this.#opts.rateBytesPerSecond)
         ? scrubRate(onDisk, this.#opts.intervalSeconds, this.#opts.rateBytesPerSecond)
         : 0;
