@@ -395,9 +395,17 @@ export interface ScrubFinding {
    * online drive lacks a shard; `badChunk`: the rebuilt chunk fails its
    * stripe checksum or AEAD tag; `unrecoverable`: fewer than k good shards;
    * `missingChunk`: an object references a chunk no drive holds;
-   * `refcount`: the index's reference count disagrees with the manifests.
+   * `refcount`: the index's reference count disagrees with the manifests;
+   * `badSegment`: a segment file's header is damaged (its records still read).
    */
-  kind: "badShard" | "missingShard" | "badChunk" | "unrecoverable" | "missingChunk" | "refcount";
+  kind:
+    | "badShard"
+    | "missingShard"
+    | "badChunk"
+    | "unrecoverable"
+    | "missingChunk"
+    | "refcount"
+    | "badSegment";
   /** Hex chunk id. */
   chunk: string;
   drive?: number;

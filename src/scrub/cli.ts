@@ -113,7 +113,8 @@ function describe(f: ScrubFinding): string {
       ? `${o.bucket}/${o.key} version ${o.versionId}`
       : `${o.bucket}/${o.key} upload ${o.uploadId} part ${o.partNumber}`
   );
-  return `${f.kind} chunk ${f.chunk.slice(0, 16)}${where}: ${f.detail}` +
+  const what = f.kind === "badSegment" ? `segment ${f.segment}` : `chunk ${f.chunk.slice(0, 16)}`;
+  return `${f.kind} ${what}${where}: ${f.detail}` +
     (f.repaired ? " [repaired]" : "") +
     (objects.length > 0 ? `\n    damaged: ${objects.join("\n    damaged: ")}` : "");
 }

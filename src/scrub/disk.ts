@@ -6,7 +6,13 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
-import { decodeShard, RecordType, scanRecords } from "../store/mod.ts";
+import {
+  decodeSegmentHeader,
+  decodeShard,
+  RecordType,
+  scanRecords,
+  SEGMENT_HEADER_BYTES,
+} from "../store/mod.ts";
 
 /** One indexed shard record on a drive. */
 export interface ShardRow {
@@ -137,6 +143,28 @@ export class DriveReader {
       return out;
     } finally {
       file.close();
+    }
+  }
+
+  /**
+   * Checks a segment file's header (magic, format version, checksum).
+   *
+   * @returns The problem, or undefined when it is good.
+   */
+  async segmentProblem(segment: number): Promise<string | undefined> {
+    try {
+      using file = await Deno.open(`${this.path}/${segmentName(segment)}`, { read: true });
+      const head = new Uint8Array(SEGMENT_HEADER_BYTES);
+      let got = 0;
+      while (got < head.length) {
+        const n = await file.read(head.subarray(got));
+        if (n === null || n === 0) break;
+        got += n;
+      }
+      decodeSegmentHeader(head.subarray(0, got), segmentName(segment));
+      return undefined;
+    } catch (e) {
+      return (e as Error).message;
     }
   }
 

@@ -379,6 +379,7 @@ export class Scrubber {
       const reader = readers[d];
       const end = ends[d];
       if (!reader || !end) continue;
+      let headerChecked = -1;
       let pos = d === cursor.drive ? { segment: cursor.segment, offset: cursor.offset } : {
         segment: 0,
         offset: 0,
@@ -390,6 +391,14 @@ export class Scrubber {
           r.segment < end.segment || (r.segment === end.segment && r.offset <= end.offset)
         );
         if (rows.length === 0) break;
+        for (const segment of new Set(rows.map((r) => r.segment))) {
+          if (segment === headerChecked) continue;
+          headerChecked = segment;
+          const problem = await reader.segmentProblem(segment);
+          if (problem) {
+            this.#note(pass, { kind: "badSegment", chunk: "", drive: d, segment, detail: problem });
+          }
+        }
         // Chunks a lower drive holds were (or will be) checked from there.
         const leading = rows.filter((r) => !readers.slice(0, d).some((o) => o?.locate(r.id)));
         for (let i = 0; i < leading.length;) {

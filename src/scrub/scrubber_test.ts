@@ -166,3 +166,23 @@ Deno.test("Scrubber - a pass that cannot open the index fails with a clear error
     await Deno.remove(v.dataDir, { recursive: true });
   }
 });
+
+Deno.test("Scrubber - a damaged segment header is reported; its records still check out", async () => {
+  const v = await smallVault();
+  try {
+    const path = `${v.drives[1]}/00000001.seg`;
+    const bytes = Deno.readFileSync(path);
+    bytes[20] ^= 0xff; // inside the vault id, covered by the header checksum
+    Deno.writeFileSync(path, bytes);
+    const pass = await scrubber(v).runOnce();
+    assert.deepEqual(pass.findings.map((f) => [f.kind, f.drive, f.segment]), [[
+      "badSegment",
+      1,
+      1,
+    ]]);
+    assert.equal(pass.unrecoverable, 0);
+    assert.equal(pass.chunksChecked, v.chunks);
+  } finally {
+    await Deno.remove(v.dataDir, { recursive: true });
+  }
+});

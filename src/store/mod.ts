@@ -20,7 +20,14 @@ export { KEYRING_FILE, openVault, secretSealer } from "./vault.ts";
 
 // Read-only format primitives and the repair-capable service for the scrubber (src/scrub/), which
 // verifies the on-disk format with the same decoders the store writes with.
-export { decodeShard, RecordType, scanRecords, toHex } from "./format.ts";
+export {
+  decodeSegmentHeader,
+  decodeShard,
+  RecordType,
+  scanRecords,
+  SEGMENT_HEADER_BYTES,
+  toHex,
+} from "./format.ts";
 export { ReedSolomon } from "./erasure.ts";
 export { openChunk } from "./seal.ts";
 export { StoreService } from "./service.ts";
