@@ -9,8 +9,9 @@
  * Field: polynomial x^8 + x^4 + x^3 + x^2 + 1 (0x11d), generator 2.
  *
  * Speed comes from one 64 KiB product table (`MUL[c << 8 | x] = c · x`):
- * multiplying a shard by a coefficient is one table lookup per byte, and a
- * coefficient of 1 is a plain XOR done 4 bytes at a time.
+ * multiplying a shard by a coefficient is one table lookup per byte, and
+ * sources are combined two at a time, so each output shard is written half
+ * as often as there are inputs.
  *
  * Pure: no I/O.
  *
@@ -73,31 +74,33 @@ export function gfInv(a: number): number {
   return EXP[255 - LOG[a]];
 }
 
-/** `out = c · src` (or `out ^= c · src` when `add`), over the first `n` bytes. */
-function mulInto(out: Uint8Array, src: Uint8Array, c: number, add: boolean, n: number): void {
-  if (c === 0) {
-    if (!add) out.fill(0, 0, n);
-    return;
+/**
+ * `out = Σ coeffs[j] · srcs[j]` over the first `n` bytes. Sources are taken
+ * two at a time, so `out` is written `ceil(k / 2)` times instead of `k`.
+ */
+function combine(out: Uint8Array, srcs: Uint8Array[], coeffs: ArrayLike<number>, n: number): void {
+  const table = (c: number) => MUL.subarray(c << 8, (c << 8) + 256);
+  const k = srcs.length;
+  const s0 = srcs[0];
+  const t0 = table(coeffs[0]);
+  let j = 1;
+  if (k === 1) {
+    for (let i = 0; i < n; i++) out[i] = t0[s0[i]];
+  } else {
+    const s1 = srcs[1];
+    const t1 = table(coeffs[1]);
+    for (let i = 0; i < n; i++) out[i] = t0[s0[i]] ^ t1[s1[i]];
+    j = 2;
   }
-  if (c === 1) {
-    if (!add) {
-      out.set(src.subarray(0, n));
-      return;
-    }
-    let i = 0;
-    if (out.byteOffset % 4 === 0 && src.byteOffset % 4 === 0) {
-      const words = n >>> 2;
-      const o32 = new Uint32Array(out.buffer, out.byteOffset, words);
-      const s32 = new Uint32Array(src.buffer, src.byteOffset, words);
-      for (let w = 0; w < words; w++) o32[w] ^= s32[w];
-      i = words << 2;
-    }
-    for (; i < n; i++) out[i] ^= src[i];
-    return;
+  for (; j + 1 < k; j += 2) {
+    const [sa, sb] = [srcs[j], srcs[j + 1]];
+    const [ta, tb] = [table(coeffs[j]), table(coeffs[j + 1])];
+    for (let i = 0; i < n; i++) out[i] ^= ta[sa[i]] ^ tb[sb[i]];
   }
-  const table = MUL.subarray(c << 8, (c << 8) + 256);
-  if (add) { for (let i = 0; i < n; i++) out[i] ^= table[src[i]]; }
-  else for (let i = 0; i < n; i++) out[i] = table[src[i]];
+  if (j < k) {
+    const [sa, ta] = [srcs[j], table(coeffs[j])];
+    for (let i = 0; i < n; i++) out[i] ^= ta[sa[i]];
+  }
 }
 
 /**
@@ -193,13 +196,9 @@ export class ReedSolomon {
    */
   split(data: Uint8Array): Uint8Array[] {
     const size = this.shardBytes(data.length);
-    // One buffer for all shards, each starting at a multiple of 4 for the word-wise XOR.
-    const stride = (size + 3) & ~3;
-    const buf = new Uint8Array(stride * (this.k + this.m));
+    const buf = new Uint8Array(size * (this.k + this.m));
     const shards: Uint8Array[] = [];
-    for (let i = 0; i < this.k + this.m; i++) {
-      shards.push(buf.subarray(i * stride, i * stride + size));
-    }
+    for (let i = 0; i < this.k + this.m; i++) shards.push(buf.subarray(i * size, (i + 1) * size));
     for (let i = 0; i < this.k; i++) shards[i].set(data.subarray(i * size, (i + 1) * size));
     this.encode(shards);
     return shards;
@@ -213,11 +212,9 @@ export class ReedSolomon {
   encode(shards: Uint8Array[]): void {
     this.#check(shards);
     const n = shards[0].length;
+    const data = shards.slice(0, this.k);
     for (let i = 0; i < this.m; i++) {
-      const out = shards[this.k + i];
-      for (let j = 0; j < this.k; j++) {
-        mulInto(out, shards[j], this.#parity[i * this.k + j], j > 0, n);
-      }
+      combine(shards[this.k + i], data, this.#row(this.k + i), n);
     }
   }
 
@@ -246,15 +243,13 @@ export class ReedSolomon {
     const missing = (wanted ?? shards.map((_, i) => i)).filter((i) => !shards[i]);
     if (missing.length === 0) return;
     const n = shards[present[0]]!.length;
-    const make = () => new Uint8Array((n + 3) & ~3).subarray(0, n);
+    const sources = present.map((i) => shards[i]!);
     const missingData = missing.filter((i) => i < this.k);
     if (missingData.length > 0) {
       const decoder = this.#decoder(present);
       for (const d of missingData) {
-        const out = make();
-        for (let j = 0; j < this.k; j++) {
-          mulInto(out, shards[present[j]]!, decoder[d * this.k + j], j > 0, n);
-        }
+        const out = new Uint8Array(n);
+        combine(out, sources, decoder.subarray(d * this.k, (d + 1) * this.k), n);
         shards[d] = out;
       }
     }
@@ -263,21 +258,19 @@ export class ReedSolomon {
     // Parity from data: every data shard is known once the data ones are rebuilt.
     const allData = shards.slice(0, this.k).every((s) => s !== null);
     for (const p of missingParity) {
-      const out = make();
-      if (allData) {
-        const row = this.#row(p);
-        for (let j = 0; j < this.k; j++) mulInto(out, shards[j]!, row[j], j > 0, n);
-      } else {
+      const out = new Uint8Array(n);
+      const row = this.#row(p);
+      if (allData) combine(out, shards.slice(0, this.k) as Uint8Array[], row, n);
+      else {
         // Some data shard is still unknown (not wanted): go through the decoder.
         const decoder = this.#decoder(present);
-        const row = this.#row(p);
         const coeffs = new Uint8Array(this.k);
         for (let j = 0; j < this.k; j++) {
           let c = 0;
           for (let t = 0; t < this.k; t++) c ^= gfMul(row[t], decoder[t * this.k + j]);
           coeffs[j] = c;
         }
-        for (let j = 0; j < this.k; j++) mulInto(out, shards[present[j]]!, coeffs[j], j > 0, n);
+        combine(out, sources, coeffs, n);
       }
       shards[p] = out;
     }

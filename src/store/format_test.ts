@@ -10,6 +10,7 @@ import {
   RECORD_OVERHEAD_BYTES,
   RecordType,
   scanRecords,
+  scanSegment,
   SEGMENT_FORMAT_VERSION,
   SEGMENT_HEADER_BYTES,
 } from "./format.ts";
@@ -167,4 +168,21 @@ Deno.test("encodeShardHeader - round trips, and a shard record scans with its ow
     () => decodeShard(encodeShardHeader({ ...header, shard: 4 })),
     storeErrorKind("corrupt", /does not fit 2\+2$/),
   );
+});
+
+Deno.test("scanSegment - damage in the middle is skipped and reported, a torn tail is cut", () => {
+  const { bytes, ends } = segmentWith([100, 2000, 300, 50]);
+  const damaged = bytes.slice();
+  damaged[ends[0] + 500] ^= 0x40; // inside the second record
+  const r = scanSegment(damaged, SEGMENT_HEADER_BYTES);
+  assertEquals(r.records.map((x) => x.id[0]), [0, 2, 3]);
+  assertEquals(r.damaged, [{ offset: ends[0], length: ends[1] - ends[0] }]);
+  assertEquals(r.validBytes, bytes.length, "nothing after the damage is lost");
+  // A torn tail (the last record cut short) is where the valid records end.
+  const torn = damaged.subarray(0, ends[3] - 10);
+  const t = scanSegment(torn, SEGMENT_HEADER_BYTES);
+  assertEquals(t.records.map((x) => x.id[0]), [0, 2]);
+  assertEquals(t.validBytes, ends[2]);
+  // The plain scan still stops at the first bad record.
+  assertEquals(scanRecords(damaged, SEGMENT_HEADER_BYTES).validBytes, ends[0]);
 });

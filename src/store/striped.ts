@@ -99,11 +99,15 @@ interface ReadChunk {
 
 /** The chunk store over all drives. */
 export class StripedStore {
+  /** The drive slots, in order. */
   readonly drives: Drive[];
+  /** Data shards of new chunks. */
   readonly k: number;
+  /** Parity shards of new chunks. */
   readonly m: number;
   /** Shards that must be durable before a write is acknowledged. */
   readonly writeQuorum: number;
+  /** Shards owed to drives that missed them. */
   readonly owed: OwedQueue;
   readonly #opts: StripedOptions;
   readonly #codes = new Map<string, ReedSolomon>();

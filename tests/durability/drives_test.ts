@@ -111,7 +111,7 @@ Deno.test({
           await getAll(v, bodies);
         } finally {
           s3.destroy();
-          assertEquals(await v.stop(), 0);
+          assertEquals(await v.stop(), 0, v.output().slice(-3000));
         }
         for (const d of drives) {
           assertOk(Deno.statSync(`${d}/amber-drive.json`).isFile, `marker on ${d}`);
@@ -129,7 +129,7 @@ Deno.test({
           // The replaced drives are rebuilt in the background; the metrics show it.
           await waitRebuilt(v);
         } finally {
-          assertEquals(await v.stop(), 0);
+          assertEquals(await v.stop(), 0, v.output().slice(-3000));
         }
       };
 
@@ -159,7 +159,7 @@ Deno.test({
             await waitRebuilt(v);
             await getAll(v, bodies);
           } finally {
-            assertEquals(await v.stop(), 0);
+            assertEquals(await v.stop(), 0, v.output().slice(-3000));
           }
           // Its shards are really back: it and one other drive carry every object.
           wipe(drives[0]);
@@ -168,7 +168,7 @@ Deno.test({
           try {
             await getAll(again, bodies);
           } finally {
-            assertEquals(await again.stop(), 0);
+            assertEquals(await again.stop(), 0, again.output().slice(-3000));
           }
         },
       );
@@ -180,7 +180,7 @@ Deno.test({
         try {
           await getAll(v, bodies);
         } finally {
-          assertEquals(await v.stop(), 0);
+          assertEquals(await v.stop(), 0, v.output().slice(-3000));
         }
       });
 
@@ -191,7 +191,7 @@ Deno.test({
           dataDir: otherData,
           env: { AMBER_DRIVES: otherDrives.join(",") },
         });
-        assertEquals(await other.stop(), 0);
+        assertEquals(await other.stop(), 0, other.output().slice(-3000));
         const mixed = [drives[0], otherDrives[1], drives[2], drives[3]];
         const r = await runVaultUntilExit({
           dataDir,

@@ -40,7 +40,7 @@ Deno.test({
         );
       } finally {
         s3.destroy();
-        assertEquals(await v.stop(), 0);
+        assertEquals(await v.stop(), 0, v.output().slice(-3000));
       }
       const marker = JSON.parse(await Deno.readTextFile(`${dataDir}/store/amber-drive.json`));
       assertEquals([marker.drive, marker.state], [0, "ready"]);
@@ -55,7 +55,7 @@ Deno.test({
         }
       } finally {
         s3.destroy();
-        assertEquals(await v.stop(), 0);
+        assertEquals(await v.stop(), 0, v.output().slice(-3000));
       }
     } finally {
       await Deno.remove(dataDir, { recursive: true });

@@ -99,7 +99,8 @@ export async function startVault(opts: StartOptions = {}): Promise<TestVault> {
     try {
       const r = await fetch(`${endpoint}/healthz`);
       await r.body?.cancel();
-      if (r.ok) break;
+      // Our own vault, not another process that took the port first (tests run side by side).
+      if (r.ok && out.includes(`serving S3 on http://127.0.0.1:${port} `)) break;
     } catch {
       // not listening yet
     }
