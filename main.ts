@@ -14,6 +14,7 @@ import { auditSigner, auditVerifyCommand, META_WORKER_URL } from "./src/meta/mod
 import { log, setLogLevel } from "./src/ops/mod.ts";
 import { type WorkerName, workerPermissions } from "./src/permissions.ts";
 import { ROUTER_WORKER_URL, type RouterInit } from "./src/s3/mod.ts";
+import { runScrubCommand, SCRUB_WORKER_URL, type ScrubInit } from "./src/scrub/mod.ts";
 import {
   DEMO_VAULT_KEY,
   openVault,
@@ -64,6 +65,7 @@ async function main() {
   if (Deno.args[0] === "audit-verify") {
     Deno.exit(auditVerifyCommand(Deno.args.slice(1), "amber audit-verify"));
   }
+  if (Deno.args[0] === "scrub") Deno.exit(await runScrubCommand(Deno.args.slice(1)));
   const config = configFromProcess();
   setLogLevel(config.logLevel);
   if (config.vaultKey === undefined) {
@@ -106,6 +108,7 @@ async function main() {
   const perms = workerPermissions(config);
   const store = start("store", STORE_WORKER_URL, perms.store);
   const meta = start("meta", META_WORKER_URL, perms.meta);
+  const scrub = start("scrub", SCRUB_WORKER_URL, perms.scrub);
   let router;
   try {
     router = start("router", ROUTER_WORKER_URL, perms.router);
@@ -117,9 +120,12 @@ async function main() {
   }
   const storeReady = store.next("ready");
   const metaReady = meta.next("ready");
+  const scrubReady = scrub.next("ready");
   const toMeta = new MessageChannel();
   const toStore = new MessageChannel();
   const storeToMeta = new MessageChannel();
+  const scrubToStore = new MessageChannel();
+  const toScrub = new MessageChannel();
 
   const { keys } = vault;
   store.worker.postMessage(
@@ -132,7 +138,7 @@ async function main() {
         vaultId: keys.vaultId,
         secretsKey: keys.secretsKey,
       },
-      ports: [toStore.port2],
+      ports: [toStore.port2, scrubToStore.port2],
       meta: storeToMeta.port1,
       gcIntervalMs: config.gcIntervalSeconds * 1000,
       gcGraceMs: config.gcGraceSeconds * 1000,
@@ -140,7 +146,7 @@ async function main() {
       ec: config.ec,
       rebuildBytesPerSecond: config.rebuildMiBps * 1024 * 1024,
     } satisfies StoreInit,
-    [toStore.port2, storeToMeta.port1],
+    [toStore.port2, storeToMeta.port1, scrubToStore.port2],
   );
   meta.worker.postMessage({
     type: "init",
@@ -158,7 +164,21 @@ async function main() {
     toMeta.port2,
     storeToMeta.port2,
   ]);
-  for (const [name, ready] of [["store", storeReady], ["meta", metaReady]] as const) {
+  scrub.worker.postMessage(
+    {
+      type: "init",
+      dataDir: config.dataDir,
+      drives: config.drives,
+      sealKey: keys.sealKey,
+      intervalSeconds: config.scrubIntervalSeconds,
+      rateBytesPerSecond: config.scrubMiBps * 1024 * 1024,
+      store: scrubToStore.port1,
+      ports: [toScrub.port2],
+    } satisfies ScrubInit,
+    [scrubToStore.port1, toScrub.port2],
+  );
+  const starting = [["store", storeReady], ["meta", metaReady], ["scrub", scrubReady]] as const;
+  for (const [name, ready] of starting) {
     const r = await ready;
     if (r.type === "failed") fail(`The ${name} worker cannot start: ${r.message}`);
   }
@@ -178,9 +198,10 @@ async function main() {
     signalThresholds: config.signalThresholds,
     meta: toMeta.port1,
     store: toStore.port1,
+    scrub: toScrub.port1,
   };
   const routerReady = router.next("ready");
-  router.worker.postMessage({ type: "init", init }, [toMeta.port1, toStore.port1]);
+  router.worker.postMessage({ type: "init", init }, [toMeta.port1, toStore.port1, toScrub.port1]);
   const ready = await routerReady;
   if (ready.type === "failed") fail(ready.message ?? "The router cannot start");
   console.log(
@@ -195,6 +216,9 @@ async function main() {
     const routerStopped = router.next("stopped");
     router.worker.postMessage({ type: "shutdown" });
     await routerStopped;
+    const scrubStopped = scrub.next("stopped");
+    scrub.worker.postMessage({ type: "shutdown" });
+    await scrubStopped;
     const stopped = Promise.all([store.next("stopped"), meta.next("stopped")]);
     store.worker.postMessage({ type: "shutdown" });
     meta.worker.postMessage({ type: "shutdown" });

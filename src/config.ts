@@ -55,6 +55,10 @@ export interface Config {
   ec: { k: number; m: number };
   /** Rate a replaced drive is rebuilt at, MiB/s. @default 64 */
   rebuildMiBps: number;
+  /** A full scrub pass runs within this many seconds (`7d`, `12h`, `30m` or seconds). @default 604800 */
+  scrubIntervalSeconds: number;
+  /** Scrub rate cap, MiB/s; 0 derives it from the stored bytes and the interval. @default 0 */
+  scrubMiBps: number;
 }
 
 /**
@@ -103,6 +107,8 @@ const SETTINGS = {
   drives: { flag: "--drives", env: "AMBER_DRIVES" },
   ec: { flag: "--ec", env: "AMBER_EC" },
   rebuildMiBps: { flag: "--rebuild-rate", env: "AMBER_REBUILD_RATE" },
+  scrubIntervalSeconds: { flag: "--scrub-interval", env: "AMBER_SCRUB_INTERVAL" },
+  scrubMiBps: { flag: "--scrub-rate", env: "AMBER_SCRUB_RATE" },
 } as const;
 
 type SettingName = keyof typeof SETTINGS;
@@ -124,6 +130,7 @@ export function usage(): string {
     "usage: amber [serve] [options]   run the vault (the default)",
     "       amber keys add|list|set|revoke …   manage access keys of the running vault (amber keys help)",
     "       amber audit-verify <dir>  check the audit log's hash chain and seals (the vault may be stopped)",
+    "       amber scrub [--repair]    verify every shard and object (see README, Scrubbing)",
     "       amber version             print the version",
     "       amber help                print this text",
     "",
@@ -400,6 +407,21 @@ export function loadConfig(sources: ConfigSources): Config {
     );
   }
 
+  const scrubRaw = raw("scrubIntervalSeconds");
+  const scrubIntervalSeconds = parseDurationSeconds(scrubRaw.value ?? "7d");
+  if (scrubIntervalSeconds === undefined || scrubIntervalSeconds < 60) {
+    problems.push(
+      `Invalid scrub-interval "${scrubRaw.value}" (${scrubRaw.from}): expected a duration of at least 60 s such as 7d, 12h, 30m or 3600`,
+    );
+  }
+  const scrubRateRaw = raw("scrubMiBps");
+  const scrubMiBps = Number(scrubRateRaw.value ?? 0);
+  if (!(scrubMiBps >= 0) || !Number.isFinite(scrubMiBps)) {
+    problems.push(
+      `Invalid scrub-rate "${scrubRateRaw.value}" (${scrubRateRaw.from}): expected MiB/s, 0 to derive it from the interval`,
+    );
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     host,
@@ -424,6 +446,8 @@ export function loadConfig(sources: ConfigSources): Config {
     drives,
     ec,
     rebuildMiBps,
+    scrubIntervalSeconds: scrubIntervalSeconds ?? 0,
+    scrubMiBps,
   };
 }
 
@@ -483,6 +507,25 @@ function parseApprovers(
     }
   }
   return out;
+}
+
+/**
+ * Parses a duration: whole seconds, or a number with `s`, `m`, `h` or `d`.
+ *
+ * @example
+ * ```ts
+ * import { parseDurationSeconds } from "./config.ts";
+ * if (parseDurationSeconds("7d") !== 604800) throw new Error("days");
+ * ```
+ *
+ * @param text The duration.
+ * @returns Seconds, or undefined when it is not a duration.
+ */
+export function parseDurationSeconds(text: string): number | undefined {
+  const match = /^(\d+)([smhd]?)$/.exec(text.trim());
+  if (!match) return undefined;
+  const unit = { "": 1, s: 1, m: 60, h: 3600, d: 86400 }[match[2]]!;
+  return Number(match[1]) * unit;
 }
 
 /**

@@ -125,3 +125,15 @@ Deno.test("loadConfig - bad drives and erasure settings get one line each", () =
   assert.match(problems(["--rebuild-rate", "0"])[0], /rebuild-rate/);
   assert.equal(problems(["--drives", "/a,/a", "--rebuild-rate", "-1"]).length, 2);
 });
+
+Deno.test("loadConfig - scrub interval takes durations; scrub rate defaults to derived", () => {
+  assert.equal(load([]).scrubIntervalSeconds, 7 * 86400);
+  assert.equal(load([]).scrubMiBps, 0);
+  assert.equal(load(["--scrub-interval", "12h"]).scrubIntervalSeconds, 43200);
+  assert.equal(load([], { AMBER_SCRUB_INTERVAL: "3600" }).scrubIntervalSeconds, 3600);
+  assert.equal(load(["--scrub-rate", "2.5"]).scrubMiBps, 2.5);
+  for (const bad of ["7 days", "-1d", "30", "1.5h"]) {
+    assert.throws(() => load(["--scrub-interval", bad]), /scrub-interval/);
+  }
+  assert.throws(() => load(["--scrub-rate", "-1"]), /scrub-rate/);
+});

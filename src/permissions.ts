@@ -74,12 +74,17 @@ export const VAULT_ENV: Readonly<Record<string, string>> = {
 };
 
 /** Worker names, one per isolated module. */
-export type WorkerName = "router" | "store" | "meta";
+export type WorkerName = "router" | "store" | "meta" | "scrub";
+
+/** The scrubber's checkpoint in the data dir: the only file it may write. */
+export const SCRUB_CHECKPOINT_FILE = "scrub-checkpoint.json";
 
 /**
  * Least-privilege permissions of each Worker: the router holds the port and
  * no file access beyond its own code; the store holds the data dir and the
- * drives, the index the data dir, and neither the network.
+ * drives, the index the data dir, and neither the network; the scrubber
+ * reads the data dir and the drives and writes only its checkpoint (it
+ * repairs through the store, so it can neither change nor delete a shard).
  *
  * @param s Data dir and listen address.
  * @returns The `deno.permissions` option for each Worker.
@@ -88,9 +93,16 @@ export function workerPermissions(
   s: SandboxInputs,
 ): Record<WorkerName, Deno.PermissionOptionsObject> {
   const none = { env: false, ffi: false, import: false, run: false, sys: false } as const;
+  const checkpoint = `${s.dataDir}/${SCRUB_CHECKPOINT_FILE}`;
   return {
     router: { ...none, net: [netAddress(s)], read: [CODE_DIR], write: false },
     store: { ...none, net: false, read: [CODE_DIR, ...storagePaths(s)], write: storagePaths(s) },
     meta: { ...none, net: false, read: [CODE_DIR, s.dataDir], write: [s.dataDir] },
+    scrub: {
+      ...none,
+      net: false,
+      read: [CODE_DIR, ...storagePaths(s)],
+      write: [checkpoint, `${checkpoint}.tmp`],
+    },
   };
 }

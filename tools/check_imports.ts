@@ -11,7 +11,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
   s3: ["channel", "auth", "ops"],
   meta: ["retention", "channel", "ops"],
   store: ["channel", "ops"],
-  scrub: ["channel", "ops"],
+  scrub: ["channel", "ops", "store"],
   retention: [],
   channel: [],
   auth: [],

@@ -11,10 +11,19 @@ export { ChannelError, Client, serve } from "./port.ts";
 export { CHURN_GC_BYTES, noteBufferChurn } from "./churn.ts";
 export type { Endpoint, Handled } from "./port.ts";
 
-import type { MetaRequest, MetaResults, StoreRequest, StoreResults } from "./protocol.ts";
+import type {
+  MetaRequest,
+  MetaResults,
+  ScrubRequest,
+  ScrubResults,
+  StoreRequest,
+  StoreResults,
+} from "./protocol.ts";
 import { Client } from "./port.ts";
 
 /** Client of the index Worker. */
 export type MetaClient = Client<MetaRequest, MetaResults>;
 /** Client of the chunk-store Worker. */
 export type StoreClient = Client<StoreRequest, StoreResults>;
+/** Client of the scrubber Worker. */
+export type ScrubClient = Client<ScrubRequest, ScrubResults>;

@@ -447,7 +447,14 @@ export type StoreRequest =
   /** Seals a credential secret under the vault's secrets key, bound to `context` (the access key id). */
   | { type: "sealSecret"; plaintext: string; context: string }
   | { type: "openSecret"; sealed: string; context: string }
-  | { type: "drives" };
+  | { type: "drives" }
+  | {
+    type: "repairChunk";
+    /** Chunk id. */
+    id: Uint8Array;
+    /** Shards the scrubber found bad or missing: rebuilt from the others and rewritten. */
+    bad: { drive: number; shard: number }[];
+  };
 
 /** The drives behind the chunk store: geometry, each drive's state, heals and the rebuild under way. */
 export interface DrivesStatus {
@@ -524,6 +531,114 @@ export interface StoreResults {
   sealSecret: { sealed: string };
   openSecret: { plaintext: string };
   drives: DrivesStatus;
+  /** Shards rewritten and their record bytes (0 when nothing needed it). */
+  repairChunk: { shards: number; bytes: number };
+}
+
+/** What the scrubber checked and found (see `src/scrub/`). */
+export interface ScrubFinding {
+  /**
+   * `badShard`: a shard failed its checksum or framing; `missingShard`: an
+   * online drive lacks a shard; `badChunk`: the rebuilt chunk fails its
+   * stripe checksum or AEAD tag; `unrecoverable`: fewer than k good shards;
+   * `missingChunk`: an object references a chunk no drive holds;
+   * `refcount`: the index's reference count disagrees with the manifests;
+   * `badSegment`: a segment file's header is damaged (its records still read).
+   */
+  kind:
+    | "badShard"
+    | "missingShard"
+    | "badChunk"
+    | "unrecoverable"
+    | "missingChunk"
+    | "refcount"
+    | "badSegment";
+  /** Hex chunk id. */
+  chunk: string;
+  drive?: number;
+  shard?: number;
+  segment?: number;
+  offset?: number;
+  detail: string;
+  /** True once the store rewrote it from parity. */
+  repaired?: boolean;
+  /** Objects that reference the chunk (for unrecoverable and missing chunks). */
+  objects?: ScrubObjectRef[];
+}
+
+/** An object version (or an unfinished upload's part) that references a chunk. */
+export type ScrubObjectRef =
+  | { bucket: string; key: string; versionId: string }
+  | { bucket: string; key: string; uploadId: string; partNumber: number };
+
+/** Counters of one scrub pass. */
+export interface ScrubPass {
+  startedAt: number;
+  finishedAt?: number;
+  /** `shards`: reading every shard; `refs`: checking manifests and refcounts. */
+  phase: "shards" | "refs" | "done";
+  bytesScanned: number;
+  bytesTotal: number;
+  chunksChecked: number;
+  shardsChecked: number;
+  objectsChecked: number;
+  objectsTotal: number;
+  /** Damaged shards or chunks found (all kinds). */
+  found: number;
+  /** Shards rewritten from parity. */
+  repaired: number;
+  /** Chunks that could not be repaired. */
+  unrecoverable: number;
+  /** Reference-count disagreements between manifests and the index. */
+  refMismatches: number;
+  /** Findings, at most a bounded number (`findingsDropped` counts the rest). */
+  findings: ScrubFinding[];
+  findingsDropped: number;
+}
+
+/** The scrubber's status, as `/admin/scrub`, `/metrics` and `deno task scrub` show it. */
+export interface ScrubStatus {
+  state: "idle" | "running" | "paused";
+  /** The data dir scrubbed (lets `deno task scrub` recognise its vault). */
+  dataDir: string;
+  /** Target rate, bytes per second (0: unthrottled). */
+  rateBytesPerSecond: number;
+  /** Measured rate of the pass under way, bytes per second. */
+  currentBytesPerSecond: number;
+  /** Seconds left at the current rate, when known. */
+  etaSeconds?: number;
+  /** The pass under way (or paused). */
+  pass?: ScrubPass;
+  /** The last finished pass. */
+  lastPass?: ScrubPass;
+  /** When the last full pass finished, ms since the epoch. */
+  lastFullPassAt?: number;
+  /** When the next pass starts by itself, ms since the epoch. */
+  nextPassAt?: number;
+  /** Why the last pass stopped early, when it failed (an unreadable index, say). */
+  lastError?: string;
+  /** Totals since the vault started. */
+  totals: {
+    bytesScanned: number;
+    shardsChecked: number;
+    found: number;
+    repaired: number;
+    unrecoverable: number;
+  };
+}
+
+/** Commands to the scrubber. */
+export type ScrubAction = "start" | "pause" | "resume" | "cancel";
+
+/** Requests to the scrubber Worker. */
+export type ScrubRequest =
+  | { type: "scrubStatus" }
+  | { type: "scrubCommand"; action: ScrubAction };
+
+/** The result type of each scrubber request. */
+export interface ScrubResults {
+  scrubStatus: ScrubStatus;
+  scrubCommand: ScrubStatus;
 }
 
 /** A domain error as it crosses a channel: the area, its kind and its message. */

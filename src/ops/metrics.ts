@@ -33,6 +33,18 @@ export class VaultMetrics {
   readonly owedShards: client.Gauge;
   readonly rebuildProgress: client.Gauge;
   readonly healedShards: client.Gauge;
+  /** Scrubber gauges, set from its status on each scrape. */
+  readonly scrub: Record<
+    | "bytesScanned"
+    | "shardsChecked"
+    | "badShards"
+    | "repairedShards"
+    | "unrecoverableChunks"
+    | "lastFullPass"
+    | "running"
+    | "progress",
+    client.Gauge
+  >;
 
   constructor() {
     const registers = [this.registry];
@@ -146,5 +158,26 @@ export class VaultMetrics {
       help: "Bad or missing shards rewritten by heal on read since start",
       registers,
     });
+    const gauge = (name: string, help: string) =>
+      new client.Gauge({ name: `amber_scrub_${name}`, help, registers });
+    this.scrub = {
+      bytesScanned: gauge("bytes_scanned", "Shard bytes the scrubber read since start"),
+      shardsChecked: gauge("shards_checked", "Shards the scrubber checked since start"),
+      badShards: gauge(
+        "bad_found",
+        "Bad or missing shards and chunks the scrubber found since start",
+      ),
+      repairedShards: gauge("repaired_shards", "Shards the scrubber had rewritten since start"),
+      unrecoverableChunks: gauge(
+        "unrecoverable_chunks",
+        "Chunks the last full scrub pass found beyond repair; alert when > 0",
+      ),
+      lastFullPass: gauge(
+        "last_full_pass_timestamp_seconds",
+        "When the last full scrub pass finished (0: never); alert when older than the interval",
+      ),
+      running: gauge("running", "1 while a scrub pass runs, 0.5 while paused, 0 when idle"),
+      progress: gauge("progress_ratio", "Bytes of the scrub pass under way read so far, 0 to 1"),
+    };
   }
 }

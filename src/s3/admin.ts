@@ -16,10 +16,14 @@
  * `GET /admin/audit?since=<seq>&limit=<n>` exports the audit log after record
  * `since` with its seals and the vault's signing key, for offline archiving.
  *
+ * `GET /admin/scrub` and `POST /admin/scrub` `{"action": "start"}` show and
+ * steer the scrubber.
+ *
  * @module
  */
 
 import { adminError, adminJson, authenticateAdmin, jsonObject } from "./admin_auth.ts";
+import type { ScrubAction } from "../channel/mod.ts";
 import type { AppDeps } from "./app.ts";
 import { isValidBucketName } from "./endpoint.ts";
 import { S3Error } from "./errors.ts";
@@ -180,5 +184,42 @@ export function createSnapshot(
     }
     const r = await deps.meta.call({ type: "createSnapshot", bucket, source, at: atMs, now });
     return { status: 201, body: { ...r, at: new Date(r.at).toISOString() } };
+  });
+}
+
+const SCRUB_ACTIONS: readonly ScrubAction[] = ["start", "pause", "resume", "cancel"];
+
+/**
+ * Handles `GET /admin/scrub` (the scrubber's status) and `POST /admin/scrub`
+ * `{"action": "start" | "pause" | "resume" | "cancel"}` (a command; answers
+ * with the status after it).
+ *
+ * @returns The JSON response.
+ */
+export function scrubAdmin(
+  req: Request,
+  deps: AppDeps,
+  requestId: string,
+  sourceAddress?: string,
+): Promise<Response> {
+  return answerAdmin("/admin/scrub", requestId, async () => {
+    const body = await authenticatedJson(req, deps, {
+      path: "/admin/scrub",
+      requestId,
+      sourceAddress,
+    });
+    if (!deps.scrub) {
+      throw new S3Error("NotImplemented", { message: "This vault runs no scrubber" });
+    }
+    if (req.method === "GET") {
+      return { status: 200, body: { ...await deps.scrub.call({ type: "scrubStatus" }) } };
+    }
+    const action = body.action as ScrubAction;
+    if (!SCRUB_ACTIONS.includes(action)) {
+      throw new S3Error("InvalidRequest", {
+        message: 'Expected {"action": "start" | "pause" | "resume" | "cancel"}',
+      });
+    }
+    return { status: 200, body: { ...await deps.scrub.call({ type: "scrubCommand", action }) } };
   });
 }

@@ -7,10 +7,10 @@
  */
 
 import { Hono } from "hono";
-import type { MetaClient, StoreClient } from "../channel/mod.ts";
+import type { MetaClient, ScrubClient, ScrubStatus, StoreClient } from "../channel/mod.ts";
 import { log, type VaultMetrics } from "../ops/mod.ts";
 import { authorizeRequest, sourceAddressOf } from "./access_check.ts";
-import { attestTime, createSnapshot, exportAudit, stageApproval } from "./admin.ts";
+import { attestTime, createSnapshot, exportAudit, scrubAdmin, stageApproval } from "./admin.ts";
 import { routeAdminKeys } from "./admin_keys.ts";
 import { bucketHealthRoute, bucketPolicyRoute } from "./bucket_policy.ts";
 import { consoleResponse, wantsConsole } from "./console/mod.ts";
@@ -29,6 +29,8 @@ import { escapeXml } from "./xml.ts";
 export interface AppDeps {
   meta: MetaClient;
   store: StoreClient;
+  /** The scrubber, when the vault runs one. */
+  scrub?: ScrubClient;
   metrics: VaultMetrics;
   region: string;
   /** Virtual-hosted requests address `<bucket>.<domain>`. */
@@ -41,6 +43,18 @@ export interface AppDeps {
   signals: SignalMonitor;
   /** Injected clock, ms since the epoch. */
   now(): number;
+}
+
+function setScrubMetrics(metrics: VaultMetrics, s: ScrubStatus): void {
+  const g = metrics.scrub;
+  g.bytesScanned.set(s.totals.bytesScanned);
+  g.shardsChecked.set(s.totals.shardsChecked);
+  g.badShards.set(s.totals.found);
+  g.repairedShards.set(s.totals.repaired);
+  g.unrecoverableChunks.set(s.lastPass?.unrecoverable ?? 0);
+  g.lastFullPass.set((s.lastFullPassAt ?? 0) / 1000);
+  g.running.set(s.state === "running" ? 1 : s.state === "paused" ? 0.5 : 0);
+  g.progress.set(s.pass ? s.pass.bytesScanned / Math.max(1, s.pass.bytesTotal) : 0);
 }
 
 function newRequestId(): string {
@@ -207,6 +221,11 @@ export function createApp(deps: AppDeps): Hono {
     });
   });
 
+  app.on(["GET", "POST"], "/admin/scrub", (c, next) => {
+    if (new URL(c.req.url).search !== "") return next();
+    return scrubAdmin(c.req.raw, deps, newRequestId(), sourceAddressOf(c.env));
+  });
+
   app.get("/metrics", async (c, next) => {
     if (isSigned(c.req.raw, new URL(c.req.url))) return next();
     const [m, s] = await Promise.all([
@@ -239,6 +258,7 @@ export function createApp(deps: AppDeps): Hono {
         : Math.min(1, rebuild.checkedChunks / Math.max(1, rebuild.totalChunks)),
     );
     deps.metrics.healedShards.set(s.drives.healedShards);
+    if (deps.scrub) setScrubMetrics(deps.metrics, await deps.scrub.call({ type: "scrubStatus" }));
     return c.text(await deps.metrics.registry.metrics(), 200, {
       "content-type": deps.metrics.registry.contentType,
     });

@@ -9,6 +9,8 @@ import {
   Client,
   type MetaRequest,
   type MetaResults,
+  type ScrubRequest,
+  type ScrubResults,
   type StoreRequest,
   type StoreResults,
 } from "../channel/mod.ts";
@@ -43,6 +45,8 @@ export interface RouterInit {
   signalThresholds?: Partial<SignalThresholds>;
   meta: MessagePort;
   store: MessagePort;
+  /** Port to the scrubber (`/admin/scrub`, scrub metrics). */
+  scrub?: MessagePort;
 }
 
 let server: Deno.HttpServer | undefined;
@@ -77,6 +81,7 @@ self.addEventListener("message", async (e: MessageEvent) => {
     store,
     metrics,
     signals,
+    scrub: init.scrub && new Client<ScrubRequest, ScrubResults>(init.scrub),
     region: init.region,
     domain: init.domain,
     keys: new KeyDirectory({ root: init.root, meta, store }),

@@ -17,3 +17,17 @@ export const STORE_WORKER_URL: URL = new URL("./worker.ts", import.meta.url);
 export { DEMO_VAULT_KEY } from "./keys.ts";
 export type { Keyring } from "./keys.ts";
 export { KEYRING_FILE, openVault, secretSealer } from "./vault.ts";
+
+// Read-only format primitives and the repair-capable service for the scrubber (src/scrub/), which
+// verifies the on-disk format with the same decoders the store writes with.
+export {
+  decodeSegmentHeader,
+  decodeShard,
+  RecordType,
+  scanRecords,
+  SEGMENT_HEADER_BYTES,
+  toHex,
+} from "./format.ts";
+export { ReedSolomon } from "./erasure.ts";
+export { openChunk } from "./seal.ts";
+export { StoreService } from "./service.ts";

@@ -242,6 +242,9 @@ export class SegmentStore {
     this.#db.exec("COMMIT");
     if (validBytes < bytes.length) {
       // A torn tail from a crash: nothing in it was ever acknowledged.
+      // Rows pointing into it (records damaged in place at the very end) go too: appends will
+      // reuse those offsets, and a row left there would shadow the repaired shard written later.
+      this.#db.prepare("DELETE FROM chunks WHERE segment = ? AND offset >= ?").run(n, validBytes);
       await Deno.truncate(this.#path(n), validBytes);
       await syncFile(this.#path(n));
     }

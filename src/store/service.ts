@@ -232,6 +232,8 @@ export class StoreService {
             plaintext: openSecret(this.#secretsKey(), req.sealed, { context: req.context }),
           },
         };
+      case "repairChunk":
+        return { result: await this.#segments.repair(req.id, undefined, req.bad) };
       default:
         return assertNever(req);
     }

@@ -84,7 +84,7 @@ interface Stripe {
 }
 
 /** A shard to (re)write: which one, onto which drive. */
-interface Target {
+export interface Target {
   drive: number;
   shard: number;
 }
@@ -444,12 +444,15 @@ export class StripedStore {
    *
    * @param id Chunk id.
    * @param onlyDrives Write only the shards owed to these drive slots.
+   * @param knownBad Shards found bad by someone else (the scrubber): rewritten
+   *   even when this read does not touch them (parity is read only when needed).
    * @returns Shards and record bytes written (0 when nothing was missing).
    * @throws {StoreError} when the chunk cannot be read.
    */
   async repair(
     id: Uint8Array,
     onlyDrives?: number[],
+    knownBad: Target[] = [],
   ): Promise<{ shards: number; bytes: number }> {
     const stripe = this.#stripe(this.#locate(id));
     if (!stripe) throw new StoreError("notFound", "Cannot repair chunk: no drive holds it");
@@ -459,7 +462,7 @@ export class StripedStore {
       return { shards: 0, bytes: 0 };
     }
     const [chunk] = await this.#read([id]);
-    const targets = wanted(this.#targets(id, chunk.stripe, chunk.bad));
+    const targets = wanted(this.#targets(id, chunk.stripe, [...chunk.bad, ...knownBad]));
     if (targets.length === 0) return { shards: 0, bytes: 0 };
     const { writes, recordBytes } = this.#writeShards(
       id,

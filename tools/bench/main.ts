@@ -31,6 +31,7 @@ import { s3For } from "../../tests/helpers/s3_client.ts";
 import { CHUNK_AVG_BYTES } from "../../src/store/chunker.ts";
 import { type DedupOptions, measureDedup, nightlyArchives } from "./dedup.ts";
 import { driveRows, erasureRows } from "./drives.ts";
+import { scrubRows } from "./scrub.ts";
 import { log, MB, MIB, type Row } from "./common.ts";
 import { auditHash, type AuditRecord, verifyAudit } from "../../src/meta/audit.ts";
 import { type Limits, measureLimits } from "./limits.ts";
@@ -766,6 +767,13 @@ async function main() {
         args.quick
           ? { objects: 4, objectMiB: 8, streams: 2 }
           : { objects: 16, objectMiB: 16, streams: 2 },
+      ),
+    );
+    rows.push(
+      ...await scrubRows(
+        args.quick
+          ? { objects: 8, objectMiB: 4, foreground: 16, streams: 2 }
+          : { objects: 32, objectMiB: 8, foreground: 48, streams: 4 },
       ),
     );
     console.log("\nVault CPU by thread group per phase (cores; 2 = both cores busy):");
