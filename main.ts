@@ -18,6 +18,7 @@ import { runScrubCommand, SCRUB_WORKER_URL, type ScrubInit } from "./src/scrub/m
 import {
   DEMO_VAULT_KEY,
   openVault,
+  runRebuildIndexCommand,
   secretSealer,
   STORE_WORKER_URL,
   StoreError,
@@ -66,6 +67,9 @@ async function main() {
     Deno.exit(auditVerifyCommand(Deno.args.slice(1), "amber audit-verify"));
   }
   if (Deno.args[0] === "scrub") Deno.exit(await runScrubCommand(Deno.args.slice(1)));
+  if (Deno.args[0] === "rebuild-index") {
+    Deno.exit(await runRebuildIndexCommand(Deno.args.slice(1)));
+  }
   const config = configFromProcess();
   setLogLevel(config.logLevel);
   if (config.vaultKey === undefined) {
@@ -126,6 +130,7 @@ async function main() {
   const storeToMeta = new MessageChannel();
   const scrubToStore = new MessageChannel();
   const toScrub = new MessageChannel();
+  const metaToStore = new MessageChannel();
 
   const { keys } = vault;
   store.worker.postMessage(
@@ -138,7 +143,7 @@ async function main() {
         vaultId: keys.vaultId,
         secretsKey: keys.secretsKey,
       },
-      ports: [toStore.port2, scrubToStore.port2],
+      ports: [toStore.port2, scrubToStore.port2, metaToStore.port2],
       meta: storeToMeta.port1,
       gcIntervalMs: config.gcIntervalSeconds * 1000,
       gcGraceMs: config.gcGraceSeconds * 1000,
@@ -146,7 +151,7 @@ async function main() {
       ec: config.ec,
       rebuildBytesPerSecond: config.rebuildMiBps * 1024 * 1024,
     } satisfies StoreInit,
-    [toStore.port2, storeToMeta.port1, scrubToStore.port2],
+    [toStore.port2, storeToMeta.port1, scrubToStore.port2, metaToStore.port2],
   );
   meta.worker.postMessage({
     type: "init",
@@ -160,9 +165,12 @@ async function main() {
       ttlSeconds: config.approvalTtlSeconds,
     },
     ports: [toMeta.port2, storeToMeta.port2],
+    store: metaToStore.port1,
+    checkpointIntervalMs: config.indexCheckpointSeconds * 1000,
   }, [
     toMeta.port2,
     storeToMeta.port2,
+    metaToStore.port1,
   ]);
   scrub.worker.postMessage(
     {
@@ -219,10 +227,13 @@ async function main() {
     const scrubStopped = scrub.next("stopped");
     scrub.worker.postMessage({ type: "shutdown" });
     await scrubStopped;
-    const stopped = Promise.all([store.next("stopped"), meta.next("stopped")]);
-    store.worker.postMessage({ type: "shutdown" });
+    // The index first: its last checkpoint goes through the store.
+    const metaStopped = meta.next("stopped");
     meta.worker.postMessage({ type: "shutdown" });
-    await stopped;
+    await metaStopped;
+    const storeStopped = store.next("stopped");
+    store.worker.postMessage({ type: "shutdown" });
+    await storeStopped;
     log("info", "Stopped");
     Deno.exit(0);
   };

@@ -59,6 +59,8 @@ export interface Config {
   scrubIntervalSeconds: number;
   /** Scrub rate cap, MiB/s; 0 derives it from the stored bytes and the interval. @default 0 */
   scrubMiBps: number;
+  /** The index is checkpointed onto every drive this often, seconds (`1h`, `30m`, …). @default 3600 */
+  indexCheckpointSeconds: number;
 }
 
 /**
@@ -109,6 +111,7 @@ const SETTINGS = {
   rebuildMiBps: { flag: "--rebuild-rate", env: "AMBER_REBUILD_RATE" },
   scrubIntervalSeconds: { flag: "--scrub-interval", env: "AMBER_SCRUB_INTERVAL" },
   scrubMiBps: { flag: "--scrub-rate", env: "AMBER_SCRUB_RATE" },
+  indexCheckpointSeconds: { flag: "--index-checkpoint", env: "AMBER_INDEX_CHECKPOINT" },
 } as const;
 
 type SettingName = keyof typeof SETTINGS;
@@ -131,6 +134,7 @@ export function usage(): string {
     "       amber keys add|list|set|revoke …   manage access keys of the running vault (amber keys help)",
     "       amber audit-verify <dir>  check the audit log's hash chain and seals (the vault may be stopped)",
     "       amber scrub [--repair]    verify every shard and object (see README, Scrubbing)",
+    "       amber rebuild-index [--force]   rebuild a stopped vault's index from its drives",
     "       amber version             print the version",
     "       amber help                print this text",
     "",
@@ -422,6 +426,14 @@ export function loadConfig(sources: ConfigSources): Config {
     );
   }
 
+  const checkpointRaw = raw("indexCheckpointSeconds");
+  const indexCheckpointSeconds = parseDurationSeconds(checkpointRaw.value ?? "1h");
+  if (indexCheckpointSeconds === undefined || indexCheckpointSeconds < 1) {
+    problems.push(
+      `Invalid index-checkpoint "${checkpointRaw.value}" (${checkpointRaw.from}): expected a duration of at least 1 s such as 1h, 30m or 3600`,
+    );
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     host,
@@ -448,6 +460,7 @@ export function loadConfig(sources: ConfigSources): Config {
     rebuildMiBps,
     scrubIntervalSeconds: scrubIntervalSeconds ?? 0,
     scrubMiBps,
+    indexCheckpointSeconds: indexCheckpointSeconds ?? 0,
   };
 }
 

@@ -454,7 +454,11 @@ export type StoreRequest =
     id: Uint8Array;
     /** Shards the scrubber found bad or missing: rebuilt from the others and rewritten. */
     bad: { drive: number; shard: number }[];
-  };
+  }
+  /** Stores one committed batch of the index (an SQLite changeset) as journal record `seq`. */
+  | { type: "journalAppend"; seq: number; changeset: Uint8Array }
+  /** Seals the index copy at `path` (in the data dir) onto every online drive as checkpoint `seq`. */
+  | { type: "indexCheckpoint"; seq: number; path: string };
 
 /** The drives behind the chunk store: geometry, each drive's state, heals and the rebuild under way. */
 export interface DrivesStatus {
@@ -533,6 +537,9 @@ export interface StoreResults {
   drives: DrivesStatus;
   /** Shards rewritten and their record bytes (0 when nothing needed it). */
   repairChunk: { shards: number; bytes: number };
+  journalAppend: { ok: true };
+  /** Drives the checkpoint was written to, and why the others were not. */
+  indexCheckpoint: { drives: number; failed: string[] };
 }
 
 /** What the scrubber checked and found (see `src/scrub/`). */

@@ -134,6 +134,9 @@ export class Db {
   #statements = new Map<string, ReturnType<DatabaseSync["prepare"]>>();
   #queue: { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
   #beforeCommit: (() => void)[] = [];
+  #journal?: (seq: number, changeset: Uint8Array) => Promise<void>;
+  #journalSeq = 0;
+  #journaling = new Set<Promise<void>>();
   #scheduled = false;
   #closed = false;
 
@@ -216,8 +219,11 @@ export class Db {
     const batch = this.#queue;
     this.#queue = [];
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    let journaled: Promise<void> | undefined;
     try {
       this.sql.exec("BEGIN IMMEDIATE");
+      const session = this.#journal && this.sql.createSession();
+      const changesBefore = session && this.#totalChanges();
       for (const item of batch) {
         this.sql.exec("SAVEPOINT w");
         try {
@@ -231,17 +237,63 @@ export class Db {
         }
       }
       for (const hook of this.#beforeCommit) hook();
+      let changeset: Uint8Array | undefined;
+      if (session && this.#totalChanges() > changesBefore!) {
+        // The sequence is part of the batch, so a checkpoint or a rebuild knows where it stands.
+        this.run(
+          "INSERT INTO counters(name, value) VALUES('journal_seq', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+          this.#journalSeq + 1,
+        );
+        changeset = session.changeset();
+      }
+      session?.close();
       this.sql.exec("COMMIT");
+      // Committed first, journaled after: readers never see a change that could still roll back.
+      if (changeset) journaled = this.#journal!(++this.#journalSeq, changeset);
     } catch (error) {
       if (this.sql.isTransaction) this.sql.exec("ROLLBACK");
       for (const item of batch) item.reject(error);
       return;
     }
-    batch.forEach((item, i) => {
-      const o = outcomes[i];
-      if (o.ok) item.resolve(o.value);
-      else item.reject(o.error);
-    });
+    const settle = (journalError?: unknown) =>
+      batch.forEach((item, i) => {
+        const o = outcomes[i];
+        if (o.ok && journalError === undefined) item.resolve(o.value);
+        else item.reject(o.ok ? journalError : o.error);
+      });
+    // Acknowledged only once the journal record is durable on the drives too.
+    if (!journaled) return settle();
+    const done = journaled.then(() => settle(), (e) => settle(e ?? new Error("journal failed")));
+    this.#journaling.add(done);
+    done.finally(() => this.#journaling.delete(done));
+  }
+
+  #totalChanges(): number {
+    return Number((this.get<{ n: number }>("SELECT total_changes() AS n"))!.n);
+  }
+
+  /**
+   * Journals every committed batch from now on: `append` gets its changeset
+   * with the next sequence number after COMMIT, and the batch's writers are
+   * answered when it settles (rejected with its error, though committed, if
+   * it fails).
+   */
+  journalTo(append: (seq: number, changeset: Uint8Array) => Promise<void>): void {
+    this.#journalSeq = this.journalSeq;
+    this.#journal = append;
+  }
+
+  /** Settles once every batch committed so far has been journaled (or failed to be). */
+  async journaled(): Promise<void> {
+    await Promise.all([...this.#journaling]);
+  }
+
+  /** The sequence number of the last journaled batch (0 before the first). */
+  get journalSeq(): number {
+    return Number(
+      this.get<{ value: number }>("SELECT value FROM counters WHERE name = 'journal_seq'")?.value ??
+        0,
+    );
   }
 
   /** Runs `hook` inside every group commit, after its writes and before COMMIT. */

@@ -6,7 +6,15 @@
  */
 
 import { log } from "../ops/mod.ts";
-import type { Handled, MetaRequest, MetaResults, WireError } from "../channel/mod.ts";
+import type {
+  Client,
+  Handled,
+  MetaRequest,
+  MetaResults,
+  StoreRequest,
+  StoreResults,
+  WireError,
+} from "../channel/mod.ts";
 import { createBucket, deleteBucket, headBucket, listBuckets } from "./buckets.ts";
 import { appendAudit, auditTarget } from "./audit.ts";
 import { type AuditSigner, sealAudit } from "./audit_seal.ts";
@@ -21,6 +29,7 @@ import {
   setAccessKey,
 } from "./access_keys.ts";
 import { Db } from "./db.ts";
+import { IndexCheckpointer } from "./index_checkpoint.ts";
 import { createSnapshot } from "./snapshots.ts";
 import {
   admitWrite,
@@ -118,6 +127,7 @@ export class MetaService {
   #fourEyes: FourEyes;
   #sealTimer: ReturnType<typeof setInterval>;
   #expiryTimer?: ReturnType<typeof setInterval>;
+  #checkpointer?: IndexCheckpointer;
 
   /**
    * @param path Path of the SQLite file.
@@ -133,9 +143,19 @@ export class MetaService {
       fourEyes: FourEyesConfig;
       /** Unfinished multipart uploads older than this are aborted; 0 never. */
       uploadExpiryMs?: number;
+      /** Journal every batch into this store and checkpoint the index onto its drives. */
+      journal?: { store: Client<StoreRequest, StoreResults>; checkpointIntervalMs: number };
     },
   ) {
     this.#db = new Db(path);
+    if (opts.journal) {
+      this.#checkpointer = new IndexCheckpointer(this.#db, {
+        store: opts.journal.store,
+        dir: path.slice(0, path.lastIndexOf("/")) || ".",
+        intervalMs: opts.journal.checkpointIntervalMs,
+        onError: opts.onClockAlert,
+      });
+    }
     this.#signer = opts.auditSigner;
     this.#fourEyes = new FourEyes(opts.fourEyes);
     this.#clock = new TrustedClock(this.#db, {
@@ -477,12 +497,32 @@ export class MetaService {
     };
   }
 
-  /** Seals the audit log and closes the database; call once queued writes are committed. */
-  close(): void {
+  /** Takes the start-up checkpoint when the drives do not hold the current state. */
+  async startJournal(): Promise<void> {
+    await this.#checkpointer?.startUp();
+  }
+
+  /**
+   * Seals the audit log and closes the database; call once queued writes are
+   * committed. With a journal, waits for it and takes a last checkpoint first.
+   */
+  close(): Promise<void> {
     clearInterval(this.#sealTimer);
     clearInterval(this.#expiryTimer);
+    this.#db.drain();
+    if (!this.#checkpointer) {
+      this.#sealAndClose();
+      return Promise.resolve();
+    }
+    const checkpointer = this.#checkpointer;
+    return (async () => {
+      await this.#db.journaled();
+      await this.#sealAndClose(() => checkpointer.close());
+    })();
+  }
+
+  #sealAndClose(beforeClose?: () => Promise<void>): Promise<void> | void {
     const db = this.#db;
-    db.drain();
     db.sql.exec("BEGIN IMMEDIATE");
     try {
       sealAudit(db, this.#signer, this.#clock.now());
@@ -492,7 +532,8 @@ export class MetaService {
       db.sql.exec("ROLLBACK");
       throw e;
     }
-    db.close();
+    if (!beforeClose) return db.close();
+    return beforeClose().finally(() => db.close());
   }
 }
 

@@ -6,7 +6,13 @@
  * @module
  */
 
-import { type MetaRequest, serve } from "../channel/mod.ts";
+import {
+  Client,
+  type MetaRequest,
+  serve,
+  type StoreRequest,
+  type StoreResults,
+} from "../channel/mod.ts";
 import { metaErrorToWire, MetaService } from "./service.ts";
 import { auditSigner } from "./audit_seal.ts";
 import { fourEyesConfig, type FourEyesSettings } from "./four_eyes.ts";
@@ -23,7 +29,7 @@ globalThis.addEventListener("unhandledrejection", (e: PromiseRejectionEvent) => 
 
 let service: MetaService | undefined;
 
-self.addEventListener("message", (e: MessageEvent) => {
+self.addEventListener("message", async (e: MessageEvent) => {
   const msg = e.data as {
     type: "init";
     dataDir: string;
@@ -32,11 +38,18 @@ self.addEventListener("message", (e: MessageEvent) => {
     uploadExpiryMs: number;
     indexKey: Uint8Array;
     fourEyes: FourEyesSettings;
+    /** Port to the store, for the index journal and checkpoints. */
+    store: MessagePort;
+    checkpointIntervalMs: number;
   } | {
     type: "shutdown";
   };
   if (msg.type === "shutdown") {
-    service?.close();
+    await service?.close().catch((err) =>
+      console.error(
+        JSON.stringify({ level: "error", msg: "Cannot close the index", error: String(err) }),
+      )
+    );
     self.postMessage({ type: "stopped" });
     return;
   }
@@ -49,10 +62,15 @@ self.addEventListener("message", (e: MessageEvent) => {
       fourEyes: fourEyesConfig(msg.fourEyes),
       onClockAlert: (message) =>
         console.error(JSON.stringify({ level: "warn", msg: message, alert: "clock" })),
+      journal: {
+        store: new Client<StoreRequest, StoreResults>(msg.store),
+        checkpointIntervalMs: msg.checkpointIntervalMs,
+      },
     });
     for (const port of msg.ports) {
       serve<MetaRequest>(port, (req) => service!.handle(req), metaErrorToWire);
     }
+    await service.startJournal();
     self.postMessage({ type: "ready" });
   } catch (err) {
     self.postMessage({ type: "failed", message: (err as Error).message });

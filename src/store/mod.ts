@@ -16,7 +16,8 @@ export type { StoreInit } from "./worker.ts";
 export const STORE_WORKER_URL: URL = new URL("./worker.ts", import.meta.url);
 export { DEMO_VAULT_KEY } from "./keys.ts";
 export type { Keyring } from "./keys.ts";
-export { KEYRING_FILE, openVault, secretSealer } from "./vault.ts";
+export { KEYRING_FILE, openVault, secretSealer, tryLockVault } from "./vault.ts";
+export { runRebuildIndexCommand } from "./index_cli.ts";
 
 // Read-only format primitives and the repair-capable service for the scrubber (src/scrub/), which
 // verifies the on-disk format with the same decoders the store writes with.

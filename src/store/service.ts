@@ -27,6 +27,15 @@ import { StoreError } from "./errors.ts";
 import { openSecret, sealSecret } from "./keys.ts";
 import { prepareDrives } from "./drives.ts";
 import { toHex } from "./format.ts";
+import {
+  decodeJournalRecord,
+  encodeJournalRecord,
+  journalId,
+  journalIdFloor,
+  type JournalRecord,
+  journalSeqOf,
+  writeCheckpoint,
+} from "./index_backup.ts";
 import { DriveWatcher, type WatcherOptions } from "./rebuild.ts";
 import { chunkId, openChunk, readSealedHeader, sealChunk } from "./seal.ts";
 import type { SegmentOptions } from "./segments.ts";
@@ -82,6 +91,8 @@ export class StoreService {
   #gc?: GcOptions;
   #gcTimer?: ReturnType<typeof setInterval>;
   #gcRunning: Promise<GcReport> | undefined;
+  /** Journal records up to this sequence are in a checkpoint on the drives and may be collected. */
+  #checkpointSeq = 0;
   #gcTotals = {
     runs: 0,
     deletedChunks: 0,
@@ -234,9 +245,81 @@ export class StoreService {
         };
       case "repairChunk":
         return { result: await this.#segments.repair(req.id, undefined, req.bad) };
+      case "journalAppend":
+        await this.#appendJournal(req.seq, req.changeset);
+        return { result: { ok: true } };
+      case "indexCheckpoint":
+        return { result: this.#checkpoint(req.seq, req.path) };
       default:
         return assertNever(req);
     }
+  }
+
+  async #appendJournal(seq: number, changeset: Uint8Array): Promise<void> {
+    const id = journalId(seq);
+    const plain = encodeJournalRecord({ seq, at: Date.now(), changeset });
+    const sealed = sealChunk(this.#keys.sealKey, id, plain);
+    await this.#segments.append(id, sealed, plain.length).durable;
+  }
+
+  /** Writes a checkpoint onto the online drives; it counts once a write quorum of them hold it. */
+  #checkpoint(seq: number, path: string): StoreResults["indexCheckpoint"] {
+    const online = this.#segments.drives.filter((d) => d.store && d.state !== "offline");
+    const { written, failed } = writeCheckpoint(
+      path,
+      seq,
+      online.map((d) => d.path),
+      this.#keys.sealKey,
+    );
+    const needed = Math.min(this.#segments.writeQuorum, this.#segments.drives.length);
+    if (written.length < needed) {
+      throw new StoreError(
+        "unavailable",
+        `Cannot checkpoint the index: ${written.length} drives hold it and ${needed} are needed (${
+          failed.map((f) => `${f.drive}: ${f.error}`).join("; ")
+        })`,
+      );
+    }
+    this.#checkpointSeq = Math.max(this.#checkpointSeq, seq);
+    return { drives: written.length, failed: failed.map((f) => `${f.drive}: ${f.error}`) };
+  }
+
+  /**
+   * Reads the journal records after `afterSeq` through the striped read (so
+   * missing drives are tolerated), in sequence order; of two records of one
+   * sequence the newer wins.
+   *
+   * @returns The records, and the sequences none of whose records could be read.
+   */
+  async readJournal(afterSeq: number): Promise<{ records: JournalRecord[]; unreadable: number[] }> {
+    const bySeq = new Map<number, Uint8Array[]>();
+    let after = journalIdFloor(afterSeq);
+    while (true) {
+      const page = this.#segments.idsAfter(after, GC_PAGE_CHUNKS);
+      const ours = page.filter((id) => journalSeqOf(id) !== undefined);
+      for (const id of ours) {
+        bySeq.set(journalSeqOf(id)!, [...bySeq.get(journalSeqOf(id)!) ?? [], id]);
+      }
+      if (ours.length < page.length || page.length < GC_PAGE_CHUNKS) break;
+      after = page[page.length - 1];
+    }
+    const records: JournalRecord[] = [];
+    const unreadable: number[] = [];
+    for (const seq of [...bySeq.keys()].sort((a, b) => a - b)) {
+      let best: JournalRecord | undefined;
+      for (const id of bySeq.get(seq)!) {
+        try {
+          const [sealed] = await this.#segments.readMany([id]);
+          const r = decodeJournalRecord(openChunk(this.#keys.sealKey, id, sealed), seq);
+          if (!best || r.at > best.at) best = r;
+        } catch {
+          // Another record of this sequence may read; else it is reported unreadable.
+        }
+      }
+      if (best) records.push(best);
+      else unreadable.push(seq);
+    }
+    return { records, unreadable };
   }
 
   async #readChunks(entries: Uint8Array): Promise<ArrayBuffer> {
@@ -312,7 +395,10 @@ export class StoreService {
       const packed = new Uint8Array(ids.length * 32);
       ids.forEach((id, i) => packed.set(id, i * 32));
       const referenced = await this.#gc.referenced(packed);
-      const garbage = ids.filter((_, i) => referenced[i] === 0);
+      // Journal records newer than the last checkpoint on the drives are the index's only copy.
+      const garbage = ids.filter((id, i) =>
+        referenced[i] === 0 && (journalSeqOf(id) ?? 0) <= this.#checkpointSeq
+      );
       const deleted = await this.#segments.deleteUntouched(garbage, cutoff);
       report.deletedChunks += deleted.chunks;
       report.deletedBytes += deleted.bytes;

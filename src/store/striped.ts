@@ -505,6 +505,19 @@ export class StripedStore {
     return { writes, recordBytes };
   }
 
+  /** Chunk ids after `after` held on any online drive, in id order (a page of at most `limit`). */
+  idsAfter(after: Uint8Array, limit: number): Uint8Array[] {
+    const seen = new Map<string, Uint8Array>();
+    for (const d of this.drives) {
+      try {
+        for (const id of d.store?.idsAfter(after, limit) ?? []) seen.set(toHex(id), id);
+      } catch {
+        // A failing drive: the others hold the shards too.
+      }
+    }
+    return [...seen.keys()].sort().slice(0, limit).map((k) => seen.get(k)!);
+  }
+
   /**
    * Lists chunks last written or touched before `cutoff` on any online
    * drive, in id order.

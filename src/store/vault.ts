@@ -46,3 +46,20 @@ export function secretSealer(
     open: (sealed, context) => openSecret(keys.secretsKey, sealed, { context }),
   };
 }
+
+/**
+ * Takes the vault lock without waiting: an exclusive advisory lock (flock)
+ * on the keyring file. A running vault's scrubber holds it for as long as it
+ * runs, and offline tools that write (`scrub --repair`, `rebuild-index`)
+ * take it, so they never write a vault that is running.
+ *
+ * @param dataDir The data dir.
+ * @returns The open file holding the lock (close it to release), or undefined
+ *   when another process or Worker holds it.
+ */
+export function tryLockVault(dataDir: string): Deno.FsFile | undefined {
+  const file = Deno.openSync(`${dataDir}/${KEYRING_FILE}`, { read: true });
+  if (file.tryLockSync(true)) return file;
+  file.close();
+  return undefined;
+}

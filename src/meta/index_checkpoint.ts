@@ -1,0 +1,145 @@
+/**
+ * Keeps the index recoverable from the drives alone: every committed batch
+ * goes to the store as a journal record (see `Db.journalTo`), and now and
+ * then a consistent copy (`VACUUM INTO`) is handed to the store, which seals
+ * it onto every online drive as a checkpoint. Journal records at or below a
+ * checkpoint's sequence may then be collected.
+ *
+ * A checkpoint is taken at start when the last one does not hold the
+ * current state (first start, after a crash, after a migration), every
+ * interval, soon after a journal append failed (that batch is committed but
+ * not journaled), and at a clean shutdown.
+ *
+ * @module
+ */
+
+import type { Client, StoreRequest, StoreResults } from "../channel/mod.ts";
+import type { Db } from "./db.ts";
+
+/** Wait before a checkpoint forced by a failed journal append (and between retries), ms. */
+const RETRY_MS = 5_000;
+
+/** What the last checkpoint on the drives holds, kept in the meta dir. */
+interface CheckpointState {
+  seq: number;
+  format: number;
+}
+
+/** Takes the index's checkpoints (see the module doc). */
+export class IndexCheckpointer {
+  #db: Db;
+  #store: Client<StoreRequest, StoreResults>;
+  #dir: string;
+  #onError: (message: string) => void;
+  #timer?: ReturnType<typeof setInterval>;
+  #retry?: ReturnType<typeof setTimeout>;
+  #running: Promise<number> | undefined;
+  #closed = false;
+
+  /**
+   * Starts journaling `db` into the store.
+   *
+   * @param db The index.
+   * @param opts The store client, the meta dir (for the copy and the state
+   *   file), the interval (0: only at start, shutdown and after failures) and
+   *   where failures are reported.
+   */
+  constructor(db: Db, opts: {
+    store: Client<StoreRequest, StoreResults>;
+    dir: string;
+    intervalMs: number;
+    onError: (message: string) => void;
+  }) {
+    this.#db = db;
+    this.#store = opts.store;
+    this.#dir = opts.dir;
+    this.#onError = opts.onError;
+    db.journalTo(async (seq, changeset) => {
+      try {
+        await this.#store.call({ type: "journalAppend", seq, changeset }, [
+          changeset.buffer as ArrayBuffer,
+        ]);
+      } catch (e) {
+        this.#onError(`Cannot journal index batch ${seq}: ${(e as Error).message}`);
+        this.#retrySoon();
+        throw e;
+      }
+    });
+    if (opts.intervalMs > 0) {
+      this.#timer = setInterval(() => this.take().catch(() => undefined), opts.intervalMs);
+    }
+  }
+
+  /** Takes a checkpoint now unless the last one already holds the current state. */
+  async startUp(): Promise<void> {
+    const state = this.#state();
+    if (state?.seq === this.#db.journalSeq && state.format === this.#format()) return;
+    await this.take();
+  }
+
+  #format(): number {
+    return Number(this.#db.get<{ user_version: number }>("PRAGMA user_version")!.user_version);
+  }
+
+  #state(): CheckpointState | undefined {
+    try {
+      return JSON.parse(Deno.readTextFileSync(`${this.#dir}/index-checkpoint.json`));
+    } catch {
+      return undefined;
+    }
+  }
+
+  #retrySoon(): void {
+    if (this.#retry || this.#closed) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      this.take().catch(() => this.#retrySoon());
+    }, RETRY_MS);
+  }
+
+  /**
+   * Takes a checkpoint (one at a time; a call during one waits for it and
+   * takes another).
+   *
+   * @returns The journal sequence the checkpoint holds.
+   */
+  async take(): Promise<number> {
+    while (this.#running) await this.#running.catch(() => undefined);
+    this.#running = this.#take().finally(() => (this.#running = undefined));
+    return await this.#running;
+  }
+
+  async #take(): Promise<number> {
+    const copy = `${this.#dir}/index-checkpoint.db`;
+    try {
+      Deno.removeSync(copy);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    // Synchronous, so no batch commits in between: the copy holds exactly batches 1..seq.
+    const seq = this.#db.journalSeq;
+    this.#db.sql.exec(`VACUUM INTO '${copy.replaceAll("'", "''")}'`);
+    try {
+      const r = await this.#store.call({ type: "indexCheckpoint", seq, path: copy });
+      for (const f of r.failed) this.#onError(`Index checkpoint ${seq} missed a drive: ${f}`);
+      const state: CheckpointState = { seq, format: this.#format() };
+      Deno.writeTextFileSync(`${this.#dir}/index-checkpoint.json`, JSON.stringify(state) + "\n");
+      return seq;
+    } catch (e) {
+      this.#onError(`Cannot checkpoint the index: ${(e as Error).message}`);
+      this.#retrySoon();
+      throw e;
+    } finally {
+      Deno.removeSync(copy);
+    }
+  }
+
+  /** Stops the timers and takes the last checkpoint (a clean shutdown needs no journal replay). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    clearTimeout(this.#retry);
+    await this.#db.journaled();
+    await this.take().catch(() => undefined);
+  }
+}

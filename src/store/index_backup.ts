@@ -1,0 +1,319 @@
+/**
+ * The index's copy on the drives: journal records and checkpoint files.
+ *
+ * Journal records are stored as chunks under a reserved id space: an 8-byte
+ * tag, the big-endian sequence number, then 16 random bytes (so a record
+ * rewritten under a sequence that an earlier, failed append also used never
+ * shares an id with it). HMAC chunk ids land in that space with probability
+ * 2^-64. A record's plaintext is the sequence, the time it was written and
+ * one SQLite changeset (a committed batch of the index).
+ *
+ * A checkpoint file (`amber-index.ckpt`, next to each drive's marker) holds
+ * a consistent copy of the index, sealed in pieces of at most
+ * {@linkcode CHECKPOINT_PIECE_BYTES}: the 8-byte magic, the sequence of the
+ * last journal record it contains, then `[u32 length][sealed piece]`
+ * repeated. Piece `i` is sealed with the id `checkpoint tag | seq | i`, and a
+ * final sealed trailer (piece index 0xffffffff) carries the piece count, the
+ * byte count and the SHA-256 of the whole copy, so a reordered, truncated,
+ * spliced or rotted file does not verify.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { StoreError } from "./errors.ts";
+import { openChunk, sealChunk } from "./seal.ts";
+
+/** First 8 bytes of every journal record id. */
+export const JOURNAL_TAG: Uint8Array = new TextEncoder().encode("AMBRJRNL");
+/** First 8 bytes of every checkpoint piece id. */
+const CHECKPOINT_TAG = new TextEncoder().encode("AMBRCKPT");
+/** Magic at the start of a checkpoint file. */
+const CHECKPOINT_MAGIC = new TextEncoder().encode("AMBRIDX1");
+/** The checkpoint file's name on each drive. */
+export const CHECKPOINT_FILE = "amber-index.ckpt";
+/** Plaintext bytes per sealed checkpoint piece. */
+export const CHECKPOINT_PIECE_BYTES = 4 * 1024 * 1024;
+const TRAILER_PIECE = 0xffffffff;
+const RECORD_HEADER_BYTES = 16;
+
+/** A journal record: one committed batch of the index. */
+export interface JournalRecord {
+  /** Sequence number (1, 2, …). */
+  seq: number;
+  /** When it was written, ms since the epoch (picks the newer of two records of one sequence). */
+  at: number;
+  /** The batch as an SQLite changeset. */
+  changeset: Uint8Array;
+}
+
+/**
+ * A new id for journal record `seq`.
+ *
+ * @param seq Sequence number.
+ * @param nonce 16 bytes; random unless given (tests).
+ */
+export function journalId(seq: number, nonce?: Uint8Array): Uint8Array {
+  const id = new Uint8Array(32);
+  id.set(JOURNAL_TAG);
+  new DataView(id.buffer).setBigUint64(8, BigInt(seq));
+  if (nonce) id.set(nonce.subarray(0, 16), 16);
+  else crypto.getRandomValues(id.subarray(16));
+  return id;
+}
+
+/** The sequence of a journal record id, or undefined when `id` is not one. */
+export function journalSeqOf(id: Uint8Array): number | undefined {
+  if (id.length !== 32) return undefined;
+  for (let i = 0; i < JOURNAL_TAG.length; i++) if (id[i] !== JOURNAL_TAG[i]) return undefined;
+  return Number(new DataView(id.buffer, id.byteOffset, 32).getBigUint64(8));
+}
+
+/** The first id of the journal id space after sequence `seq` (for range scans). */
+export function journalIdFloor(seq: number): Uint8Array {
+  const id = new Uint8Array(32);
+  id.set(JOURNAL_TAG);
+  new DataView(id.buffer).setBigUint64(8, BigInt(seq + 1));
+  return id;
+}
+
+/** Encodes a journal record's plaintext. */
+export function encodeJournalRecord(r: JournalRecord): Uint8Array {
+  const out = new Uint8Array(RECORD_HEADER_BYTES + r.changeset.length);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(r.seq));
+  view.setFloat64(8, r.at);
+  out.set(r.changeset, RECORD_HEADER_BYTES);
+  return out;
+}
+
+/**
+ * Decodes a journal record's plaintext.
+ *
+ * @throws {StoreError} `corrupt` when it is short or its sequence disagrees with `expectSeq`.
+ */
+export function decodeJournalRecord(plain: Uint8Array, expectSeq: number): JournalRecord {
+  if (plain.length < RECORD_HEADER_BYTES) {
+    throw new StoreError("corrupt", `Journal record ${expectSeq} is ${plain.length} bytes long`);
+  }
+  const view = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
+  const seq = Number(view.getBigUint64(0));
+  if (seq !== expectSeq) {
+    throw new StoreError("corrupt", `Journal record ${expectSeq} says it is record ${seq}`);
+  }
+  return { seq, at: view.getFloat64(8), changeset: plain.slice(RECORD_HEADER_BYTES) };
+}
+
+function pieceId(seq: number, piece: number): Uint8Array {
+  const id = new Uint8Array(32);
+  id.set(CHECKPOINT_TAG);
+  const view = new DataView(id.buffer);
+  view.setBigUint64(8, BigInt(seq));
+  view.setUint32(16, piece);
+  return id;
+}
+
+function fsyncDir(dir: string): void {
+  const d = Deno.openSync(dir, { read: true });
+  try {
+    d.syncSync();
+  } catch {
+    // Some platforms cannot fsync a directory; the rename is then as durable as they allow.
+  } finally {
+    d.close();
+  }
+}
+
+function writeAll(f: Deno.FsFile, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += f.writeSync(bytes.subarray(off));
+}
+
+function readExactly(f: Deno.FsFile, n: number): Uint8Array | undefined {
+  const buf = new Uint8Array(n);
+  let off = 0;
+  while (off < n) {
+    const got = f.readSync(buf.subarray(off));
+    if (got === null || got === 0) return undefined;
+    off += got;
+  }
+  return buf;
+}
+
+/**
+ * Writes the index copy at `source` as the checkpoint of sequence `seq`
+ * onto each drive (temp file, fsync, rename, fsync of the drive), reading
+ * and sealing it piece by piece so memory stays bounded.
+ *
+ * @param source A consistent copy of the index (made with `VACUUM INTO`).
+ * @param seq The last journal sequence the copy contains.
+ * @param drives Drive paths to write to.
+ * @param sealKey The seal key.
+ * @returns The drives written and the failures of the others.
+ */
+export function writeCheckpoint(
+  source: string,
+  seq: number,
+  drives: string[],
+  sealKey: Uint8Array,
+): { written: string[]; failed: { drive: string; error: string }[] } {
+  const outs: { drive: string; tmp: string; file: Deno.FsFile }[] = [];
+  const failed: { drive: string; error: string }[] = [];
+  const header = new Uint8Array(16);
+  header.set(CHECKPOINT_MAGIC);
+  new DataView(header.buffer).setBigUint64(8, BigInt(seq));
+  for (const drive of drives) {
+    const tmp = `${drive}/${CHECKPOINT_FILE}.tmp`;
+    try {
+      const file = Deno.openSync(tmp, { write: true, create: true, truncate: true });
+      outs.push({ drive, tmp, file });
+      writeAll(file, header);
+    } catch (e) {
+      failed.push({ drive, error: (e as Error).message });
+    }
+  }
+  const put = (sealed: Uint8Array) => {
+    const framed = new Uint8Array(4 + sealed.length);
+    new DataView(framed.buffer).setUint32(0, sealed.length);
+    framed.set(sealed, 4);
+    for (let i = outs.length - 1; i >= 0; i--) {
+      try {
+        writeAll(outs[i].file, framed);
+      } catch (e) {
+        failed.push({ drive: outs[i].drive, error: (e as Error).message });
+        outs[i].file.close();
+        outs.splice(i, 1);
+      }
+    }
+  };
+  const hash = createHash("sha256");
+  const src = Deno.openSync(source, { read: true });
+  let pieces = 0;
+  let bytes = 0;
+  try {
+    const buf = new Uint8Array(CHECKPOINT_PIECE_BYTES);
+    while (true) {
+      let n = 0;
+      while (n < buf.length) {
+        const got = src.readSync(buf.subarray(n));
+        if (got === null || got === 0) break;
+        n += got;
+      }
+      if (n === 0) break;
+      const plain = buf.subarray(0, n);
+      hash.update(plain);
+      put(sealChunk(sealKey, pieceId(seq, pieces), plain));
+      pieces++;
+      bytes += n;
+      if (n < buf.length) break;
+    }
+  } finally {
+    src.close();
+  }
+  const trailer = JSON.stringify({ seq, pieces, bytes, sha256: hash.digest("hex") });
+  put(sealChunk(sealKey, pieceId(seq, TRAILER_PIECE), new TextEncoder().encode(trailer)));
+  const written: string[] = [];
+  for (const o of outs) {
+    try {
+      o.file.syncSync();
+      o.file.close();
+      Deno.renameSync(o.tmp, `${o.drive}/${CHECKPOINT_FILE}`);
+      fsyncDir(o.drive);
+      written.push(o.drive);
+    } catch (e) {
+      failed.push({ drive: o.drive, error: (e as Error).message });
+    }
+  }
+  return { written, failed };
+}
+
+/**
+ * Verifies the checkpoint file on a drive and, given `out`, writes its
+ * plaintext there.
+ *
+ * @param drive Drive path.
+ * @param sealKey The seal key.
+ * @param out Where to restore the index copy; the file is fsync'd.
+ * @returns The checkpoint's sequence and size.
+ * @throws {StoreError} `notFound` when the drive has none, `corrupt` when it does not verify.
+ */
+export function readCheckpoint(
+  drive: string,
+  sealKey: Uint8Array,
+  out?: string,
+): { seq: number; bytes: number } {
+  const path = `${drive}/${CHECKPOINT_FILE}`;
+  let f: Deno.FsFile;
+  try {
+    f = Deno.openSync(path, { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new StoreError("notFound", `No index checkpoint on "${drive}"`);
+    }
+    throw e;
+  }
+  const dest = out === undefined
+    ? undefined
+    : Deno.openSync(out, { write: true, create: true, truncate: true });
+  const bad = (why: string) => new StoreError("corrupt", `Index checkpoint "${path}": ${why}`);
+  try {
+    const header = readExactly(f, 16);
+    if (!header || !CHECKPOINT_MAGIC.every((b, i) => header[i] === b)) throw bad("no magic");
+    const seq = Number(new DataView(header.buffer).getBigUint64(8));
+    const hash = createHash("sha256");
+    let bytes = 0;
+    for (let piece = 0;; piece++) {
+      const len = readExactly(f, 4);
+      if (!len) throw bad(`truncated before piece ${piece}`);
+      const sealed = readExactly(f, new DataView(len.buffer).getUint32(0));
+      if (!sealed) throw bad(`truncated in piece ${piece}`);
+      let plain: Uint8Array;
+      try {
+        plain = openChunk(sealKey, pieceId(seq, piece), sealed);
+      } catch {
+        // Not piece `piece`: it is the trailer, or the file is damaged.
+        let trailer: { seq: number; pieces: number; bytes: number; sha256: string };
+        try {
+          trailer = JSON.parse(
+            new TextDecoder().decode(openChunk(sealKey, pieceId(seq, TRAILER_PIECE), sealed)),
+          );
+        } catch {
+          throw bad(`piece ${piece} does not verify`);
+        }
+        if (trailer.pieces !== piece || trailer.bytes !== bytes || trailer.seq !== seq) {
+          throw bad(`the trailer says ${trailer.pieces} pieces, ${piece} were found`);
+        }
+        if (trailer.sha256 !== hash.digest("hex")) throw bad("the SHA-256 does not match");
+        if (readExactly(f, 1)) throw bad("bytes after the trailer");
+        dest?.syncSync();
+        return { seq, bytes };
+      }
+      hash.update(plain);
+      bytes += plain.length;
+      if (dest) writeAll(dest, plain);
+    }
+  } finally {
+    f.close();
+    dest?.close();
+  }
+}
+
+/**
+ * The sequence a drive's checkpoint file claims, unverified (to try the
+ * newest first), or undefined when it has none.
+ */
+export function peekCheckpointSeq(drive: string): number | undefined {
+  let f: Deno.FsFile;
+  try {
+    f = Deno.openSync(`${drive}/${CHECKPOINT_FILE}`, { read: true });
+  } catch {
+    return undefined;
+  }
+  try {
+    const header = readExactly(f, 16);
+    if (!header || !CHECKPOINT_MAGIC.every((b, i) => header[i] === b)) return undefined;
+    return Number(new DataView(header.buffer).getBigUint64(8));
+  } finally {
+    f.close();
+  }
+}
