@@ -1,7 +1,7 @@
 /**
  * Keeps the index recoverable from the drives alone: every committed batch
  * goes to the store as a journal record (see `Db.journalTo`), and now and
- * then a consistent copy (`VACUUM INTO`) is handed to the store, which seals
+ * then a consistent copy (SQLite's online backup) is handed to the store, which seals
  * it onto every online drive as a checkpoint. Journal records at or below a
  * checkpoint's sequence may then be collected.
  *
@@ -14,10 +14,24 @@
  */
 
 import type { Client, StoreRequest, StoreResults } from "../channel/mod.ts";
+import { backup, DatabaseSync } from "node:sqlite";
 import type { Db } from "./db.ts";
 
 /** Wait before a checkpoint forced by a failed journal append (and between retries), ms. */
 const RETRY_MS = 5_000;
+
+/** The journal sequence an index copy holds. */
+function journalSeqOf(path: string): number {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const row = db.prepare("SELECT value FROM counters WHERE name = 'journal_seq'").get() as
+      | { value: number }
+      | undefined;
+    return Number(row?.value ?? 0);
+  } finally {
+    db.close();
+  }
+}
 
 /** What the last checkpoint on the drives holds, kept in the meta dir. */
 interface CheckpointState {
@@ -116,10 +130,11 @@ export class IndexCheckpointer {
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
-    // Synchronous, so no batch commits in between: the copy holds exactly batches 1..seq.
-    const seq = this.#db.journalSeq;
-    this.#db.sql.exec(`VACUUM INTO '${copy.replaceAll("'", "''")}'`);
+    // The online backup API (VACUUM INTO needs ATTACH, which the sandbox forbids). Batches may
+    // commit while it copies; the sequence is read from the copy, which holds exactly 1..seq.
+    await backup(this.#db.sql, copy);
     try {
+      const seq = journalSeqOf(copy);
       const r = await this.#store.call({ type: "indexCheckpoint", seq, path: copy });
       for (const f of r.failed) this.#onError(`Index checkpoint ${seq} missed a drive: ${f}`);
       const state: CheckpointState = { seq, format: this.#format() };

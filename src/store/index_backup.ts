@@ -145,7 +145,7 @@ function readExactly(f: Deno.FsFile, n: number): Uint8Array | undefined {
  * onto each drive (temp file, fsync, rename, fsync of the drive), reading
  * and sealing it piece by piece so memory stays bounded.
  *
- * @param source A consistent copy of the index (made with `VACUUM INTO`).
+ * @param source A consistent copy of the index (made with SQLite's online backup).
  * @param seq The last journal sequence the copy contains.
  * @param drives Drive paths to write to.
  * @param sealKey The seal key.
