@@ -196,3 +196,36 @@ Deno.test("collectGarbage - compaction moves live records and removes mostly-dea
     assert.equal(segmentFiles, after.segments);
   }, 150_000);
 });
+
+Deno.test("StoreService - GC keeps journal records newer than the last checkpoint, collects older ones", async () => {
+  await withStore({ graceMs: 0, referenced: nothingReferenced() }, async (call, dir) => {
+    for (const seq of [1, 2, 3]) {
+      await call({ type: "journalAppend", seq, changeset: new Uint8Array([seq, 1, 2, 3]) });
+    }
+    await call({ type: "collectGarbage" });
+    assert.equal((await call({ type: "stats" })).chunks, 3, "no checkpoint yet: all are kept");
+    const copy = `${dir}/copy.db`;
+    Deno.writeFileSync(copy, new Uint8Array(100));
+    assert.equal((await call({ type: "indexCheckpoint", seq: 2, path: copy })).drives, 1);
+    await call({ type: "collectGarbage" });
+    assert.equal((await call({ type: "stats" })).chunks, 1, "records 1 and 2 are collected");
+  });
+});
+
+Deno.test("StoreService.readJournal - records after a sequence, in order, the newer of two copies", async () => {
+  const dir = await Deno.makeTempDir();
+  const svc = await StoreService.open(dir, { keys });
+  try {
+    const append = (seq: number, byte: number) =>
+      svc.handle({ type: "journalAppend", seq, changeset: new Uint8Array([byte]) });
+    for (const seq of [3, 1, 2, 4]) await append(seq, seq);
+    await new Promise((r) => setTimeout(r, 2));
+    await append(3, 33);
+    const { records, unreadable } = await svc.readJournal(1);
+    assert.deepEqual(records.map((r) => [r.seq, r.changeset[0]]), [[2, 2], [3, 33], [4, 4]]);
+    assert.deepEqual(unreadable, []);
+  } finally {
+    await svc.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

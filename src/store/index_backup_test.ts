@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { DatabaseSync } from "node:sqlite";
+import { StoreError } from "./errors.ts";
+import {
+  CHECKPOINT_FILE,
+  CHECKPOINT_PIECE_BYTES,
+  decodeJournalRecord,
+  encodeJournalRecord,
+  journalId,
+  journalIdFloor,
+  journalSeqOf,
+  peekCheckpointSeq,
+  readCheckpoint,
+  writeCheckpoint,
+} from "./index_backup.ts";
+import { applyJournal } from "./index_restore.ts";
+
+const sealKey = new Uint8Array(randomBytes(32));
+
+Deno.test("journalId - sequences round-trip, sort in order and stay clear of chunk ids", () => {
+  for (const seq of [1, 2, 255, 256, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER]) {
+    const id = journalId(seq);
+    assert.equal(journalSeqOf(id), seq);
+    assert.ok(Buffer.compare(journalIdFloor(seq - 1), id) < 0, "the floor of seq-1 is below it");
+    assert.ok(Buffer.compare(id, journalIdFloor(seq)) < 0, "the floor of seq is above it");
+  }
+  assert.equal(journalSeqOf(new Uint8Array(randomBytes(32))), undefined);
+  assert.notDeepEqual(journalId(7), journalId(7), "two records of one sequence get two ids");
+});
+
+Deno.test("encodeJournalRecord - round-trips; a record under another sequence is refused", () => {
+  const r = { seq: 42, at: 1_700_000_000_123, changeset: new Uint8Array(randomBytes(100)) };
+  assert.deepEqual(decodeJournalRecord(encodeJournalRecord(r), 42), r);
+  assert.throws(() => decodeJournalRecord(encodeJournalRecord(r), 43), StoreError);
+  assert.throws(() => decodeJournalRecord(new Uint8Array(3), 1), StoreError);
+});
+
+Deno.test("writeCheckpoint - every drive gets a copy that restores byte-identical", async () => {
+  const dir = await Deno.makeTempDir();
+  const drives = [`${dir}/a`, `${dir}/b`];
+  for (const d of drives) Deno.mkdirSync(d);
+  const source = `${dir}/copy.db`;
+  // Three pieces, the last one short.
+  const bytes = new Uint8Array(randomBytes(2 * CHECKPOINT_PIECE_BYTES + 1234));
+  Deno.writeFileSync(source, bytes);
+  const r = writeCheckpoint(source, 17, [...drives, `${dir}/missing`], sealKey);
+  assert.deepEqual(r.written, drives);
+  assert.equal(r.failed.length, 1, "a drive that cannot be written is reported");
+  for (const d of drives) {
+    assert.equal(peekCheckpointSeq(d), 17);
+    assert.deepEqual(readCheckpoint(d, sealKey, `${d}/out`), { seq: 17, bytes: bytes.length });
+    assert.deepEqual(Deno.readFileSync(`${d}/out`), bytes);
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("readCheckpoint - a flipped byte, a cut file, a wrong key or a forged sequence is refused", async () => {
+  const dir = await Deno.makeTempDir();
+  Deno.writeFileSync(`${dir}/copy.db`, new Uint8Array(randomBytes(CHECKPOINT_PIECE_BYTES + 10)));
+  writeCheckpoint(`${dir}/copy.db`, 5, [dir], sealKey);
+  const good = Deno.readFileSync(`${dir}/${CHECKPOINT_FILE}`);
+  const damaged = (f: (b: Uint8Array) => Uint8Array, key = sealKey) => {
+    Deno.writeFileSync(`${dir}/${CHECKPOINT_FILE}`, f(good.slice()));
+    assert.throws(() => readCheckpoint(dir, key), (e) => e instanceof StoreError);
+  };
+  damaged((b) => (b[1000] ^= 1, b));
+  damaged((b) => b.subarray(0, b.length - 100));
+  damaged((b) => b.subarray(0, 16 + 4 + CHECKPOINT_PIECE_BYTES / 2));
+  damaged((b) => b, new Uint8Array(randomBytes(32)));
+  damaged((b) => (b[15] = 6, b));
+  Deno.removeSync(`${dir}/${CHECKPOINT_FILE}`);
+  assert.throws(() => readCheckpoint(dir, sealKey), /No index checkpoint/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("applyJournal - replays changesets without firing triggers twice", async () => {
+  const dir = await Deno.makeTempDir();
+  const schema = `CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
+    CREATE TABLE total(name TEXT PRIMARY KEY, n INTEGER) WITHOUT ROWID;
+    INSERT INTO total VALUES('rows', 0);
+    CREATE TRIGGER t_count AFTER INSERT ON t BEGIN UPDATE total SET n = n + 1; END;`;
+  const live = new DatabaseSync(`${dir}/live.db`);
+  live.exec(schema);
+  const copy = new DatabaseSync(`${dir}/copy.db`);
+  copy.exec(schema);
+  copy.close();
+  const changesets: Uint8Array[] = [];
+  for (let batch = 0; batch < 3; batch++) {
+    const session = live.createSession();
+    live.exec(`INSERT INTO t(v) VALUES('a${batch}'), ('b${batch}')`);
+    if (batch === 2) live.exec("UPDATE t SET v = 'changed' WHERE id = 1");
+    changesets.push(session.changeset());
+    session.close();
+  }
+  assert.equal(applyJournal(`${dir}/copy.db`, changesets), 0);
+  const restored = new DatabaseSync(`${dir}/copy.db`);
+  const dump = (db: DatabaseSync) => [
+    db.prepare("SELECT * FROM t ORDER BY id").all(),
+    db.prepare("SELECT * FROM total").all(),
+    db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").all(),
+  ];
+  assert.deepEqual(dump(restored), dump(live));
+  assert.deepEqual((restored.prepare("SELECT n FROM total").get() as { n: number }).n, 6);
+  live.close();
+  restored.close();
+  await Deno.remove(dir, { recursive: true });
+});
