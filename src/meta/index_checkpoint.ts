@@ -84,11 +84,15 @@ export class IndexCheckpointer {
     }
   }
 
-  /** Takes a checkpoint now unless the last one already holds the current state. */
+  /**
+   * Takes a checkpoint now unless the last one already holds the current
+   * state (after a crash a committed batch may have missed the journal).
+   */
   async startUp(): Promise<void> {
     const state = this.#state();
     if (state?.seq === this.#db.journalSeq && state.format === this.#format()) return;
-    await this.take();
+    // Drives short of a quorum must not keep the vault from serving reads; it retries.
+    await this.take().catch(() => this.#retrySoon());
   }
 
   #format(): number {
