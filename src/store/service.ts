@@ -259,7 +259,8 @@ export class StoreService {
     const id = journalId(seq);
     const plain = encodeJournalRecord({ seq, at: Date.now(), changeset });
     const sealed = sealChunk(this.#keys.sealKey, id, plain);
-    await this.#segments.append(id, sealed, plain.length).durable;
+    // Plaintext 0: the statistic counts object data (amber_unique_chunk_bytes), not the index's.
+    await this.#segments.append(id, sealed, 0).durable;
   }
 
   /** Writes a checkpoint onto the online drives; it counts once a write quorum of them hold it. */
