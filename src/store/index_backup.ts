@@ -113,8 +113,9 @@ function pieceId(seq: number, piece: number): Uint8Array {
   return id;
 }
 
-function fsyncDir(dir: string): void {
-  const d = Deno.openSync(dir, { read: true });
+/** Fsyncs a file or a directory (where the platform allows a directory to be). */
+export function fsyncPath(path: string): void {
+  const d = Deno.openSync(path, { read: true });
   try {
     d.syncSync();
   } catch {
@@ -218,7 +219,7 @@ export function writeCheckpoint(
       o.file.syncSync();
       o.file.close();
       Deno.renameSync(o.tmp, `${o.drive}/${CHECKPOINT_FILE}`);
-      fsyncDir(o.drive);
+      fsyncPath(o.drive);
       written.push(o.drive);
     } catch (e) {
       failed.push({ drive: o.drive, error: (e as Error).message });

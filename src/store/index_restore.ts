@@ -16,7 +16,7 @@
 
 import { constants, DatabaseSync } from "node:sqlite";
 import { StoreError } from "./errors.ts";
-import { peekCheckpointSeq, readCheckpoint } from "./index_backup.ts";
+import { fsyncPath, peekCheckpointSeq, readCheckpoint } from "./index_backup.ts";
 import { StoreService } from "./service.ts";
 import { DEMO_VAULT_KEY } from "./keys.ts";
 import { KEYRING_FILE, openVault, tryLockVault } from "./vault.ts";
@@ -66,17 +66,6 @@ function removeIfThere(path: string): void {
     Deno.removeSync(path);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-}
-
-function fsyncPath(path: string): void {
-  const f = Deno.openSync(path, { read: true });
-  try {
-    f.syncSync();
-  } catch {
-    // A directory some platforms cannot fsync.
-  } finally {
-    f.close();
   }
 }
 
