@@ -125,26 +125,32 @@ export function fsyncPath(path: string): void {
   }
 }
 
-function writeAll(f: Deno.FsFile, bytes: Uint8Array): void {
+async function writeAll(f: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let off = 0;
-  while (off < bytes.length) off += f.writeSync(bytes.subarray(off));
+  while (off < bytes.length) off += await f.write(bytes.subarray(off));
 }
 
-function readExactly(f: Deno.FsFile, n: number): Uint8Array | undefined {
-  const buf = new Uint8Array(n);
+/** Reads up to `n` bytes (fewer only at the end of the file). */
+async function readUpTo(f: Deno.FsFile, buf: Uint8Array): Promise<number> {
   let off = 0;
-  while (off < n) {
-    const got = f.readSync(buf.subarray(off));
-    if (got === null || got === 0) return undefined;
+  while (off < buf.length) {
+    const got = await f.read(buf.subarray(off));
+    if (got === null || got === 0) break;
     off += got;
   }
-  return buf;
+  return off;
+}
+
+async function readExactly(f: Deno.FsFile, n: number): Promise<Uint8Array | undefined> {
+  const buf = new Uint8Array(n);
+  return await readUpTo(f, buf) === n ? buf : undefined;
 }
 
 /**
  * Writes the index copy at `source` as the checkpoint of sequence `seq`
  * onto each drive (temp file, fsync, rename, fsync of the drive), reading
- * and sealing it piece by piece so memory stays bounded.
+ * and sealing it piece by piece so memory stays bounded and the store keeps
+ * serving between pieces.
  *
  * @param source A consistent copy of the index (made with SQLite's online backup).
  * @param seq The last journal sequence the copy contains.
@@ -152,12 +158,12 @@ function readExactly(f: Deno.FsFile, n: number): Uint8Array | undefined {
  * @param sealKey The seal key.
  * @returns The drives written and the failures of the others.
  */
-export function writeCheckpoint(
+export async function writeCheckpoint(
   source: string,
   seq: number,
   drives: string[],
   sealKey: Uint8Array,
-): { written: string[]; failed: { drive: string; error: string }[] } {
+): Promise<{ written: string[]; failed: { drive: string; error: string }[] }> {
   const outs: { drive: string; tmp: string; file: Deno.FsFile }[] = [];
   const failed: { drive: string; error: string }[] = [];
   const header = new Uint8Array(16);
@@ -166,44 +172,38 @@ export function writeCheckpoint(
   for (const drive of drives) {
     const tmp = `${drive}/${CHECKPOINT_FILE}.tmp`;
     try {
-      const file = Deno.openSync(tmp, { write: true, create: true, truncate: true });
+      const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
       outs.push({ drive, tmp, file });
-      writeAll(file, header);
+      await writeAll(file, header);
     } catch (e) {
       failed.push({ drive, error: (e as Error).message });
     }
   }
-  const put = (sealed: Uint8Array) => {
+  const put = async (sealed: Uint8Array) => {
     const framed = new Uint8Array(4 + sealed.length);
     new DataView(framed.buffer).setUint32(0, sealed.length);
     framed.set(sealed, 4);
+    const results = await Promise.allSettled(outs.map((o) => writeAll(o.file, framed)));
     for (let i = outs.length - 1; i >= 0; i--) {
-      try {
-        writeAll(outs[i].file, framed);
-      } catch (e) {
-        failed.push({ drive: outs[i].drive, error: (e as Error).message });
-        outs[i].file.close();
-        outs.splice(i, 1);
-      }
+      const r = results[i];
+      if (r.status === "fulfilled") continue;
+      failed.push({ drive: outs[i].drive, error: (r.reason as Error).message });
+      outs[i].file.close();
+      outs.splice(i, 1);
     }
   };
   const hash = createHash("sha256");
-  const src = Deno.openSync(source, { read: true });
+  const src = await Deno.open(source, { read: true });
   let pieces = 0;
   let bytes = 0;
   try {
     const buf = new Uint8Array(CHECKPOINT_PIECE_BYTES);
     while (true) {
-      let n = 0;
-      while (n < buf.length) {
-        const got = src.readSync(buf.subarray(n));
-        if (got === null || got === 0) break;
-        n += got;
-      }
+      const n = await readUpTo(src, buf);
       if (n === 0) break;
       const plain = buf.subarray(0, n);
       hash.update(plain);
-      put(sealChunk(sealKey, pieceId(seq, pieces), plain));
+      await put(sealChunk(sealKey, pieceId(seq, pieces), plain));
       pieces++;
       bytes += n;
       if (n < buf.length) break;
@@ -212,11 +212,11 @@ export function writeCheckpoint(
     src.close();
   }
   const trailer = JSON.stringify({ seq, pieces, bytes, sha256: hash.digest("hex") });
-  put(sealChunk(sealKey, pieceId(seq, TRAILER_PIECE), new TextEncoder().encode(trailer)));
+  await put(sealChunk(sealKey, pieceId(seq, TRAILER_PIECE), new TextEncoder().encode(trailer)));
   const written: string[] = [];
   for (const o of outs) {
     try {
-      o.file.syncSync();
+      await o.file.sync();
       o.file.close();
       Deno.renameSync(o.tmp, `${o.drive}/${CHECKPOINT_FILE}`);
       fsyncPath(o.drive);
@@ -238,15 +238,15 @@ export function writeCheckpoint(
  * @returns The checkpoint's sequence and size.
  * @throws {StoreError} `notFound` when the drive has none, `corrupt` when it does not verify.
  */
-export function readCheckpoint(
+export async function readCheckpoint(
   drive: string,
   sealKey: Uint8Array,
   out?: string,
-): { seq: number; bytes: number } {
+): Promise<{ seq: number; bytes: number }> {
   const path = `${drive}/${CHECKPOINT_FILE}`;
   let f: Deno.FsFile;
   try {
-    f = Deno.openSync(path, { read: true });
+    f = await Deno.open(path, { read: true });
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new StoreError("notFound", `No index checkpoint on "${drive}"`);
@@ -255,18 +255,18 @@ export function readCheckpoint(
   }
   const dest = out === undefined
     ? undefined
-    : Deno.openSync(out, { write: true, create: true, truncate: true });
+    : await Deno.open(out, { write: true, create: true, truncate: true });
   const bad = (why: string) => new StoreError("corrupt", `Index checkpoint "${path}": ${why}`);
   try {
-    const header = readExactly(f, 16);
+    const header = await readExactly(f, 16);
     if (!header || !CHECKPOINT_MAGIC.every((b, i) => header[i] === b)) throw bad("no magic");
     const seq = Number(new DataView(header.buffer).getBigUint64(8));
     const hash = createHash("sha256");
     let bytes = 0;
     for (let piece = 0;; piece++) {
-      const len = readExactly(f, 4);
+      const len = await readExactly(f, 4);
       if (!len) throw bad(`truncated before piece ${piece}`);
-      const sealed = readExactly(f, new DataView(len.buffer).getUint32(0));
+      const sealed = await readExactly(f, new DataView(len.buffer).getUint32(0));
       if (!sealed) throw bad(`truncated in piece ${piece}`);
       let plain: Uint8Array;
       try {
@@ -285,13 +285,13 @@ export function readCheckpoint(
           throw bad(`the trailer says ${trailer.pieces} pieces, ${piece} were found`);
         }
         if (trailer.sha256 !== hash.digest("hex")) throw bad("the SHA-256 does not match");
-        if (readExactly(f, 1)) throw bad("bytes after the trailer");
-        dest?.syncSync();
+        if (await readExactly(f, 1)) throw bad("bytes after the trailer");
+        await dest?.sync();
         return { seq, bytes };
       }
       hash.update(plain);
       bytes += plain.length;
-      if (dest) writeAll(dest, plain);
+      if (dest) await writeAll(dest, plain);
     }
   } finally {
     f.close();
@@ -311,8 +311,10 @@ export function peekCheckpointSeq(drive: string): number | undefined {
     return undefined;
   }
   try {
-    const header = readExactly(f, 16);
-    if (!header || !CHECKPOINT_MAGIC.every((b, i) => header[i] === b)) return undefined;
+    const header = new Uint8Array(16);
+    if (f.readSync(header) !== 16 || !CHECKPOINT_MAGIC.every((b, i) => header[i] === b)) {
+      return undefined;
+    }
     return Number(new DataView(header.buffer).getBigUint64(8));
   } finally {
     f.close();

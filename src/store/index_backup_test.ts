@@ -44,12 +44,15 @@ Deno.test("writeCheckpoint - every drive gets a copy that restores byte-identica
   // Three pieces, the last one short.
   const bytes = new Uint8Array(randomBytes(2 * CHECKPOINT_PIECE_BYTES + 1234));
   Deno.writeFileSync(source, bytes);
-  const r = writeCheckpoint(source, 17, [...drives, `${dir}/missing`], sealKey);
+  const r = await writeCheckpoint(source, 17, [...drives, `${dir}/missing`], sealKey);
   assert.deepEqual(r.written, drives);
   assert.equal(r.failed.length, 1, "a drive that cannot be written is reported");
   for (const d of drives) {
     assert.equal(peekCheckpointSeq(d), 17);
-    assert.deepEqual(readCheckpoint(d, sealKey, `${d}/out`), { seq: 17, bytes: bytes.length });
+    assert.deepEqual(await readCheckpoint(d, sealKey, `${d}/out`), {
+      seq: 17,
+      bytes: bytes.length,
+    });
     assert.deepEqual(Deno.readFileSync(`${d}/out`), bytes);
   }
   await Deno.remove(dir, { recursive: true });
@@ -58,19 +61,19 @@ Deno.test("writeCheckpoint - every drive gets a copy that restores byte-identica
 Deno.test("readCheckpoint - a flipped byte, a cut file, a wrong key or a forged sequence is refused", async () => {
   const dir = await Deno.makeTempDir();
   Deno.writeFileSync(`${dir}/copy.db`, new Uint8Array(randomBytes(CHECKPOINT_PIECE_BYTES + 10)));
-  writeCheckpoint(`${dir}/copy.db`, 5, [dir], sealKey);
+  await writeCheckpoint(`${dir}/copy.db`, 5, [dir], sealKey);
   const good = Deno.readFileSync(`${dir}/${CHECKPOINT_FILE}`);
-  const damaged = (f: (b: Uint8Array) => Uint8Array, key = sealKey) => {
+  const damaged = async (f: (b: Uint8Array) => Uint8Array, key = sealKey) => {
     Deno.writeFileSync(`${dir}/${CHECKPOINT_FILE}`, f(good.slice()));
-    assert.throws(() => readCheckpoint(dir, key), (e) => e instanceof StoreError);
+    await assert.rejects(readCheckpoint(dir, key), (e) => e instanceof StoreError);
   };
-  damaged((b) => (b[1000] ^= 1, b));
-  damaged((b) => b.subarray(0, b.length - 100));
-  damaged((b) => b.subarray(0, 16 + 4 + CHECKPOINT_PIECE_BYTES / 2));
-  damaged((b) => b, new Uint8Array(randomBytes(32)));
-  damaged((b) => (b[15] = 6, b));
+  await damaged((b) => (b[1000] ^= 1, b));
+  await damaged((b) => b.subarray(0, b.length - 100));
+  await damaged((b) => b.subarray(0, 16 + 4 + CHECKPOINT_PIECE_BYTES / 2));
+  await damaged((b) => b, new Uint8Array(randomBytes(32)));
+  await damaged((b) => (b[15] = 6, b));
   Deno.removeSync(`${dir}/${CHECKPOINT_FILE}`);
-  assert.throws(() => readCheckpoint(dir, sealKey), /No index checkpoint/);
+  await assert.rejects(readCheckpoint(dir, sealKey), /No index checkpoint/);
   await Deno.remove(dir, { recursive: true });
 });
 

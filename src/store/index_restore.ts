@@ -74,11 +74,11 @@ function removeIfThere(path: string): void {
  *
  * @returns The checkpoint, and the drives skipped with why.
  */
-function restoreCheckpoint(
+async function restoreCheckpoint(
   drives: string[],
   sealKey: Uint8Array,
   out: string,
-): { checkpoint: RebuildIndexReport["checkpoint"]; skipped: string[] } {
+): Promise<{ checkpoint: RebuildIndexReport["checkpoint"]; skipped: string[] }> {
   const skipped: string[] = [];
   const candidates = drives
     .map((drive) => ({ drive, seq: peekCheckpointSeq(drive) }))
@@ -89,7 +89,7 @@ function restoreCheckpoint(
     .sort((a, b) => b.seq! - a.seq!);
   for (const { drive } of candidates) {
     try {
-      const r = readCheckpoint(drive, sealKey, out);
+      const r = await readCheckpoint(drive, sealKey, out);
       return { checkpoint: { drive, ...r }, skipped };
     } catch (e) {
       skipped.push(`${drive}: ${(e as Error).message}`);
@@ -176,7 +176,7 @@ export async function rebuildIndex(
     Deno.mkdirSync(metaDir, { recursive: true });
     const tmp = `${metaDir}/index.db.rebuild`;
     for (const p of [tmp, `${tmp}-wal`, `${tmp}-shm`, `${tmp}-journal`]) removeIfThere(p);
-    const { checkpoint, skipped } = restoreCheckpoint(drives, keys.sealKey, tmp);
+    const { checkpoint, skipped } = await restoreCheckpoint(drives, keys.sealKey, tmp);
     const store = await StoreService.open(`${dataDir}/store`, {
       keys: { idKey: keys.idKey, sealKey: keys.sealKey, vaultId: keys.vaultId },
       drives,

@@ -249,7 +249,7 @@ export class StoreService {
         await this.#appendJournal(req.seq, req.changeset);
         return { result: { ok: true } };
       case "indexCheckpoint":
-        return { result: this.#checkpoint(req.seq, req.path) };
+        return { result: await this.#checkpoint(req.seq, req.path) };
       default:
         return assertNever(req);
     }
@@ -264,9 +264,9 @@ export class StoreService {
   }
 
   /** Writes a checkpoint onto the online drives; it counts once a write quorum of them hold it. */
-  #checkpoint(seq: number, path: string): StoreResults["indexCheckpoint"] {
+  async #checkpoint(seq: number, path: string): Promise<StoreResults["indexCheckpoint"]> {
     const online = this.#segments.drives.filter((d) => d.store && d.state !== "offline");
-    const { written, failed } = writeCheckpoint(
+    const { written, failed } = await writeCheckpoint(
       path,
       seq,
       online.map((d) => d.path),

@@ -229,16 +229,20 @@ async function scenario(drives: number, end: "stop" | "kill"): Promise<void> {
   const refused = await rebuild(dataDir, rebuildEnv);
   assertEquals(refused.code, 1, refused.out);
   assertOk(refused.out.includes("--force"), refused.out);
-  removeIndex(dataDir);
+  // One run keeps the old index and passes --force: it must be moved aside, not deleted.
+  const force = drives === 1 && end === "stop";
+  if (!force) removeIndex(dataDir);
   // At 2+2 the rebuild reads the journal through parity with two drives gone.
   const away = drives > 1 ? [0, 1].map((i) => `${dataDir}/d${i}`) : [];
   for (const d of away) Deno.renameSync(d, `${d}.away`);
-  const done = await rebuild(dataDir, rebuildEnv);
+  const done = await rebuild(dataDir, rebuildEnv, force ? ["--force"] : []);
   for (const d of away) Deno.renameSync(`${d}.away`, d);
   assertEquals(done.code, 0, done.out);
   const report = JSON.parse(done.out.trim().split("\n").pop()!);
   assertEquals(report.gaps, [], done.out);
   if (end === "kill") assertOk(report.applied > 0, `journal records applied: ${done.out}`);
+  if (force) assertOk(Deno.statSync(report.movedAside).isFile, "the old index was moved aside");
+  else assertEquals(report.movedAside, undefined);
   v = await startVault({ dataDir, env });
   s3 = s3For(v);
   try {
