@@ -15,6 +15,7 @@
 
 import type { Client, StoreRequest, StoreResults } from "../channel/mod.ts";
 import { backup, DatabaseSync } from "node:sqlite";
+import { log } from "../ops/mod.ts";
 import type { Db } from "./db.ts";
 
 /** Wait before a checkpoint forced by a failed journal append (and between retries), ms. */
@@ -141,6 +142,7 @@ export class IndexCheckpointer {
       const seq = journalSeqOf(copy);
       const r = await this.#store.call({ type: "indexCheckpoint", seq, path: copy });
       for (const f of r.failed) this.#onError(`Index checkpoint ${seq} missed a drive: ${f}`);
+      log("info", "Index checkpointed onto the drives", { seq, drives: r.drives });
       const state: CheckpointState = { seq, format: this.#format() };
       Deno.writeTextFileSync(`${this.#dir}/index-checkpoint.json`, JSON.stringify(state) + "\n");
       return seq;
