@@ -9,6 +9,7 @@
  */
 
 import { createHash } from "node:crypto";
+import type { MetaResults } from "../channel/mod.ts";
 import type { Db } from "./db.ts";
 
 /** What one audit record says. */
@@ -104,4 +105,44 @@ export function auditTarget(req: { bucket?: string; key?: string; versionId?: st
   return `/${req.bucket ?? ""}${req.key !== undefined ? `/${req.key}` : ""}${
     req.versionId !== undefined ? `?versionId=${req.versionId}` : ""
   }`;
+}
+
+/** Most audit records one export page holds. */
+const AUDIT_EXPORT_MAX = 10_000;
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b).toString("hex");
+}
+
+/**
+ * A page of the audit log after record `since`, with the seals among it.
+ *
+ * @param db The index.
+ * @param req Where to start, how many records at most, and the signing key to name.
+ * @returns Records and seals with binary fields in hex, and where the next page starts.
+ */
+export function exportAudit(
+  db: Db,
+  req: { since: number; limit: number; publicKey: Uint8Array },
+): MetaResults["exportAudit"] {
+  const n = Math.max(1, Math.min(req.limit, AUDIT_EXPORT_MAX));
+  const records = db.all<AuditRecord>(
+    "SELECT seq, time, op, target, outcome, detail, prev, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+    req.since,
+    n + 1,
+  );
+  const more = records.length > n;
+  if (more) records.pop();
+  const last = records.at(-1)?.seq ?? req.since;
+  const seals = db.all<{ seq: number; time: number; hash: Uint8Array; signature: Uint8Array }>(
+    "SELECT seq, time, hash, signature FROM audit_seals WHERE seq > ? AND seq <= ? ORDER BY seq",
+    req.since,
+    last,
+  );
+  return {
+    publicKey: hex(req.publicKey),
+    records: records.map((r) => ({ ...r, prev: hex(r.prev), hash: hex(r.hash) })),
+    seals: seals.map((s) => ({ ...s, hash: hex(s.hash), signature: hex(s.signature) })),
+    next: more ? last : undefined,
+  };
 }

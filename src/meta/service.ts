@@ -16,7 +16,7 @@ import type {
   WireError,
 } from "../channel/mod.ts";
 import { createBucket, deleteBucket, headBucket, listBuckets } from "./buckets.ts";
-import { appendAudit, auditTarget } from "./audit.ts";
+import { appendAudit, auditTarget, exportAudit } from "./audit.ts";
 import { type AuditSigner, sealAudit } from "./audit_seal.ts";
 import { FourEyes, type FourEyesConfig, type Gate } from "./four_eyes.ts";
 import { APPROVAL_ACTIONS, type ApprovalAction } from "../retention/mod.ts";
@@ -93,13 +93,6 @@ export const AUDIT_SEAL_INTERVAL_MS = 60_000;
 const UPLOAD_EXPIRY_CHECK_MAX_MS = 3_600_000;
 /** Most uploads expired in one transaction. */
 const UPLOAD_EXPIRY_BATCH = 1000;
-/** Most audit records one export page holds. */
-const AUDIT_EXPORT_MAX = 10_000;
-
-function hex(b: Uint8Array): string {
-  return Buffer.from(b).toString("hex");
-}
-
 function approvalAction(action: string): ApprovalAction {
   if (!(APPROVAL_ACTIONS as readonly string[]).includes(action)) {
     throw new MetaError(
@@ -376,7 +369,7 @@ export class MetaService {
       case "stats":
         return this.#stats();
       case "exportAudit":
-        return this.#exportAudit(req.since, req.limit);
+        return exportAudit(db, { ...req, publicKey: this.#signer.publicKey });
       case "stageApproval": {
         const action = approvalAction(req.action);
         return this.#write(req, (now) => this.#fourEyes.stage(db, { ...req, action }, now), {
@@ -460,40 +453,6 @@ export class MetaService {
       chunks: c.n,
       chunkRefs: c.refs,
       clock: this.#clock.status(),
-    };
-  }
-
-  #exportAudit(since: number, limit: number): MetaResults["exportAudit"] {
-    const n = Math.max(1, Math.min(limit, AUDIT_EXPORT_MAX));
-    const records = this.#db.all<{
-      seq: number;
-      time: number;
-      op: string;
-      target: string;
-      outcome: string;
-      detail: string;
-      prev: Uint8Array;
-      hash: Uint8Array;
-    }>(
-      "SELECT seq, time, op, target, outcome, detail, prev, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
-      since,
-      n + 1,
-    );
-    const more = records.length > n;
-    if (more) records.pop();
-    const last = records.at(-1)?.seq ?? since;
-    const seals = this.#db.all<
-      { seq: number; time: number; hash: Uint8Array; signature: Uint8Array }
-    >(
-      "SELECT seq, time, hash, signature FROM audit_seals WHERE seq > ? AND seq <= ? ORDER BY seq",
-      since,
-      last,
-    );
-    return {
-      publicKey: hex(this.#signer.publicKey),
-      records: records.map((r) => ({ ...r, prev: hex(r.prev), hash: hex(r.hash) })),
-      seals: seals.map((s) => ({ ...s, hash: hex(s.hash), signature: hex(s.signature) })),
-      next: more ? last : undefined,
     };
   }
 

@@ -3,7 +3,8 @@
  * libfaketime ten years in the future, and a COMPLIANCE version locked for a
  * day still cannot be deleted; the jump is audited, and only an approver's
  * signed time attestation moves the trusted clock on, after which the lock
- * has really expired.
+ * has really expired. And the ransomware signal for writes at an unusual
+ * hour, which needs the hour of day to move.
  *
  * @module
  */
@@ -17,11 +18,13 @@ import {
 import { DatabaseSync } from "node:sqlite";
 import { signApproval } from "../../src/retention/mod.ts";
 import { signedFetch } from "../helpers/assert_s3.ts";
-import { startVault } from "../helpers/vault.ts";
+import { startVault, type TestVault } from "../helpers/vault.ts";
 import { check, type Suite, type Target } from "./lib.ts";
 
 const TEN_YEARS = "+3650d";
 const TEN_YEARS_MS = 3650 * 86_400_000;
+const SIX_HOURS = "+6h";
+const SIX_HOURS_MS = 6 * 3_600_000;
 const OPERATOR_SECRET = "operator-attestation-secret";
 /** Debian's libfaketime (package `faketime`). */
 const LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
@@ -47,15 +50,7 @@ export function clockSuite(_t: Target): Suite {
             AMBER_APPROVERS: `operator=hmac:${OPERATOR_SECRET}`,
           };
           const first = await startVault({ env });
-          const client = (endpoint: string) =>
-            new S3Client({
-              endpoint,
-              region: first.region,
-              forcePathStyle: true,
-              maxAttempts: 1,
-              credentials: { accessKeyId: first.accessKey, secretAccessKey: first.secretKey },
-            });
-          let s3 = client(first.endpoint);
+          let s3 = clientAt(first, 0);
           await s3.send(
             new CreateBucketCommand({ Bucket: "clock", ObjectLockEnabledForBucket: true }),
           );
@@ -82,14 +77,7 @@ export function clockSuite(_t: Target): Suite {
               DONT_FAKE_MONOTONIC: "1",
             },
           });
-          s3 = new S3Client({
-            endpoint: later.endpoint,
-            region: later.region,
-            forcePathStyle: true,
-            maxAttempts: 1,
-            systemClockOffset: 3650 * 86_400_000,
-            credentials: { accessKeyId: later.accessKey, secretAccessKey: later.secretKey },
-          });
+          s3 = clientAt(later, TEN_YEARS_MS);
           try {
             const refused = await s3
               .send(
@@ -148,6 +136,57 @@ export function clockSuite(_t: Target): Suite {
           );
         },
       },
+      {
+        name:
+          "Signals - a key that always wrote at one hour is flagged writing six hours later (profile kept across a restart)",
+        async fn() {
+          const env = {
+            AMBER_SIGNAL_THRESHOLDS: JSON.stringify({
+              hoursLearningWrites: 20,
+              unusualHourShare: 0.2,
+            }),
+          };
+          const first = await startVault({ env });
+          let s3 = clientAt(first, 0);
+          await s3.send(new CreateBucketCommand({ Bucket: "hours" }));
+          for (let i = 0; i < 25; i++) {
+            await s3.send(new PutObjectCommand({ Bucket: "hours", Key: `n-${i}`, Body: "night" }));
+          }
+          s3.destroy();
+          check((await first.stop()) === 0, "the vault did not stop cleanly");
+          const later = await startVault({
+            dataDir: first.dataDir,
+            env: { ...env, LD_PRELOAD: LIBFAKETIME, FAKETIME: SIX_HOURS, DONT_FAKE_MONOTONIC: "1" },
+          });
+          s3 = clientAt(later, SIX_HOURS_MS);
+          try {
+            await s3.send(new PutObjectCommand({ Bucket: "hours", Key: "odd", Body: "noon" }));
+            const report = await (await fetch(`${later.endpoint}/health/signals`)).json();
+            const unusual = report.active.find((a: { signal: string }) =>
+              a.signal === "unusualHour"
+            );
+            check(
+              unusual?.subject === later.accessKey,
+              `no unusualHour signal for ${later.accessKey}: ${JSON.stringify(report)}`,
+            );
+          } finally {
+            s3.destroy();
+            await later.stop();
+          }
+        },
+      },
     ],
   };
+}
+
+/** An SDK client of `vault` whose clock runs `offsetMs` ahead (SigV4 must match the vault's). */
+function clientAt(vault: TestVault, offsetMs: number): S3Client {
+  return new S3Client({
+    endpoint: vault.endpoint,
+    region: vault.region,
+    forcePathStyle: true,
+    maxAttempts: 1,
+    systemClockOffset: offsetMs,
+    credentials: { accessKeyId: vault.accessKey, secretAccessKey: vault.secretKey },
+  });
 }
