@@ -93,6 +93,8 @@ export const AUDIT_SEAL_INTERVAL_MS = 60_000;
 const UPLOAD_EXPIRY_CHECK_MAX_MS = 3_600_000;
 /** Most uploads expired in one transaction. */
 const UPLOAD_EXPIRY_BATCH = 1000;
+
+/** Checks that an action named on the wire is one approvals are given for. */
 function approvalAction(action: string): ApprovalAction {
   if (!(APPROVAL_ACTIONS as readonly string[]).includes(action)) {
     throw new MetaError(
@@ -146,7 +148,7 @@ export class MetaService {
         store: opts.journal.store,
         dir: path.slice(0, path.lastIndexOf("/")) || ".",
         intervalMs: opts.journal.checkpointIntervalMs,
-        onError: opts.onClockAlert,
+        onError: (message) => log("error", message),
       });
     }
     this.#signer = opts.auditSigner;
@@ -171,7 +173,7 @@ export class MetaService {
     this.#db.beforeCommit(() => this.#clock.save());
     this.#sealTimer = setInterval(() => {
       this.#db.write(() => sealAudit(this.#db, this.#signer, this.#clock.now())).catch((e) =>
-        opts.onClockAlert(`Cannot seal the audit log: ${(e as Error).message}`)
+        log("error", "Cannot seal the audit log", { error: String(e) })
       );
     }, AUDIT_SEAL_INTERVAL_MS);
     const expiry = opts.uploadExpiryMs ?? 0;
