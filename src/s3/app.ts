@@ -194,12 +194,33 @@ export function createApp(deps: AppDeps): Hono {
     return c.json(deps.signals.report(deps.now()));
   });
 
-  // Drive states and the rebuild under way (no object names), for monitors and the console.
+  // Drive states, the rebuild under way and the scrubber's last findings (counts only, no object
+  // names), for monitors and the console.
   app.get("/health/drives", async (c, next) => {
     if (isSigned(c.req.raw, new URL(c.req.url))) return next();
-    const status = await deps.store.call({ type: "drives" });
-    const degraded = status.drives.some((d) => d.state !== "ready");
-    return c.json({ state: degraded ? "degraded" : "ok", ...status }, degraded ? 503 : 200);
+    const [status, scrub] = await Promise.all([
+      deps.store.call({ type: "drives" }),
+      deps.scrub?.call({ type: "scrubStatus" }),
+    ]);
+    const last = scrub?.lastPass;
+    const degraded = status.drives.some((d) => d.state !== "ready") ||
+      (last?.unrecoverable ?? 0) > 0;
+    return c.json({
+      state: degraded ? "degraded" : "ok",
+      ...status,
+      scrub: scrub && {
+        state: scrub.state,
+        lastFullPassAt: scrub.lastFullPassAt && new Date(scrub.lastFullPassAt).toISOString(),
+        nextPassAt: scrub.nextPassAt && new Date(scrub.nextPassAt).toISOString(),
+        lastPass: last && {
+          found: last.found,
+          repaired: last.repaired,
+          unrecoverable: last.unrecoverable,
+          refMismatches: last.refMismatches,
+        },
+        totals: scrub.totals,
+      },
+    }, degraded ? 503 : 200);
   });
 
   // Unsigned: monitoring systems cannot sign; a signed GET here is an S3 request (bucket "health").
