@@ -202,3 +202,45 @@ Deno.test("Drive faults - a drive vanishing mid-write fails the write; once back
       await store.close();
     }
   }));
+
+Deno.test("Drive faults - a bit flipped while recovery reads the segment does not cut acknowledged records", () =>
+  withTempDir(async (dir) => {
+    let store = await openSuiteStore(dir, new FaultyDrive());
+    await appendChunk(store, 1, 100);
+    await appendChunk(store, 2, 8000); // the last record, and the middle of the file
+    await store.close();
+    const size = segmentSize(dir);
+    const drive = new FaultyDrive();
+    drive.flipReads = 1; // a transient fault: the bytes on disk are fine
+    store = await openSuiteStore(dir, drive);
+    try {
+      assert.equal(drive.flipReads, 0, "the flip was injected");
+      assert.equal(segmentSize(dir), size, "the segment was not cut");
+      await assertChunks(store, new Map([[1, 100], [2, 8000]]));
+    } finally {
+      await store.close();
+    }
+  }));
+
+Deno.test("Drive faults - an acknowledged last record damaged at rest is kept and reported, not cut as torn", () =>
+  withTempDir(async (dir) => {
+    const drive = new FaultyDrive();
+    let store = await openSuiteStore(dir, drive);
+    await appendChunk(store, 1, 100);
+    drive.flipWrites = 1;
+    await appendChunk(store, 2, 8000);
+    await store.close();
+    const size = segmentSize(dir);
+    store = await openSuiteStore(dir, new FaultyDrive());
+    await appendChunk(store, 3, 100); // goes after the damaged record, not over it
+    await store.close();
+    store = await openSuiteStore(dir, new FaultyDrive());
+    try {
+      assert.ok(segmentSize(dir) > size);
+      const [r] = await store.readEach([chunkIdOf(2)]);
+      assert.ok(isKind("corrupt")(r), `the damage is reported (for parity to heal): ${r}`);
+      await assertChunks(store, new Map([[1, 100], [3, 100]]));
+    } finally {
+      await store.close();
+    }
+  }));

@@ -246,12 +246,19 @@ export class SegmentStore {
         );}
     }
     this.#db.exec("COMMIT");
-    if (validBytes < bytes.length) {
+    // An indexed record was fsync'd and acknowledged: one that reads invalid at the end of the
+    // file is damaged (or was misread), not torn, and is kept, so the tail is cut only after it.
+    const { indexedEnd } = this.#db.prepare(
+      `SELECT coalesce(max(offset + length), 0) AS indexedEnd FROM chunks
+       WHERE segment = ? AND offset + length <= ?`,
+    ).get(n, bytes.length) as { indexedEnd: number };
+    const cut = Math.max(validBytes, indexedEnd);
+    if (cut < bytes.length) {
       // A torn tail from a crash: nothing in it was ever acknowledged.
-      // Rows pointing into it (records damaged in place at the very end) go too: appends will
-      // reuse those offsets, and a row left there would shadow the repaired shard written later.
-      this.#db.prepare("DELETE FROM chunks WHERE segment = ? AND offset >= ?").run(n, validBytes);
-      await this.#io.truncate(this.#path(n), validBytes);
+      // Rows pointing into it go too: appends will reuse those offsets, and a row left there
+      // would shadow the repaired shard written later.
+      this.#db.prepare("DELETE FROM chunks WHERE segment = ? AND offset >= ?").run(n, cut);
+      await this.#io.truncate(this.#path(n), cut);
       await syncPath(this.#io, this.#path(n));
     }
   }
