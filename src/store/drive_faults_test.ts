@@ -244,3 +244,53 @@ Deno.test("Drive faults - an acknowledged last record damaged at rest is kept an
       await store.close();
     }
   }));
+
+Deno.test("Drive faults - ENOSPC while starting a new segment leaves no headless segment behind", () =>
+  withTempDir(async (dir) => {
+    const drive = new FaultyDrive();
+    const segmentMaxBytes = 16 * 1024;
+    let store = await openSuiteStore(dir, drive, { segmentMaxBytes });
+    for (const n of [1, 2]) await appendChunk(store, n, 9000); // the second fills segment 1
+    drive.failAfter(10, "full"); // no room for segment 2's header
+    await assert.rejects(appendChunk(store, 3, 100), isKind("full"));
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".seg")),
+      [SEGMENT],
+    );
+    drive.heal();
+    await appendChunk(store, 4, 100);
+    await store.close();
+    store = await openSuiteStore(dir, new FaultyDrive(), { segmentMaxBytes });
+    try {
+      await assertChunks(store, new Map([[1, 9000], [2, 9000], [4, 100]]));
+      await assertAbsent(store, [3]);
+    } finally {
+      await store.close();
+    }
+  }));
+
+Deno.test("Drive faults - compaction that meets a full disk fails and loses nothing", () =>
+  withTempDir(async (dir) => {
+    const drive = new FaultyDrive();
+    const segmentMaxBytes = 32 * 1024;
+    let store = await openSuiteStore(dir, drive, { segmentMaxBytes });
+    const all = [...Array(24).keys()].map((i) => i + 1);
+    for (const n of all) await appendChunk(store, n, 8000);
+    const doomed = all.filter((n) => n % 4 !== 0 && n <= 12);
+    await store.deleteUntouched(doomed.map(chunkIdOf), Date.now() + 1);
+    drive.failAfter(100, "full");
+    await assert.rejects(store.compact(), isKind("full"));
+    const kept = new Map(all.filter((n) => !doomed.includes(n)).map((n) => [n, 8000]));
+    await assertChunks(store, kept);
+    drive.heal();
+    assert.ok((await store.compact()).segments > 0, "with room again, compaction goes on");
+    await assertChunks(store, kept);
+    await store.close();
+    store = await openSuiteStore(dir, new FaultyDrive(), { segmentMaxBytes });
+    try {
+      await assertChunks(store, kept);
+      await assertAbsent(store, doomed);
+    } finally {
+      await store.close();
+    }
+  }));
