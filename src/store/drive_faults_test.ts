@@ -8,8 +8,10 @@ import assert from "node:assert/strict";
 import {
   appendChunk,
   assertAbsent,
+  assertAfterReopen,
   assertChunks,
   chunkIdOf,
+  dropIndex,
   openSuiteStore,
   withTempDir,
 } from "./drive_suite.ts";
@@ -22,27 +24,30 @@ function isKind(kind: StoreError["kind"]) {
   return (e: unknown) => e instanceof StoreError && e.kind === kind;
 }
 
+/** Registers a test with a fresh drive directory and a {@linkcode FaultyDrive} over it. */
+function faultTest(what: string, fn: (dir: string, drive: FaultyDrive) => Promise<void>): void {
+  Deno.test(`Drive faults - ${what}`, () => withTempDir((dir) => fn(dir, new FaultyDrive())));
+}
+
 function segmentSize(dir: string): number {
   return Deno.statSync(`${dir}/${SEGMENT}`).size;
 }
 
-Deno.test("Drive faults - concurrent appends share fsyncs", () =>
-  withTempDir(async (dir) => {
-    const drive = new FaultyDrive();
-    const store = await openSuiteStore(dir, drive);
-    try {
-      const before = drive.syncDataCalls;
-      await Promise.all([...Array(100).keys()].map((i) => appendChunk(store, i + 1, 1000)));
-      const syncs = drive.syncDataCalls - before;
-      assert.ok(syncs >= 1 && syncs <= 10, `${syncs} fsyncs for 100 appends`);
-    } finally {
-      await store.close();
-    }
-  }));
+faultTest("concurrent appends share fsyncs", async (dir, drive) => {
+  const store = await openSuiteStore(dir, drive);
+  try {
+    const before = drive.syncDataCalls;
+    await Promise.all([...Array(100).keys()].map((i) => appendChunk(store, i + 1, 1000)));
+    const syncs = drive.syncDataCalls - before;
+    assert.ok(syncs >= 1 && syncs <= 10, `${syncs} fsyncs for 100 appends`);
+  } finally {
+    await store.close();
+  }
+});
 
-Deno.test("Drive faults - a bit flipped on read is reported corrupt, never returned as data", () =>
-  withTempDir(async (dir) => {
-    const drive = new FaultyDrive();
+faultTest(
+  "a bit flipped on read is reported corrupt, never returned as data",
+  async (dir, drive) => {
     const store = await openSuiteStore(dir, drive);
     try {
       await appendChunk(store, 1, 8000);
@@ -55,12 +60,13 @@ Deno.test("Drive faults - a bit flipped on read is reported corrupt, never retur
     } finally {
       await store.close();
     }
-  }));
+  },
+);
 
-Deno.test("Drive faults - a bit flipped on the way to disk is caught on read and skipped by a rescan", () =>
-  withTempDir(async (dir) => {
-    const drive = new FaultyDrive();
-    let store = await openSuiteStore(dir, drive);
+faultTest(
+  "a bit flipped on the way to disk is caught on read and skipped by a rescan",
+  async (dir, drive) => {
+    const store = await openSuiteStore(dir, drive);
     await appendChunk(store, 1, 8000);
     drive.flipWrites = 1;
     await appendChunk(store, 2, 8000); // the drive lies: acknowledged, stored damaged
@@ -70,22 +76,18 @@ Deno.test("Drive faults - a bit flipped on the way to disk is caught on read and
     await assertChunks(store, new Map([[1, 8000], [3, 8000]]));
     await store.close();
     // Without the index, the rescan skips the damaged record and keeps the one after it.
-    for (const f of ["chunks.db", "chunks.db-wal", "chunks.db-shm"]) {
-      await Deno.remove(`${dir}/${f}`).catch(() => undefined);
-    }
-    store = await openSuiteStore(dir, new FaultyDrive());
-    try {
-      await assertChunks(store, new Map([[1, 8000], [3, 8000]]));
-      await assertAbsent(store, [2]);
-    } finally {
-      await store.close();
-    }
-  }));
+    await dropIndex(dir);
+    await assertAfterReopen(dir, new FaultyDrive(), {
+      present: new Map([[1, 8000], [3, 8000]]),
+      absent: [2],
+    });
+  },
+);
 
-Deno.test("Drive faults - a torn write fails its batch, is cut off, and the next write goes on", () =>
-  withTempDir(async (dir) => {
-    const drive = new FaultyDrive();
-    let store = await openSuiteStore(dir, drive);
+faultTest(
+  "a torn write fails its batch, is cut off, and the next write goes on",
+  async (dir, drive) => {
+    const store = await openSuiteStore(dir, drive);
     for (const n of [1, 2, 3]) await appendChunk(store, n, 4000);
     const before = segmentSize(dir);
     drive.failAfter(6000, "tear");
@@ -95,18 +97,16 @@ Deno.test("Drive faults - a torn write fails its batch, is cut off, and the next
     await assertAbsent(store, [4, 5]);
     await appendChunk(store, 6, 4000);
     await store.close();
-    store = await openSuiteStore(dir, new FaultyDrive());
-    try {
-      await assertChunks(store, new Map([1, 2, 3, 6].map((n) => [n, 4000])));
-      await assertAbsent(store, [4, 5]);
-    } finally {
-      await store.close();
-    }
-  }));
+    await assertAfterReopen(dir, new FaultyDrive(), {
+      present: new Map([1, 2, 3, 6].map((n) => [n, 4000])),
+      absent: [4, 5],
+    });
+  },
+);
 
-Deno.test("Drive faults - a crash mid-write loses nothing acknowledged and recovers nothing torn", () =>
-  withTempDir(async (dir) => {
-    const drive = new FaultyDrive();
+faultTest(
+  "a crash mid-write loses nothing acknowledged and recovers nothing torn",
+  async (dir, drive) => {
     let store = await openSuiteStore(dir, drive);
     for (const n of [1, 2, 3]) await appendChunk(store, n, 4000);
     const before = segmentSize(dir);
@@ -126,11 +126,12 @@ Deno.test("Drive faults - a crash mid-write loses nothing acknowledged and recov
     } finally {
       await store.close();
     }
-  }));
+  },
+);
 
-Deno.test("Drive faults - ENOSPC fails the batch as `full` with nothing half-written; writes that fit go on", () =>
-  withTempDir(async (dir) => {
-    const drive = new FaultyDrive();
+faultTest(
+  "ENOSPC fails the batch as `full` with nothing half-written; writes that fit go on",
+  async (dir, drive) => {
     let store = await openSuiteStore(dir, drive);
     for (const n of [1, 2, 3]) await appendChunk(store, n, 4000);
     const before = segmentSize(dir);
@@ -153,12 +154,13 @@ Deno.test("Drive faults - ENOSPC fails the batch as `full` with nothing half-wri
     } finally {
       await store.close();
     }
-  }));
+  },
+);
 
-Deno.test("Drive faults - a failed fsync fails the batch: never acknowledged, never indexed, not retried", () =>
-  withTempDir(async (dir) => {
-    const drive = new FaultyDrive();
-    let store = await openSuiteStore(dir, drive);
+faultTest(
+  "a failed fsync fails the batch: never acknowledged, never indexed, not retried",
+  async (dir, drive) => {
+    const store = await openSuiteStore(dir, drive);
     await appendChunk(store, 1, 4000);
     const before = segmentSize(dir);
     drive.failSyncs = 1;
@@ -171,19 +173,17 @@ Deno.test("Drive faults - a failed fsync fails the batch: never acknowledged, ne
     await appendChunk(store, 4, 4000);
     await assertAbsent(store, [2, 3]);
     await store.close();
-    store = await openSuiteStore(dir, new FaultyDrive());
-    try {
-      await assertChunks(store, new Map([[1, 4000], [4, 4000]]));
-      await assertAbsent(store, [2, 3]);
-    } finally {
-      await store.close();
-    }
-  }));
+    await assertAfterReopen(dir, new FaultyDrive(), {
+      present: new Map([[1, 4000], [4, 4000]]),
+      absent: [2, 3],
+    });
+  },
+);
 
-Deno.test("Drive faults - a drive vanishing mid-write fails the write; once back, nothing torn survives", () =>
-  withTempDir(async (dir) => {
-    const drive = new FaultyDrive();
-    let store = await openSuiteStore(dir, drive);
+faultTest(
+  "a drive vanishing mid-write fails the write; once back, nothing torn survives",
+  async (dir, drive) => {
+    const store = await openSuiteStore(dir, drive);
     await appendChunk(store, 1, 4000);
     drive.failAfter(3000, "vanish");
     await assert.rejects(appendChunk(store, 2, 8000), isKind("io"));
@@ -194,17 +194,16 @@ Deno.test("Drive faults - a drive vanishing mid-write fails the write; once back
     await appendChunk(store, 4, 100); // written over the torn bytes
     await assertChunks(store, new Map([[1, 4000], [4, 100]]));
     await store.close();
-    store = await openSuiteStore(dir, new FaultyDrive());
-    try {
-      await assertChunks(store, new Map([[1, 4000], [4, 100]]));
-      await assertAbsent(store, [2, 3]);
-    } finally {
-      await store.close();
-    }
-  }));
+    await assertAfterReopen(dir, new FaultyDrive(), {
+      present: new Map([[1, 4000], [4, 100]]),
+      absent: [2, 3],
+    });
+  },
+);
 
-Deno.test("Drive faults - a bit flipped while recovery reads the segment does not cut acknowledged records", () =>
-  withTempDir(async (dir) => {
+faultTest(
+  "a bit flipped while recovery reads the segment does not cut acknowledged records",
+  async (dir) => {
     let store = await openSuiteStore(dir, new FaultyDrive());
     await appendChunk(store, 1, 100);
     await appendChunk(store, 2, 8000); // the last record, and the middle of the file
@@ -220,11 +219,12 @@ Deno.test("Drive faults - a bit flipped while recovery reads the segment does no
     } finally {
       await store.close();
     }
-  }));
+  },
+);
 
-Deno.test("Drive faults - an acknowledged last record damaged at rest is kept and reported, not cut as torn", () =>
-  withTempDir(async (dir) => {
-    const drive = new FaultyDrive();
+faultTest(
+  "an acknowledged last record damaged at rest is kept and reported, not cut as torn",
+  async (dir, drive) => {
     let store = await openSuiteStore(dir, drive);
     await appendChunk(store, 1, 100);
     drive.flipWrites = 1;
@@ -243,13 +243,14 @@ Deno.test("Drive faults - an acknowledged last record damaged at rest is kept an
     } finally {
       await store.close();
     }
-  }));
+  },
+);
 
-Deno.test("Drive faults - ENOSPC while starting a new segment leaves no headless segment behind", () =>
-  withTempDir(async (dir) => {
-    const drive = new FaultyDrive();
+faultTest(
+  "ENOSPC while starting a new segment leaves no headless segment behind",
+  async (dir, drive) => {
     const segmentMaxBytes = 16 * 1024;
-    let store = await openSuiteStore(dir, drive, { segmentMaxBytes });
+    const store = await openSuiteStore(dir, drive, { segmentMaxBytes });
     for (const n of [1, 2]) await appendChunk(store, n, 9000); // the second fills segment 1
     drive.failAfter(10, "full"); // no room for segment 2's header
     await assert.rejects(appendChunk(store, 3, 100), isKind("full"));
@@ -260,37 +261,32 @@ Deno.test("Drive faults - ENOSPC while starting a new segment leaves no headless
     drive.heal();
     await appendChunk(store, 4, 100);
     await store.close();
-    store = await openSuiteStore(dir, new FaultyDrive(), { segmentMaxBytes });
-    try {
-      await assertChunks(store, new Map([[1, 9000], [2, 9000], [4, 100]]));
-      await assertAbsent(store, [3]);
-    } finally {
-      await store.close();
-    }
-  }));
+    await assertAfterReopen(dir, new FaultyDrive(), {
+      present: new Map([[1, 9000], [2, 9000], [4, 100]]),
+      absent: [3],
+      segmentMaxBytes,
+    });
+  },
+);
 
-Deno.test("Drive faults - compaction that meets a full disk fails and loses nothing", () =>
-  withTempDir(async (dir) => {
-    const drive = new FaultyDrive();
-    const segmentMaxBytes = 32 * 1024;
-    let store = await openSuiteStore(dir, drive, { segmentMaxBytes });
-    const all = [...Array(24).keys()].map((i) => i + 1);
-    for (const n of all) await appendChunk(store, n, 8000);
-    const doomed = all.filter((n) => n % 4 !== 0 && n <= 12);
-    await store.deleteUntouched(doomed.map(chunkIdOf), Date.now() + 1);
-    drive.failAfter(100, "full");
-    await assert.rejects(store.compact(), isKind("full"));
-    const kept = new Map(all.filter((n) => !doomed.includes(n)).map((n) => [n, 8000]));
-    await assertChunks(store, kept);
-    drive.heal();
-    assert.ok((await store.compact()).segments > 0, "with room again, compaction goes on");
-    await assertChunks(store, kept);
-    await store.close();
-    store = await openSuiteStore(dir, new FaultyDrive(), { segmentMaxBytes });
-    try {
-      await assertChunks(store, kept);
-      await assertAbsent(store, doomed);
-    } finally {
-      await store.close();
-    }
-  }));
+faultTest("compaction that meets a full disk fails and loses nothing", async (dir, drive) => {
+  const segmentMaxBytes = 32 * 1024;
+  const store = await openSuiteStore(dir, drive, { segmentMaxBytes });
+  const all = [...Array(24).keys()].map((i) => i + 1);
+  for (const n of all) await appendChunk(store, n, 8000);
+  const doomed = all.filter((n) => n % 4 !== 0 && n <= 12);
+  await store.deleteUntouched(doomed.map(chunkIdOf), Date.now() + 1);
+  drive.failAfter(100, "full");
+  await assert.rejects(store.compact(), isKind("full"));
+  const kept = new Map(all.filter((n) => !doomed.includes(n)).map((n) => [n, 8000]));
+  await assertChunks(store, kept);
+  drive.heal();
+  assert.ok((await store.compact()).segments > 0, "with room again, compaction goes on");
+  await assertChunks(store, kept);
+  await store.close();
+  await assertAfterReopen(dir, new FaultyDrive(), {
+    present: kept,
+    absent: doomed,
+    segmentMaxBytes,
+  });
+});

@@ -46,8 +46,8 @@ export function openSuiteStore(
   return SegmentStore.open(dir, {
     vaultId: SUITE_VAULT_ID,
     plainLength: (p) => p.length,
-    retireDelayMs: 0,
-    ...opts,
+    retireDelayMs: opts.retireDelayMs ?? 0,
+    segmentMaxBytes: opts.segmentMaxBytes,
     io,
   });
 }
@@ -87,6 +87,38 @@ export async function assertAbsent(store: SegmentStore, ns: number[]): Promise<v
     const r = got[i];
     assert.ok(r instanceof StoreError && r.kind === "notFound", `chunk ${n} is stored: ${r}`);
   });
+}
+
+/**
+ * Reopens the store in `dir` (a restart), asserts which chunks it holds,
+ * and closes it again.
+ *
+ * @param io The drive after the restart.
+ * @param expect Chunks that read back byte-exact (number → size), and chunks that are not stored.
+ */
+export async function assertAfterReopen(
+  dir: string,
+  io: DriveIO,
+  expect: {
+    present: Map<number, number>;
+    absent?: number[];
+    segmentMaxBytes?: number;
+  },
+): Promise<void> {
+  const store = await openSuiteStore(dir, io, { segmentMaxBytes: expect.segmentMaxBytes });
+  try {
+    await assertChunks(store, expect.present);
+    await assertAbsent(store, expect.absent ?? []);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Deletes a drive's chunk index, so the next open rebuilds it from the segments. */
+export async function dropIndex(dir: string): Promise<void> {
+  for (const f of ["chunks.db", "chunks.db-wal", "chunks.db-shm"]) {
+    await Deno.remove(`${dir}/${f}`).catch(() => undefined);
+  }
 }
 
 /** Runs `fn` with a fresh temporary directory, removed afterwards. */
@@ -156,20 +188,13 @@ export function runDriveSuite(name: string, makeDrive: () => DriveIO): void {
     sizes.set(41, 100);
     await store.close();
     // Without its index, the rescan of the newest segments finds the records (all fit in two).
-    for (const f of ["chunks.db", "chunks.db-wal", "chunks.db-shm"]) {
-      await Deno.remove(`${dir}/${f}`).catch(() => undefined);
-    }
+    await dropIndex(dir);
     assert.ok(segmentFiles(dir).length <= 2, `${segmentFiles(dir)}`);
-    store = await openSuiteStore(dir, makeDrive(), { segmentMaxBytes: 64 * 1024 });
-    try {
-      await assertChunks(store, sizes);
-    } finally {
-      await store.close();
-    }
+    await assertAfterReopen(dir, makeDrive(), { present: sizes, segmentMaxBytes: 64 * 1024 });
   });
 
   test("deleted chunks stay deleted across a reopen that rescans the segments", async (dir) => {
-    let store = await openSuiteStore(dir, makeDrive());
+    const store = await openSuiteStore(dir, makeDrive());
     const sizes = new Map([[1, 1000], [2, 2000], [3, 3000]]);
     for (const [n, size] of sizes) await appendChunk(store, n, size);
     store.touch(chunkIdOf(3));
@@ -179,21 +204,13 @@ export function runDriveSuite(name: string, makeDrive: () => DriveIO): void {
     assert.equal(r.chunks, 2);
     await assertAbsent(store, [1, 2]);
     await store.close();
-    for (const f of ["chunks.db", "chunks.db-wal", "chunks.db-shm"]) {
-      await Deno.remove(`${dir}/${f}`).catch(() => undefined);
-    }
-    store = await openSuiteStore(dir, makeDrive());
-    try {
-      await assertAbsent(store, [1, 2]);
-      await assertChunks(store, new Map([[3, 3000]]));
-    } finally {
-      await store.close();
-    }
+    await dropIndex(dir);
+    await assertAfterReopen(dir, makeDrive(), { present: new Map([[3, 3000]]), absent: [1, 2] });
   });
 
   test("compaction moves live records out of dead segments and removes the files", async (dir) => {
     const segmentMaxBytes = 32 * 1024;
-    let store = await openSuiteStore(dir, makeDrive(), { segmentMaxBytes });
+    const store = await openSuiteStore(dir, makeDrive(), { segmentMaxBytes });
     // 8 KiB records: four to a segment, over about ten segments.
     const all = [...Array(40).keys()].map((i) => i + 1);
     for (const n of all) await appendChunk(store, n, 8000);
@@ -211,12 +228,6 @@ export function runDriveSuite(name: string, makeDrive: () => DriveIO): void {
     }
     assert.ok(segmentFiles(dir).length < before, `${segmentFiles(dir)}`);
     await store.close();
-    store = await openSuiteStore(dir, makeDrive(), { segmentMaxBytes });
-    try {
-      await assertChunks(store, kept);
-      await assertAbsent(store, doomed);
-    } finally {
-      await store.close();
-    }
+    await assertAfterReopen(dir, makeDrive(), { present: kept, absent: doomed, segmentMaxBytes });
   });
 }
