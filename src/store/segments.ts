@@ -19,6 +19,7 @@
 import { setImmediate } from "node:timers";
 import { DatabaseSync } from "node:sqlite";
 import { log } from "../ops/mod.ts";
+import { type DriveFile, type DriveIO, realDrive, syncPath } from "./drive_io.ts";
 import { isNoRoom, StoreError } from "./errors.ts";
 import {
   decodeSegmentHeader,
@@ -52,6 +53,8 @@ export interface SegmentOptions {
   segmentMaxBytes?: number;
   /** @default {RETIRE_DELAY_MS} */
   retireDelayMs?: number;
+  /** The drive's file operations (tests inject faults). @default {realDrive} */
+  io?: DriveIO;
 }
 
 /** Where a chunk record lives. */
@@ -99,10 +102,11 @@ export class SegmentStore {
   readonly #dir: string;
   readonly #vaultId: Uint8Array;
   readonly #db: DatabaseSync;
+  readonly #io: DriveIO;
   // Deno's own file API: its async writes run off the JS thread (node:fs/promises' copy the buffer on it).
   #active!: {
     segment: number;
-    file: Deno.FsFile;
+    file: DriveFile;
     size: number;
     /** Where the file position is, when known (-1 after a failed write). */
     position: number;
@@ -123,6 +127,7 @@ export class SegmentStore {
     this.#segmentMaxBytes = opts.segmentMaxBytes ?? SEGMENT_MAX_BYTES;
     this.#retireDelayMs = opts.retireDelayMs ?? RETIRE_DELAY_MS;
     this.#dir = dir;
+    this.#io = opts.io ?? realDrive;
     this.#vaultId = opts.vaultId;
     this.#db = new DatabaseSync(`${dir}/chunks.db`);
     this.#db.exec(`PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;
@@ -164,10 +169,11 @@ export class SegmentStore {
    * @param opts Vault id, plaintext-length reader and sizes.
    */
   static async open(dir: string, opts: SegmentOptions): Promise<SegmentStore> {
-    Deno.mkdirSync(dir, { recursive: true });
+    const io = opts.io ?? realDrive;
+    io.mkdirSync(dir);
     const s = new SegmentStore(dir, opts);
-    const numbers = [...Deno.readDirSync(dir)]
-      .map((e) => /^(\d{8})\.seg$/.exec(e.name)?.[1])
+    const numbers = io.listSync(dir)
+      .map((name) => /^(\d{8})\.seg$/.exec(name)?.[1])
       .filter((n): n is string => n !== undefined)
       .map(Number)
       .sort((a, b) => a - b);
@@ -175,7 +181,7 @@ export class SegmentStore {
     const last = numbers.at(-1);
     if (last === undefined) await s.#startSegment(1);
     else {
-      const file = await Deno.open(s.#path(last), { read: true, write: true });
+      const file = await io.open(s.#path(last), { read: true, write: true });
       const size = (await file.stat()).size;
       s.#active = { segment: last, file, size, position: 0 };
       if (size >= s.#segmentMaxBytes) await s.#startSegment(last + 1);
@@ -188,7 +194,7 @@ export class SegmentStore {
   }
 
   async #recover(n: number, plainLength: (payload: Uint8Array) => number): Promise<void> {
-    const bytes = await Deno.readFile(this.#path(n));
+    const bytes = await this.#io.readFile(this.#path(n));
     const header = decodeSegmentHeader(bytes, this.#path(n));
     if (header.vaultId.some((b, i) => b !== this.#vaultId[i])) {
       throw new StoreError(
@@ -240,26 +246,33 @@ export class SegmentStore {
         );}
     }
     this.#db.exec("COMMIT");
-    if (validBytes < bytes.length) {
+    // An indexed record was fsync'd and acknowledged: one that reads invalid at the end of the
+    // file is damaged (or was misread), not torn, and is kept, so the tail is cut only after it.
+    const { indexedEnd } = this.#db.prepare(
+      `SELECT coalesce(max(offset + length), 0) AS indexedEnd FROM chunks
+       WHERE segment = ? AND offset + length <= ?`,
+    ).get(n, bytes.length) as { indexedEnd: number };
+    const cut = Math.max(validBytes, indexedEnd);
+    if (cut < bytes.length) {
       // A torn tail from a crash: nothing in it was ever acknowledged.
-      // Rows pointing into it (records damaged in place at the very end) go too: appends will
-      // reuse those offsets, and a row left there would shadow the repaired shard written later.
-      this.#db.prepare("DELETE FROM chunks WHERE segment = ? AND offset >= ?").run(n, validBytes);
-      await Deno.truncate(this.#path(n), validBytes);
-      await syncFile(this.#path(n));
+      // Rows pointing into it go too: appends will reuse those offsets, and a row left there
+      // would shadow the repaired shard written later.
+      this.#db.prepare("DELETE FROM chunks WHERE segment = ? AND offset >= ?").run(n, cut);
+      await this.#io.truncate(this.#path(n), cut);
+      await syncPath(this.#io, this.#path(n));
     }
   }
 
   async #startSegment(n: number): Promise<void> {
-    const file = await Deno.open(this.#path(n), { read: true, write: true, createNew: true });
+    const file = await this.#io.open(this.#path(n), { read: true, write: true, createNew: true });
     try {
       await writeAll(file, encodeSegmentHeader({ vaultId: this.#vaultId, segment: n }));
       await file.sync();
-      await syncFile(this.#dir);
+      await syncPath(this.#io, this.#dir);
     } catch (e) {
       // A segment without its header would block every later roll (createNew) and the next start.
       file.close();
-      await Deno.remove(this.#path(n)).catch(() => undefined);
+      await this.#io.remove(this.#path(n)).catch(() => undefined);
       throw e;
     }
     const previous = this.#active;
@@ -412,10 +425,10 @@ export class SegmentStore {
     );
     let segments = 0;
     let bytes = 0;
-    for (const entry of Deno.readDirSync(this.#dir)) {
-      const n = Number(/^(\d{8})\.seg$/.exec(entry.name)?.[1] ?? NaN);
+    for (const name of this.#io.listSync(this.#dir)) {
+      const n = Number(/^(\d{8})\.seg$/.exec(name)?.[1] ?? NaN);
       if (!(n < oldest) || this.#retired.has(n)) continue;
-      const size = Deno.statSync(this.#path(n)).size;
+      const size = this.#io.sizeSync(this.#path(n));
       const liveBytes = live.get(n) ?? 0;
       if (liveBytes >= size * COMPACT_LIVE_RATIO) continue;
       const rows = this.#db.prepare(
@@ -444,7 +457,7 @@ export class SegmentStore {
   }
 
   async #unlink(n: number): Promise<void> {
-    await Deno.remove(this.#path(n)).catch(() => undefined);
+    await this.#io.remove(this.#path(n)).catch(() => undefined);
     this.#retired.delete(n);
   }
 
@@ -455,7 +468,7 @@ export class SegmentStore {
       const batch = this.#queue;
       this.#queue = [];
       /** Set while this batch's bytes may sit in the file unacknowledged: from the write to its fsync. */
-      let unsynced: { file: Deno.FsFile; start: number } | undefined;
+      let unsynced: { file: DriveFile; start: number } | undefined;
       try {
         if (this.#active.size >= this.#segmentMaxBytes) {
           await this.#startSegment(this.#active.segment + 1);
@@ -590,7 +603,7 @@ export class SegmentStore {
 
   async #readRange(segment: number, offset: number, length: number): Promise<Uint8Array> {
     // One handle per read: Deno has no positional read, and reads run concurrently.
-    using file = await Deno.open(this.#path(segment), { read: true });
+    using file = await this.#io.open(this.#path(segment), { read: true });
     await file.seek(offset, Deno.SeekMode.Start);
     const buf = new Uint8Array(length);
     let got = 0;
@@ -633,10 +646,10 @@ export class SegmentStore {
     ).get() as { n: number; stored: number; plain: number };
     let segments = 0;
     let diskBytes = 0;
-    for (const e of Deno.readDirSync(this.#dir)) {
-      if (!e.name.endsWith(".seg")) continue;
+    for (const name of this.#io.listSync(this.#dir)) {
+      if (!name.endsWith(".seg")) continue;
       segments++;
-      diskBytes += Deno.statSync(`${this.#dir}/${e.name}`).size;
+      diskBytes += this.#io.sizeSync(`${this.#dir}/${name}`);
     }
     return { chunks: r.n, storedBytes: r.stored, plainBytes: r.plain, segments, diskBytes };
   }
@@ -654,13 +667,7 @@ function asStoreError(e: unknown, action: string): StoreError {
   return new StoreError("io", `${action}: ${(e as Error).message}`, { cause: e });
 }
 
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+async function writeAll(file: DriveFile, bytes: Uint8Array): Promise<void> {
   let written = 0;
   while (written < bytes.length) written += await file.write(bytes.subarray(written));
-}
-
-/** fsyncs a file or directory; some platforms cannot sync a directory, which then is as durable as they allow. */
-async function syncFile(path: string): Promise<void> {
-  using f = await Deno.open(path, { read: true });
-  await f.sync().catch(() => undefined);
 }

@@ -30,6 +30,7 @@
 
 import { crc32 } from "node:zlib";
 import { log } from "../ops/mod.ts";
+import type { DriveIO } from "./drive_io.ts";
 import { StoreError } from "./errors.ts";
 import { ReedSolomon } from "./erasure.ts";
 import { decodeShard, toHex } from "./format.ts";
@@ -64,6 +65,8 @@ export interface StripedOptions {
   plainLength: (payload: Uint8Array) => number;
   /** Segment sizes (tests shrink them). */
   segments?: Pick<SegmentOptions, "segmentMaxBytes" | "retireDelayMs">;
+  /** The file operations of each drive slot (tests inject faults). @default {realDrive} */
+  driveIo?: (slot: number) => DriveIO;
 }
 
 /** A shard of one chunk found on a drive. */
@@ -162,6 +165,7 @@ export class StripedStore {
       ...this.#opts.segments,
       vaultId: this.#opts.vaultId,
       plainLength: this.#opts.plainLength,
+      io: this.#opts.driveIo?.(d.index),
     });
     if (d.state === "offline") d.state = "rebuilding";
   }

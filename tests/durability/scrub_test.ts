@@ -165,7 +165,7 @@ Deno.test({
 
       // A data shard on drive 0 and a parity shard on drive 3 of different chunks, plus one more.
       const flipped: { drive: number; row: Row }[] = [];
-      // Not the last record of a drive: damage there is cut off as a torn tail at the next start.
+      // Not the last record of a drive (an indexed last record is kept too, not cut as a torn tail).
       const d0 = rowsOf(drives[0]).slice(0, -1);
       const d3 = rowsOf(drives[3]).slice(0, -1);
       flipped.push({ drive: 0, row: d0.find((r) => r.shard === 0)! });
