@@ -643,7 +643,10 @@ function at(row: ShardRow): { segment: number; offset: number } {
   return { segment: row.segment, offset: row.offset };
 }
 
+/** Names an object behind a finding once, however often its manifest repeats the chunk. */
 function addOwner(f: ScrubFinding, owner: ScrubObjectRef): void {
   f.objects ??= [];
+  const same = JSON.stringify(owner);
+  if (f.objects.some((o) => JSON.stringify(o) === same)) return;
   if (f.objects.length < OBJECTS_PER_FINDING_MAX) f.objects.push(owner);
 }
