@@ -41,13 +41,14 @@ export function payloadOf(n: number, size: number): Uint8Array {
 export function openSuiteStore(
   dir: string,
   io: DriveIO,
-  opts: Pick<SegmentOptions, "segmentMaxBytes" | "retireDelayMs"> = {},
+  opts: Pick<SegmentOptions, "segmentMaxBytes" | "retireDelayMs" | "compactBytesPerSecond"> = {},
 ): Promise<SegmentStore> {
   return SegmentStore.open(dir, {
     vaultId: SUITE_VAULT_ID,
     plainLength: (p) => p.length,
     retireDelayMs: opts.retireDelayMs ?? 0,
     segmentMaxBytes: opts.segmentMaxBytes,
+    compactBytesPerSecond: opts.compactBytesPerSecond,
     io,
   });
 }

@@ -2,6 +2,14 @@ import assert from "node:assert/strict";
 import { StoreError } from "./errors.ts";
 import { decodeShard } from "./format.ts";
 import { SegmentStore } from "./segments.ts";
+import {
+  appendChunk,
+  assertChunks,
+  chunkIdOf,
+  openSuiteStore,
+  withTempDir,
+} from "./drive_suite.ts";
+import { realDrive } from "./drive_io.ts";
 
 const KIB = 1024;
 const vaultId = new Uint8Array(16).fill(7);
@@ -80,4 +88,35 @@ Deno.test("SegmentStore - a write that finds no room fails as `full` and leaves 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("SegmentStore - compaction moves live records at its configured pace and keeps them", async () => {
+  await withTempDir(async (dir) => {
+    const segmentMaxBytes = 32 * KIB;
+    const bytesPerSecond = 64 * KIB;
+    const store = await openSuiteStore(dir, realDrive, {
+      segmentMaxBytes,
+      compactBytesPerSecond: bytesPerSecond,
+    });
+    const all = [...Array(40).keys()].map((i) => i + 1);
+    for (const n of all) await appendChunk(store, n, 8000);
+    // Three of every four records die, in the old segments only.
+    const doomed = all.filter((n) => n % 4 !== 0 && n <= 28);
+    await store.deleteUntouched(doomed.map(chunkIdOf), Date.now() + 1);
+    const liveMoved = all.filter((n) => n % 4 === 0 && n <= 28).length * 8000;
+    const started = performance.now();
+    const r = await store.compact();
+    const seconds = (performance.now() - started) / 1000;
+    assert.ok(r.segments > 0, "some segments were compacted");
+    // It cannot be faster than its pace (it may move a little less than every survivor).
+    assert.ok(
+      seconds >= (liveMoved / bytesPerSecond) * 0.5,
+      `${liveMoved} live bytes moved in ${seconds.toFixed(2)} s at ${bytesPerSecond} B/s`,
+    );
+    await assertChunks(
+      store,
+      new Map(all.filter((n) => !doomed.includes(n)).map((n) => [n, 8000])),
+    );
+    await store.close();
+  });
 });
