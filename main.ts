@@ -59,17 +59,19 @@ function start(name: WorkerName, url: URL, permissions: Deno.PermissionOptionsOb
   return { worker, next };
 }
 
+/** Subcommands that do their own work instead of serving; each returns its exit status. */
+const SUBCOMMANDS: Record<string, (args: string[]) => number | Promise<number>> = {
+  keys: runKeysCommand,
+  "audit-verify": (args) => auditVerifyCommand(args, "amber audit-verify"),
+  scrub: runScrubCommand,
+  "rebuild-index": runRebuildIndexCommand,
+};
+
 async function main() {
   if (Deno.args[0] === "version") return console.log(`amber ${VERSION}`);
-  if (Deno.args[0] === "keys") Deno.exit(await runKeysCommand(Deno.args.slice(1)));
+  const command = SUBCOMMANDS[Deno.args[0]];
+  if (command) Deno.exit(await command(Deno.args.slice(1)));
   if (Deno.args[0] === "help" || Deno.args.includes("--help")) return console.log(usage());
-  if (Deno.args[0] === "audit-verify") {
-    Deno.exit(auditVerifyCommand(Deno.args.slice(1), "amber audit-verify"));
-  }
-  if (Deno.args[0] === "scrub") Deno.exit(await runScrubCommand(Deno.args.slice(1)));
-  if (Deno.args[0] === "rebuild-index") {
-    Deno.exit(await runRebuildIndexCommand(Deno.args.slice(1)));
-  }
   const config = configFromProcess();
   setLogLevel(config.logLevel);
   if (config.vaultKey === undefined) {
