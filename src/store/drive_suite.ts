@@ -199,9 +199,10 @@ export function runDriveSuite(name: string, makeDrive: () => DriveIO): void {
     const sizes = new Map([[1, 1000], [2, 2000], [3, 3000]]);
     for (const [n, size] of sizes) await appendChunk(store, n, size);
     store.touch(chunkIdOf(3));
-    const cutoff = store.touchedAt(chunkIdOf(3))!;
-    store.touch(chunkIdOf(2)); // touched at the cutoff: kept
-    const r = await store.deleteUntouched([chunkIdOf(1), chunkIdOf(2)], cutoff + 1);
+    store.touch(chunkIdOf(2));
+    // After both touches, whichever millisecond each fell in: both are older than the cutoff.
+    const cutoff = Math.max(store.touchedAt(chunkIdOf(3))!, store.touchedAt(chunkIdOf(2))!) + 1;
+    const r = await store.deleteUntouched([chunkIdOf(1), chunkIdOf(2)], cutoff);
     assert.equal(r.chunks, 2);
     await assertAbsent(store, [1, 2]);
     await store.close();
