@@ -429,6 +429,12 @@ export function consoleSuite(t: Target): Suite {
               panels["panel-clock"].includes("steady"),
               `clock panel: ${panels["panel-clock"]}`,
             );
+            for (const [id, text] of Object.entries(panels)) {
+              check(
+                !text.includes("[object "),
+                `the ${id} panel renders an object as text: ${text}`,
+              );
+            }
             const usage = await page.evaluate<string>(
               `document.querySelector('#health-table tr[data-bucket="${f.bucket}"]')?.textContent ?? ""`,
             );

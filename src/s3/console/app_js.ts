@@ -449,12 +449,13 @@ export const CONSOLE_APP_JS = String.raw`
     const line = (a) => h("div", { class: "signal" },
       h("span", { class: "badge bad" }, a.signal), h("code", {}, a.subject), " since " + when(new Date(a.since).toISOString()),
       h("div", { class: "small" }, a.message));
-    const recent = (data.recent || []).slice().reverse().slice(0, 20);
+    // Newest first, as the vault lists them.
+    const recent = (data.recent || []).slice(0, 20);
     fill(el,
       data.active.length
         ? h("div", { id: "signals-active" }, data.active.map(line))
         : h("div", { id: "signals-active" }, h("span", { class: "badge good" }, "quiet"), " No signal is active."),
-      recent.length ? [h("h4", {}, "Recent alerts"), recent.map(line)] : h("div", { class: "dim small" }, "No alert raised since the vault started."));
+      recent.length ? [h("h4", {}, "Recent alerts"), ...recent.map(line)] : h("div", { class: "dim small" }, "No alert raised since the vault started."));
   }
 
   async function loadBuckets() {
