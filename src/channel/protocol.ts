@@ -173,6 +173,8 @@ export type MetaRequest =
     storedBytes?: number;
     /** Which write this is, for the bucket policy (default `put`). */
     write?: "put" | "copy";
+    /** Store write sessions that hold the manifest's chunks: made durable with the batch. */
+    writeIds?: string[];
   }
   | { type: "getVersion"; bucket: string; key: string; versionId?: string }
   | {
@@ -240,6 +242,8 @@ export type MetaRequest =
     copiedFrom?: VersionRef;
     /** Sealed bytes this part added to disk, for the bucket's stored usage. */
     storedBytes?: number;
+    /** Store write sessions that hold the part's chunks: made durable with the batch. */
+    writeIds?: string[];
   }
   | { type: "getUpload"; bucket: string; key: string; uploadId: string }
   | {
@@ -428,11 +432,14 @@ export interface AuditExport {
  * `writeId` carry their byte offset and are chunked in that order (the first
  * piece, at offset 0, opens the session; a piece for a session the store does
  * not know, or out of order, is refused). Each reply lists, as packed
- * manifest entries, the chunks completed by that piece once they are durable.
- * The piece marked `last` (possibly empty) also flushes the tail chunk, so a
- * small object is one message. Until `writeRelease`, which the caller sends
- * after it has committed (or given up on) the manifest, the session pins its
- * chunks against garbage collection.
+ * manifest entries, the chunks completed by that piece once they are sealed
+ * and queued for the drives; they become durable with the `journalAppend`
+ * that names the session among its `writeIds` (the index's group commit of
+ * the manifest), which fails if any of them could not be stored. So data,
+ * manifest and index share one fsync. The piece marked `last` (possibly
+ * empty) also flushes the tail chunk, so a small object is one message. Until
+ * `writeRelease`, which the caller sends after it has committed (or given up
+ * on) the manifest, the session pins its chunks against garbage collection.
  *
  * `readChunks` takes packed manifest entries and answers with their
  * plaintexts concatenated, so one message carries about 1 MiB.
@@ -441,6 +448,11 @@ export type StoreRequest =
   | { type: "ping" }
   | { type: "writeData"; writeId: string; offset: number; data: ArrayBuffer; last: boolean }
   | { type: "writeRelease"; writeId: string }
+  /**
+   * Waits until every chunk of a write session is durable, for a caller that keeps the manifest
+   * anywhere but the index (whose journal append does this for the writes it commits).
+   */
+  | { type: "writeDurable"; writeId: string }
   | { type: "readChunks"; entries: Uint8Array }
   | { type: "collectGarbage" }
   | { type: "stats" }
@@ -455,8 +467,13 @@ export type StoreRequest =
     /** Shards the scrubber found bad or missing: rebuilt from the others and rewritten. */
     bad: { drive: number; shard: number }[];
   }
-  /** Stores one committed batch of the index (an SQLite changeset) as journal record `seq`. */
-  | { type: "journalAppend"; seq: number; changeset: Uint8Array }
+  /**
+   * Makes one batch of the index (an SQLite changeset) durable as journal record `seq`, with
+   * the chunks of the named write sessions; the index commits the batch when this succeeds.
+   */
+  | { type: "journalAppend"; seq: number; changeset: Uint8Array; writeIds: string[] }
+  /** Journal records after `afterSeq`, to bring an index up to date at start. */
+  | { type: "journalTail"; afterSeq: number }
   /** Seals the index copy at `path` (in the data dir) onto every online drive as checkpoint `seq`. */
   | { type: "indexCheckpoint"; seq: number; path: string };
 
@@ -520,6 +537,7 @@ export interface StoreResults {
    */
   writeData: { entries: Uint8Array; storedBytes: number; newBytes: number; sealedBytes: number };
   writeRelease: { released: boolean };
+  writeDurable: { ok: true };
   /** The plaintexts of the listed manifest entries, concatenated in order. */
   readChunks: { data: ArrayBuffer };
   collectGarbage: GcReport;
@@ -538,6 +556,8 @@ export interface StoreResults {
   /** Shards rewritten and their record bytes (0 when nothing needed it). */
   repairChunk: { shards: number; bytes: number };
   journalAppend: { ok: true };
+  /** In sequence order; `unreadable` names sequences none of whose records could be read. */
+  journalTail: { records: { seq: number; changeset: Uint8Array }[]; unreadable: number[] };
   /** Drives the checkpoint was written to, and why the others were not. */
   indexCheckpoint: { drives: number; failed: string[] };
 }

@@ -1,13 +1,14 @@
 /**
  * The SQLite index: schema, migrations and a group-committing transaction
- * runner. Writes queued while a commit is in flight go into the next batch,
- * so many small PUTs share one fsync.
+ * runner. Writes queued while a batch is being made durable go into the next
+ * batch, so many small PUTs share one fsync.
  *
  * @module
  */
 
 import { setImmediate } from "node:timers";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { applyChangesets } from "../index_journal.ts";
 import { POLICY_MIGRATION } from "./policy_schema.ts";
 
 const MIGRATIONS: string[] = [
@@ -128,15 +129,55 @@ const MIGRATIONS: string[] = [
    ALTER TABLE access_keys ADD COLUMN upload_windows TEXT NOT NULL DEFAULT '[]';`,
 ];
 
-/** A prepared-statement cache over one SQLite connection. */
+/** A write queued for the next group commit. */
+interface QueuedWrite {
+  fn: () => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  /** Store write sessions whose chunks the write's manifests reference. */
+  writeIds?: string[];
+}
+
+/**
+ * Makes one batch durable in the store: its changeset as journal record
+ * `seq`, together with the chunks of the named write sessions.
+ */
+export type JournalAppend = (
+  seq: number,
+  changeset: Uint8Array,
+  writeIds: string[],
+) => Promise<void>;
+
+/**
+ * The index: a prepared-statement cache over one SQLite connection, and the
+ * group commit.
+ *
+ * Without a journal, each batch is one `synchronous=FULL` COMMIT. With one
+ * ({@linkcode Db.journalTo}), a batch is made durable by its journal record in
+ * the store before it commits, and SQLite runs at `synchronous=NORMAL`: the
+ * batch's transaction stays open (unseen by readers, which use a second
+ * connection meanwhile) until the record and the chunks its manifests
+ * reference are on the drives, then commits without an fsync of its own. A
+ * batch whose record fails rolls back, so nothing is visible that is not
+ * durable, and one fsync in the store serves data, manifest and index. After a
+ * power cut the WAL may lack the last batches; {@linkcode Db.applyJournalTail}
+ * puts them back at start from the store.
+ */
 export class Db {
+  /** The writing connection. */
   readonly sql: DatabaseSync;
+  /** The reading connection (the writing one until journaling starts): sees committed batches only. */
+  #reader: DatabaseSync;
   #statements = new Map<string, ReturnType<DatabaseSync["prepare"]>>();
-  #queue: { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+  #readStatements = new Map<string, ReturnType<DatabaseSync["prepare"]>>();
+  #queue: QueuedWrite[] = [];
   #beforeCommit: (() => void)[] = [];
-  #journal?: (seq: number, changeset: Uint8Array) => Promise<void>;
+  #journal?: JournalAppend;
   #journalSeq = 0;
-  #journaling = new Set<Promise<void>>();
+  /** The batch whose journal record is being written (its transaction open), if any. */
+  #pending?: Promise<void>;
+  /** True while a batch's writes run: their reads and writes use the open transaction. */
+  #inBatch = false;
   #scheduled = false;
   #closed = false;
 
@@ -145,9 +186,10 @@ export class Db {
    *
    * @param path Database file path.
    */
-  constructor(path: string) {
+  constructor(readonly path: string) {
     this.sql = new DatabaseSync(path);
     this.sql.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;");
+    this.#reader = this.sql;
     const version = Number(
       (this.sql.prepare("PRAGMA user_version").get() as { user_version: number }).user_version,
     );
@@ -166,27 +208,40 @@ export class Db {
     }
   }
 
+  /** The connection that sees committed batches only (for backups and reads). */
+  get reader(): DatabaseSync {
+    return this.#reader;
+  }
+
   /** Runs a cached prepared statement and returns all rows. */
   all<T>(query: string, ...params: SQLInputValue[]): T[] {
-    return this.#prepare(query).all(...params) as T[];
+    return this.#prepare(query, true).all(...params) as T[];
   }
 
   /** Runs a cached prepared statement and returns the first row. */
   get<T>(query: string, ...params: SQLInputValue[]): T | undefined {
-    return this.#prepare(query).get(...params) as T | undefined;
+    return this.#prepare(query, true).get(...params) as T | undefined;
   }
 
   /** Runs a cached prepared statement for its effect. */
   run(query: string, ...params: SQLInputValue[]): { changes: number } {
-    const r = this.#prepare(query).run(...params);
+    const r = this.#prepare(query, false).run(...params);
     return { changes: Number(r.changes) };
   }
 
-  #prepare(query: string) {
-    let s = this.#statements.get(query);
+  #prepare(query: string, read: boolean) {
+    // Outside a batch while one awaits its journal, reads must not see its uncommitted rows.
+    const outside = this.#pending !== undefined && !this.#inBatch;
+    if (outside && !read) {
+      throw new Error("Cannot write to the index outside a group commit while a batch is pending");
+    }
+    const [db, cache] = outside
+      ? [this.#reader, this.#readStatements]
+      : [this.sql, this.#statements];
+    let s = cache.get(query);
     if (!s) {
-      s = this.sql.prepare(query);
-      this.#statements.set(query, s);
+      s = db.prepare(query);
+      cache.set(query, s);
     }
     return s;
   }
@@ -197,29 +252,35 @@ export class Db {
    * promise settles only after the batch is durable.
    *
    * @param fn The write; its return value resolves the promise.
+   * @param writeIds Store write sessions whose chunks the write's manifests reference: they are
+   *   made durable with the batch's journal record.
    * @returns What `fn` returned, once committed.
    */
-  write<T>(fn: () => T): Promise<T> {
+  write<T>(fn: () => T, writeIds?: string[]): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.#closed) {
         reject(new Error("The index is closed"));
         return;
       }
-      this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => this.#flush());
-      }
+      this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject, writeIds });
+      this.#schedule();
     });
+  }
+
+  #schedule() {
+    if (this.#scheduled || this.#pending) return; // a pending batch schedules the next when it ends
+    this.#scheduled = true;
+    setImmediate(() => this.#flush());
   }
 
   #flush() {
     this.#scheduled = false;
-    if (this.#closed || this.#queue.length === 0) return;
+    if (this.#pending || this.#queue.length === 0) return;
     const batch = this.#queue;
     this.#queue = [];
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-    let journaled: Promise<void> | undefined;
+    let changeset: Uint8Array | undefined;
+    this.#inBatch = true;
     try {
       this.sql.exec("BEGIN IMMEDIATE");
       const session = this.#journal && this.sql.createSession();
@@ -237,7 +298,6 @@ export class Db {
         }
       }
       for (const hook of this.#beforeCommit) hook();
-      let changeset: Uint8Array | undefined;
       if (session && this.#totalChanges() > changesBefore!) {
         // The sequence is part of the batch, so a checkpoint or a rebuild knows where it stands.
         this.run(
@@ -247,13 +307,13 @@ export class Db {
         changeset = session.changeset();
       }
       session?.close();
-      this.sql.exec("COMMIT");
-      // Committed first, journaled after: readers never see a change that could still roll back.
-      if (changeset) journaled = this.#journal!(++this.#journalSeq, changeset);
+      if (!changeset) this.sql.exec("COMMIT");
     } catch (error) {
       if (this.sql.isTransaction) this.sql.exec("ROLLBACK");
       for (const item of batch) item.reject(error);
       return;
+    } finally {
+      this.#inBatch = false;
     }
     const settle = (journalError?: unknown) =>
       batch.forEach((item, i) => {
@@ -261,11 +321,26 @@ export class Db {
         if (o.ok && journalError === undefined) item.resolve(o.value);
         else item.reject(o.ok ? journalError : o.error);
       });
-    // Acknowledged only once the journal record is durable on the drives too.
-    if (!journaled) return settle();
-    const done = journaled.then(() => settle(), (e) => settle(e ?? new Error("journal failed")));
-    this.#journaling.add(done);
-    done.finally(() => this.#journaling.delete(done));
+    if (!changeset) return settle();
+    const seq = this.#journalSeq + 1;
+    const writeIds = [
+      ...new Set(batch.flatMap((item, i) => outcomes[i].ok ? item.writeIds ?? [] : [])),
+    ];
+    // Durable in the store first, visible after: a batch whose record fails is rolled back.
+    this.#pending = this.#journal!(seq, changeset, writeIds).then(
+      () => {
+        this.sql.exec("COMMIT");
+        this.#journalSeq = seq;
+        settle();
+      },
+      (e) => {
+        this.sql.exec("ROLLBACK");
+        settle(e ?? new Error("journal failed"));
+      },
+    ).finally(() => {
+      this.#pending = undefined;
+      if (this.#queue.length > 0) this.#schedule();
+    });
   }
 
   #totalChanges(): number {
@@ -273,19 +348,50 @@ export class Db {
   }
 
   /**
-   * Journals every committed batch from now on: `append` gets its changeset
-   * with the next sequence number after COMMIT, and the batch's writers are
-   * answered when it settles (rejected with its error, though committed, if
-   * it fails).
+   * Journals every batch from now on (see the class doc): `append` gets its
+   * changeset with the next sequence number and the write sessions its
+   * manifests use, and the batch commits once it resolves.
    */
-  journalTo(append: (seq: number, changeset: Uint8Array) => Promise<void>): void {
+  journalTo(append: JournalAppend): void {
     this.#journalSeq = this.journalSeq;
     this.#journal = append;
+    this.sql.exec("PRAGMA synchronous=NORMAL");
+    this.#reader = new DatabaseSync(this.path);
+    this.#reader.exec("PRAGMA query_only=1");
   }
 
-  /** Settles once every batch committed so far has been journaled (or failed to be). */
-  async journaled(): Promise<void> {
-    await Promise.all([...this.#journaling]);
+  /**
+   * Applies journal records newer than the index (a power cut can take the
+   * last batches of the WAL, which are durable only in the journal), in
+   * order, with the triggers off (the records hold the rows they wrote).
+   * Call before serving.
+   *
+   * @param records Records after {@linkcode Db.journalSeq}, in sequence order, without gaps.
+   * @returns How many were applied.
+   */
+  applyJournalTail(records: { seq: number; changeset: Uint8Array }[]): number {
+    let seq = this.journalSeq;
+    for (const r of records) {
+      if (r.seq !== seq + 1) {
+        throw new Error(
+          `Cannot bring the index up to date: journal batch ${
+            seq + 1
+          } is missing or unreadable (found ${r.seq}); run rebuild-index`,
+        );
+      }
+      seq = r.seq;
+    }
+    if (records.length > 0) applyChangesets(this.sql, records.map((r) => r.changeset));
+    this.#journalSeq = this.journalSeq;
+    return records.length;
+  }
+
+  /** Settles once every write queued so far is committed (or has failed). */
+  async settled(): Promise<void> {
+    while (this.#pending || this.#queue.length > 0) {
+      if (this.#pending) await this.#pending;
+      else this.#flush();
+    }
   }
 
   /** The sequence number of the last journaled batch (0 before the first). */
@@ -301,15 +407,11 @@ export class Db {
     this.#beforeCommit.push(hook);
   }
 
-  /** Commits the queued writes now, instead of at the next turn. */
-  drain(): void {
-    this.#flush();
-  }
-
-  /** Commits the queued writes, then closes the connection; later writes are refused. */
-  close(): void {
-    this.#flush();
+  /** Commits the queued writes, then closes the connections; later writes are refused. */
+  async close(): Promise<void> {
+    await this.settled();
     this.#closed = true;
+    if (this.#reader !== this.sql) this.#reader.close();
     this.sql.close();
   }
 }

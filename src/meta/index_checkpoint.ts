@@ -7,8 +7,7 @@
  *
  * A checkpoint is taken at start when the last one does not hold the
  * current state (first start, after a crash, after a migration), every
- * interval, soon after a journal append failed (that batch is committed but
- * not journaled), and at a clean shutdown.
+ * interval, and at a clean shutdown; a failed one is retried soon after.
  *
  * @module
  */
@@ -69,14 +68,14 @@ export class IndexCheckpointer {
     this.#store = opts.store;
     this.#dir = opts.dir;
     this.#onError = opts.onError;
-    db.journalTo(async (seq, changeset) => {
+    db.journalTo(async (seq, changeset, writeIds) => {
       try {
-        await this.#store.call({ type: "journalAppend", seq, changeset }, [
+        await this.#store.call({ type: "journalAppend", seq, changeset, writeIds }, [
           changeset.buffer as ArrayBuffer,
         ]);
       } catch (e) {
+        // The batch rolls back and its writers get the error: nothing to repair here.
         this.#onError(`Cannot journal index batch ${seq}: ${(e as Error).message}`);
-        this.#retrySoon();
         throw e;
       }
     });
@@ -86,10 +85,26 @@ export class IndexCheckpointer {
   }
 
   /**
-   * Takes a checkpoint now unless the last one already holds the current
-   * state (after a crash a committed batch may have missed the journal).
+   * Brings the index up to date from the journal (batches a power cut took
+   * from the WAL), then takes a checkpoint unless the last one already holds
+   * the current state.
    */
   async startUp(): Promise<void> {
+    const tail = await this.#store.call({ type: "journalTail", afterSeq: this.#db.journalSeq });
+    if (tail.unreadable.length > 0) {
+      throw new Error(
+        `Cannot bring the index up to date: journal batches ${
+          tail.unreadable.join(", ")
+        } are unreadable; run rebuild-index`,
+      );
+    }
+    const applied = this.#db.applyJournalTail(tail.records);
+    if (applied > 0) {
+      log("warn", "Index brought up to date from the journal", {
+        batches: applied,
+        seq: this.#db.journalSeq,
+      });
+    }
     const state = this.#state();
     if (state?.seq === this.#db.journalSeq && state.format === this.#format()) return;
     // Drives short of a quorum must not keep the vault from serving reads; it retries.
@@ -135,9 +150,10 @@ export class IndexCheckpointer {
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
-    // The online backup API (VACUUM INTO needs ATTACH, which the sandbox forbids). Batches may
-    // commit while it copies; the sequence is read from the copy, which holds exactly 1..seq.
-    await backup(this.#db.sql, copy);
+    // The online backup API (VACUUM INTO needs ATTACH, which the sandbox forbids), from the reading
+    // connection: committed batches only. Batches may commit while it copies; the sequence is
+    // read from the copy, which holds exactly 1..seq.
+    await backup(this.#db.reader, copy);
     try {
       const seq = journalSeqOf(copy);
       const r = await this.#store.call({ type: "indexCheckpoint", seq, path: copy });
@@ -160,7 +176,7 @@ export class IndexCheckpointer {
     this.#closed = true;
     clearInterval(this.#timer);
     clearTimeout(this.#retry);
-    await this.#db.journaled();
+    await this.#db.settled();
     await this.take().catch(() => undefined);
   }
 }

@@ -7,6 +7,7 @@ import { IndexCheckpointer } from "./index_checkpoint.ts";
 /** A store that keeps journal records and checkpoints in memory. */
 function fakeStore() {
   const journal: number[] = [];
+  const records: { seq: number; changeset: Uint8Array }[] = [];
   const checkpoints: { seq: number; buckets: number }[] = [];
   let failJournal = false;
   const channel = new MessageChannel();
@@ -14,7 +15,13 @@ function fakeStore() {
     if (req.type === "journalAppend") {
       if (failJournal) throw new Error("no quorum");
       journal.push(req.seq);
+      records.push({ seq: req.seq, changeset: req.changeset });
       return { result: { ok: true } };
+    }
+    if (req.type === "journalTail") {
+      return {
+        result: { records: records.filter((r) => r.seq > req.afterSeq), unreadable: [] },
+      };
     }
     if (req.type === "indexCheckpoint") {
       const copy = new DatabaseSync(req.path, { readOnly: true });
@@ -37,7 +44,7 @@ function fakeStore() {
   };
 }
 
-Deno.test("IndexCheckpointer - checkpoints at first start, after unjournaled change and at close; not after a clean stop", async () => {
+Deno.test("IndexCheckpointer - checkpoints at first start and at close, not after a clean stop; a lost WAL tail comes back from the journal", async () => {
   const dir = await Deno.makeTempDir();
   const store = fakeStore();
   const errors: string[] = [];
@@ -61,7 +68,7 @@ Deno.test("IndexCheckpointer - checkpoints at first start, after unjournaled cha
   await put(db, "b");
   assert.deepEqual(store.journal, [1, 2]);
   await c.close();
-  db.close();
+  await db.close();
   assert.deepEqual(store.checkpoints.at(-1), { seq: 2, buckets: 2 }, "clean shutdown");
 
   ({ db, c } = open());
@@ -70,14 +77,25 @@ Deno.test("IndexCheckpointer - checkpoints at first start, after unjournaled cha
   store.failNext(true);
   await assert.rejects(put(db, "c"), /no quorum/);
   assert.ok(errors.some((e) => e.includes("Cannot journal index batch 3")), errors.join("\n"));
+  assert.equal(db.get("SELECT 1 FROM buckets WHERE name = 'c'"), undefined, "rolled back");
   store.failNext(false);
-  // A crash now: batch 3 is committed but neither journaled nor checkpointed.
-  db.close();
+  Deno.copyFileSync(`${dir}/index.db`, `${dir}/before.db`);
+  await put(db, "d");
+  await put(db, "e");
+  // A power cut now: the WAL lost batches 3 and 4, which only the journal holds.
+  await db.close();
+  Deno.copyFileSync(`${dir}/before.db`, `${dir}/index.db`);
   ({ db, c } = open());
+  assert.equal(db.journalSeq, 2);
   await c.startUp();
-  assert.deepEqual(store.checkpoints.at(-1), { seq: 3, buckets: 3 }, "after a crash");
+  assert.equal(db.journalSeq, 4);
+  assert.deepEqual(
+    db.all<{ name: string }>("SELECT name FROM buckets ORDER BY name").map((r) => r.name),
+    ["a", "b", "d", "e"],
+  );
+  assert.deepEqual(store.checkpoints.at(-1), { seq: 4, buckets: 4 }, "after a crash");
   await c.close();
-  db.close();
+  await db.close();
   store.close();
   await Deno.remove(dir, { recursive: true });
 });

@@ -6,14 +6,15 @@
  */
 
 import { log } from "../ops/mod.ts";
-import type {
-  Client,
-  Handled,
-  MetaRequest,
-  MetaResults,
-  StoreRequest,
-  StoreResults,
-  WireError,
+import {
+  ChannelError,
+  type Client,
+  type Handled,
+  type MetaRequest,
+  type MetaResults,
+  type StoreRequest,
+  type StoreResults,
+  type WireError,
 } from "../channel/mod.ts";
 import { createBucket, deleteBucket, headBucket, listBuckets } from "./buckets.ts";
 import { appendAudit, auditTarget, exportAudit } from "./audit.ts";
@@ -211,6 +212,7 @@ export class MetaService {
     audit: { target?: string; detail?: (result: T) => string } = {},
   ): Promise<T> {
     const db = this.#db;
+    const writeIds = "writeIds" in req ? req.writeIds : undefined;
     return db.write(() => {
       const time = this.#clock.now();
       const result = fn(time, this.#fourEyes.gate(db, req.approvals ?? [], time));
@@ -222,7 +224,7 @@ export class MetaService {
         detail: audit.detail?.(result) ?? auditDetail(result),
       });
       return result;
-    }).catch(async (e) => {
+    }, writeIds).catch(async (e) => {
       if (e instanceof MetaError && AUDITED_REFUSALS.has(e.kind)) {
         await db.write(() =>
           appendAudit(db, {
@@ -458,43 +460,25 @@ export class MetaService {
     };
   }
 
-  /** Takes the start-up checkpoint when the drives do not hold the current state. */
+  /**
+   * Brings the index up to date from the journal and takes the start-up
+   * checkpoint when the drives do not hold the current state. Call before serving.
+   */
   async startJournal(): Promise<void> {
     await this.#checkpointer?.startUp();
   }
 
   /**
-   * Seals the audit log and closes the database; call once queued writes are
-   * committed. With a journal, waits for it and takes a last checkpoint first.
+   * Seals the audit log, waits for queued writes, takes a last checkpoint
+   * (with a journal) and closes the database.
    */
-  close(): Promise<void> {
+  async close(): Promise<void> {
     clearInterval(this.#sealTimer);
     clearInterval(this.#expiryTimer);
-    this.#db.drain();
-    if (!this.#checkpointer) {
-      this.#sealAndClose();
-      return Promise.resolve();
-    }
-    const checkpointer = this.#checkpointer;
-    return (async () => {
-      await this.#db.journaled();
-      await this.#sealAndClose(() => checkpointer.close());
-    })();
-  }
-
-  #sealAndClose(beforeClose?: () => Promise<void>): Promise<void> | void {
-    const db = this.#db;
-    db.sql.exec("BEGIN IMMEDIATE");
-    try {
-      sealAudit(db, this.#signer, this.#clock.now());
-      this.#clock.save();
-      db.sql.exec("COMMIT");
-    } catch (e) {
-      db.sql.exec("ROLLBACK");
-      throw e;
-    }
-    if (!beforeClose) return db.close();
-    return beforeClose().finally(() => db.close());
+    // The last seal is one more batch (the clock's mark rides with every batch), journaled like any.
+    await this.#db.write(() => sealAudit(this.#db, this.#signer, this.#clock.now()));
+    await this.#checkpointer?.close();
+    await this.#db.close();
   }
 }
 
@@ -503,6 +487,8 @@ export function metaErrorToWire(e: unknown): WireError {
   if (e instanceof MetaError) {
     return { area: "meta", kind: e.kind, message: e.message, details: e.details };
   }
+  // The store refused a batch's journal record or its chunks (full or missing drives): as it said.
+  if (e instanceof ChannelError && e.wire.area === "store") return e.wire;
   return {
     area: "internal",
     kind: "internal",

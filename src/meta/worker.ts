@@ -67,10 +67,10 @@ self.addEventListener("message", async (e: MessageEvent) => {
         checkpointIntervalMs: msg.checkpointIntervalMs,
       },
     });
+    await service.startJournal();
     for (const port of msg.ports) {
       serve<MetaRequest>(port, (req) => service!.handle(req), metaErrorToWire);
     }
-    await service.startJournal();
     self.postMessage({ type: "ready" });
   } catch (err) {
     self.postMessage({ type: "failed", message: (err as Error).message });

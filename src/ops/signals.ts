@@ -95,6 +95,8 @@ export interface SignalState {
 type HourCounts = Record<string, number>;
 
 const HOUR_MS = 3_600_000;
+/** The upload-ratio window is kept in about this many slots of windowBytes / WINDOW_SLOTS each. */
+const WINDOW_SLOTS = 64;
 const HISTORY_HOURS = 24;
 
 /** Detects ransomware signals in a stream of events. */
@@ -180,7 +182,13 @@ export class SignalDetector {
 
   #write(e: Extract<SignalEvent, { kind: "write" }>): SignalAlert[] {
     const r = this.#s.ratios[e.bucket] ??= { basePlain: 0, baseStored: 0, window: [] };
-    r.window.push([e.plainBytes, e.newStoredBytes]);
+    // Small writes share a slot, so the window holds at most about WINDOW_SLOTS entries
+    // however many 4 KiB (or empty) objects arrive: each event costs O(slots), not O(writes).
+    const last = r.window[r.window.length - 1];
+    if (last && last[0] + e.plainBytes <= this.#t.windowBytes / WINDOW_SLOTS) {
+      last[0] += e.plainBytes;
+      last[1] += e.newStoredBytes;
+    } else r.window.push([e.plainBytes, e.newStoredBytes]);
     let windowPlain = r.window.reduce((n, [p]) => n + p, 0);
     while (r.window.length > 1 && windowPlain - r.window[0][0] >= this.#t.windowBytes) {
       const [p, s] = r.window.shift()!;

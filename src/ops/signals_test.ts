@@ -38,6 +38,15 @@ Deno.test("incompressible - a bucket whose data never compressed (restic) stays 
   }
 });
 
+Deno.test("incompressible - a million tiny or empty writes keep the window small", () => {
+  const d = new SignalDetector();
+  for (let i = 0; i < 1_000_000; i++) d.observe(write(DAY0 + i, "many", i % 2 ? 0 : 4096, 0.5));
+  const window = d.save().ratios.many.window;
+  assert.ok(window.length <= 70, `window has ${window.length} slots`);
+  const plain = window.reduce((n, [p]) => n + p, 0) + d.save().ratios.many.basePlain;
+  assert.equal(plain, 500_000 * 4096, "no byte is lost from the totals");
+});
+
 Deno.test("deleteSpike - a burst far above the usual hourly deletes alerts; the same rate as usual does not", () => {
   const del = (time: number, bucket: string): SignalEvent => ({
     kind: "delete",

@@ -15,6 +15,8 @@
 export interface DriveFile extends Disposable {
   /** Writes at the file position; returns how many bytes went in (may be fewer than asked). */
   write(bytes: Uint8Array): Promise<number>;
+  /** Writes at the file position without yielding, where the drive can (the real one). */
+  writeSync?(bytes: Uint8Array): number;
   /** Reads at the file position into `into`; null at the end of the file. */
   read(into: Uint8Array): Promise<number | null>;
   /** Moves the file position; returns the new one. */

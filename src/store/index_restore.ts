@@ -14,7 +14,8 @@
  * @module
  */
 
-import { constants, DatabaseSync } from "node:sqlite";
+import { DatabaseSync } from "node:sqlite";
+import { applyChangesets } from "../index_journal.ts";
 import { StoreError } from "./errors.ts";
 import { fsyncPath, peekCheckpointSeq, readCheckpoint } from "./index_backup.ts";
 import { StoreService } from "./service.ts";
@@ -109,33 +110,11 @@ async function restoreCheckpoint(
  */
 export function applyJournal(path: string, changesets: Iterable<Uint8Array>): number {
   const db = new DatabaseSync(path);
-  let conflicts = 0;
   try {
-    const triggers = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
-      .all() as { name: string; sql: string }[];
-    db.exec("BEGIN");
-    for (const t of triggers) db.exec(`DROP TRIGGER "${t.name.replaceAll('"', '""')}"`);
-    for (const changeset of changesets) {
-      db.applyChangeset(changeset, {
-        onConflict: (kind) => {
-          conflicts++;
-          // A row that is there but differs, or a key taken: the record's row wins.
-          return kind === constants.SQLITE_CHANGESET_DATA ||
-              kind === constants.SQLITE_CHANGESET_CONFLICT
-            ? constants.SQLITE_CHANGESET_REPLACE
-            : constants.SQLITE_CHANGESET_OMIT;
-        },
-      });
-    }
-    for (const t of triggers) db.exec(t.sql);
-    db.exec("COMMIT");
-  } catch (e) {
-    if (db.isTransaction) db.exec("ROLLBACK");
-    throw e;
+    return applyChangesets(db, changesets);
   } finally {
     db.close();
   }
-  return conflicts;
 }
 
 /**

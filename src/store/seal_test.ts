@@ -6,9 +6,11 @@ import { FORMAT_VERSION } from "./format.ts";
 import {
   chunkId,
   chunkIdHex,
+  COMPRESS_MAX_ENTROPY_BITS,
   openChunk,
   parseChunkIdHex,
   readSealedHeader,
+  sampleEntropyBits,
   SEAL_FLAG_ZSTD,
   sealChunk,
   SEALED_HEADER_BYTES,
@@ -85,6 +87,19 @@ Deno.test("sealChunk - compresses text and leaves random data alone", () => {
 
   const never = sealChunk(SEAL_KEY, chunkId(ID_KEY, text), text, { compression: "never" });
   assert(!readSealedHeader(never).compressed);
+});
+
+Deno.test("sampleEntropyBits - random data near 8 bits, text and zeros far below the compression bound", () => {
+  const rnd = randomBytes(8192);
+  const bits = sampleEntropyBits([rnd.subarray(0, 4096), rnd.subarray(4096)]);
+  assert(bits > 7.9 && bits <= 8, `random: ${bits}`);
+  assert(sampleEntropyBits([textBytes(8192)]) < 6);
+  assertEquals(sampleEntropyBits([new Uint8Array(8192)]), 0);
+  // 7 bits a byte (half the byte values, evenly): below the bound, so such a chunk is compressed.
+  const sevenBits = randomBytes(65536).map((b) => b & 0x7f);
+  assert(Math.abs(sampleEntropyBits([sevenBits]) - 7) < 0.01);
+  assert(sampleEntropyBits([sevenBits]) < COMPRESS_MAX_ENTROPY_BITS);
+  assert(readSealedHeader(sealChunk(SEAL_KEY, chunkId(ID_KEY, sevenBits), sevenBits)).compressed);
 });
 
 Deno.test("sealChunk - header layout and header-only reads", () => {

@@ -512,7 +512,9 @@ export class SegmentStore {
         if (this.#active.position !== start) await file.seek(start, Deno.SeekMode.Start);
         this.#active.position = -1;
         unsynced = { file, start };
-        await writeAll(file, buf);
+        if (file.writeSync && total <= SYNC_WRITE_MAX_BYTES) {
+          for (let w = 0; w < total;) w += file.writeSync(buf.subarray(w));
+        } else await writeAll(file, buf);
         await file.syncData();
         unsynced = undefined; // durable now: a later failure (the index) must not cut these bytes
         this.#active.size = start + total;
@@ -692,6 +694,13 @@ function asStoreError(e: unknown, action: string): StoreError {
   if (e instanceof StoreError) return e;
   return new StoreError("io", `${action}: ${(e as Error).message}`, { cause: e });
 }
+
+/**
+ * Batches up to this size are written synchronously: a small write(2) into
+ * the page cache takes microseconds, where the async hop through the
+ * runtime's blocking pool took about 0.7 ms under load, once per group commit.
+ */
+const SYNC_WRITE_MAX_BYTES = 256 * 1024;
 
 async function writeAll(file: DriveFile, bytes: Uint8Array): Promise<void> {
   let written = 0;

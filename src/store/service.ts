@@ -60,7 +60,18 @@ interface Session {
   offset: number;
   started: number;
   lastUsed: number;
+  /** Settles once every chunk of the pieces so far is durable; rejects if one could not be stored. */
+  durable: Promise<void>;
+  /** Durability of the pieces not yet awaited, oldest first. */
+  unsynced: Promise<void>[];
 }
+
+/**
+ * Pieces of one session whose chunks may wait for the drives at once before
+ * `writeData` waits too: bounds the sealed bytes queued ahead of the disks
+ * at about this many MiB per upload.
+ */
+const UNSYNCED_PIECES = 8;
 
 /** Garbage-collection settings. */
 export interface GcOptions {
@@ -210,8 +221,17 @@ export class StoreService {
           if (tail) chunks.push(tail);
           s.chunker = null;
         }
-        return { result: await this.#storeChunks(chunks) };
+        const { result, durable } = this.#storeChunks(chunks);
+        // Durable later, with the journal record of the batch that commits the manifest.
+        s.durable = Promise.all([s.durable, durable]).then(() => undefined);
+        s.durable.catch(() => undefined); // observed by that journal append
+        s.unsynced.push(durable);
+        while (s.unsynced.length > UNSYNCED_PIECES) await s.unsynced.shift();
+        return { result };
       }
+      case "writeDurable":
+        await this.#sessionsDurable([req.writeId], "wait for its durability");
+        return { result: { ok: true } };
       case "writeRelease":
         return { result: { released: this.#sessions.delete(req.writeId) } };
       case "readChunks": {
@@ -246,8 +266,16 @@ export class StoreService {
       case "repairChunk":
         return { result: await this.#segments.repair(req.id, undefined, req.bad) };
       case "journalAppend":
-        await this.#appendJournal(req.seq, req.changeset);
+        await this.#appendJournal(req.seq, req.changeset, req.writeIds);
         return { result: { ok: true } };
+      case "journalTail": {
+        const { records, unreadable } = await this.readJournal(req.afterSeq);
+        const tail = records.map((r) => ({ seq: r.seq, changeset: r.changeset }));
+        return {
+          result: { records: tail, unreadable },
+          transfer: tail.map((r) => r.changeset.buffer as ArrayBuffer),
+        };
+      }
       case "indexCheckpoint":
         return { result: await this.#checkpoint(req.seq, req.path) };
       default:
@@ -255,12 +283,34 @@ export class StoreService {
     }
   }
 
-  async #appendJournal(seq: number, changeset: Uint8Array): Promise<void> {
+  /** Settles once every chunk of the sessions is durable; rejects if one could not be stored. */
+  #sessionsDurable(writeIds: string[], action: string): Promise<void> {
+    const waits = writeIds.map((writeId) => {
+      const s = this.#sessions.get(writeId);
+      if (!s) {
+        throw new StoreError(
+          "notFound",
+          `Cannot ${action}: write session "${writeId}" is gone, so its chunks may not be durable`,
+        );
+      }
+      return s.durable;
+    });
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  /**
+   * Makes journal record `seq` durable together with every chunk of the
+   * named write sessions (queued before it, so the same group commit usually
+   * carries both); fails if any of those chunks could not be stored.
+   */
+  async #appendJournal(seq: number, changeset: Uint8Array, writeIds: string[]): Promise<void> {
+    const chunks = this.#sessionsDurable(writeIds, `journal index batch ${seq}`);
     const id = journalId(seq);
     const plain = encodeJournalRecord({ seq, at: Date.now(), changeset });
     const sealed = sealChunk(this.#keys.sealKey, id, plain);
     // Plaintext 0: the statistic counts object data (amber_unique_chunk_bytes), not the index's.
-    await this.#segments.append(id, sealed, 0).durable;
+    const record = this.#segments.append(id, sealed, 0).durable;
+    await Promise.all([chunks, record]);
   }
 
   /** Writes a checkpoint onto the online drives; it counts once a write quorum of them hold it. */
@@ -354,7 +404,14 @@ export class StoreService {
     let s = this.#sessions.get(writeId);
     const now = Date.now();
     if (!s && offset === 0) {
-      s = { chunker: new Chunker(), offset: 0, started: now, lastUsed: now };
+      s = {
+        chunker: new Chunker(),
+        offset: 0,
+        started: now,
+        lastUsed: now,
+        durable: Promise.resolve(),
+        unsynced: [],
+      };
       this.#sessions.set(writeId, s);
     }
     if (!s?.chunker || s.offset !== offset) {
@@ -415,7 +472,16 @@ export class StoreService {
     return report;
   }
 
-  async #storeChunks(chunks: Uint8Array[]): Promise<StoreResults["writeData"]> {
+  /**
+   * Seals and queues the chunks not stored yet.
+   *
+   * @returns The manifest entries and byte counts at once, and a promise that
+   *   settles when every listed chunk is durable (the new ones and those
+   *   another write is storing now).
+   */
+  #storeChunks(
+    chunks: Uint8Array[],
+  ): { result: StoreResults["writeData"]; durable: Promise<void> } {
     const entries = new Uint8Array(chunks.length * MANIFEST_ENTRY_BYTES);
     const view = new DataView(entries.buffer);
     const waits: Promise<void>[] = [];
@@ -442,8 +508,9 @@ export class StoreService {
       this.#inFlight.set(hex, done);
       waits.push(done);
     });
-    await Promise.all(waits);
-    return { entries, storedBytes, newBytes, sealedBytes };
+    const durable = Promise.all(waits).then(() => undefined);
+    durable.catch(() => undefined); // observed by the session's journal append
+    return { result: { entries, storedBytes, newBytes, sealedBytes }, durable };
   }
 
   /** Stops background work and closes files. */

@@ -50,6 +50,7 @@ async function write(call: Call, data: Uint8Array, keepPinned = false): Promise<
     data: copy.slice(half).buffer,
     last: true,
   });
+  await call({ type: "writeDurable", writeId });
   if (!keepPinned) await call({ type: "writeRelease", writeId });
   const m = new Uint8Array(a.entries.length + b.entries.length);
   m.set(a.entries);
@@ -200,7 +201,12 @@ Deno.test("collectGarbage - compaction moves live records and removes mostly-dea
 Deno.test("StoreService - GC keeps journal records newer than the last checkpoint, collects older ones", async () => {
   await withStore({ graceMs: 0, referenced: nothingReferenced() }, async (call, dir) => {
     for (const seq of [1, 2, 3]) {
-      await call({ type: "journalAppend", seq, changeset: new Uint8Array([seq, 1, 2, 3]) });
+      await call({
+        type: "journalAppend",
+        seq,
+        changeset: new Uint8Array([seq, 1, 2, 3]),
+        writeIds: [],
+      });
     }
     await call({ type: "collectGarbage" });
     assert.equal((await call({ type: "stats" })).chunks, 3, "no checkpoint yet: all are kept");
@@ -217,7 +223,7 @@ Deno.test("StoreService.readJournal - records after a sequence, in order, the ne
   const svc = await StoreService.open(dir, { keys });
   try {
     const append = (seq: number, byte: number) =>
-      svc.handle({ type: "journalAppend", seq, changeset: new Uint8Array([byte]) });
+      svc.handle({ type: "journalAppend", seq, changeset: new Uint8Array([byte]), writeIds: [] });
     for (const seq of [3, 1, 2, 4]) await append(seq, seq);
     await new Promise((r) => setTimeout(r, 2));
     await append(3, 33);

@@ -60,7 +60,9 @@ async function write(call: Call, data: Uint8Array): Promise<Uint8Array> {
     data: data.slice().buffer,
     last: true,
   });
-  await call({ type: "writeRelease", writeId });
+  await call({ type: "writeDurable", writeId }).finally(() =>
+    call({ type: "writeRelease", writeId })
+  );
   return r.entries;
 }
 

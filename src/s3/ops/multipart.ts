@@ -83,6 +83,7 @@ export async function UploadPart(ctx: Ctx<"UploadPart">): Promise<OpResult> {
       manifest: body.manifest,
     },
     storedBytes: body.storedBytes,
+    writeIds: ctx.writes,
   });
   const headers: Record<string, string> = { etag: `"${body.md5Hex}"`, ...quotaWarningHeader(put) };
   if (body.checksum) {
@@ -140,6 +141,7 @@ export async function UploadPartCopy(ctx: Ctx<"UploadPartCopy">): Promise<OpResu
     uploadId,
     part: { partNumber, lastModified: ctx.now, ...part },
     storedBytes,
+    writeIds: ctx.writes,
     copiedFrom: rangeHeader === null
       ? { bucket: from.bucket, key: from.key, versionId: source.versionId }
       : undefined,

@@ -86,6 +86,7 @@ export async function PutObject(ctx: Ctx<"PutObject">): Promise<OpResult> {
     ...conditions,
     appendOnly: !mayRemoveData(ctx.principal, bucket),
     storedBytes: body.storedBytes,
+    writeIds: ctx.writes,
   });
   const headers: Record<string, string> = {
     etag: `"${body.md5Hex}"`,
