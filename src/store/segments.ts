@@ -98,9 +98,23 @@ interface Pending {
   record: Uint8Array;
   plain: number;
   shard: ShardColumns;
+  /** May wait for a later fsync: nobody waits on it until a sync is asked for (see `requestSync`). */
+  lazy: boolean;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
+
+/** A group commit written to the active segment and not yet fsync'd. */
+interface Written {
+  batch: Pending[];
+  /** Offset of its first record. */
+  start: number;
+}
+
+/** Lazily written bytes that make the next group commit fsync anyway. */
+const LAZY_SYNC_BYTES = 8 * 1024 * 1024;
+/** Longest a lazily written record waits for its fsync when nothing asks for one, ms. */
+const LAZY_SYNC_DELAY_MS = 20;
 
 /**
  * The segment files and chunk index of one drive. A record is a whole sealed
@@ -122,6 +136,11 @@ export class SegmentStore {
   };
   #queue: Pending[] = [];
   #flushing: Promise<void> | undefined;
+  /** Group commits written but not yet fsync'd, oldest first; all in the active segment. */
+  #unsynced: Written[] = [];
+  #unsyncedBytes = 0;
+  #syncWanted = false;
+  #syncTimer: ReturnType<typeof setTimeout> | undefined;
   #lookup;
   #insert;
   #relocate;
@@ -304,11 +323,12 @@ export class SegmentStore {
     id: Uint8Array,
     header: ShardHeader,
     shard: Uint8Array,
+    opts: { lazy?: boolean } = {},
   ): { durable: Promise<void>; recordBytes: number } {
     const record = encodeRecord(RecordType.Shard, id, [encodeShardHeader(header), shard]);
     const info = { shard: header.shard, k: header.k, m: header.m, crc: header.sealedCrc };
     return {
-      durable: this.#enqueue("chunk", id, record, header.plainBytes, info),
+      durable: this.#enqueue("chunk", id, record, header.plainBytes, info, opts.lazy),
       recordBytes: record.length,
     };
   }
@@ -319,12 +339,19 @@ export class SegmentStore {
     record: Uint8Array,
     plain: number,
     shard: ShardColumns = null,
+    lazy = false,
   ): Promise<void> {
     const durable = new Promise<void>((resolve, reject) => {
-      this.#queue.push({ kind, id, record, plain, shard, resolve, reject });
+      this.#queue.push({ kind, id, record, plain, shard, lazy, resolve, reject });
     });
     this.#flushing ??= this.#flushLoop();
     return durable;
+  }
+
+  /** fsyncs lazily written records now (someone is waiting for them). */
+  requestSync(): void {
+    this.#syncWanted = true;
+    if (this.#unsynced.length > 0) this.#flushing ??= this.#flushLoop();
   }
 
   /**
@@ -487,42 +514,105 @@ export class SegmentStore {
     this.#retired.delete(n);
   }
 
+  /**
+   * Group commit: writes what is queued, then fsyncs unless every record
+   * written since the last fsync is lazy, there are under LAZY_SYNC_BYTES of
+   * them and no sync was asked for (a timer asks after LAZY_SYNC_DELAY_MS).
+   * Records are indexed and acknowledged only after the fsync that covers them.
+   */
   async #flushLoop(): Promise<void> {
     // Let the current turn queue more records before the first write.
     await new Promise((r) => setImmediate(r));
-    while (this.#queue.length > 0) {
+    while (this.#queue.length > 0 || (this.#syncWanted && this.#unsynced.length > 0)) {
       const batch = this.#queue;
       this.#queue = [];
-      /** Set while this batch's bytes may sit in the file unacknowledged: from the write to its fsync. */
-      let unsynced: { file: DriveFile; start: number } | undefined;
-      try {
-        if (this.#active.size >= this.#segmentMaxBytes) {
-          await this.#startSegment(this.#active.segment + 1);
-        }
-        const { segment, file } = this.#active;
-        const start = this.#active.size;
-        const total = batch.reduce((n, p) => n + p.record.length, 0);
-        const buf = new Uint8Array(total);
-        let off = 0;
-        for (const p of batch) {
-          buf.set(p.record, off);
-          off += p.record.length;
-        }
-        // Writes are sequential, so the file position is already at the end unless a write failed.
-        if (this.#active.position !== start) await file.seek(start, Deno.SeekMode.Start);
-        this.#active.position = -1;
-        unsynced = { file, start };
-        if (file.writeSync && total <= SYNC_WRITE_MAX_BYTES) {
-          for (let w = 0; w < total;) w += file.writeSync(buf.subarray(w));
-        } else await writeAll(file, buf);
-        await file.syncData();
-        unsynced = undefined; // durable now: a later failure (the index) must not cut these bytes
-        this.#active.size = start + total;
-        this.#active.position = start + total;
-        this.#db.exec("BEGIN");
-        off = start;
-        const now = Date.now();
-        for (const p of batch) {
+      if (batch.length > 0 && !await this.#write(batch)) continue;
+      if (batch.some((p) => !p.lazy)) this.#syncWanted = true;
+      if (this.#syncWanted || this.#unsyncedBytes >= LAZY_SYNC_BYTES) await this.#sync();
+    }
+    if (this.#unsynced.length > 0 && !this.#syncTimer) {
+      this.#syncTimer = setTimeout(() => {
+        this.#syncTimer = undefined;
+        this.requestSync();
+      }, LAZY_SYNC_DELAY_MS);
+    }
+    this.#flushing = undefined;
+  }
+
+  /**
+   * Writes one group commit at the end of the active segment (rolling to a
+   * new one first when it is full).
+   *
+   * @returns False when the write failed; the batch is then rejected and
+   *   whatever part of it reached the file cut off.
+   */
+  async #write(batch: Pending[]): Promise<boolean> {
+    /** Set while this batch's bytes may sit in the file: from the write until it is accounted for. */
+    let unwritten: { file: DriveFile; start: number } | undefined;
+    try {
+      if (this.#active.size >= this.#segmentMaxBytes) {
+        await this.#sync(); // the old segment's records are durable before it closes
+        await this.#startSegment(this.#active.segment + 1);
+      }
+      const { file } = this.#active;
+      const start = this.#active.size;
+      const total = batch.reduce((n, p) => n + p.record.length, 0);
+      const buf = new Uint8Array(total);
+      let off = 0;
+      for (const p of batch) {
+        buf.set(p.record, off);
+        off += p.record.length;
+      }
+      // Writes are sequential, so the file position is already at the end unless a write failed.
+      if (this.#active.position !== start) await file.seek(start, Deno.SeekMode.Start);
+      this.#active.position = -1;
+      unwritten = { file, start };
+      if (file.writeSync && total <= SYNC_WRITE_MAX_BYTES) {
+        for (let w = 0; w < total;) w += file.writeSync(buf.subarray(w));
+      } else await writeAll(file, buf);
+      this.#active.size = start + total;
+      this.#active.position = start + total;
+      this.#unsynced.push({ batch, start });
+      this.#unsyncedBytes += total;
+      return true;
+    } catch (e) {
+      // Cut off what part of the batch reached the file (a full disk takes some of a write), so
+      // no torn record sits after the last good one; the next batch is written at `start` again.
+      await unwritten?.file.truncate(unwritten.start).catch(() => undefined);
+      const err = this.#writeError(e);
+      for (const p of batch) p.reject(err);
+      return false;
+    }
+  }
+
+  /** fsyncs the written group commits, then indexes and acknowledges their records. */
+  async #sync(): Promise<void> {
+    const written = this.#unsynced;
+    this.#unsynced = [];
+    this.#unsyncedBytes = 0;
+    this.#syncWanted = false;
+    clearTimeout(this.#syncTimer);
+    this.#syncTimer = undefined;
+    if (written.length === 0) return;
+    const { segment, file } = this.#active;
+    try {
+      await file.syncData();
+    } catch (e) {
+      // None of them is known durable: cut them all off; the next batch is written there again.
+      await file.truncate(written[0].start).catch(() => undefined);
+      this.#active.size = written[0].start;
+      this.#active.position = -1;
+      const err = this.#writeError(e);
+      for (const w of written) for (const p of w.batch) p.reject(err);
+      return;
+    }
+    // Durable now: a later failure (the index) must not cut these bytes.
+    try {
+      this.#db.exec("BEGIN");
+      const now = Date.now();
+      for (const w of written) {
+        let off = w.start;
+        for (const p of w.batch) {
           if (p.kind === "chunk") {
             const sh = p.shard;
             this.#insert.run(
@@ -540,28 +630,29 @@ export class SegmentStore {
           } else if (p.kind === "move") this.#relocate.run(segment, off, p.id);
           off += p.record.length;
         }
-        this.#db.exec("COMMIT");
-        for (const p of batch) p.resolve();
-      } catch (e) {
-        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-        // Cut off what part of the batch reached the file (a full disk takes some of a write), so
-        // no torn record sits after the last good one; the next batch is written at `start` again.
-        await unsynced?.file.truncate(unsynced.start).catch(() => undefined);
-        const err = isNoRoom(e)
-          ? new StoreError(
-            "full",
-            `Cannot write segment ${this.#active.segment}: no room left (${(e as Error).message})`,
-            { cause: e },
-          )
-          : new StoreError(
-            "io",
-            `Cannot write segment ${this.#active.segment}: ${(e as Error).message}`,
-            { cause: e },
-          );
-        for (const p of batch) p.reject(err);
       }
+      this.#db.exec("COMMIT");
+    } catch (e) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      const err = this.#writeError(e);
+      for (const w of written) for (const p of w.batch) p.reject(err);
+      return;
     }
-    this.#flushing = undefined;
+    for (const w of written) for (const p of w.batch) p.resolve();
+  }
+
+  #writeError(e: unknown): StoreError {
+    return isNoRoom(e)
+      ? new StoreError(
+        "full",
+        `Cannot write segment ${this.#active.segment}: no room left (${(e as Error).message})`,
+        { cause: e },
+      )
+      : new StoreError(
+        "io",
+        `Cannot write segment ${this.#active.segment}: ${(e as Error).message}`,
+        { cause: e },
+      );
   }
 
   /**
@@ -684,6 +775,7 @@ export class SegmentStore {
 
   /** Waits for queued writes, then closes files. */
   async close(): Promise<void> {
+    this.requestSync();
     await this.#flushing;
     this.#active.file.close();
     this.#db.close();

@@ -226,6 +226,7 @@ export class StoreService {
         s.durable = Promise.all([s.durable, durable]).then(() => undefined);
         s.durable.catch(() => undefined); // observed by that journal append
         s.unsynced.push(durable);
+        if (s.unsynced.length > UNSYNCED_PIECES) this.#segments.requestSync();
         while (s.unsynced.length > UNSYNCED_PIECES) await s.unsynced.shift();
         return { result };
       }
@@ -285,6 +286,7 @@ export class StoreService {
 
   /** Settles once every chunk of the sessions is durable; rejects if one could not be stored. */
   #sessionsDurable(writeIds: string[], action: string): Promise<void> {
+    this.#segments.requestSync();
     const waits = writeIds.map((writeId) => {
       const s = this.#sessions.get(writeId);
       if (!s) {
@@ -500,7 +502,10 @@ export class StoreService {
       }
       if (this.#segments.touch(id)) return;
       const sealed = sealChunk(this.#keys.sealKey, id, chunk);
-      const { durable, recordBytes } = this.#segments.append(id, sealed, chunk.length);
+      // Lazy: fsync'd with the journal record that commits the manifest (or when more pile up).
+      const { durable, recordBytes } = this.#segments.append(id, sealed, chunk.length, {
+        lazy: true,
+      });
       storedBytes += recordBytes;
       sealedBytes += sealed.length;
       newBytes += chunk.length;

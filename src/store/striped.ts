@@ -200,19 +200,21 @@ export class StripedStore {
    * @param id Chunk id.
    * @param sealed Sealed chunk.
    * @param plain Plaintext bytes (statistics).
+   * @param opts `lazy`: the shards may wait for a later fsync until {@linkcode StripedStore.requestSync}.
    * @returns The durability promise and the bytes the records take on disk.
    */
   append(
     id: Uint8Array,
     sealed: Uint8Array,
     plain: number,
+    opts: { lazy?: boolean } = {},
   ): { durable: Promise<void>; recordBytes: number } {
     const stripe = { k: this.k, m: this.m, crc: crc32(sealed), plain };
     const targets = [...Array(this.k + this.m).keys()].map((j) => ({
       drive: this.#home(id, j),
       shard: j,
     }));
-    const { writes, recordBytes } = this.#writeShards(id, sealed, stripe, targets);
+    const { writes, recordBytes } = this.#writeShards(id, sealed, stripe, targets, opts.lazy);
     const durable = Promise.allSettled(writes).then((results) => {
       const failed = targets.filter((_, j) => results[j].status === "rejected");
       // Owed before acknowledged: a debt must survive a crash right after the 200.
@@ -234,6 +236,11 @@ export class StripedStore {
       }
     });
     return { durable, recordBytes };
+  }
+
+  /** fsyncs lazily appended shards on every drive now (a writer is waiting for them). */
+  requestSync(): void {
+    for (const d of this.drives) d.store?.requestSync();
   }
 
   /** Shards of a chunk on every online drive. */
@@ -489,20 +496,26 @@ export class StripedStore {
     sealed: Uint8Array,
     stripe: { k: number; m: number; crc: number; plain: number },
     targets: Target[],
+    lazy = false,
   ): { writes: Promise<void>[]; recordBytes: number } {
     const shards = this.#code(stripe.k, stripe.m).split(sealed);
     let recordBytes = 0;
     const writes = targets.map((t) => {
       const store = this.drives[t.drive].store;
       if (!store) return Promise.reject(new StoreError("io", `Drive ${t.drive} is offline`));
-      const r = store.appendShard(id, {
-        shard: t.shard,
-        k: stripe.k,
-        m: stripe.m,
-        sealedBytes: sealed.length,
-        sealedCrc: stripe.crc,
-        plainBytes: stripe.plain,
-      }, shards[t.shard]);
+      const r = store.appendShard(
+        id,
+        {
+          shard: t.shard,
+          k: stripe.k,
+          m: stripe.m,
+          sealedBytes: sealed.length,
+          sealedCrc: stripe.crc,
+          plainBytes: stripe.plain,
+        },
+        shards[t.shard],
+        { lazy },
+      );
       recordBytes += r.recordBytes;
       return r.durable;
     });

@@ -453,6 +453,28 @@ function sameSignature(expected: string, provided: string): boolean {
   return timingSafeEqual(enc.encode(expected), enc.encode(provided.toLowerCase()));
 }
 
+/** Signing keys derived lately: a client signs every request of a day with the same one. */
+const signingKeys = new Map<string, Uint8Array>();
+/** Keys remembered at most (the cache starts over when full). */
+const SIGNING_KEYS_CACHED = 256;
+
+/** {@linkcode signingKey}, remembered per secret and scope: four HMACs saved per request. */
+function cachedSigningKey(
+  secret: string,
+  date: string,
+  region: string,
+  service: string,
+): Uint8Array {
+  const id = `${secret}\n${date}\n${region}\n${service}`;
+  let key = signingKeys.get(id);
+  if (!key) {
+    if (signingKeys.size >= SIGNING_KEYS_CACHED) signingKeys.clear();
+    key = signingKey(secret, date, region, service);
+    signingKeys.set(id, key);
+  }
+  return key;
+}
+
 function finish(
   parts: SignedParts,
   input: VerifyInput,
@@ -469,7 +491,7 @@ function finish(
   });
   const scope = credentialScope(parts.date, parts.region, parts.service);
   const sts = stringToSign(parts.amzDate, scope, sha256Hex(canonical));
-  const key = signingKey(secret, parts.date, parts.region, parts.service);
+  const key = cachedSigningKey(secret, parts.date, parts.region, parts.service);
   const expected = hmacHex(key, sts);
   if (!sameSignature(expected, parts.signature)) {
     throw new S3Error("SignatureDoesNotMatch", {
