@@ -53,7 +53,7 @@ export function vaultFlags(s: SandboxInputs): string[] {
     "--unstable-worker-options",
     "--no-prompt",
     // Workers free transferred chunk buffers with minor GCs (src/channel/churn.ts).
-    "--v8-flags=--expose-gc,--max-semi-space-size=4",
+    "--v8-flags=--expose-gc,--max-semi-space-size=1",
   ];
 }
 

@@ -195,6 +195,7 @@ export class ReedSolomon {
    * @returns `k + m` shards of {@linkcode shardBytes} each, data first.
    */
   split(data: Uint8Array): Uint8Array[] {
+    if (this.k === 1 && this.m === 0) return [data]; // one drive: the chunk is its only shard, no copy
     const size = this.shardBytes(data.length);
     const buf = new Uint8Array(size * (this.k + this.m));
     const shards: Uint8Array[] = [];

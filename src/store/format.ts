@@ -167,7 +167,7 @@ export function decodeSegmentHeader(bytes: Uint8Array, name = "segment"): Segmen
  * @param type Record type.
  * @param id 32-byte chunk id.
  * @param payload Record payload, e.g. a sealed chunk, or its parts in order
- *   (a shard header and the shard, framed without an extra copy).
+ *   (a shard header and the shard).
  * @returns The framed record, owning its buffer.
  */
 export function encodeRecord(
@@ -175,6 +175,30 @@ export function encodeRecord(
   id: Uint8Array,
   payload: Uint8Array | Uint8Array[],
 ): Uint8Array {
+  const parts = frameRecord(type, id, payload);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * Frames one record without copying its payload: the record is the
+ * returned parts written in order (head, payload parts, CRC trailer).
+ *
+ * @param type Record type.
+ * @param id 32-byte chunk id.
+ * @param payload Record payload, or its parts in order.
+ * @returns The record's parts.
+ */
+export function frameRecord(
+  type: RecordType,
+  id: Uint8Array,
+  payload: Uint8Array | Uint8Array[],
+): Uint8Array[] {
   const parts = Array.isArray(payload) ? payload : [payload];
   const payloadBytes = parts.reduce((n, p) => n + p.length, 0);
   if (id.length !== CHUNK_ID_BYTES) {
@@ -184,18 +208,15 @@ export function encodeRecord(
   if (length > RECORD_MAX_BYTES) {
     throw new RangeError(`Cannot encode record: ${length} bytes exceeds ${RECORD_MAX_BYTES}`);
   }
-  const out = new Uint8Array(length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, length);
-  out[4] = type;
-  out.set(id, 5);
-  let at = 5 + CHUNK_ID_BYTES;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  view.setUint32(length - 4, crc32(out.subarray(0, length - 4)));
-  return out;
+  const head = new Uint8Array(5 + CHUNK_ID_BYTES);
+  new DataView(head.buffer).setUint32(0, length);
+  head[4] = type;
+  head.set(id, 5);
+  let crc = crc32(head);
+  for (const p of parts) crc = crc32(p, crc);
+  const tail = new Uint8Array(4);
+  new DataView(tail.buffer).setUint32(0, crc);
+  return [head, ...parts, tail];
 }
 
 /** Where one record sits in a scanned buffer. */

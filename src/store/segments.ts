@@ -24,9 +24,9 @@ import { isNoRoom, StoreError } from "./errors.ts";
 import {
   decodeSegmentHeader,
   decodeShard,
-  encodeRecord,
   encodeSegmentHeader,
   encodeShardHeader,
+  frameRecord,
   RecordType,
   scanRecords,
   scanSegment,
@@ -95,7 +95,10 @@ interface Pending {
   /** `chunk`: a new record; `move`: a live record copied by compaction; `tombstone`: a deletion marker. */
   kind: "chunk" | "move" | "tombstone";
   id: Uint8Array;
-  record: Uint8Array;
+  /** The record, as parts written in order (see `frameRecord`). */
+  parts: Uint8Array[];
+  /** Its bytes. */
+  length: number;
   plain: number;
   shard: ShardColumns;
   /** May wait for a later fsync: nobody waits on it until a sync is asked for (see `requestSync`). */
@@ -112,7 +115,7 @@ interface Written {
 }
 
 /** Lazily written bytes that make the next group commit fsync anyway. */
-const LAZY_SYNC_BYTES = 8 * 1024 * 1024;
+const LAZY_SYNC_BYTES = 4 * 1024 * 1024;
 /** Longest a lazily written record waits for its fsync when nothing asks for one, ms. */
 const LAZY_SYNC_DELAY_MS = 20;
 
@@ -141,6 +144,8 @@ export class SegmentStore {
   #unsyncedBytes = 0;
   #syncWanted = false;
   #syncTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Reused for every write (the flush loop writes one batch at a time). */
+  #writeBuffer?: Uint8Array;
   #lookup;
   #insert;
   #relocate;
@@ -325,24 +330,25 @@ export class SegmentStore {
     shard: Uint8Array,
     opts: { lazy?: boolean } = {},
   ): { durable: Promise<void>; recordBytes: number } {
-    const record = encodeRecord(RecordType.Shard, id, [encodeShardHeader(header), shard]);
+    const record = frameRecord(RecordType.Shard, id, [encodeShardHeader(header), shard]);
     const info = { shard: header.shard, k: header.k, m: header.m, crc: header.sealedCrc };
     return {
       durable: this.#enqueue("chunk", id, record, header.plainBytes, info, opts.lazy),
-      recordBytes: record.length,
+      recordBytes: record.reduce((n, p) => n + p.length, 0),
     };
   }
 
   #enqueue(
     kind: Pending["kind"],
     id: Uint8Array,
-    record: Uint8Array,
+    parts: Uint8Array[],
     plain: number,
     shard: ShardColumns = null,
     lazy = false,
   ): Promise<void> {
+    const length = parts.reduce((n, p) => n + p.length, 0);
     const durable = new Promise<void>((resolve, reject) => {
-      this.#queue.push({ kind, id, record, plain, shard, lazy, resolve, reject });
+      this.#queue.push({ kind, id, parts, length, plain, shard, lazy, resolve, reject });
     });
     this.#flushing ??= this.#flushLoop();
     return durable;
@@ -437,7 +443,7 @@ export class SegmentStore {
         this.#enqueue(
           "tombstone",
           id,
-          encodeRecord(RecordType.Tombstone, id, new Uint8Array(0)),
+          frameRecord(RecordType.Tombstone, id, new Uint8Array(0)),
           0,
         ),
       );
@@ -490,7 +496,7 @@ export class SegmentStore {
       for (const row of rows) {
         const record = await this.#readRange(n, row.offset, row.length);
         this.#unframe(record, row.id, { segment: n, offset: row.offset, length: row.length });
-        moves.push(this.#enqueue("move", row.id, record, 0));
+        moves.push(this.#enqueue("move", row.id, [record], 0));
         batchBytes += row.length;
         if (batchBytes >= COMPACT_BATCH_BYTES) await pace();
       }
@@ -556,20 +562,32 @@ export class SegmentStore {
       }
       const { file } = this.#active;
       const start = this.#active.size;
-      const total = batch.reduce((n, p) => n + p.record.length, 0);
-      const buf = new Uint8Array(total);
-      let off = 0;
-      for (const p of batch) {
-        buf.set(p.record, off);
-        off += p.record.length;
-      }
+      const total = batch.reduce((n, p) => n + p.length, 0);
       // Writes are sequential, so the file position is already at the end unless a write failed.
       if (this.#active.position !== start) await file.seek(start, Deno.SeekMode.Start);
       this.#active.position = -1;
       unwritten = { file, start };
-      if (file.writeSync && total <= SYNC_WRITE_MAX_BYTES) {
-        for (let w = 0; w < total;) w += file.writeSync(buf.subarray(w));
-      } else await writeAll(file, buf);
+      // Through one reused buffer, a few MiB at a time: no batch-sized allocation per commit.
+      const buf = this.#writeBuffer ??= new Uint8Array(WRITE_BUFFER_BYTES);
+      let fill = 0;
+      const put = async () => {
+        if (file.writeSync && fill <= SYNC_WRITE_MAX_BYTES) {
+          for (let w = 0; w < fill;) w += file.writeSync(buf.subarray(w, fill));
+        } else await writeAll(file, buf.subarray(0, fill));
+        fill = 0;
+      };
+      for (const p of batch) {
+        for (const part of p.parts) {
+          for (let at = 0; at < part.length;) {
+            if (fill === buf.length) await put();
+            const n = Math.min(part.length - at, buf.length - fill);
+            buf.set(part.subarray(at, at + n), fill);
+            fill += n;
+            at += n;
+          }
+        }
+      }
+      await put();
       this.#active.size = start + total;
       this.#active.position = start + total;
       this.#unsynced.push({ batch, start });
@@ -619,7 +637,7 @@ export class SegmentStore {
               p.id,
               segment,
               off,
-              p.record.length,
+              p.length,
               p.plain,
               now,
               sh?.shard ?? null,
@@ -628,7 +646,7 @@ export class SegmentStore {
               sh?.crc ?? 0,
             );
           } else if (p.kind === "move") this.#relocate.run(segment, off, p.id);
-          off += p.record.length;
+          off += p.length;
         }
       }
       this.#db.exec("COMMIT");
@@ -793,6 +811,9 @@ function asStoreError(e: unknown, action: string): StoreError {
  * runtime's blocking pool took about 0.7 ms under load, once per group commit.
  */
 const SYNC_WRITE_MAX_BYTES = 256 * 1024;
+
+/** Bytes of the buffer group commits are written through. */
+const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
 
 async function writeAll(file: DriveFile, bytes: Uint8Array): Promise<void> {
   let written = 0;

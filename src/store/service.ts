@@ -71,7 +71,7 @@ interface Session {
  * `writeData` waits too: bounds the sealed bytes queued ahead of the disks
  * at about this many MiB per upload.
  */
-const UNSYNCED_PIECES = 8;
+const UNSYNCED_PIECES = 4;
 
 /** Garbage-collection settings. */
 export interface GcOptions {

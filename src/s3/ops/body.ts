@@ -29,7 +29,7 @@ const PIECES_IN_FLIGHT = 4;
 /** Plaintext bytes asked of the store in one message on GET. */
 const READ_BATCH_BYTES = 1024 * 1024;
 /** Batches fetched ahead of the reader on GET: bounds memory at about 3 MiB per download. */
-const READ_AHEAD_BATCHES = 6;
+const READ_AHEAD_BATCHES = 3;
 /** Largest single PUT S3 accepts. */
 export const MAX_PUT_BYTES = 5 * 1024 ** 3;
 
