@@ -9,6 +9,12 @@
  * after every {@linkcode CHURN_GC_BYTES} it hands off, which keeps the
  * process's peak RSS near its working set.
  *
+ * The young generation is small (1 MiB semi-spaces), so under load the
+ * objects of requests in flight outlive it and are promoted; V8 then lets old
+ * space and the buffers it holds grow to several times the live size before
+ * a full collection, in each of five isolates. {@linkcode watchHeap} runs one
+ * whenever an isolate has grown by a few MiB since the last.
+ *
  * @module
  */
 
@@ -30,4 +36,32 @@ export function noteBufferChurn(bytes: number): void {
   if (churned < CHURN_GC_BYTES) return;
   churned = 0;
   gc?.({ type: "minor" });
+}
+
+/** Interval of the heap check, ms. */
+const HEAP_CHECK_MS = 250;
+/** Growth of the V8 heap since the last full collection that triggers one. */
+export const HEAP_GROWTH_GC_BYTES = 12 * 1024 * 1024;
+/** Growth of external (ArrayBuffer) memory since the last full collection that triggers one. */
+export const EXTERNAL_GROWTH_GC_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Checks this isolate's heap four times a second and runs a full collection when
+ * it grew past {@linkcode HEAP_GROWTH_GC_BYTES} (or its buffers past
+ * {@linkcode EXTERNAL_GROWTH_GC_BYTES}) since the last one; each costs a few
+ * ms on these small heaps. Does nothing when `gc` is not exposed.
+ */
+export function watchHeap(): void {
+  if (!gc) return;
+  let base = Deno.memoryUsage();
+  const timer = setInterval(() => {
+    const m = Deno.memoryUsage();
+    if (
+      m.heapUsed - base.heapUsed < HEAP_GROWTH_GC_BYTES &&
+      m.external - base.external < EXTERNAL_GROWTH_GC_BYTES
+    ) return;
+    gc({ type: "major" });
+    base = Deno.memoryUsage();
+  }, HEAP_CHECK_MS);
+  Deno.unrefTimer(timer);
 }

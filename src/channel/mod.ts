@@ -8,7 +8,7 @@
 export * from "./protocol.ts";
 export type * from "./policy.ts";
 export { ChannelError, Client, serve } from "./port.ts";
-export { CHURN_GC_BYTES, noteBufferChurn } from "./churn.ts";
+export { CHURN_GC_BYTES, noteBufferChurn, watchHeap } from "./churn.ts";
 export type { Endpoint, Handled } from "./port.ts";
 
 import type {

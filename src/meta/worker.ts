@@ -12,10 +12,13 @@ import {
   serve,
   type StoreRequest,
   type StoreResults,
+  watchHeap,
 } from "../channel/mod.ts";
 import { metaErrorToWire, MetaService } from "./service.ts";
 import { auditSigner } from "./audit_seal.ts";
 import { fourEyesConfig, type FourEyesSettings } from "./four_eyes.ts";
+
+watchHeap();
 
 declare const self: Worker & { close(): void };
 

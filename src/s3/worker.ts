@@ -13,12 +13,15 @@ import {
   type ScrubResults,
   type StoreRequest,
   type StoreResults,
+  watchHeap,
 } from "../channel/mod.ts";
 import { log, setLogLevel, VaultMetrics } from "../ops/mod.ts";
 import type { LogLevel, SignalThresholds } from "../ops/mod.ts";
 import { createApp } from "./app.ts";
 import { KeyDirectory } from "./key_directory.ts";
 import { SignalMonitor } from "./signals.ts";
+
+watchHeap();
 
 declare const self: Worker & { close(): void };
 

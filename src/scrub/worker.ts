@@ -12,12 +12,15 @@ import {
   serve,
   type StoreRequest,
   type StoreResults,
+  watchHeap,
   type WireError,
 } from "../channel/mod.ts";
 import { SCRUB_CHECKPOINT_FILE } from "../permissions.ts";
 import { fileCheckpoint } from "./checkpoint.ts";
 import { tryLockVault } from "./lock.ts";
 import { Scrubber } from "./scrubber.ts";
+
+watchHeap();
 
 /** The message main sends to start the scrubber. */
 export interface ScrubInit {

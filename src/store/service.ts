@@ -71,7 +71,7 @@ interface Session {
  * `writeData` waits too: bounds the sealed bytes queued ahead of the disks
  * at about this many MiB per upload.
  */
-const UNSYNCED_PIECES = 4;
+const UNSYNCED_PIECES = 3;
 
 /** Garbage-collection settings. */
 export interface GcOptions {

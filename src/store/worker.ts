@@ -10,9 +10,12 @@ import {
   type MetaResults,
   serve,
   type StoreRequest,
+  watchHeap,
 } from "../channel/mod.ts";
 import { refuseUnlistedStore } from "./drives.ts";
 import { storeErrorToWire, type StoreKeys, StoreService } from "./service.ts";
+
+watchHeap();
 
 /** The message main sends to start the store. */
 export interface StoreInit {

@@ -24,8 +24,8 @@ import { checkBodyLimit } from "./quota.ts";
 
 /** Size of the pieces sent to the store; large enough to amortise messaging, small enough to stream. */
 const PIECE_BYTES = 1024 * 1024;
-/** Pieces in flight to the store per upload: bounds memory at about 4 MiB per upload. */
-const PIECES_IN_FLIGHT = 4;
+/** Pieces in flight to the store per upload: bounds memory at about 3 MiB per upload. */
+const PIECES_IN_FLIGHT = 3;
 /** Plaintext bytes asked of the store in one message on GET. */
 const READ_BATCH_BYTES = 1024 * 1024;
 /** Batches fetched ahead of the reader on GET: bounds memory at about 3 MiB per download. */
