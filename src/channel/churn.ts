@@ -39,11 +39,11 @@ export function noteBufferChurn(bytes: number): void {
 }
 
 /** Interval of the heap check, ms. */
-const HEAP_CHECK_MS = 250;
+const HEAP_CHECK_MS = 100;
 /** Growth of the V8 heap since the last full collection that triggers one. */
 export const HEAP_GROWTH_GC_BYTES = 12 * 1024 * 1024;
 /** Growth of external (ArrayBuffer) memory since the last full collection that triggers one. */
-export const EXTERNAL_GROWTH_GC_BYTES = 16 * 1024 * 1024;
+export const EXTERNAL_GROWTH_GC_BYTES = 8 * 1024 * 1024;
 
 /**
  * Checks this isolate's heap four times a second and runs a full collection when

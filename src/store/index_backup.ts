@@ -77,22 +77,64 @@ export function journalIdFloor(seq: number): Uint8Array {
   return id;
 }
 
-/** Encodes a journal record's plaintext. */
-export function encodeJournalRecord(r: JournalRecord): Uint8Array {
-  const out = new Uint8Array(RECORD_HEADER_BYTES + r.changeset.length);
-  const view = new DataView(out.buffer);
-  view.setBigUint64(0, BigInt(r.seq));
-  view.setFloat64(8, r.at);
-  out.set(r.changeset, RECORD_HEADER_BYTES);
+/**
+ * Plaintext bytes of one journal record piece. A batch's changeset can be
+ * larger than one record may be (completing a 5 GiB upload writes its
+ * 70,000-entry manifest and as many chunk refcounts), so it is split.
+ */
+export const JOURNAL_PIECE_BYTES = 3 * 1024 * 1024;
+/** Marks a piece's header; a changeset never starts with 0xff (its tables start 'T' or 'P'). */
+const PIECE_MARK = [0xff, 0x4a, 0x50, 0x31]; // "\xffJP1"
+/** seq, at, mark, piece index, piece count, batch nonce. */
+const PIECE_HEADER_BYTES = RECORD_HEADER_BYTES + 4 + 2 + 2 + 8;
+
+/** One decoded journal record: a piece of a batch (a record from before pieces is piece 0 of 1). */
+export interface JournalPiece {
+  seq: number;
+  at: number;
+  /** Which write of the sequence it belongs to (hex of 8 random bytes; "" for a record before pieces). */
+  batch: string;
+  index: number;
+  count: number;
+  bytes: Uint8Array;
+}
+
+/**
+ * Encodes a batch as the plaintexts of its journal records, at most
+ * {@linkcode JOURNAL_PIECE_BYTES} of changeset each.
+ *
+ * @param r The batch.
+ * @param batchNonce 8 random bytes naming this write of it.
+ */
+export function encodeJournalPieces(r: JournalRecord, batchNonce: Uint8Array): Uint8Array[] {
+  const count = Math.max(1, Math.ceil(r.changeset.length / JOURNAL_PIECE_BYTES));
+  if (count > 0xffff) throw new RangeError(`Cannot journal batch ${r.seq}: it is too large`);
+  const out: Uint8Array[] = [];
+  for (let index = 0; index < count; index++) {
+    const bytes = r.changeset.subarray(
+      index * JOURNAL_PIECE_BYTES,
+      (index + 1) * JOURNAL_PIECE_BYTES,
+    );
+    const plain = new Uint8Array(PIECE_HEADER_BYTES + bytes.length);
+    const view = new DataView(plain.buffer);
+    view.setBigUint64(0, BigInt(r.seq));
+    view.setFloat64(8, r.at);
+    plain.set(PIECE_MARK, 16);
+    view.setUint16(20, index);
+    view.setUint16(22, count);
+    plain.set(batchNonce.subarray(0, 8), 24);
+    plain.set(bytes, PIECE_HEADER_BYTES);
+    out.push(plain);
+  }
   return out;
 }
 
 /**
- * Decodes a journal record's plaintext.
+ * Decodes one journal record's plaintext.
  *
  * @throws {StoreError} `corrupt` when it is short or its sequence disagrees with `expectSeq`.
  */
-export function decodeJournalRecord(plain: Uint8Array, expectSeq: number): JournalRecord {
+export function decodeJournalPiece(plain: Uint8Array, expectSeq: number): JournalPiece {
   if (plain.length < RECORD_HEADER_BYTES) {
     throw new StoreError("corrupt", `Journal record ${expectSeq} is ${plain.length} bytes long`);
   }
@@ -101,7 +143,51 @@ export function decodeJournalRecord(plain: Uint8Array, expectSeq: number): Journ
   if (seq !== expectSeq) {
     throw new StoreError("corrupt", `Journal record ${expectSeq} says it is record ${seq}`);
   }
-  return { seq, at: view.getFloat64(8), changeset: plain.slice(RECORD_HEADER_BYTES) };
+  const at = view.getFloat64(8);
+  const pieced = plain.length >= PIECE_HEADER_BYTES &&
+    PIECE_MARK.every((b, i) => plain[RECORD_HEADER_BYTES + i] === b);
+  if (!pieced) {
+    return { seq, at, batch: "", index: 0, count: 1, bytes: plain.slice(RECORD_HEADER_BYTES) };
+  }
+  let batch = "";
+  for (const b of plain.subarray(24, 32)) batch += b.toString(16).padStart(2, "0");
+  return {
+    seq,
+    at,
+    batch,
+    index: view.getUint16(20),
+    count: view.getUint16(22),
+    bytes: plain.slice(PIECE_HEADER_BYTES),
+  };
+}
+
+/**
+ * The newest complete write of one sequence from its decoded pieces.
+ *
+ * @returns The record, or undefined when no write of it has all its pieces.
+ */
+export function assembleJournalRecord(pieces: JournalPiece[]): JournalRecord | undefined {
+  const writes = new Map<string, JournalPiece[]>();
+  for (const p of pieces) {
+    const key = `${p.batch}/${p.at}/${p.count}`;
+    writes.set(key, [...writes.get(key) ?? [], p]);
+  }
+  let best: JournalRecord | undefined;
+  for (const w of writes.values()) {
+    const byIndex = new Map(w.map((p) => [p.index, p]));
+    const { seq, at, count } = w[0];
+    if (byIndex.size !== count || (best && at <= best.at)) continue;
+    const parts = [...Array(count).keys()].map((i) => byIndex.get(i)?.bytes);
+    if (!parts.every((p) => p !== undefined)) continue;
+    const changeset = new Uint8Array(parts.reduce((n, p) => n + p!.length, 0));
+    let off = 0;
+    for (const p of parts as Uint8Array[]) {
+      changeset.set(p, off);
+      off += p.length;
+    }
+    best = { seq, at, changeset };
+  }
+  return best;
 }
 
 function pieceId(seq: number, piece: number): Uint8Array {

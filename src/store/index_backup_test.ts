@@ -3,10 +3,12 @@ import { randomBytes } from "node:crypto";
 import { DatabaseSync } from "node:sqlite";
 import { StoreError } from "./errors.ts";
 import {
+  assembleJournalRecord,
   CHECKPOINT_FILE,
   CHECKPOINT_PIECE_BYTES,
-  decodeJournalRecord,
-  encodeJournalRecord,
+  decodeJournalPiece,
+  encodeJournalPieces,
+  JOURNAL_PIECE_BYTES,
   journalId,
   journalIdFloor,
   journalSeqOf,
@@ -29,11 +31,32 @@ Deno.test("journalId - sequences round-trip, sort in order and stay clear of chu
   assert.notDeepEqual(journalId(7), journalId(7), "two records of one sequence get two ids");
 });
 
-Deno.test("encodeJournalRecord - round-trips; a record under another sequence is refused", () => {
-  const r = { seq: 42, at: 1_700_000_000_123, changeset: new Uint8Array(randomBytes(100)) };
-  assert.deepEqual(decodeJournalRecord(encodeJournalRecord(r), 42), r);
-  assert.throws(() => decodeJournalRecord(encodeJournalRecord(r), 43), StoreError);
-  assert.throws(() => decodeJournalRecord(new Uint8Array(3), 1), StoreError);
+Deno.test("encodeJournalPieces - a batch round-trips in pieces; the newest complete write wins", () => {
+  const big = new Uint8Array(JOURNAL_PIECE_BYTES * 2 + 5).map((_, i) => i % 251);
+  const nonce = (b: number) => new Uint8Array(8).fill(b);
+  const plains = encodeJournalPieces({ seq: 42, at: 7, changeset: big }, nonce(1));
+  assert.equal(plains.length, 3);
+  const pieces = plains.map((p) => decodeJournalPiece(p, 42));
+  assert.deepEqual(assembleJournalRecord(pieces), { seq: 42, at: 7, changeset: big });
+  assert.equal(assembleJournalRecord(pieces.slice(1)), undefined, "a piece missing: no record");
+  const newer = encodeJournalPieces({ seq: 42, at: 8, changeset: new Uint8Array([9]) }, nonce(2))
+    .map((p) => decodeJournalPiece(p, 42));
+  assert.deepEqual(assembleJournalRecord([...newer, ...pieces])?.changeset, new Uint8Array([9]));
+  const torn = encodeJournalPieces({ seq: 42, at: 9, changeset: big }, nonce(3))
+    .map((p) => decodeJournalPiece(p, 42)).slice(0, 2);
+  assert.equal(assembleJournalRecord([...torn, ...pieces])?.at, 7, "a newer write cut short loses");
+  assert.throws(() => decodeJournalPiece(plains[0], 43), StoreError);
+  assert.throws(() => decodeJournalPiece(new Uint8Array(3), 1), StoreError);
+  // A record written before pieces: [seq][at][changeset], read as the only piece.
+  const legacy = new Uint8Array(16 + 3);
+  new DataView(legacy.buffer).setBigUint64(0, 5n);
+  new DataView(legacy.buffer).setFloat64(8, 1);
+  legacy.set([0x54, 1, 2], 16);
+  assert.deepEqual(assembleJournalRecord([decodeJournalPiece(legacy, 5)]), {
+    seq: 5,
+    at: 1,
+    changeset: new Uint8Array([0x54, 1, 2]),
+  });
 });
 
 Deno.test("writeCheckpoint - every drive gets a copy that restores byte-identical", async () => {

@@ -28,10 +28,12 @@ import { openSecret, sealSecret } from "./keys.ts";
 import { prepareDrives } from "./drives.ts";
 import { toHex } from "./format.ts";
 import {
-  decodeJournalRecord,
-  encodeJournalRecord,
+  assembleJournalRecord,
+  decodeJournalPiece,
+  encodeJournalPieces,
   journalId,
   journalIdFloor,
+  type JournalPiece,
   type JournalRecord,
   journalSeqOf,
   writeCheckpoint,
@@ -307,12 +309,15 @@ export class StoreService {
    */
   async #appendJournal(seq: number, changeset: Uint8Array, writeIds: string[]): Promise<void> {
     const chunks = this.#sessionsDurable(writeIds, `journal index batch ${seq}`);
-    const id = journalId(seq);
-    const plain = encodeJournalRecord({ seq, at: Date.now(), changeset });
-    const sealed = sealChunk(this.#keys.sealKey, id, plain);
-    // Plaintext 0: the statistic counts object data (amber_unique_chunk_bytes), not the index's.
-    const record = this.#segments.append(id, sealed, 0).durable;
-    await Promise.all([chunks, record]);
+    const batchNonce = crypto.getRandomValues(new Uint8Array(8));
+    const records = encodeJournalPieces({ seq, at: Date.now(), changeset }, batchNonce).map(
+      (plain) => {
+        const id = journalId(seq);
+        // Plaintext 0: the statistic counts object data (amber_unique_chunk_bytes), not the index's.
+        return this.#segments.append(id, sealChunk(this.#keys.sealKey, id, plain), 0).durable;
+      },
+    );
+    await Promise.all([chunks, ...records]);
   }
 
   /** Writes a checkpoint onto the online drives; it counts once a write quorum of them hold it. */
@@ -359,16 +364,16 @@ export class StoreService {
     const records: JournalRecord[] = [];
     const unreadable: number[] = [];
     for (const seq of [...bySeq.keys()].sort((a, b) => a - b)) {
-      let best: JournalRecord | undefined;
+      const pieces: JournalPiece[] = [];
       for (const id of bySeq.get(seq)!) {
         try {
           const [sealed] = await this.#segments.readMany([id]);
-          const r = decodeJournalRecord(openChunk(this.#keys.sealKey, id, sealed), seq);
-          if (!best || r.at > best.at) best = r;
+          pieces.push(decodeJournalPiece(openChunk(this.#keys.sealKey, id, sealed), seq));
         } catch {
-          // Another record of this sequence may read; else it is reported unreadable.
+          // Another write of this sequence may read whole; else it is reported unreadable.
         }
       }
+      const best = assembleJournalRecord(pieces);
       if (best) records.push(best);
       else unreadable.push(seq);
     }

@@ -218,6 +218,22 @@ Deno.test("StoreService - GC keeps journal records newer than the last checkpoin
   });
 });
 
+Deno.test("StoreService - a batch larger than a record (a 5 GiB upload's completion) is journaled in pieces", async () => {
+  const dir = await Deno.makeTempDir();
+  const svc = await StoreService.open(dir, { keys });
+  try {
+    const changeset = new Uint8Array(randomBytes(9 * 1024 * 1024 + 3));
+    await svc.handle({ type: "journalAppend", seq: 1, changeset, writeIds: [] });
+    const { records, unreadable } = await svc.readJournal(0);
+    assert.deepEqual(unreadable, []);
+    assert.equal(records.length, 1);
+    assert.deepEqual(records[0].changeset, changeset);
+  } finally {
+    await svc.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("StoreService.readJournal - records after a sequence, in order, the newer of two copies", async () => {
   const dir = await Deno.makeTempDir();
   const svc = await StoreService.open(dir, { keys });

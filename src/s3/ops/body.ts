@@ -27,7 +27,7 @@ const PIECE_BYTES = 1024 * 1024;
 /** Pieces in flight to the store per upload: bounds memory at about 3 MiB per upload. */
 const PIECES_IN_FLIGHT = 3;
 /** Plaintext bytes asked of the store in one message on GET. */
-const READ_BATCH_BYTES = 1024 * 1024;
+const READ_BATCH_BYTES = 512 * 1024;
 /** Batches fetched ahead of the reader on GET: bounds memory at about 3 MiB per download. */
 const READ_AHEAD_BATCHES = 3;
 /** Largest single PUT S3 accepts. */
