@@ -41,12 +41,12 @@ export function noteBufferChurn(bytes: number): void {
 /** Interval of the heap check, ms. */
 const HEAP_CHECK_MS = 100;
 /** Growth of the V8 heap since the last full collection that triggers one. */
-export const HEAP_GROWTH_GC_BYTES = 12 * 1024 * 1024;
+const HEAP_GROWTH_GC_BYTES = 12 * 1024 * 1024;
 /** Growth of external (ArrayBuffer) memory since the last full collection that triggers one. */
-export const EXTERNAL_GROWTH_GC_BYTES = 8 * 1024 * 1024;
+const EXTERNAL_GROWTH_GC_BYTES = 8 * 1024 * 1024;
 
 /**
- * Checks this isolate's heap four times a second and runs a full collection when
+ * Checks this isolate's heap ten times a second (about 8 µs each) and runs a full collection when
  * it grew past {@linkcode HEAP_GROWTH_GC_BYTES} (or its buffers past
  * {@linkcode EXTERNAL_GROWTH_GC_BYTES}) since the last one; each costs a few
  * ms on these small heaps. Does nothing when `gc` is not exposed.
