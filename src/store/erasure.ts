@@ -282,9 +282,10 @@ export class ReedSolomon {
    *
    * @param shards At least the `k` data shards.
    * @param length Original data length.
-   * @returns The data.
+   * @returns The data (with `k` = 1, a view of the one data shard: no copy).
    */
   join(shards: Uint8Array[], length: number): Uint8Array {
+    if (this.k === 1) return shards[0].subarray(0, length);
     const out = new Uint8Array(length);
     const size = shards[0].length;
     for (let i = 0; i < this.k && i * size < length; i++) {

@@ -391,8 +391,8 @@ export class StoreService {
       offsets.push(total);
       total += view.getUint32(i * MANIFEST_ENTRY_BYTES + 32);
     }
-    const out = new Uint8Array(total);
     const sealed = await this.#segments.readMany(ids);
+    const out = new Uint8Array(total); // after the read: not held through its wait
     sealed.forEach((s, i) => {
       const plain = openChunk(this.#keys.sealKey, ids[i], s);
       const expected = (i + 1 < count ? offsets[i + 1] : total) - offsets[i];
