@@ -34,7 +34,7 @@ export async function openIndex(): Promise<TestIndex> {
     call: async (r) => (await svc.handle(r)).result as never,
     path,
     end: async () => {
-      svc.close();
+      await svc.close();
       await Deno.remove(dir, { recursive: true });
     },
   };
