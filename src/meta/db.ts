@@ -327,16 +327,22 @@ export class Db {
       ...new Set(batch.flatMap((item, i) => outcomes[i].ok ? item.writeIds ?? [] : [])),
     ];
     // Durable in the store first, visible after: a batch whose record fails is rolled back.
+    const rollBack = (e: unknown) => {
+      if (this.sql.isTransaction) this.sql.exec("ROLLBACK");
+      settle(e ?? new Error("journal failed"));
+    };
     this.#pending = this.#journal!(seq, changeset, writeIds).then(
       () => {
-        this.sql.exec("COMMIT");
+        try {
+          this.sql.exec("COMMIT");
+        } catch (e) {
+          // Not acknowledged; its durable record may still be replayed at start, like a lost reply.
+          return rollBack(e);
+        }
         this.#journalSeq = seq;
         settle();
       },
-      (e) => {
-        this.sql.exec("ROLLBACK");
-        settle(e ?? new Error("journal failed"));
-      },
+      rollBack,
     ).finally(() => {
       this.#pending = undefined;
       if (this.#queue.length > 0) this.#schedule();
