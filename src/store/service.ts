@@ -467,13 +467,14 @@ export class StoreService {
       const deleted = await this.#segments.deleteUntouched(garbage, cutoff);
       report.deletedChunks += deleted.chunks;
       report.deletedBytes += deleted.bytes;
+      // Counted as they go, so the metrics never show chunks gone but not yet collected.
+      this.#gcTotals.deletedChunks += deleted.chunks;
+      this.#gcTotals.deletedBytes += deleted.bytes;
     }
     const compacted = await this.#segments.compact();
     report.compactedSegments = compacted.segments;
     report.reclaimedBytes = compacted.bytes;
     this.#gcTotals.runs++;
-    this.#gcTotals.deletedChunks += report.deletedChunks;
-    this.#gcTotals.deletedBytes += report.deletedBytes;
     this.#gcTotals.compactedSegments += report.compactedSegments;
     this.#gcTotals.reclaimedBytes += report.reclaimedBytes;
     return report;
