@@ -475,8 +475,11 @@ export class MetaService {
   async close(): Promise<void> {
     clearInterval(this.#sealTimer);
     clearInterval(this.#expiryTimer);
-    // The last seal is one more batch (the clock's mark rides with every batch), journaled like any.
-    await this.#db.write(() => sealAudit(this.#db, this.#signer, this.#clock.now()));
+    // The last seal is one more batch (the clock's mark rides with every batch), journaled like any;
+    // drives gone at shutdown must not keep the index from closing (the next start seals again).
+    await this.#db.write(() => sealAudit(this.#db, this.#signer, this.#clock.now())).catch((e) =>
+      log("error", "Cannot seal the audit log at shutdown", { error: String(e) })
+    );
     await this.#checkpointer?.close();
     await this.#db.close();
   }
