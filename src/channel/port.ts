@@ -40,15 +40,14 @@ type Reply = { id: number; ok: true; result: unknown } | {
 export class Client<Req extends { type: string }, Results extends { [K in Req["type"]]: unknown }> {
   #port: Endpoint;
   #nextId = 1;
+  /** Requests awaiting a reply, oldest first (ids grow, and all share one timeout). */
   #pending = new Map<
     number,
-    {
-      resolve: (v: unknown) => void;
-      reject: (e: Error) => void;
-      timer?: ReturnType<typeof setTimeout>;
-    }
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; deadline: number; type: string }
   >();
   #timeoutMs: number;
+  /** Checks deadlines while requests are pending: one timer per client, not one per request. */
+  #sweeper?: ReturnType<typeof setInterval>;
 
   /**
    * @param port The endpoint to talk over.
@@ -65,7 +64,6 @@ export class Client<Req extends { type: string }, Results extends { [K in Req["t
     const p = this.#pending.get(reply.id);
     if (!p) return;
     this.#pending.delete(reply.id);
-    clearTimeout(p.timer);
     if (reply.ok) p.resolve(reply.result);
     else p.reject(new ChannelError(reply.error));
   }
@@ -84,25 +82,42 @@ export class Client<Req extends { type: string }, Results extends { [K in Req["t
   ): Promise<Results[T]> {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(
-          new ChannelError({
-            area: "channel",
-            kind: "timeout",
-            message: `Request "${req.type}" timed out after ${this.#timeoutMs} ms`,
-          }),
-        );
-      }, this.#timeoutMs);
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      const deadline = performance.now() + this.#timeoutMs;
+      this.#pending.set(id, {
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        deadline,
+        type: req.type,
+      });
+      this.#sweeper ??= setInterval(() => this.#sweep(), Math.min(1000, this.#timeoutMs));
       this.#port.postMessage({ id, req }, transfer);
     });
   }
 
+  #sweep() {
+    const now = performance.now();
+    for (const [id, p] of this.#pending) {
+      if (p.deadline > now) break;
+      this.#pending.delete(id);
+      p.reject(
+        new ChannelError({
+          area: "channel",
+          kind: "timeout",
+          message: `Request "${p.type}" timed out after ${this.#timeoutMs} ms`,
+        }),
+      );
+    }
+    if (this.#pending.size === 0) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
+  }
+
   /** Rejects every pending request; used on shutdown. */
   close(): void {
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
     for (const [id, p] of this.#pending) {
-      clearTimeout(p.timer);
       p.reject(new ChannelError({ area: "channel", kind: "closed", message: "Channel closed" }));
       this.#pending.delete(id);
     }

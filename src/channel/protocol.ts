@@ -146,6 +146,14 @@ export interface AccessKeyChange {
   sealedSecret?: string;
 }
 
+/** What the bucket policy asks of the credential making a write. */
+export interface WriteCaller {
+  /** The credential holds the `upload-anytime` right: upload windows do not apply (quotas still do). */
+  uploadAnytime?: boolean;
+  /** The credential's own upload windows, and its id for the refusal. */
+  keyWindows?: { accessKey: string; windows: UploadWindow[] };
+}
+
 /** Requests to the index (meta Worker). */
 export type MetaRequest =
   | { type: "ping" }
@@ -175,6 +183,11 @@ export type MetaRequest =
     write?: "put" | "copy";
     /** Store write sessions that hold the manifest's chunks: made durable with the batch. */
     writeIds?: string[];
+    /**
+     * Set when the write was not admitted before its body was read (a small body, where the round
+     * trip costs more than reading it): the index admits it first, as `admitWrite` would have.
+     */
+    admit?: WriteCaller;
   }
   | { type: "getVersion"; bucket: string; key: string; versionId?: string }
   | {
@@ -309,11 +322,7 @@ export type MetaRequest =
     write: PolicedWrite;
     uploadId?: string;
     partNumber?: number;
-    /** The credential holds the `upload-anytime` right: upload windows do not apply (quotas still do). */
-    uploadAnytime?: boolean;
-    /** The credential's own upload windows, and its id for the refusal. */
-    keyWindows?: { accessKey: string; windows: UploadWindow[] };
-  }
+  } & WriteCaller
   | { type: "bucketHealth"; bucket?: string }
   /** Named internal state (not audited): the learned signal profiles. */
   | { type: "getSetting"; name: string }
@@ -438,8 +447,10 @@ export interface AuditExport {
  * the manifest), which fails if any of them could not be stored. So data,
  * manifest and index share one fsync. The piece marked `last` (possibly
  * empty) also flushes the tail chunk, so a small object is one message. Until
- * `writeRelease`, which the caller sends after it has committed (or given up
- * on) the manifest, the session pins its chunks against garbage collection.
+ * it is released, the session pins its chunks against garbage collection: the
+ * index releases the sessions of a batch once it has committed or rolled back
+ * (`ended` on a later `journalAppend`, or `writeRelease`), and the router the
+ * sessions of a request that failed before its manifest reached the index.
  *
  * `readChunks` takes packed manifest entries and answers with their
  * plaintexts concatenated, so one message carries about 1 MiB.
@@ -447,7 +458,7 @@ export interface AuditExport {
 export type StoreRequest =
   | { type: "ping" }
   | { type: "writeData"; writeId: string; offset: number; data: ArrayBuffer; last: boolean }
-  | { type: "writeRelease"; writeId: string }
+  | { type: "writeRelease"; writeIds: string[] }
   /**
    * Waits until every chunk of a write session is durable, for a caller that keeps the manifest
    * anywhere but the index (whose journal append does this for the writes it commits).
@@ -471,7 +482,14 @@ export type StoreRequest =
    * Makes one batch of the index (an SQLite changeset) durable as journal record `seq`, with
    * the chunks of the named write sessions; the index commits the batch when this succeeds.
    */
-  | { type: "journalAppend"; seq: number; changeset: Uint8Array; writeIds: string[] }
+  | {
+    type: "journalAppend";
+    seq: number;
+    changeset: Uint8Array;
+    writeIds: string[];
+    /** Write sessions of earlier batches, since committed or rolled back: released. */
+    ended?: string[];
+  }
   /** Journal records after `afterSeq`, to bring an index up to date at start. */
   | { type: "journalTail"; afterSeq: number }
   /** Seals the index copy at `path` (in the data dir) onto every online drive as checkpoint `seq`. */
@@ -536,7 +554,7 @@ export interface StoreResults {
    * new chunks; `sealedBytes`: those chunks compressed and sealed, before erasure coding.
    */
   writeData: { entries: Uint8Array; storedBytes: number; newBytes: number; sealedBytes: number };
-  writeRelease: { released: boolean };
+  writeRelease: { released: number };
   writeDurable: { ok: true };
   /** The plaintexts of the listed manifest entries, concatenated in order. */
   readChunks: { data: ArrayBuffer };

@@ -140,13 +140,19 @@ interface QueuedWrite {
 
 /**
  * Makes one batch durable in the store: its changeset as journal record
- * `seq`, together with the chunks of the named write sessions.
+ * `seq`, together with the chunks of the named write sessions. `ended` names
+ * the write sessions of earlier batches, now committed or rolled back: the
+ * store need not pin their chunks any longer.
  */
 export type JournalAppend = (
   seq: number,
   changeset: Uint8Array,
   writeIds: string[],
+  ended: string[],
 ) => Promise<void>;
+
+/** Ended write sessions wait this long for the next journal append to carry them, ms. */
+const ENDED_WRITES_WAIT_MS = 250;
 
 /**
  * The index: a prepared-statement cache over one SQLite connection, and the
@@ -173,6 +179,11 @@ export class Db {
   #queue: QueuedWrite[] = [];
   #beforeCommit: (() => void)[] = [];
   #journal?: JournalAppend;
+  /** Hands ended write sessions back when no journal append carries them soon. */
+  #releaseWrites: (writeIds: string[]) => void = () => {};
+  /** Write sessions of settled batches not yet handed back to the store. */
+  #endedWrites: string[] = [];
+  #endedTimer?: ReturnType<typeof setTimeout>;
   #journalSeq = 0;
   /** The batch whose journal record is being written (its transaction open), if any. */
   #pending?: Promise<void>;
@@ -311,27 +322,32 @@ export class Db {
     } catch (error) {
       if (this.sql.isTransaction) this.sql.exec("ROLLBACK");
       for (const item of batch) item.reject(error);
+      this.#writesEnded(batch);
       return;
     } finally {
       this.#inBatch = false;
     }
-    const settle = (journalError?: unknown) =>
+    const settle = (journalError?: unknown) => {
       batch.forEach((item, i) => {
         const o = outcomes[i];
         if (o.ok && journalError === undefined) item.resolve(o.value);
         else item.reject(o.ok ? journalError : o.error);
       });
+      this.#writesEnded(batch);
+    };
     if (!changeset) return settle();
     const seq = this.#journalSeq + 1;
     const writeIds = [
       ...new Set(batch.flatMap((item, i) => outcomes[i].ok ? item.writeIds ?? [] : [])),
     ];
+    const ended = this.#endedWrites;
+    this.#endedWrites = [];
     // Durable in the store first, visible after: a batch whose record fails is rolled back.
     const rollBack = (e: unknown) => {
       if (this.sql.isTransaction) this.sql.exec("ROLLBACK");
       settle(e ?? new Error("journal failed"));
     };
-    this.#pending = this.#journal!(seq, changeset, writeIds).then(
+    this.#pending = this.#journal!(seq, changeset, writeIds, ended).then(
       () => {
         try {
           this.sql.exec("COMMIT");
@@ -349,6 +365,25 @@ export class Db {
     });
   }
 
+  /**
+   * Notes the write sessions of a settled batch: the next journal append
+   * hands them back to the store, or a timer does when none follows soon.
+   */
+  #writesEnded(batch: QueuedWrite[]): void {
+    for (const item of batch) if (item.writeIds) this.#endedWrites.push(...item.writeIds);
+    if (this.#endedWrites.length === 0 || this.#endedTimer !== undefined) return;
+    this.#endedTimer = setTimeout(() => {
+      this.#endedTimer = undefined;
+      this.#handBackWrites();
+    }, ENDED_WRITES_WAIT_MS);
+  }
+
+  #handBackWrites(): void {
+    if (this.#endedWrites.length === 0) return;
+    this.#releaseWrites(this.#endedWrites);
+    this.#endedWrites = [];
+  }
+
   #totalChanges(): number {
     return Number((this.get<{ n: number }>("SELECT total_changes() AS n"))!.n);
   }
@@ -356,11 +391,14 @@ export class Db {
   /**
    * Journals every batch from now on (see the class doc): `append` gets its
    * changeset with the next sequence number and the write sessions its
-   * manifests use, and the batch commits once it resolves.
+   * manifests use, and the batch commits once it resolves. The write sessions
+   * of settled batches go back with a later append, or to `release` when
+   * none follows soon.
    */
-  journalTo(append: JournalAppend): void {
+  journalTo(append: JournalAppend, release: (writeIds: string[]) => void = () => {}): void {
     this.#journalSeq = this.journalSeq;
     this.#journal = append;
+    this.#releaseWrites = release;
     this.sql.exec("PRAGMA synchronous=NORMAL");
     this.#reader = new DatabaseSync(this.path);
     this.#reader.exec("PRAGMA query_only=1");
@@ -416,6 +454,8 @@ export class Db {
   /** Commits the queued writes, then closes the connections; later writes are refused. */
   async close(): Promise<void> {
     await this.settled();
+    clearTimeout(this.#endedTimer);
+    this.#handBackWrites();
     this.#closed = true;
     if (this.#reader !== this.sql) this.#reader.close();
     this.sql.close();

@@ -59,6 +59,35 @@ Deno.test("Db.journalTo - each batch becomes one changeset before it commits; re
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("Db.journalTo - a settled batch's write sessions go back with the next append, or alone after a pause", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = new Db(`${dir}/index.db`);
+  const ended: string[][] = [];
+  const released: string[][] = [];
+  db.journalTo((_seq, _changeset, _writeIds, e) => {
+    ended.push(e);
+    return Promise.resolve();
+  }, (writeIds) => released.push(writeIds));
+  const put = (name: string, writeIds?: string[]) =>
+    db.write(
+      () => db.run("INSERT INTO buckets(name, created, region) VALUES(?, 1, 'r')", name),
+      writeIds,
+    );
+  await put("a", ["w1"]);
+  await assert.rejects(put("a", ["w2"]), /UNIQUE/, "a refused write's session ends too");
+  await put("b", ["w3"]);
+  assert.deepEqual(
+    ended,
+    [[], ["w1", "w2"]],
+    "sessions of settled batches ride on the next append",
+  );
+  assert.deepEqual(released, []);
+  await new Promise((r) => setTimeout(r, 400));
+  assert.deepEqual(released, [["w3"]], "with no append to carry them, they go back alone");
+  await db.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("Db.journalTo - while a batch waits for its record, reads see only committed rows and new writes wait", async () => {
   const dir = await Deno.makeTempDir();
   const db = new Db(`${dir}/index.db`);

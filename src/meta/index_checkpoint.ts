@@ -68,9 +68,9 @@ export class IndexCheckpointer {
     this.#store = opts.store;
     this.#dir = opts.dir;
     this.#onError = opts.onError;
-    db.journalTo(async (seq, changeset, writeIds) => {
+    db.journalTo(async (seq, changeset, writeIds, ended) => {
       try {
-        await this.#store.call({ type: "journalAppend", seq, changeset, writeIds }, [
+        await this.#store.call({ type: "journalAppend", seq, changeset, writeIds, ended }, [
           changeset.buffer as ArrayBuffer,
         ]);
       } catch (e) {
@@ -78,6 +78,9 @@ export class IndexCheckpointer {
         this.#onError(`Cannot journal index batch ${seq}: ${(e as Error).message}`);
         throw e;
       }
+    }, (writeIds) => {
+      // Only unpins chunks early; a session missed here is dropped when it idles out.
+      this.#store.call({ type: "writeRelease", writeIds }).catch(() => undefined);
     });
     if (opts.intervalMs > 0) {
       this.#timer = setInterval(() => this.take().catch(() => undefined), opts.intervalMs);

@@ -15,6 +15,7 @@ import type {
   MetaRequest,
   MetaResults,
   PolicedWrite,
+  WriteCaller,
 } from "../channel/mod.ts";
 import type { Db } from "./db.ts";
 import { MetaError } from "./errors.ts";
@@ -221,6 +222,25 @@ export function admitWrite(db: Db, req: Req<"admitWrite">, now: number): MetaRes
       message: decided.limit.refusal.message,
     },
   };
+}
+
+/**
+ * Admits a PUT whose body was read before it was admitted: as
+ * {@linkcode admitWrite}, and the body must fit the room it would have been
+ * cut off at.
+ */
+export function admitBody(
+  db: Db,
+  req: { bucket: string; key: string; version: { size: number } },
+  caller: WriteCaller,
+  now: number,
+): void {
+  const { limit } = admitWrite(
+    db,
+    { type: "admitWrite", bucket: req.bucket, key: req.key, write: "put", ...caller },
+    now,
+  );
+  if (limit && req.version.size > limit.bytes) refuse(limit);
 }
 
 /** What {@linkcode policed} needs to know of a write. */

@@ -33,6 +33,7 @@ import { Db } from "./db.ts";
 import { IndexCheckpointer } from "./index_checkpoint.ts";
 import { createSnapshot } from "./snapshots.ts";
 import {
+  admitBody,
   admitWrite,
   bucketHealthReports,
   getBucketPolicy,
@@ -261,6 +262,7 @@ export class MetaService {
       case "deleteBucket":
         return this.#write(req, (_, gate) => deleteBucket(db, req, gate));
       case "putVersion":
+        if (req.admit) admitBody(db, req, req.admit, this.#clock.now());
         return this.#write(req, (now) =>
           policed(
             db,

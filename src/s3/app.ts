@@ -368,6 +368,10 @@ async function handleS3(
       });
     }
     response = renderError(err, requestId, req.method !== "HEAD");
+    if (writes.length > 0) {
+      // The index may never have seen these sessions; it releases those it did itself.
+      deps.store.call({ type: "writeRelease", writeIds: writes }).catch(() => undefined);
+    }
     // Drain an unread body so the connection stays usable for the client's next request.
     req.body?.cancel().catch(() => undefined);
   }
@@ -375,10 +379,6 @@ async function handleS3(
     // Nothing was read, so no "100 Continue" went out; botocore then misreads the next response on
     // this connection (boto/botocore#3755). Closing the connection keeps the client in step.
     response.headers.set("connection", "close");
-  }
-  for (const writeId of writes) {
-    // Committed or not, the manifest's chunks no longer need pinning: the index holds them now, or nothing does.
-    deps.store.call({ type: "writeRelease", writeId }).catch(() => undefined);
   }
   deps.signals.observe({
     op,

@@ -51,7 +51,7 @@ async function write(call: Call, data: Uint8Array, keepPinned = false): Promise<
     last: true,
   });
   await call({ type: "writeDurable", writeId });
-  if (!keepPinned) await call({ type: "writeRelease", writeId });
+  if (!keepPinned) await call({ type: "writeRelease", writeIds: [writeId] });
   const m = new Uint8Array(a.entries.length + b.entries.length);
   m.set(a.entries);
   m.set(b.entries, a.entries.length);

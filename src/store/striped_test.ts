@@ -61,7 +61,7 @@ async function write(call: Call, data: Uint8Array): Promise<Uint8Array> {
     last: true,
   });
   await call({ type: "writeDurable", writeId }).finally(() =>
-    call({ type: "writeRelease", writeId })
+    call({ type: "writeRelease", writeIds: [writeId] })
   );
   return r.entries;
 }

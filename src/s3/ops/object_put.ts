@@ -14,7 +14,7 @@ import { renderXml } from "../xml.ts";
 import { ingestBody } from "./body.ts";
 import { integrityChecked, lockFromHeaders } from "./lock.ts";
 import type { OpContext, OpResult } from "./context.ts";
-import { bodyLimit, quotaWarningHeader } from "./quota.ts";
+import { admittedAtCommit, bodyLimit, quotaWarningHeader, writeCaller } from "./quota.ts";
 import { xmlResult } from "./context.ts";
 import {
   conditionsFrom,
@@ -25,15 +25,6 @@ import {
 } from "./headers.ts";
 
 type Ctx<O extends Endpoint["op"]> = OpContext<Extract<Endpoint, { op: O }>>;
-
-/** Bodies up to this size are read before the bucket is checked (saves a round trip on small PUTs). */
-const SMALL_BODY_BYTES = 1024 * 1024;
-
-function declaredLength(headers: Headers): number {
-  return Number(
-    headers.get("x-amz-decoded-content-length") ?? headers.get("content-length") ?? NaN,
-  );
-}
 
 /** Largest key length S3 accepts, in UTF-8 bytes. */
 export const KEY_MAX_BYTES = 1024;
@@ -64,9 +55,8 @@ export async function PutObject(ctx: Ctx<"PutObject">): Promise<OpResult> {
   const conditions = writeConditions(ctx.req.headers);
   const lock = lockFromHeaders(ctx.req.headers, ctx.now);
   // Fail fast on a missing bucket before reading a large body; a small one is cheaper to read and drop.
-  if (!(declaredLength(ctx.req.headers) <= SMALL_BODY_BYTES)) {
-    await ctx.meta.call({ type: "headBucket", bucket });
-  }
+  const admitAtCommit = admittedAtCommit(ctx);
+  if (!admitAtCommit) await ctx.meta.call({ type: "headBucket", bucket });
   const body = await ingestBody(ctx, { limit: bodyLimit(ctx) });
   const version: NewVersion = {
     size: body.size,
@@ -87,6 +77,7 @@ export async function PutObject(ctx: Ctx<"PutObject">): Promise<OpResult> {
     appendOnly: !mayRemoveData(ctx.principal, bucket),
     storedBytes: body.storedBytes,
     writeIds: ctx.writes,
+    admit: admitAtCommit ? writeCaller(ctx) : undefined,
   });
   const headers: Record<string, string> = {
     etag: `"${body.md5Hex}"`,

@@ -1,7 +1,8 @@
 /**
  * The bucket policy on the S3 surface: each write is admitted by the index
  * before its body is read (upload windows, minimum version interval, a full
- * bucket), its body is cut off once it passes the bytes left, and a write
+ * bucket) or, for a small PUT, with its commit; its body is cut off once it
+ * passes the bytes left, and a write
  * that lands above the soft limit carries a warning header.
  *
  * The caller's own upload windows and its `upload-anytime` right come from
@@ -10,7 +11,7 @@
  * @module
  */
 
-import type { PolicedWrite } from "../../channel/mod.ts";
+import type { PolicedWrite, WriteCaller } from "../../channel/mod.ts";
 import type { Endpoint } from "../endpoint.ts";
 import { S3Error, toS3Error } from "../errors.ts";
 import type { OpContext } from "./context.ts";
@@ -39,7 +40,7 @@ const POLICED_OPS: Partial<Record<Endpoint["op"], PolicedWrite>> = {
  */
 export async function admitWrite(ctx: OpContext): Promise<OpContext["admission"]> {
   const write = POLICED_OPS[ctx.ep.op];
-  if (write === undefined) return undefined;
+  if (write === undefined || admittedAtCommit(ctx)) return undefined;
   const ep = ctx.ep as { bucket: string; key?: string; uploadId?: string; partNumber?: number };
   return await ctx.meta.call({
     type: "admitWrite",
@@ -48,11 +49,37 @@ export async function admitWrite(ctx: OpContext): Promise<OpContext["admission"]
     write,
     uploadId: ep.uploadId,
     partNumber: ep.partNumber,
+    ...writeCaller(ctx),
+  });
+}
+
+/** What the bucket policy asks of the request's credential. */
+export function writeCaller(ctx: OpContext): WriteCaller {
+  return {
     uploadAnytime: ctx.principal.uploadAnytime,
     keyWindows: ctx.principal.uploadWindows.length
       ? { accessKey: ctx.principal.accessKey, windows: ctx.principal.uploadWindows }
       : undefined,
-  });
+  };
+}
+
+/** PUT bodies up to this size are read before the write is admitted. */
+export const SMALL_BODY_BYTES = 1024 * 1024;
+
+/** The body length the request declares (NaN when it declares none). */
+export function declaredLength(headers: Headers): number {
+  return Number(
+    headers.get("x-amz-decoded-content-length") ?? headers.get("content-length") ?? NaN,
+  );
+}
+
+/**
+ * Whether the index admits this write with its commit rather than before its
+ * body is read: a small PutObject, where the extra round trip costs more than
+ * reading a body that may be refused (its chunks are then collected).
+ */
+export function admittedAtCommit(ctx: OpContext): boolean {
+  return ctx.ep.op === "PutObject" && declaredLength(ctx.req.headers) <= SMALL_BODY_BYTES;
 }
 
 /** The limit `ingestBody` enforces for this request's body, from its admission. */
