@@ -43,6 +43,8 @@ log=$(mktemp)
 if ! "${deno[@]}" compile "${flags[@]}" "${target_flag[@]}" \
   --include src/s3/worker.ts --include src/store/worker.ts --include src/meta/worker.ts \
   --include src/scrub/worker.ts \
+  --include src/auth/mod.ts --include src/meta/mod.ts --include src/scrub/mod.ts \
+  --include src/store/mod.ts \
   --output "$out" main.ts >"$log" 2>&1; then
   if grep -qi "denort\|download\|dns\|connect" "$log"; then
     echo "compile.sh: cannot get Deno's denort runtime stub (no network?); copy Deno 2.9.6's denort for this target here and set DENORT_BIN=/path/to/denort" >&2

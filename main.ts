@@ -8,22 +8,21 @@
  * @module
  */
 
-import { ensureRootCredential, runKeysCommand } from "./src/auth/mod.ts";
+import { ensureRootCredential } from "./src/auth/boot.ts";
 import { configFromProcess, usage, VERSION } from "./src/config.ts";
-import { auditSigner, auditVerifyCommand, META_WORKER_URL } from "./src/meta/mod.ts";
-import { log, setLogLevel } from "./src/ops/mod.ts";
+import { auditSigner, META_WORKER_URL } from "./src/meta/boot.ts";
+import { log, setLogLevel } from "./src/ops/boot.ts";
 import { type WorkerName, workerPermissions } from "./src/permissions.ts";
 import { ROUTER_WORKER_URL, type RouterInit } from "./src/s3/mod.ts";
-import { runScrubCommand, SCRUB_WORKER_URL, type ScrubInit } from "./src/scrub/mod.ts";
+import { SCRUB_WORKER_URL, type ScrubInit } from "./src/scrub/boot.ts";
 import {
   DEMO_VAULT_KEY,
   openVault,
-  runRebuildIndexCommand,
   secretSealer,
   STORE_WORKER_URL,
   StoreError,
   type StoreInit,
-} from "./src/store/mod.ts";
+} from "./src/store/boot.ts";
 
 function fail(line: string): never {
   console.error(`amber: ${line}`);
@@ -59,12 +58,17 @@ function start(name: WorkerName, url: URL, permissions: Deno.PermissionOptionsOb
   return { worker, next };
 }
 
-/** Subcommands that do their own work instead of serving; each returns its exit status. */
-const SUBCOMMANDS: Record<string, (args: string[]) => number | Promise<number>> = {
-  keys: runKeysCommand,
-  "audit-verify": (args) => auditVerifyCommand(args, "amber audit-verify"),
-  scrub: runScrubCommand,
-  "rebuild-index": runRebuildIndexCommand,
+/**
+ * Subcommands that do their own work instead of serving; each returns its
+ * exit status. Loaded only when asked for, with their whole areas.
+ */
+const SUBCOMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  keys: async (args) => (await import("./src/auth/mod.ts")).runKeysCommand(args),
+  "audit-verify": async (args) =>
+    (await import("./src/meta/mod.ts")).auditVerifyCommand(args, "amber audit-verify"),
+  scrub: async (args) => (await import("./src/scrub/mod.ts")).runScrubCommand(args),
+  "rebuild-index": async (args) =>
+    (await import("./src/store/mod.ts")).runRebuildIndexCommand(args),
 };
 
 async function main() {

@@ -59,6 +59,32 @@ export function violations(file: string, specifiers: string[]): string[] {
   return out;
 }
 
+/**
+ * Finds imports of `main.ts` that load more than an area's start-up surface:
+ * its static imports may reach only an area's `boot.ts` (light, so the main
+ * isolate stays small), a `mod.ts` that is itself light (s3), or a shared
+ * module; subcommands load whole areas with `import()`.
+ *
+ * @param statics Static import specifiers of main.ts.
+ * @returns One message per violation.
+ *
+ * @example
+ * ```ts
+ * import { mainViolations } from "./check_imports.ts";
+ * if (mainViolations(["./src/store/mod.ts"]).length !== 1) throw new Error("missed");
+ * ```
+ */
+export function mainViolations(statics: string[]): string[] {
+  const allowed = /^\.\/src\/(?:[a-z]+\/boot\.ts|s3\/mod\.ts|[a-z_]+\.ts)$/;
+  return statics.filter((spec) => spec.startsWith(".") && !allowed.test(spec)).map((spec) =>
+    `main.ts: imports "${spec}" at start; load a whole area with import() or through its boot.ts`
+  );
+}
+
+function staticImportsOf(text: string): string[] {
+  return [...text.matchAll(/(?:import|export)\s[^;]*?from\s*["']([^"']+)["']/g)].map((m) => m[1]);
+}
+
 function importsOf(text: string): string[] {
   const specs: string[] = [];
   const re = /(?:import|export)\s[^;]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
@@ -81,6 +107,8 @@ if (import.meta.main) {
     const rel = path.slice(root.length + 1);
     problems.push(...violations(rel, importsOf(Deno.readTextFileSync(path))));
   }
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  problems.push(...mainViolations(staticImportsOf(Deno.readTextFileSync(main))));
   for (const p of problems) console.error(p);
   if (problems.length > 0) Deno.exit(1);
   console.log("Area boundaries hold");

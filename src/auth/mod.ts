@@ -4,7 +4,8 @@
  * @module
  */
 
-export { CREDENTIALS_FILE, ensureRootCredential, generateSecretKey } from "./credentials.ts";
+export * from "./boot.ts";
+export { CREDENTIALS_FILE, generateSecretKey } from "./credentials.ts";
 export type { Credential, SecretSealer } from "./credentials.ts";
 export {
   ACCESS_KEY_PATTERN,

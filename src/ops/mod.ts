@@ -5,7 +5,7 @@
  */
 
 export { VaultMetrics } from "./metrics.ts";
-export { log, setLogLevel } from "./log.ts";
+export * from "./boot.ts";
 export type { LogLevel } from "./log.ts";
 export { DEFAULT_THRESHOLDS, SIGNAL_NAMES, SignalDetector } from "./signals.ts";
 export type {

@@ -7,8 +7,6 @@
  * @module
  */
 
-/** URL of the scrubber Worker's entry module. */
-export const SCRUB_WORKER_URL: URL = new URL("./worker.ts", import.meta.url);
-export type { ScrubInit } from "./worker.ts";
+export * from "./boot.ts";
 export { type OfflineScrubOptions, scrubDataDir } from "./offline.ts";
 export { printReport, runScrubCommand } from "./cli.ts";

@@ -7,16 +7,11 @@
  * @module
  */
 
-export { StoreError } from "./errors.ts";
+export * from "./boot.ts";
 export type { StoreErrorKind } from "./errors.ts";
 export type { StoreKeys } from "./service.ts";
-export type { StoreInit } from "./worker.ts";
-
-/** URL of the store Worker's entry module. */
-export const STORE_WORKER_URL: URL = new URL("./worker.ts", import.meta.url);
-export { DEMO_VAULT_KEY } from "./keys.ts";
 export type { Keyring } from "./keys.ts";
-export { KEYRING_FILE, openVault, secretSealer, tryLockVault } from "./vault.ts";
+export { KEYRING_FILE, tryLockVault } from "./vault.ts";
 export { runRebuildIndexCommand } from "./index_cli.ts";
 
 // Read-only format primitives and the repair-capable service for the scrubber (src/scrub/), which
