@@ -86,10 +86,8 @@ function staticImportsOf(text: string): string[] {
 }
 
 function importsOf(text: string): string[] {
-  const specs: string[] = [];
-  const re = /(?:import|export)\s[^;]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
-  for (const m of text.matchAll(re)) specs.push(m[1] ?? m[2]);
-  return specs;
+  const dynamic = [...text.matchAll(/import\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]);
+  return [...staticImportsOf(text), ...dynamic];
 }
 
 function* walk(dir: string): Generator<string> {

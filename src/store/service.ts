@@ -7,8 +7,9 @@
  * candidate only when it was last written or deduplicated against before the
  * cutoff: the older of `now - grace` and the start of the oldest write
  * session still pinned (open, or ended but not yet released after the index
- * committed or refused its manifest). The index is asked which candidates are referenced, and
- * each deletion re-checks the chunk's touch time in the same turn.
+ * committed or refused its manifest). The index is asked which candidates
+ * are referenced, and each deletion re-checks the chunk's touch time in the
+ * same turn.
  *
  * @module
  */

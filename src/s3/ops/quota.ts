@@ -2,8 +2,8 @@
  * The bucket policy on the S3 surface: each write is admitted by the index
  * before its body is read (upload windows, minimum version interval, a full
  * bucket) or, for a small PUT, with its commit; its body is cut off once it
- * passes the bytes left, and a write
- * that lands above the soft limit carries a warning header.
+ * passes the bytes left, and a write that lands above the soft limit carries
+ * a warning header.
  *
  * The caller's own upload windows and its `upload-anytime` right come from
  * its access key and are judged by the index with the bucket's.
@@ -64,10 +64,10 @@ export function writeCaller(ctx: OpContext): WriteCaller {
 }
 
 /** PUT bodies up to this size are read before the write is admitted. */
-export const SMALL_BODY_BYTES = 1024 * 1024;
+const SMALL_BODY_BYTES = 1024 * 1024;
 
 /** The body length the request declares (NaN when it declares none). */
-export function declaredLength(headers: Headers): number {
+function declaredLength(headers: Headers): number {
   return Number(
     headers.get("x-amz-decoded-content-length") ?? headers.get("content-length") ?? NaN,
   );
