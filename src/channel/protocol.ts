@@ -20,6 +20,14 @@ import type {
 /** Size in bytes of one manifest entry: a 32-byte chunk id and a u32 plaintext length. */
 export const MANIFEST_ENTRY_BYTES = 36;
 
+/**
+ * Largest PutObject body kept in the index rather than the chunk store, bytes. Such a body is below
+ * the chunker's minimum (one chunk, so nothing to deduplicate within it) and writing it with its
+ * version saves the store a write session and the router a round trip; the index grows by at most
+ * this much per tiny object.
+ */
+export const INLINE_MAX_BYTES = 4096;
+
 /** HTTP-free description of one stored object version. */
 export interface VersionRecord {
   /** Version id; `"null"` for unversioned buckets. */
@@ -40,6 +48,11 @@ export interface VersionRecord {
   partSizes?: number[];
   /** Packed manifest: {@linkcode MANIFEST_ENTRY_BYTES} bytes per chunk, in order. */
   manifest: Uint8Array;
+  /**
+   * The whole body of a tiny object kept in the index instead of the chunk store (at most
+   * {@linkcode INLINE_MAX_BYTES}); its manifest is then empty.
+   */
+  inline?: Uint8Array;
   /** True for a delete marker. */
   deleteMarker?: boolean;
   /** Object Lock state: retention mode and end (ms), legal hold. */
@@ -390,6 +403,8 @@ export interface MetaResults {
     buckets: number;
     versions: number;
     logicalBytes: number;
+    /** Sealed bytes of the tiny objects kept in the index. */
+    inlineBytes: number;
     chunks: number;
     chunkRefs: number;
     clock: { trustedMs: number; wallAheadMs: number; uncreditedJumpMs: number };

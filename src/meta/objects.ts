@@ -1,9 +1,11 @@
 /**
  * Object versions, manifests and chunk reference counts in the index.
  *
- * A version row holds its manifest; `latest` points at each key's current
- * version and backs listings. Chunk reference counts change in the same
- * transaction as the versions that hold them.
+ * A version row holds its manifest, or points at a tiny object's body in
+ * `inline_bodies` (sealed by the service, see inline.ts: these functions
+ * store and return it sealed); `latest` points at each key's current version
+ * and backs listings. Chunk reference counts change in the same transaction as
+ * the versions that hold them.
  *
  * @module
  */
@@ -97,6 +99,8 @@ interface VersionRow extends LockColumns {
   checksum: string | null;
   part_sizes: string | null;
   manifest: Uint8Array;
+  /** The sealed inline body, joined from `inline_bodies`. */
+  inline: Uint8Array | null;
 }
 
 function toRecord(row: VersionRow): VersionRecord {
@@ -110,6 +114,7 @@ function toRecord(row: VersionRow): VersionRecord {
     checksum: row.checksum ? JSON.parse(row.checksum) : undefined,
     partSizes: row.part_sizes ? JSON.parse(row.part_sizes) : undefined,
     manifest: row.manifest,
+    inline: row.inline ?? undefined,
     deleteMarker: row.delete_marker === 1 ? true : undefined,
     lock: row.lock_mode || row.legal_hold
       ? {
@@ -137,15 +142,30 @@ function latestOf(db: Db, bucket: string, key: Uint8Array) {
 }
 
 function dropVersion(db: Db, bucket: string, key: Uint8Array, versionId: string): boolean {
-  const row = db.get<{ manifest: Uint8Array }>(
-    "DELETE FROM versions WHERE bucket = ? AND key = ? AND version_id = ? RETURNING manifest",
+  const row = db.get<{ manifest: Uint8Array; inline_id: number | null }>(
+    "DELETE FROM versions WHERE bucket = ? AND key = ? AND version_id = ? RETURNING manifest, inline_id",
     bucket,
     key,
     versionId,
   );
   if (!row) return false;
   addChunkRefs(db, row.manifest, -1);
+  if (row.inline_id !== null) db.run("DELETE FROM inline_bodies WHERE id = ?", row.inline_id);
   return true;
+}
+
+/** Stores a sealed inline body for a version row to point at. */
+function addInlineBody(db: Db, sealed: Uint8Array): number {
+  return db.get<{ id: number }>("INSERT INTO inline_bodies(sealed) VALUES(?) RETURNING id", sealed)!
+    .id;
+}
+
+/** A copy of an inline body, for a version row copied from another: each row owns its body. */
+export function copyInlineBody(db: Db, id: number): number {
+  return db.get<{ id: number }>(
+    "INSERT INTO inline_bodies(sealed) SELECT sealed FROM inline_bodies WHERE id = ? RETURNING id",
+    id,
+  )!.id;
 }
 
 /**
@@ -266,8 +286,8 @@ export function putVersion(
   }
   db.run(
     `INSERT INTO versions(bucket, key, version_id, seq, delete_marker, size, etag, last_modified, headers,
-       user_meta, checksum, part_sizes, manifest, lock_mode, retain_until, legal_hold)
-     VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       user_meta, checksum, part_sizes, manifest, inline_id, lock_mode, retain_until, legal_hold)
+     VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     req.bucket,
     key,
     v.versionId,
@@ -281,6 +301,7 @@ export function putVersion(
     v.checksum ? JSON.stringify(v.checksum) : null,
     v.partSizes ? JSON.stringify(v.partSizes) : null,
     v.manifest,
+    v.inline ? addInlineBody(db, v.inline) : null,
     lock?.mode ?? null,
     lock?.retainUntil ?? null,
     lock?.legalHold ? 1 : 0,
@@ -327,7 +348,8 @@ export function getVersion(
     versionId = current.version_id;
   }
   const row = db.get<VersionRow>(
-    "SELECT * FROM versions WHERE bucket = ? AND key = ? AND version_id = ?",
+    `SELECT v.*, b.sealed AS inline FROM versions v LEFT JOIN inline_bodies b ON b.id = v.inline_id
+     WHERE v.bucket = ? AND v.key = ? AND v.version_id = ?`,
     req.bucket,
     key,
     versionId,

@@ -10,6 +10,7 @@ import {
   ChannelError,
   type Client,
   type Handled,
+  INLINE_MAX_BYTES,
   type MetaRequest,
   type MetaResults,
   type StoreRequest,
@@ -31,6 +32,7 @@ import {
 } from "./access_keys.ts";
 import { Db } from "./db.ts";
 import { IndexCheckpointer } from "./index_checkpoint.ts";
+import type { InlineSealer } from "./inline.ts";
 import { createSnapshot } from "./snapshots.ts";
 import {
   admitBody,
@@ -121,6 +123,7 @@ export class MetaService {
   #db: Db;
   #clock: TrustedClock;
   #signer: AuditSigner;
+  #inline: InlineSealer;
   #fourEyes: FourEyes;
   #sealTimer: ReturnType<typeof setInterval>;
   #expiryTimer?: ReturnType<typeof setInterval>;
@@ -137,6 +140,8 @@ export class MetaService {
       maxClockJumpMs: number;
       onClockAlert: (message: string) => void;
       auditSigner: AuditSigner;
+      /** Seals the bodies of tiny objects kept in the index. */
+      inlineSealer: InlineSealer;
       fourEyes: FourEyesConfig;
       /** Unfinished multipart uploads older than this are aborted; 0 never. */
       uploadExpiryMs?: number;
@@ -154,6 +159,7 @@ export class MetaService {
       });
     }
     this.#signer = opts.auditSigner;
+    this.#inline = opts.inlineSealer;
     this.#fourEyes = new FourEyes(opts.fourEyes);
     this.#clock = new TrustedClock(this.#db, {
       maxJumpMs: opts.maxClockJumpMs,
@@ -241,6 +247,24 @@ export class MetaService {
     });
   }
 
+  /** A write of a tiny object with its body sealed for the index, and that body's stored bytes. */
+  #sealInline(
+    req: Extract<MetaRequest, { type: "putVersion" }>,
+  ): Extract<MetaRequest, { type: "putVersion" }> {
+    const body = req.version.inline;
+    if (!body) return req;
+    if (
+      body.length > INLINE_MAX_BYTES || body.length !== req.version.size ||
+      req.version.manifest.length > 0
+    ) {
+      throw new Error(
+        `An inline body must be the whole object, at most ${INLINE_MAX_BYTES} bytes, with no manifest`,
+      );
+    }
+    const sealed = this.#inline.seal(body);
+    return { ...req, version: { ...req.version, inline: sealed }, storedBytes: sealed.length };
+  }
+
   /** Handles one request. */
   async handle(req: MetaRequest): Promise<Handled<MetaResults[MetaRequest["type"]]>> {
     return { result: await this.#dispatch(req) };
@@ -261,17 +285,22 @@ export class MetaService {
         return headBucket(db, req);
       case "deleteBucket":
         return this.#write(req, (_, gate) => deleteBucket(db, req, gate));
-      case "putVersion":
+      case "putVersion": {
         if (req.admit) admitBody(db, req, req.admit, this.#clock.now());
+        const write = this.#sealInline(req);
         return this.#write(req, (now) =>
           policed(
             db,
-            { ...req, write: req.write ?? "put" },
+            { ...write, write: req.write ?? "put" },
             now,
-            () => putVersion(db, req, now),
+            () => putVersion(db, write, now),
           ));
-      case "getVersion":
-        return getVersion(db, req);
+      }
+      case "getVersion": {
+        const v = getVersion(db, req);
+        if (v.inline) v.inline = this.#inline.open(v.inline);
+        return v;
+      }
       case "deleteObject":
         return this.#write(req, (now, gate) => deleteObject(db, req, now, gate));
       case "deleteObjects":
@@ -448,6 +477,9 @@ export class MetaService {
     const v = db.get<{ n: number; bytes: number }>(
       "SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM versions WHERE delete_marker = 0",
     )!;
+    const inline = db.get<{ bytes: number }>(
+      "SELECT coalesce(sum(length(sealed)), 0) AS bytes FROM inline_bodies",
+    )!;
     const c = db.get<{ n: number; refs: number }>(
       "SELECT count(*) AS n, coalesce(sum(refs), 0) AS refs FROM chunks WHERE refs > 0",
     )!;
@@ -456,6 +488,7 @@ export class MetaService {
       buckets: b.n,
       versions: v.n,
       logicalBytes: v.bytes,
+      inlineBytes: inline.bytes,
       chunks: c.n,
       chunkRefs: c.refs,
       clock: this.#clock.status(),

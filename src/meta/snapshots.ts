@@ -11,7 +11,7 @@
 import type { MetaRequest, MetaResults } from "../channel/mod.ts";
 import type { Db } from "./db.ts";
 import { MetaError } from "./errors.ts";
-import { addChunkRefs, requireBucket } from "./objects.ts";
+import { addChunkRefs, copyInlineBody, requireBucket } from "./objects.ts";
 
 type Req<T extends MetaRequest["type"]> = Extract<MetaRequest, { type: T }>;
 
@@ -49,20 +49,35 @@ export function createSnapshot(db: Db, req: Req<"createSnapshot">): MetaResults[
   );
   for (const r of rows) {
     const copied = db.get<
-      { manifest: Uint8Array; size: number; etag: string; last_modified: number }
+      {
+        manifest: Uint8Array;
+        inline_id: number | null;
+        size: number;
+        etag: string;
+        last_modified: number;
+      }
     >(
       `INSERT INTO versions(bucket, key, version_id, seq, delete_marker, size, etag, last_modified, headers, user_meta,
-         checksum, part_sizes, manifest, lock_mode, retain_until, legal_hold)
+         checksum, part_sizes, manifest, inline_id, lock_mode, retain_until, legal_hold)
        SELECT ?, key, version_id, seq, 0, size, etag, last_modified, headers, user_meta, checksum, part_sizes, manifest,
-         lock_mode, retain_until, legal_hold
+         inline_id, lock_mode, retain_until, legal_hold
        FROM versions WHERE bucket = ? AND key = ? AND version_id = ?
-       RETURNING manifest, size, etag, last_modified`,
+       RETURNING manifest, inline_id, size, etag, last_modified`,
       req.bucket,
       req.source,
       r.key,
       r.version_id,
     )!;
     addChunkRefs(db, copied.manifest, 1);
+    if (copied.inline_id !== null) {
+      db.run(
+        "UPDATE versions SET inline_id = ? WHERE bucket = ? AND key = ? AND version_id = ?",
+        copyInlineBody(db, copied.inline_id),
+        req.bucket,
+        r.key,
+        r.version_id,
+      );
+    }
     db.run(
       "INSERT INTO latest(bucket, key, version_id, delete_marker, size, etag, last_modified) VALUES(?, ?, ?, 0, ?, ?, ?)",
       req.bucket,

@@ -7,6 +7,7 @@
 import type { MetaRequest, MetaResults } from "../channel/mod.ts";
 import { auditSigner } from "./audit_seal.ts";
 import { MetaService } from "./service.ts";
+import { inlineSealer } from "./inline.ts";
 
 /** Calls the index as the router would. */
 export type IndexCall = <R extends MetaRequest>(r: R) => Promise<MetaResults[R["type"]]>;
@@ -28,6 +29,7 @@ export async function openIndex(): Promise<TestIndex> {
     maxClockJumpMs: 86_400_000,
     onClockAlert: () => {},
     auditSigner: auditSigner(new Uint8Array(32)),
+    inlineSealer: inlineSealer(new Uint8Array(32)),
     fourEyes: { quorum: 0, approvers: [], ttlMs: 3_600_000 },
   });
   return {

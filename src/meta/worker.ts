@@ -16,6 +16,7 @@ import {
 } from "../channel/mod.ts";
 import { metaErrorToWire, MetaService } from "./service.ts";
 import { auditSigner } from "./audit_seal.ts";
+import { inlineSealer } from "./inline.ts";
 import { fourEyesConfig, type FourEyesSettings } from "./four_eyes.ts";
 
 watchHeap();
@@ -62,6 +63,7 @@ self.addEventListener("message", async (e: MessageEvent) => {
       maxClockJumpMs: msg.maxClockJumpMs,
       uploadExpiryMs: msg.uploadExpiryMs,
       auditSigner: auditSigner(msg.indexKey),
+      inlineSealer: inlineSealer(msg.indexKey),
       fourEyes: fourEyesConfig(msg.fourEyes),
       onClockAlert: (message) =>
         console.error(JSON.stringify({ level: "warn", msg: message, alert: "clock" })),

@@ -16,6 +16,7 @@ export class VaultMetrics {
   readonly bytesOut: client.Counter;
   readonly logicalBytes: client.Gauge;
   readonly storedBytes: client.Gauge;
+  readonly inlineBytes: client.Gauge;
   readonly plainChunkBytes: client.Gauge;
   readonly chunks: client.Gauge;
   readonly versions: client.Gauge;
@@ -80,6 +81,11 @@ export class VaultMetrics {
     this.storedBytes = new client.Gauge({
       name: "amber_stored_bytes",
       help: "Bytes of sealed chunk records on disk",
+      registers,
+    });
+    this.inlineBytes = new client.Gauge({
+      name: "amber_inline_bytes",
+      help: "Bytes of tiny objects kept in the index, sealed (not in amber_stored_bytes)",
       registers,
     });
     this.plainChunkBytes = new client.Gauge({

@@ -256,6 +256,7 @@ export function createApp(deps: AppDeps): Hono {
     deps.metrics.logicalBytes.set(m.logicalBytes);
     deps.metrics.versions.set(m.versions);
     deps.metrics.storedBytes.set(s.storedBytes);
+    deps.metrics.inlineBytes.set(m.inlineBytes);
     deps.metrics.plainChunkBytes.set(s.plainBytes);
     deps.metrics.chunks.set(s.chunks);
     deps.metrics.diskBytes.set(s.diskBytes);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { auditSigner, MetaService } from "../meta/mod.ts";
+import { auditSigner, inlineSealer, MetaService } from "../meta/mod.ts";
 import { StoreService } from "../store/mod.ts";
 import { Scrubber, type ScrubCheckpoint } from "./scrubber.ts";
 
@@ -38,6 +38,7 @@ async function smallVault(): Promise<{ dataDir: string; drives: string[]; chunks
     maxClockJumpMs: 86_400_000,
     onClockAlert: () => {},
     auditSigner: auditSigner(new Uint8Array(32)),
+    inlineSealer: inlineSealer(new Uint8Array(32)),
     fourEyes: { quorum: 0, approvers: [], ttlMs: 3_600_000 },
   });
   await meta.handle({ type: "createBucket", bucket: "b", region: "us-east-1", now: Date.now() });

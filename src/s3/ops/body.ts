@@ -3,15 +3,22 @@
  *
  * `ingestBody` streams a request body through aws-chunked decoding and every
  * digest the client asked us to check, into the store in 1 MiB pieces with a
- * bounded number in flight, and returns the manifest only when all digests
- * matched. `readObject` streams a byte range of a manifest back, with a small
+ * bounded number in flight (or, for a tiny PutObject, into memory for the
+ * index), and returns the manifest only when all digests matched.
+ * `readObject` streams a byte range of a version back, with a small
  * read-ahead.
  *
  * @module
  */
 
 import { createHash } from "node:crypto";
-import { MANIFEST_ENTRY_BYTES, noteBufferChurn, type StoreResults } from "../../channel/mod.ts";
+import {
+  INLINE_MAX_BYTES,
+  MANIFEST_ENTRY_BYTES,
+  noteBufferChurn,
+  type StoreResults,
+  type VersionRecord,
+} from "../../channel/mod.ts";
 import { S3Error } from "../errors.ts";
 import {
   type ChecksumAlgorithm,
@@ -39,11 +46,12 @@ export type WriteCounts = Omit<StoreResults["writeData"], "entries">;
 /** What a stored body produced. */
 export type Ingested = IngestedBody & WriteCounts;
 
-/** A stored body's manifest, size and digests. */
+/** A stored body's manifest (or, kept for the index, the body itself), size and digests. */
 interface IngestedBody {
   size: number;
   md5Hex: string;
   manifest: Uint8Array;
+  inline?: Uint8Array;
   checksum?: { algorithm: ChecksumAlgorithm; value: string };
 }
 
@@ -63,7 +71,8 @@ function expectedLength(ctx: OpContext): number | undefined {
  *
  * @param ctx The operation context.
  * @param opts `maxBytes` refuses larger bodies; `checksumAlgorithm` computes that checksum even when the client sent none;
- *   `limit` cuts the body off with its refusal once it passes `bytes` (a bucket quota).
+ *   `limit` cuts the body off with its refusal once it passes `bytes` (a bucket quota); `inline` keeps a body
+ *   declared at most {@linkcode INLINE_MAX_BYTES} long in memory, for the index, instead of storing it.
  * @returns The manifest and digests.
  */
 export async function ingestBody(
@@ -72,6 +81,7 @@ export async function ingestBody(
     maxBytes?: number;
     checksumAlgorithm?: ChecksumAlgorithm;
     limit?: { bytes: number; refusal: () => S3Error };
+    inline?: boolean;
   } = {},
 ): Promise<Ingested> {
   const headers = ctx.req.headers;
@@ -115,7 +125,7 @@ export async function ingestBody(
   }
 
   let size = 0;
-  const stored = await storeStream(ctx, body, (value) => {
+  const inspect = (value: Uint8Array) => {
     size += value.length;
     checkBodyLimit(opts.limit, size);
     if (length !== undefined && size > length) {
@@ -126,7 +136,10 @@ export async function ingestBody(
     md5.update(value);
     sha256?.update(value);
     checksum?.update(value);
-  }, length ?? Infinity);
+  };
+  const stored = opts.inline && length !== undefined && length <= INLINE_MAX_BYTES
+    ? await readInline(body, inspect, length)
+    : await storeStream(ctx, body, inspect, length ?? Infinity);
   if (length !== undefined && size !== length) throw new S3Error("IncompleteBody");
   const md5Bytes = md5.digest();
   if (contentMd5 !== null && md5Bytes.toString("base64") !== contentMd5) {
@@ -213,10 +226,7 @@ export async function storeStream(
   const reader = stream.getReader();
   try {
     while (true) {
-      const { done, value } = await reader.read().catch((e) => {
-        // The client went away or broke off the body: nothing was stored for it.
-        throw e instanceof S3Error ? e : new S3Error("IncompleteBody", { cause: e });
-      });
+      const { done, value } = await readBody(reader);
       if (done) break;
       inspect(value);
       let off = 0;
@@ -242,6 +252,43 @@ export async function storeStream(
     await Promise.allSettled(inFlight);
     throw e;
   }
+}
+
+/**
+ * Reads a body declared `length` bytes long into memory: a tiny object, kept
+ * in the index with its version. `inspect` refuses a body longer than declared
+ * before it is copied.
+ */
+async function readInline(
+  stream: ReadableStream<Uint8Array>,
+  inspect: (bytes: Uint8Array) => void,
+  length: number,
+): Promise<{ manifest: Uint8Array; inline?: Uint8Array } & WriteCounts> {
+  const inline = new Uint8Array(length);
+  let fill = 0;
+  const reader = stream.getReader();
+  try {
+    for (let r = await readBody(reader); !r.done; r = await readBody(reader)) {
+      inspect(r.value);
+      inline.set(r.value, fill);
+      fill += r.value.length;
+    }
+  } catch (e) {
+    reader.cancel().catch(() => undefined);
+    throw e;
+  }
+  // An empty body needs neither: its manifest is empty.
+  const kept = length > 0 ? inline : undefined;
+  return { manifest: new Uint8Array(0), inline: kept, storedBytes: 0, newBytes: 0, sealedBytes: 0 };
+}
+
+/** Reads the next piece of a request body; a client that went away or broke off gets `IncompleteBody`. */
+function readBody(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  return reader.read().catch((e) => {
+    throw e instanceof S3Error ? e : new S3Error("IncompleteBody", { cause: e });
+  });
 }
 
 /** Bytes asked of the request body per read. */
@@ -302,23 +349,33 @@ export function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 /**
- * Streams bytes `[start, end)` of an object from its manifest. The first
- * chunk is fetched before the stream is returned, so a damaged or missing
- * chunk at the start fails the request with an error status instead of a
- * truncated 200; later damage aborts the stream, never yielding wrong bytes.
+ * Streams bytes `[start, end)` of an object version: from its inline body, or
+ * from the store by its manifest. The first chunk is fetched before the
+ * stream is returned, so a damaged or missing chunk at the start fails the
+ * request with an error status instead of a truncated 200; later damage
+ * aborts the stream, never yielding wrong bytes.
  *
  * @param ctx Gives the store client.
- * @param manifest Packed manifest.
+ * @param version The version's packed manifest, or its inline body.
  * @param start First byte.
  * @param end One past the last byte.
  * @returns A stream of the range.
  */
 export async function readObject(
   ctx: Pick<OpContext, "store">,
-  manifest: Uint8Array,
+  version: Pick<VersionRecord, "manifest" | "inline">,
   start: number,
   end: number,
 ): Promise<ReadableStream<Uint8Array>> {
+  const { manifest, inline } = version;
+  if (inline) {
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(inline.subarray(start, end));
+        controller.close();
+      },
+    });
+  }
   const view = new DataView(manifest.buffer, manifest.byteOffset, manifest.byteLength);
   // Group the chunks overlapping the range into batches of about READ_BATCH_BYTES.
   const batches: { entries: Uint8Array; offset: number; size: number }[] = [];

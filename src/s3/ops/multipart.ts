@@ -92,6 +92,21 @@ export async function UploadPart(ctx: Ctx<"UploadPart">): Promise<OpResult> {
   return { status: 200, headers, bytesIn: body.size, sealedBytesIn: body.sealedBytes };
 }
 
+/** Parses `x-amz-copy-source-range` (`bytes=first-last`) against the source's size: `[start, end)`. */
+function copyRange(header: string, size: number): [number, number] {
+  const m = /^bytes=(\d+)-(\d+)$/.exec(header);
+  if (!m) {
+    throw new S3Error("InvalidArgument", {
+      message: "The x-amz-copy-source-range value must be of the form bytes=first-last",
+    });
+  }
+  const range: [number, number] = [Number(m[1]), Number(m[2]) + 1];
+  if (range[0] >= range[1] || range[1] > size) {
+    throw new S3Error("InvalidRange", { extra: { ActualObjectSize: String(size) } });
+  }
+  return range;
+}
+
 /** UploadPartCopy: a whole-object copy shares chunks; a range is re-chunked from the source. */
 export async function UploadPartCopy(ctx: Ctx<"UploadPartCopy">): Promise<OpResult> {
   const { bucket, key, uploadId, partNumber } = ctx.ep;
@@ -100,27 +115,20 @@ export async function UploadPartCopy(ctx: Ctx<"UploadPartCopy">): Promise<OpResu
   const rangeHeader = ctx.req.headers.get("x-amz-copy-source-range");
   let part: { size: number; etag: string; manifest: Uint8Array };
   let storedBytes = 0;
-  if (rangeHeader === null) {
+  // A whole version's chunks are shared; a range, or a tiny version kept in the index, is stored anew.
+  const shared = rangeHeader === null && !source.inline;
+  if (shared) {
     part = {
       size: source.size,
       etag: source.etag.includes("-") ? "" : source.etag,
       manifest: source.manifest,
     };
   } else {
-    const m = /^bytes=(\d+)-(\d+)$/.exec(rangeHeader);
-    if (!m) {
-      throw new S3Error("InvalidArgument", {
-        message: "The x-amz-copy-source-range value must be of the form bytes=first-last",
-      });
-    }
-    const range: [number, number] = [Number(m[1]), Number(m[2]) + 1];
-    if (range[0] >= range[1] || range[1] > source.size) {
-      throw new S3Error("InvalidRange", { extra: { ActualObjectSize: String(source.size) } });
-    }
+    const range = rangeHeader === null ? [0, source.size] : copyRange(rangeHeader, source.size);
     const md5 = createHash("md5");
     const stored = await storeStream(
       ctx,
-      await readObject(ctx, source.manifest, range[0], range[1]),
+      await readObject(ctx, source, range[0], range[1]),
       (b) => md5.update(b),
       range[1] - range[0],
     );
@@ -130,7 +138,7 @@ export async function UploadPartCopy(ctx: Ctx<"UploadPartCopy">): Promise<OpResu
   if (part.etag === "") {
     // A multipart source's ETag is not an MD5 of its bytes; the part's ETag must be.
     const md5 = createHash("md5");
-    const reader = (await readObject(ctx, source.manifest, 0, source.size)).getReader();
+    const reader = (await readObject(ctx, source, 0, source.size)).getReader();
     for (let r = await reader.read(); !r.done; r = await reader.read()) md5.update(r.value);
     part.etag = md5.digest("hex");
   }
@@ -142,7 +150,7 @@ export async function UploadPartCopy(ctx: Ctx<"UploadPartCopy">): Promise<OpResu
     part: { partNumber, lastModified: ctx.now, ...part },
     storedBytes,
     writeIds: ctx.writes,
-    copiedFrom: rangeHeader === null
+    copiedFrom: shared
       ? { bucket: from.bucket, key: from.key, versionId: source.versionId }
       : undefined,
   });

@@ -105,7 +105,7 @@ async function serveObject(ctx: Ctx, withBody: boolean): Promise<OpResult> {
   return {
     status,
     headers,
-    body: await readObject(ctx, v.manifest, start, end),
+    body: await readObject(ctx, v, start, end),
     bytesOut: end - start,
   };
 }

@@ -57,7 +57,7 @@ export async function PutObject(ctx: Ctx<"PutObject">): Promise<OpResult> {
   // Fail fast on a missing bucket before reading a large body; a small one is cheaper to read and drop.
   const admitAtCommit = admittedAtCommit(ctx);
   if (!admitAtCommit) await ctx.meta.call({ type: "headBucket", bucket });
-  const body = await ingestBody(ctx, { limit: bodyLimit(ctx) });
+  const body = await ingestBody(ctx, { limit: bodyLimit(ctx), inline: true });
   const version: NewVersion = {
     size: body.size,
     etag: body.md5Hex,
@@ -65,6 +65,7 @@ export async function PutObject(ctx: Ctx<"PutObject">): Promise<OpResult> {
     ...meta,
     checksum: body.checksum ? { ...body.checksum, type: "FULL_OBJECT" } : undefined,
     manifest: body.manifest,
+    inline: body.inline,
   };
   const put = await ctx.meta.call({
     type: "putVersion",
@@ -87,7 +88,9 @@ export async function PutObject(ctx: Ctx<"PutObject">): Promise<OpResult> {
   if (body.checksum) {
     headers[`x-amz-checksum-${body.checksum.algorithm.toLowerCase()}`] = body.checksum.value;
   }
-  return { status: 200, headers, bytesIn: body.size, sealedBytesIn: body.sealedBytes };
+  // A body kept in the index is neither deduplicated nor compressed: no evidence for the signals.
+  const sealedBytesIn = body.inline ? undefined : body.sealedBytes;
+  return { status: 200, headers, bytesIn: body.size, sealedBytesIn };
 }
 
 /**

@@ -1,0 +1,72 @@
+/**
+ * Tiny object bodies kept in the index, sealed.
+ *
+ * The index file, its checkpoints and its journal records all hold these
+ * bodies, so each is sealed on its own with ChaCha20-Poly1305 under a key
+ * derived from the keyring's index key: `[format 1][nonce 12][ciphertext][tag 16]`.
+ * A flipped byte fails the open, and is never returned as data.
+ *
+ * @module
+ */
+
+import { createCipheriv, createDecipheriv, hkdfSync } from "node:crypto";
+
+const FORMAT = 1;
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+const HEADER_BYTES = 1 + NONCE_BYTES;
+/** Bytes a sealed body adds to its plaintext. */
+export const INLINE_OVERHEAD_BYTES = HEADER_BYTES + TAG_BYTES;
+const KEY_LABEL = "amber/v1/inline-bodies";
+const AAD = new TextEncoder().encode(KEY_LABEL);
+
+/** Seals and opens inline bodies under one key. */
+export interface InlineSealer {
+  seal(plaintext: Uint8Array): Uint8Array;
+  /** @throws {Error} when the sealed body does not authenticate: damage is never returned as data. */
+  open(sealed: Uint8Array): Uint8Array;
+}
+
+/**
+ * The sealer of a vault's inline bodies.
+ *
+ * @param indexKey The keyring's 32-byte index key.
+ */
+export function inlineSealer(indexKey: Uint8Array): InlineSealer {
+  const key = new Uint8Array(hkdfSync("sha256", indexKey, new Uint8Array(0), KEY_LABEL, 32));
+  return {
+    seal(plaintext) {
+      const out = new Uint8Array(INLINE_OVERHEAD_BYTES + plaintext.length);
+      out[0] = FORMAT;
+      const nonce = crypto.getRandomValues(out.subarray(1, HEADER_BYTES));
+      const cipher = createCipheriv("chacha20-poly1305", key, nonce, { authTagLength: TAG_BYTES });
+      cipher.setAAD(AAD, { plaintextLength: plaintext.length });
+      const body = cipher.update(plaintext);
+      out.set(body, HEADER_BYTES);
+      cipher.final();
+      out.set(cipher.getAuthTag(), HEADER_BYTES + body.length);
+      return out;
+    },
+    open(sealed) {
+      if (sealed.length < INLINE_OVERHEAD_BYTES || sealed[0] !== FORMAT) {
+        throw new Error("Cannot open an inline object body: unknown format");
+      }
+      const tagAt = sealed.length - TAG_BYTES;
+      const decipher = createDecipheriv(
+        "chacha20-poly1305",
+        key,
+        sealed.subarray(1, HEADER_BYTES),
+        { authTagLength: TAG_BYTES },
+      );
+      decipher.setAAD(AAD, { plaintextLength: tagAt - HEADER_BYTES });
+      decipher.setAuthTag(sealed.subarray(tagAt));
+      try {
+        const body = decipher.update(sealed.subarray(HEADER_BYTES, tagAt));
+        decipher.final();
+        return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+      } catch {
+        throw new Error("Cannot open an inline object body: it does not authenticate");
+      }
+    },
+  };
+}
