@@ -82,7 +82,10 @@ export function mainViolations(statics: string[]): string[] {
 }
 
 function staticImportsOf(text: string): string[] {
-  return [...text.matchAll(/(?:import|export)\s[^;]*?from\s*["']([^"']+)["']/g)].map((m) => m[1]);
+  const named = [...text.matchAll(/(?:import|export)\s[^;]*?from\s*["']([^"']+)["']/g)];
+  // A bare side-effect import (`import "./x.ts";`) loads a module just the same.
+  const bare = [...text.matchAll(/^\s*import\s*["']([^"']+)["']/gm)];
+  return [...named, ...bare].map((m) => m[1]);
 }
 
 function importsOf(text: string): string[] {
