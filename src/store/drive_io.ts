@@ -21,6 +21,8 @@ export interface DriveFile extends Disposable {
   read(into: Uint8Array): Promise<number | null>;
   /** Moves the file position; returns the new one. */
   seek(offset: number, whence: Deno.SeekMode): Promise<number>;
+  /** Moves the file position without yielding (lseek does no I/O), where the drive can. */
+  seekSync?(offset: number, whence: Deno.SeekMode): number;
   /** fsync: data and metadata reach the disk. */
   sync(): Promise<void>;
   /** fdatasync: data (and the size) reach the disk. */

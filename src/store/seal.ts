@@ -321,12 +321,19 @@ export function readSealedHeader(sealed: Uint8Array, totalBytes?: number): Seale
  * @param sealKey 32-byte seal key.
  * @param id The id the chunk is stored under.
  * @param sealed The sealed record.
- * @returns The plaintext, owning its buffer.
+ * @param into Where an uncompressed payload of exactly this length is decrypted to, saving a
+ *   copy. It holds unauthenticated bytes if the open throws: the caller must then drop it.
+ * @returns The plaintext: `into` when it was used, else a buffer of its own.
  * @throws {StoreError} `corrupt` if the tag does not verify (a flipped bit,
  * the wrong id, or the wrong key) or the record is malformed; `format` for an
  * unknown version.
  */
-export function openChunk(sealKey: Uint8Array, id: Uint8Array, sealed: Uint8Array): Uint8Array {
+export function openChunk(
+  sealKey: Uint8Array,
+  id: Uint8Array,
+  sealed: Uint8Array,
+  into?: Uint8Array,
+): Uint8Array {
   checkKey(sealKey, "seal key");
   checkId(id);
   let header: SealedHeader;
@@ -342,7 +349,9 @@ export function openChunk(sealKey: Uint8Array, id: Uint8Array, sealed: Uint8Arra
   const decipher = createDecipheriv(CIPHER, sealKey, nonce, { authTagLength: SEAL_TAG_BYTES });
   decipher.setAAD(aadOf(sealed, id), { plaintextLength: header.payloadBytes });
   decipher.setAuthTag(sealed.subarray(tagAt));
-  const payload = new Uint8Array(header.payloadBytes);
+  const payload = !header.compressed && into?.length === header.payloadBytes
+    ? into
+    : new Uint8Array(header.payloadBytes);
   try {
     const body = decipher.update(sealed.subarray(SEALED_HEADER_BYTES, tagAt));
     payload.set(body);

@@ -49,6 +49,13 @@ const COMPACT_BYTES_PER_SECOND = 64 * 1024 * 1024;
 const COMPACT_LIVE_RATIO = 0.5;
 /** A compacted segment's file is removed this long after its records moved, so reads already under way finish. */
 const RETIRE_DELAY_MS = 60_000;
+/**
+ * Read handles kept open between reads, per drive. Deno has no positional
+ * read, so concurrent reads each need a handle of their own; opening one per
+ * read cost an async hop (about 0.7 ms under load) and GETs about a tenth of
+ * their rate.
+ */
+const IDLE_READERS_MAX = 16;
 
 /** What a {@linkcode SegmentStore} is opened with; tests shrink the sizes. */
 export interface SegmentOptions {
@@ -152,6 +159,10 @@ export class SegmentStore {
   #touch;
   #touchedAt;
   #retired = new Set<number>();
+  /** Idle read handles by segment (see {@linkcode IDLE_READERS_MAX}). */
+  #readers = new Map<number, DriveFile[]>();
+  #idleReaders = 0;
+  #closed = false;
 
   readonly #segmentMaxBytes: number;
   readonly #retireDelayMs: number;
@@ -516,8 +527,39 @@ export class SegmentStore {
   }
 
   async #unlink(n: number): Promise<void> {
+    this.#closeReaders(n);
     await this.#io.remove(this.#path(n)).catch(() => undefined);
     this.#retired.delete(n);
+  }
+
+  /** An idle read handle on segment `n`, or a new one. */
+  async #borrowReader(n: number): Promise<DriveFile> {
+    const file = this.#readers.get(n)?.pop();
+    if (!file) return await this.#io.open(this.#path(n), { read: true });
+    this.#idleReaders--;
+    return file;
+  }
+
+  /** Keeps a handle for the next read, unless it failed, its segment is going, or enough are kept. */
+  #returnReader(n: number, file: DriveFile, healthy: boolean): void {
+    if (!healthy || this.#closed || this.#retired.has(n) || this.#idleReaders >= IDLE_READERS_MAX) {
+      file.close();
+      return;
+    }
+    const idle = this.#readers.get(n);
+    if (idle) idle.push(file);
+    else this.#readers.set(n, [file]);
+    this.#idleReaders++;
+  }
+
+  /** Closes the idle read handles of segment `n`, or of every segment. */
+  #closeReaders(n?: number): void {
+    for (const [segment, idle] of this.#readers) {
+      if (n !== undefined && segment !== n) continue;
+      for (const file of idle) file.close();
+      this.#idleReaders -= idle.length;
+      this.#readers.delete(segment);
+    }
   }
 
   /**
@@ -739,24 +781,31 @@ export class SegmentStore {
   }
 
   async #readRange(segment: number, offset: number, length: number): Promise<Uint8Array> {
-    // One handle per read: Deno has no positional read, and reads run concurrently.
-    using file = await this.#io.open(this.#path(segment), { read: true });
-    await file.seek(offset, Deno.SeekMode.Start);
-    const buf = new Uint8Array(length);
-    let got = 0;
-    while (got < length) {
-      const n = await file.read(buf.subarray(got));
-      if (n === null || n === 0) {
-        throw new StoreError(
-          "corrupt",
-          `Cannot read segment ${segment} at ${
-            offset + got
-          }: the file is shorter than the index says`,
-        );
+    // A handle of its own for the read (no positional read in Deno; reads run concurrently).
+    const file = await this.#borrowReader(segment);
+    let healthy = false;
+    try {
+      if (file.seekSync) file.seekSync(offset, Deno.SeekMode.Start);
+      else await file.seek(offset, Deno.SeekMode.Start);
+      const buf = new Uint8Array(length);
+      let got = 0;
+      while (got < length) {
+        const n = await file.read(buf.subarray(got));
+        if (n === null || n === 0) {
+          throw new StoreError(
+            "corrupt",
+            `Cannot read segment ${segment} at ${
+              offset + got
+            }: the file is shorter than the index says`,
+          );
+        }
+        got += n;
       }
-      got += n;
+      healthy = true;
+      return buf;
+    } finally {
+      this.#returnReader(segment, file, healthy);
     }
-    return buf;
   }
 
   #unframe(record: Uint8Array, id: Uint8Array, loc: Location): Uint8Array {
@@ -795,6 +844,8 @@ export class SegmentStore {
   async close(): Promise<void> {
     this.requestSync();
     await this.#flushing;
+    this.#closed = true;
+    this.#closeReaders();
     this.#active.file.close();
     this.#db.close();
   }

@@ -120,3 +120,43 @@ Deno.test("SegmentStore - compaction moves live records at its configured pace a
     await store.close();
   });
 });
+
+/**
+ * Segment files this process holds open, by name; `(deleted)` marks removed
+ * ones. Listed by `ls`: Deno grants /proc/self only to --allow-all.
+ */
+async function openSegmentFiles(dir: string): Promise<string[]> {
+  const out = await new Deno.Command("ls", { args: ["-l", `/proc/${Deno.pid}/fd`] }).output();
+  return new TextDecoder().decode(out.stdout).split("\n")
+    .map((line) => line.split(" -> ")[1] ?? "")
+    .filter((target) => target.startsWith(dir) && target.includes(".seg"));
+}
+
+Deno.test("SegmentStore - read handles are kept for reuse, never on a removed segment, and all go on close", async () => {
+  await withTempDir(async (dir) => {
+    const store = await openSuiteStore(dir, realDrive, { segmentMaxBytes: 32 * KIB });
+    const all = [...Array(40).keys()].map((i) => i + 1);
+    for (const n of all) await appendChunk(store, n, 8000);
+    const sizes = new Map(all.map((n) => [n, 8000]));
+    await assertChunks(store, sizes);
+    const held = (await openSegmentFiles(dir)).length;
+    // The active segment's writer plus kept readers: more than the writer alone.
+    assert.ok(held > 1, `${held} segment handles open after reads`);
+    await assertChunks(store, sizes);
+    assert.equal(
+      (await openSegmentFiles(dir)).length,
+      held,
+      "a second pass reuses the kept handles",
+    );
+    const doomed = all.filter((n) => n <= 28);
+    await store.deleteUntouched(doomed.map(chunkIdOf), Date.now() + 1);
+    assert.ok((await store.compact()).segments > 0, "some segments were compacted");
+    await new Promise((r) => setTimeout(r, 50)); // the removal runs after retireDelayMs (0 here)
+    const deleted = (await openSegmentFiles(dir)).filter((t) => t.endsWith("(deleted)"));
+    assert.deepEqual(deleted, [], "no handle keeps a removed segment's space");
+    for (const n of doomed) sizes.delete(n);
+    await assertChunks(store, sizes);
+    await store.close();
+    assert.deepEqual(await openSegmentFiles(dir), [], "close releases every handle");
+  });
+});

@@ -406,15 +406,17 @@ export class StoreService {
     const sealed = await this.#segments.readMany(ids);
     const out = new Uint8Array(total); // after the read: not held through its wait
     sealed.forEach((s, i) => {
-      const plain = openChunk(this.#keys.sealKey, ids[i], s);
       const expected = (i + 1 < count ? offsets[i + 1] : total) - offsets[i];
+      // Decrypted in place when it is not compressed; a failure drops `out` with the request.
+      const slot = out.subarray(offsets[i], offsets[i] + expected);
+      const plain = openChunk(this.#keys.sealKey, ids[i], s, slot);
       if (plain.length !== expected) {
         throw new StoreError(
           "corrupt",
           `Cannot read chunk: length ${plain.length} is not the expected ${expected}`,
         );
       }
-      out.set(plain, offsets[i]);
+      if (plain !== slot) out.set(plain, offsets[i]);
     });
     return out.buffer;
   }
