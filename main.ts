@@ -165,6 +165,7 @@ async function main() {
     maxClockJumpMs: config.maxClockJumpSeconds * 1000,
     uploadExpiryMs: config.uploadExpirySeconds * 1000,
     indexKey: keys.indexKey,
+    inlineKey: keys.inlineKey,
     fourEyes: {
       quorum: config.deleteQuorum,
       approvers: config.approvers,
@@ -184,6 +185,7 @@ async function main() {
       dataDir: config.dataDir,
       drives: config.drives,
       sealKey: keys.sealKey,
+      inlineKey: keys.inlineKey,
       intervalSeconds: config.scrubIntervalSeconds,
       rateBytesPerSecond: config.scrubMiBps * 1024 * 1024,
       store: scrubToStore.port1,

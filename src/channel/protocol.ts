@@ -603,7 +603,9 @@ export interface ScrubFinding {
    * stripe checksum or AEAD tag; `unrecoverable`: fewer than k good shards;
    * `missingChunk`: an object references a chunk no drive holds;
    * `refcount`: the index's reference count disagrees with the manifests;
-   * `badSegment`: a segment file's header is damaged (its records still read).
+   * `badSegment`: a segment file's header is damaged (its records still read);
+   * `badInline`: a tiny object's body kept in the index fails its tag (restore
+   * the index from a checkpoint: `rebuild-index`).
    */
   kind:
     | "badShard"
@@ -612,8 +614,9 @@ export interface ScrubFinding {
     | "unrecoverable"
     | "missingChunk"
     | "refcount"
-    | "badSegment";
-  /** Hex chunk id. */
+    | "badSegment"
+    | "badInline";
+  /** Hex chunk id; empty for `badInline`. */
   chunk: string;
   drive?: number;
   shard?: number;
@@ -635,8 +638,11 @@ export type ScrubObjectRef =
 export interface ScrubPass {
   startedAt: number;
   finishedAt?: number;
-  /** `shards`: reading every shard; `refs`: checking manifests and refcounts. */
-  phase: "shards" | "refs" | "done";
+  /**
+   * `shards`: reading every shard; `refs`: checking manifests and refcounts; `inline`: opening
+   * the tiny object bodies kept in the index.
+   */
+  phase: "shards" | "refs" | "inline" | "done";
   bytesScanned: number;
   bytesTotal: number;
   chunksChecked: number;

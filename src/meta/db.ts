@@ -127,7 +127,7 @@ const MIGRATIONS: string[] = [
   // Per-key upload windows and the upload-anytime right (access_keys.ts).
   `ALTER TABLE access_keys ADD COLUMN upload_anytime INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE access_keys ADD COLUMN upload_windows TEXT NOT NULL DEFAULT '[]';`,
-  // Tiny object bodies kept in the index, sealed (inline.ts). A table of their own: a 4 KiB body in
+  // Tiny object bodies kept in the index, sealed (src/inline_body.ts). A table of their own: a 4 KiB body in
   // the versions row costs SQLite about twice as much to write (that table is WITHOUT ROWID).
   `CREATE TABLE inline_bodies(id INTEGER PRIMARY KEY, sealed BLOB NOT NULL);
    ALTER TABLE versions ADD COLUMN inline_id INTEGER;`,

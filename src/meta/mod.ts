@@ -8,7 +8,6 @@
 export { MetaError } from "./errors.ts";
 export type { MetaErrorKind } from "./errors.ts";
 export { MetaService } from "./service.ts";
-export { inlineSealer } from "./inline.ts";
 
 export * from "./boot.ts";
 export { verifyAudit } from "./audit.ts";

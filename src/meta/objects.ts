@@ -2,7 +2,7 @@
  * Object versions, manifests and chunk reference counts in the index.
  *
  * A version row holds its manifest, or points at a tiny object's body in
- * `inline_bodies` (sealed by the service, see inline.ts: these functions
+ * `inline_bodies` (sealed by the service, see src/inline_body.ts: these functions
  * store and return it sealed); `latest` points at each key's current version
  * and backs listings. Chunk reference counts change in the same transaction as
  * the versions that hold them.

@@ -32,7 +32,7 @@ import {
 } from "./access_keys.ts";
 import { Db } from "./db.ts";
 import { IndexCheckpointer } from "./index_checkpoint.ts";
-import type { InlineSealer } from "./inline.ts";
+import type { InlineSealer } from "../inline_body.ts";
 import { createSnapshot } from "./snapshots.ts";
 import {
   admitBody,

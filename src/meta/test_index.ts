@@ -7,7 +7,7 @@
 import type { MetaRequest, MetaResults } from "../channel/mod.ts";
 import { auditSigner } from "./audit_seal.ts";
 import { MetaService } from "./service.ts";
-import { inlineSealer } from "./inline.ts";
+import { inlineSealer } from "../inline_body.ts";
 
 /** Calls the index as the router would. */
 export type IndexCall = <R extends MetaRequest>(r: R) => Promise<MetaResults[R["type"]]>;

@@ -16,7 +16,7 @@ import {
 } from "../channel/mod.ts";
 import { metaErrorToWire, MetaService } from "./service.ts";
 import { auditSigner } from "./audit_seal.ts";
-import { inlineSealer } from "./inline.ts";
+import { inlineSealer } from "../inline_body.ts";
 import { fourEyesConfig, type FourEyesSettings } from "./four_eyes.ts";
 
 watchHeap();
@@ -41,6 +41,7 @@ self.addEventListener("message", async (e: MessageEvent) => {
     maxClockJumpMs: number;
     uploadExpiryMs: number;
     indexKey: Uint8Array;
+    inlineKey: Uint8Array;
     fourEyes: FourEyesSettings;
     /** Port to the store, for the index journal and checkpoints. */
     store: MessagePort;
@@ -63,7 +64,7 @@ self.addEventListener("message", async (e: MessageEvent) => {
       maxClockJumpMs: msg.maxClockJumpMs,
       uploadExpiryMs: msg.uploadExpiryMs,
       auditSigner: auditSigner(msg.indexKey),
-      inlineSealer: inlineSealer(msg.indexKey),
+      inlineSealer: inlineSealer(msg.inlineKey),
       fourEyes: fourEyesConfig(msg.fourEyes),
       onClockAlert: (message) =>
         console.error(JSON.stringify({ level: "warn", msg: message, alert: "clock" })),

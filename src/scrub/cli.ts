@@ -113,7 +113,11 @@ function describe(f: ScrubFinding): string {
       ? `${o.bucket}/${o.key} version ${o.versionId}`
       : `${o.bucket}/${o.key} upload ${o.uploadId} part ${o.partNumber}`
   );
-  const what = f.kind === "badSegment" ? `segment ${f.segment}` : `chunk ${f.chunk.slice(0, 16)}`;
+  const what = f.kind === "badSegment"
+    ? `segment ${f.segment}`
+    : f.kind === "badInline"
+    ? "inline body"
+    : `chunk ${f.chunk.slice(0, 16)}`;
   return `${f.kind} ${what}${where}: ${f.detail}` +
     (f.repaired ? " [repaired]" : "") +
     (objects.length > 0 ? `\n    damaged: ${objects.join("\n    damaged: ")}` : "");

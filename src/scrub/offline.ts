@@ -77,6 +77,7 @@ export async function scrubDataDir(
         dataDir,
         drives,
         sealKey: keys.sealKey,
+        inlineKey: keys.inlineKey,
         intervalSeconds: 7 * 86400,
         rateBytesPerSecond: opts.rateBytesPerSecond ?? Infinity,
         repair: store && (async (id, bad) => {

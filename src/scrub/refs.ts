@@ -120,6 +120,28 @@ export class RefIndex {
   }
 
   /**
+   * Up to `limit` sealed inline bodies with ids above `after`, in id order (none in an index
+   * written before they existed: the scrubber opens it read-only, unmigrated).
+   */
+  inlineBodies(after: number, limit: number): { id: number; sealed: Uint8Array }[] {
+    const table = this.#db.prepare(
+      "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'inline_bodies'",
+    ).get();
+    if (!table) return [];
+    return this.#db.prepare(
+      "SELECT id, sealed FROM inline_bodies WHERE id > ? ORDER BY id LIMIT ?",
+    ).all(after, limit) as { id: number; sealed: Uint8Array }[];
+  }
+
+  /** The version that holds inline body `id` (a scan: only for a damaged body). */
+  inlineOwners(id: number): ScrubObjectRef[] {
+    const rows = this.#db.prepare(
+      "SELECT bucket, key, version_id FROM versions WHERE inline_id = ?",
+    ).all(id) as { bucket: string; key: Uint8Array; version_id: string }[];
+    return rows.map((r) => ({ bucket: r.bucket, key: keyText(r.key), versionId: r.version_id }));
+  }
+
+  /**
    * Runs `fn` inside one read transaction, so everything it reads comes
    * from one snapshot of the index (WAL readers do not block writers).
    */

@@ -44,6 +44,7 @@ import {
   TokenBucket,
 } from "./plan.ts";
 import { manifestIds, RefIndex } from "./refs.ts";
+import { inlineSealer } from "../inline_body.ts";
 
 /** Findings kept per pass; the rest are only counted. */
 export const FINDINGS_MAX = 1000;
@@ -59,13 +60,16 @@ const CHECKPOINT_EVERY_MS = 5000;
 const PING_EVERY_BYTES = 1024 * 1024;
 /** The reference check yields to the event loop after this many manifests. */
 const YIELD_EVERY_MANIFESTS = 2000;
+/** Inline bodies read from the index at a time. */
+const INLINE_PAGE_BODIES = 1000;
 /** How often the schedule is checked, ms. */
 const SCHEDULE_TICK_MS = 60_000;
 
 /** Where a pass stands: which drive and record, or which id range. */
 export type ScrubCursor =
   | { phase: "shards"; drive: number; segment: number; offset: number }
-  | { phase: "refs"; range: number };
+  | { phase: "refs"; range: number }
+  | { phase: "inline"; after: number };
 
 /** What the scrubber persists. */
 export interface ScrubCheckpoint {
@@ -94,6 +98,8 @@ export interface ScrubberOptions {
   drives: string[];
   /** Key that opens sealed chunks (checks AEAD tags). */
   sealKey: Uint8Array;
+  /** Key that opens the tiny object bodies kept in the index. */
+  inlineKey: Uint8Array;
   /** A full pass is due this often, seconds. */
   intervalSeconds: number;
   /** Rate cap, bytes per second: 0 derives it from the interval; Infinity does not throttle. */
@@ -359,7 +365,12 @@ export class Scrubber {
         pass.phase = "refs";
         this.#ckpt.cursor = { phase: "refs", range: 0 };
       }
-      if (await this.#refs(pass, readers, refs)) return this.#stop();
+      if (this.#ckpt.cursor?.phase !== "inline") {
+        if (await this.#refs(pass, readers, refs)) return this.#stop();
+        pass.phase = "inline";
+        this.#ckpt.cursor = { phase: "inline", after: 0 };
+      }
+      if (await this.#inline(pass, refs)) return this.#stop();
       this.#finish(true);
     } finally {
       refs.close();
@@ -631,6 +642,41 @@ export class Scrubber {
       this.#ckpt.cursor = { phase: "refs", range: r + 1 };
     }
     return false;
+  }
+
+  /**
+   * Phase 3: every tiny object body kept in the index must open (its tag
+   * verifies). The index holds no parity for them: a damaged one is
+   * unrecoverable here, and `rebuild-index` restores it from a checkpoint.
+   * Returns true when stopped.
+   */
+  async #inline(pass: ScrubPass, refs: RefIndex): Promise<boolean> {
+    const sealer = inlineSealer(this.#opts.inlineKey);
+    const ping = { bytes: 0 };
+    while (true) {
+      if (await this.#checkpointAndGate(pass)) return true;
+      const cursor = this.#ckpt.cursor as Extract<ScrubCursor, { phase: "inline" }>;
+      const page = refs.inlineBodies(cursor.after, INLINE_PAGE_BODIES);
+      let bytes = 0;
+      for (const body of page) {
+        bytes += body.sealed.length;
+        try {
+          sealer.open(body.sealed);
+        } catch (e) {
+          pass.unrecoverable++;
+          this.#totals.unrecoverable++;
+          this.#note(pass, {
+            kind: "badInline",
+            chunk: "",
+            detail: (e as Error).message,
+            objects: refs.inlineOwners(body.id),
+          });
+        }
+      }
+      await this.#throttle(bytes, ping);
+      if (page.length < INLINE_PAGE_BODIES) return false;
+      this.#ckpt.cursor = { phase: "inline", after: page[page.length - 1].id };
+    }
   }
 
   #refMismatch(pass: ScrubPass, chunk: string, detail: string): void {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { auditSigner, inlineSealer, MetaService } from "../meta/mod.ts";
+import { auditSigner, MetaService } from "../meta/mod.ts";
+import { inlineSealer } from "../inline_body.ts";
 import { StoreService } from "../store/mod.ts";
 import { Scrubber, type ScrubCheckpoint } from "./scrubber.ts";
 
@@ -10,8 +11,10 @@ const KEYS = {
   vaultId: new Uint8Array(16).fill(3),
 };
 
-/** A data dir with three drives at 2+1 holding one object of several chunks. */
-async function smallVault(): Promise<{ dataDir: string; drives: string[]; chunks: number }> {
+/** A data dir with three drives at 2+1 holding one object of several chunks, and `tiny` objects kept in the index. */
+async function smallVault(
+  tiny: string[] = [],
+): Promise<{ dataDir: string; drives: string[]; chunks: number }> {
   const dataDir = await Deno.makeTempDir({ prefix: "amber-scrubber-" });
   const drives = [0, 1, 2].map((i) => `${dataDir}/d${i}`);
   const store = await StoreService.open(`${dataDir}/store`, {
@@ -55,6 +58,22 @@ async function smallVault(): Promise<{ dataDir: string; drives: string[]; chunks
       manifest: entries,
     },
   });
+  for (const key of tiny) {
+    await meta.handle({
+      type: "putVersion",
+      bucket: "b",
+      key,
+      version: {
+        size: 3,
+        etag: "e",
+        lastModified: Date.now(),
+        headers: {},
+        userMeta: {},
+        manifest: new Uint8Array(0),
+        inline: new Uint8Array([1, 2, 3]),
+      },
+    });
+  }
   meta.close();
   return { dataDir, drives, chunks: new Set(chunkIds(entries)).size };
 }
@@ -74,6 +93,7 @@ function scrubber(v: { dataDir: string; drives: string[] }, ckpt?: { c?: ScrubCh
     dataDir: v.dataDir,
     drives: v.drives,
     sealKey: KEYS.sealKey,
+    inlineKey: new Uint8Array(32),
     intervalSeconds: 3600,
     rateBytesPerSecond: Infinity,
     checkpoint: ckpt && { load: () => ckpt.c, save: (c) => (ckpt.c = structuredClone(c)) },
@@ -152,6 +172,28 @@ Deno.test("Scrubber - wrong refcounts and a chunk no drive holds are named with 
     assert.equal(missing.length, 1);
     assert.deepEqual(missing[0].objects, [{ bucket: "b", key: "k", versionId: "null" }]);
     assert.equal(pass.unrecoverable, 1);
+  } finally {
+    await Deno.remove(v.dataDir, { recursive: true });
+  }
+});
+
+Deno.test("Scrubber - a damaged body kept in the index is named with its object; sound ones pass", async () => {
+  const v = await smallVault(["tiny-ok", "tiny-bad"]);
+  try {
+    const meta = new DatabaseSync(`${v.dataDir}/meta/index.db`);
+    const row = meta.prepare(
+      "SELECT b.id, b.sealed FROM versions v JOIN inline_bodies b ON b.id = v.inline_id WHERE v.key = ?",
+    ).get(new TextEncoder().encode("tiny-bad")) as { id: number; sealed: Uint8Array };
+    const sealed = new Uint8Array(row.sealed);
+    sealed[sealed.length - 1] ^= 1;
+    meta.prepare("UPDATE inline_bodies SET sealed = ? WHERE id = ?").run(sealed, row.id);
+    meta.close();
+    const pass = await scrubber(v).runOnce();
+    assert.equal(pass.objectsTotal, 3);
+    assert.equal(pass.unrecoverable, 1);
+    assert.deepEqual(pass.findings.map((f) => [f.kind, f.objects]), [
+      ["badInline", [{ bucket: "b", key: "tiny-bad", versionId: "null" }]],
+    ]);
   } finally {
     await Deno.remove(v.dataDir, { recursive: true });
   }

@@ -30,6 +30,8 @@ export interface ScrubInit {
   drives: string[];
   /** Key that opens sealed chunks (AEAD check). */
   sealKey: Uint8Array;
+  /** Key that opens the tiny object bodies kept in the index. */
+  inlineKey: Uint8Array;
   /** A full pass is due this often, seconds. */
   intervalSeconds: number;
   /** Rate cap, bytes per second; 0 derives it from the interval. */
@@ -77,6 +79,7 @@ self.addEventListener("message", async (e: MessageEvent) => {
       dataDir: msg.dataDir,
       drives: msg.drives,
       sealKey: msg.sealKey,
+      inlineKey: msg.inlineKey,
       intervalSeconds: msg.intervalSeconds,
       rateBytesPerSecond: msg.rateBytesPerSecond,
       repair: (id, bad) => store.call({ type: "repairChunk", id, bad }),

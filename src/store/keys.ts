@@ -9,6 +9,7 @@
  *                              ─→ sealKey   "amber/v1/chunk-seal"
  *                              ─→ secretsKey "amber/v1/secrets"
  *                              ─→ indexKey  "amber/v1/index"
+ *                              ─→ inlineKey "amber/v1/inline-bodies"
  * ```
  *
  * The keyring file is a small JSON document holding the scrypt parameters,
@@ -52,6 +53,7 @@ export const KEY_LABELS = {
   sealKey: "amber/v1/chunk-seal",
   secretsKey: "amber/v1/secrets",
   indexKey: "amber/v1/index",
+  inlineKey: "amber/v1/inline-bodies",
 } as const;
 
 const KEYRING_KIND = "amber-keyring";
@@ -76,6 +78,8 @@ export interface Keyring {
   secretsKey: Uint8Array;
   /** Key for the metadata index. */
   indexKey: Uint8Array;
+  /** AEAD key for the tiny object bodies kept in the index (src/inline_body.ts). */
+  inlineKey: Uint8Array;
 }
 
 /** Options for {@linkcode createKeyring}. */
@@ -151,6 +155,7 @@ export function deriveKeyring(master: Uint8Array, vaultId: Uint8Array): Keyring 
     sealKey: derive(KEY_LABELS.sealKey),
     secretsKey: derive(KEY_LABELS.secretsKey),
     indexKey: derive(KEY_LABELS.indexKey),
+    inlineKey: derive(KEY_LABELS.inlineKey),
   };
 }
 

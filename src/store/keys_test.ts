@@ -118,7 +118,7 @@ Deno.test("deriveKeyring - data keys are HKDF-SHA-256 with the documented labels
   const vaultId = new Uint8Array(16).fill(6);
   const keys = deriveKeyring(master, vaultId);
   const enc = new TextEncoder();
-  for (const name of ["idKey", "sealKey", "secretsKey", "indexKey"] as const) {
+  for (const name of ["idKey", "sealKey", "secretsKey", "indexKey", "inlineKey"] as const) {
     assertEquals(
       keys[name],
       hkdf(sha256, master, new Uint8Array(0), enc.encode(KEY_LABELS[name]), 32),
@@ -130,6 +130,7 @@ Deno.test("deriveKeyring - data keys are HKDF-SHA-256 with the documented labels
     sealKey: "amber/v1/chunk-seal",
     secretsKey: "amber/v1/secrets",
     indexKey: "amber/v1/index",
+    inlineKey: "amber/v1/inline-bodies",
   });
   throws(() => deriveKeyring(new Uint8Array(16), vaultId), RangeError);
 });

@@ -8,9 +8,10 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import type { ScrubPass, ScrubStatus } from "../../src/channel/mod.ts";
+import type { ScrubPass } from "../../src/channel/mod.ts";
 import { scrubDataDir } from "../../src/scrub/mod.ts";
 import { s3For } from "../helpers/s3_client.ts";
+import { adminScrub, scrubViaAdmin } from "../helpers/scrub_admin.ts";
 import { runVaultUntilExit, startVault, type TestVault } from "../helpers/vault.ts";
 import {
   assertBytesEqual,
@@ -89,36 +90,6 @@ async function getAll(v: TestVault, bodies: Uint8Array[]): Promise<void> {
   } finally {
     s3.destroy();
   }
-}
-
-async function adminScrub(v: TestVault, action?: string): Promise<ScrubStatus> {
-  const s3 = s3For(v);
-  try {
-    const res = await signedFetch(v, s3, {
-      method: action ? "POST" : "GET",
-      path: "/admin/scrub",
-      body: action ? JSON.stringify({ action }) : undefined,
-    });
-    const body = await res.json();
-    assertEquals(res.status, 200, JSON.stringify(body));
-    return body as ScrubStatus;
-  } finally {
-    s3.destroy();
-  }
-}
-
-/** Starts a pass through `/admin/scrub` and waits for it to finish. */
-async function scrubViaAdmin(v: TestVault): Promise<ScrubPass> {
-  const asked = Date.now();
-  let s = await adminScrub(v, "start");
-  const deadline = Date.now() + 60_000;
-  while (s.state !== "idle" && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    s = await adminScrub(v);
-  }
-  assertEquals(s.state, "idle", "the pass finishes within 60 s");
-  assertOk((s.lastPass?.finishedAt ?? 0) >= asked, "a pass finished after the request");
-  return s.lastPass!;
 }
 
 /** Runs `deno task scrub` (tools/scrub.ts, with the task's flags); returns exit code and the JSON report. */

@@ -17,6 +17,7 @@ import {
 import { DatabaseSync } from "node:sqlite";
 import { s3For } from "../helpers/s3_client.ts";
 import { metricValue, startVault } from "../helpers/vault.ts";
+import { scrubViaAdmin } from "../helpers/scrub_admin.ts";
 import {
   assertBytesEqual,
   assertEquals,
@@ -235,6 +236,15 @@ Deno.test({
           assertBytesEqual(await bodyBytes(g.Body), bodies[2]);
         },
       );
+
+      await t.step("POST /admin/scrub - names the object whose tiny body is damaged", async () => {
+        const pass = await scrubViaAdmin(v);
+        assertEquals(pass.unrecoverable, 1);
+        assertEquals(
+          pass.findings.map((f) => [f.kind, f.objects]),
+          [["badInline", [{ bucket: B, key: "k1", versionId: "null" }]]],
+        );
+      });
     } finally {
       s3.destroy();
       await v.stop();

@@ -1,15 +1,16 @@
 /**
- * Tiny object bodies kept in the index, sealed.
+ * Tiny object bodies kept in the index, sealed. Shared by the index, which
+ * seals and opens them, and the scrubber, which checks them.
  *
  * The index file, its checkpoints and its journal records all hold these
- * bodies, so each is sealed on its own with ChaCha20-Poly1305 under a key
- * derived from the keyring's index key: `[format 1][nonce 12][ciphertext][tag 16]`.
- * A flipped byte fails the open, and is never returned as data.
+ * bodies, so each is sealed on its own with ChaCha20-Poly1305 under the
+ * keyring's inline key: `[format 1][nonce 12][ciphertext][tag 16]`. A flipped
+ * byte fails the open, and is never returned as data.
  *
  * @module
  */
 
-import { createCipheriv, createDecipheriv, hkdfSync } from "node:crypto";
+import { createCipheriv, createDecipheriv } from "node:crypto";
 
 const FORMAT = 1;
 const NONCE_BYTES = 12;
@@ -17,8 +18,7 @@ const TAG_BYTES = 16;
 const HEADER_BYTES = 1 + NONCE_BYTES;
 /** Bytes a sealed body adds to its plaintext. */
 export const INLINE_OVERHEAD_BYTES = HEADER_BYTES + TAG_BYTES;
-const KEY_LABEL = "amber/v1/inline-bodies";
-const AAD = new TextEncoder().encode(KEY_LABEL);
+const AAD = new TextEncoder().encode("amber/v1/inline-body");
 
 /** Seals and opens inline bodies under one key. */
 export interface InlineSealer {
@@ -30,10 +30,9 @@ export interface InlineSealer {
 /**
  * The sealer of a vault's inline bodies.
  *
- * @param indexKey The keyring's 32-byte index key.
+ * @param key The keyring's 32-byte inline key.
  */
-export function inlineSealer(indexKey: Uint8Array): InlineSealer {
-  const key = new Uint8Array(hkdfSync("sha256", indexKey, new Uint8Array(0), KEY_LABEL, 32));
+export function inlineSealer(key: Uint8Array): InlineSealer {
   return {
     seal(plaintext) {
       const out = new Uint8Array(INLINE_OVERHEAD_BYTES + plaintext.length);
