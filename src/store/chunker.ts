@@ -143,8 +143,9 @@ export class Chunker {
   /**
    * Feeds the next piece of the stream.
    *
-   * The input is not retained: bytes kept for an unfinished chunk are copied,
-   * so the caller may reuse `data` afterwards.
+   * A chunk that lies wholly within `data` is returned as a view of it (no
+   * copy: the store seals it at once); bytes kept for an unfinished chunk are
+   * copied. So the caller may reuse `data` once it is done with the chunks.
    *
    * @param data The next bytes of the stream, of any length.
    * @returns The chunks completed by these bytes, in stream order.
@@ -217,7 +218,7 @@ export class Chunker {
 
   /** Builds the chunk made of the pending bytes plus `data[start..cut)`. */
   #take(data: Uint8Array, start: number, cut: number): Uint8Array {
-    if (this.#pendingBytes === 0) return data.slice(start, cut);
+    if (this.#pendingBytes === 0) return data.subarray(start, cut);
     const chunk = new Uint8Array(this.#pendingBytes + (cut - start));
     let off = 0;
     for (const piece of this.#pending) {
