@@ -88,8 +88,9 @@ export async function PutObject(ctx: Ctx<"PutObject">): Promise<OpResult> {
   if (body.checksum) {
     headers[`x-amz-checksum-${body.checksum.algorithm.toLowerCase()}`] = body.checksum.value;
   }
-  // A body kept in the index is neither deduplicated nor compressed: no evidence for the signals.
-  const sealedBytesIn = body.inline ? undefined : body.sealedBytes;
+  // A body kept in the index is stored whole, neither deduplicated nor compressed; it still counts
+  // as a write for the signals (the unusual-hour profile learns from every write).
+  const sealedBytesIn = body.inline ? body.size : body.sealedBytes;
   return { status: 200, headers, bytesIn: body.size, sealedBytesIn };
 }
 
