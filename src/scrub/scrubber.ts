@@ -646,9 +646,9 @@ export class Scrubber {
 
   /**
    * Phase 3: every tiny object body kept in the index must open (its tag
-   * verifies). The index holds no parity for them: a damaged one is
-   * unrecoverable here, and `rebuild-index` restores it from a checkpoint.
-   * Returns true when stopped.
+   * verifies). The drives hold no parity for the index: a damaged one is
+   * unrecoverable here (its checkpoints copy the live file, so they hold a good
+   * body only if taken before the damage). Returns true when stopped.
    */
   async #inline(pass: ScrubPass, refs: RefIndex): Promise<boolean> {
     const sealer = inlineSealer(this.#opts.inlineKey);
