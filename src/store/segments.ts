@@ -33,6 +33,7 @@ import {
   SEGMENT_HEADER_BYTES,
   type ShardHeader,
 } from "./format.ts";
+import type { ReadLease } from "./read_buffers.ts";
 
 /** A segment is closed for appends once it passes this size. */
 export const SEGMENT_MAX_BYTES = 512 * 1024 * 1024;
@@ -722,10 +723,12 @@ export class SegmentStore {
    * own, so one damaged record does not hide its neighbours.
    *
    * @param ids Chunk ids.
+   * @param lease Reads into its pooled buffers when given; the payloads are then valid only until
+   *   it is released.
    * @returns The payload of each, in order, or the {@linkcode StoreError}
    *   (`notFound`, `corrupt` or `io`) that record met.
    */
-  async readEach(ids: Uint8Array[]): Promise<(Uint8Array | StoreError)[]> {
+  async readEach(ids: Uint8Array[], lease?: ReadLease): Promise<(Uint8Array | StoreError)[]> {
     const out: (Uint8Array | StoreError)[] = new Array(ids.length);
     const locs: Location[] = [];
     const found: number[] = [];
@@ -753,7 +756,7 @@ export class SegmentStore {
       }
       const group = order.slice(i, j);
       reads.push(
-        this.#readRange(first.segment, first.offset, end - first.offset).then((buf) => {
+        this.#readRange(first.segment, first.offset, end - first.offset, lease).then((buf) => {
           for (const k of group) {
             try {
               out[k] = this.#unframe(
@@ -780,14 +783,19 @@ export class SegmentStore {
     return out;
   }
 
-  async #readRange(segment: number, offset: number, length: number): Promise<Uint8Array> {
+  async #readRange(
+    segment: number,
+    offset: number,
+    length: number,
+    lease?: ReadLease,
+  ): Promise<Uint8Array> {
     // A handle of its own for the read (no positional read in Deno; reads run concurrently).
     const file = await this.#borrowReader(segment);
     let healthy = false;
     try {
       if (file.seekSync) file.seekSync(offset, Deno.SeekMode.Start);
       else await file.seek(offset, Deno.SeekMode.Start);
-      const buf = new Uint8Array(length);
+      const buf = lease?.take(length) ?? new Uint8Array(length);
       let got = 0;
       while (got < length) {
         const n = await file.read(buf.subarray(got));

@@ -27,6 +27,7 @@ import { Chunker } from "./chunker.ts";
 import { StoreError } from "./errors.ts";
 import { openSecret, sealSecret } from "./keys.ts";
 import { prepareDrives } from "./drives.ts";
+import { ReadBufferPool } from "./read_buffers.ts";
 import { toHex } from "./format.ts";
 import {
   assembleJournalRecord,
@@ -76,6 +77,9 @@ interface Session {
  */
 const UNSYNCED_PIECES = 3;
 
+/** Read buffers kept between GET batches: two downloads with two batches each in flight. */
+const IDLE_READ_BUFFERS = 4;
+
 /** Garbage-collection settings. */
 export interface GcOptions {
   /** Time between collections, ms; 0 disables the timer. */
@@ -101,6 +105,7 @@ export class StoreService {
   #sessions = new Map<string, Session>();
   /** Chunks being written now, so concurrent uploads of the same chunk store it once. */
   #inFlight = new Map<string, Promise<void>>();
+  #readBuffers = new ReadBufferPool(IDLE_READ_BUFFERS);
   #sweeper: ReturnType<typeof setInterval>;
   #gc?: GcOptions;
   #gcTimer?: ReturnType<typeof setInterval>;
@@ -403,22 +408,28 @@ export class StoreService {
       offsets.push(total);
       total += view.getUint32(i * MANIFEST_ENTRY_BYTES + 32);
     }
-    const sealed = await this.#segments.readMany(ids);
-    const out = new Uint8Array(total); // after the read: not held through its wait
-    sealed.forEach((s, i) => {
-      const expected = (i + 1 < count ? offsets[i + 1] : total) - offsets[i];
-      // Decrypted in place when it is not compressed; a failure drops `out` with the request.
-      const slot = out.subarray(offsets[i], offsets[i] + expected);
-      const plain = openChunk(this.#keys.sealKey, ids[i], s, slot);
-      if (plain.length !== expected) {
-        throw new StoreError(
-          "corrupt",
-          `Cannot read chunk: length ${plain.length} is not the expected ${expected}`,
-        );
-      }
-      if (plain !== slot) out.set(plain, offsets[i]);
-    });
-    return out.buffer;
+    // The sealed bytes go into pooled buffers (opened at once, then given back).
+    const lease = this.#readBuffers.lease();
+    try {
+      const sealed = await this.#segments.readMany(ids, lease);
+      const out = new Uint8Array(total); // after the read: not held through its wait
+      sealed.forEach((s, i) => {
+        const expected = (i + 1 < count ? offsets[i + 1] : total) - offsets[i];
+        // Decrypted in place when it is not compressed; a failure drops `out` with the request.
+        const slot = out.subarray(offsets[i], offsets[i] + expected);
+        const plain = openChunk(this.#keys.sealKey, ids[i], s, slot);
+        if (plain.length !== expected) {
+          throw new StoreError(
+            "corrupt",
+            `Cannot read chunk: length ${plain.length} is not the expected ${expected}`,
+          );
+        }
+        if (plain !== slot) out.set(plain, offsets[i]);
+      });
+      return out.buffer;
+    } finally {
+      lease.release();
+    }
   }
 
   #session(writeId: string, offset: number): Session {

@@ -35,6 +35,7 @@ import { StoreError } from "./errors.ts";
 import { ReedSolomon } from "./erasure.ts";
 import { decodeShard, toHex } from "./format.ts";
 import { OwedQueue } from "./owed.ts";
+import type { ReadLease } from "./read_buffers.ts";
 import { type SegmentOptions, SegmentStore, type ShardInfo } from "./segments.ts";
 
 /** A drive slot at run time. */
@@ -297,19 +298,21 @@ export class StripedStore {
    * missing, and heals those shards in the background.
    *
    * @param ids Chunk ids.
+   * @param lease Reads into its pooled buffers when given; the sealed chunks are then valid only
+   *   until it is released.
    * @returns The sealed chunks, in order.
    * @throws {StoreError} `notFound` for a chunk no drive holds, `corrupt`
    *   when fewer than `k` good shards are left.
    */
-  async readMany(ids: Uint8Array[]): Promise<Uint8Array[]> {
-    const chunks = await this.#read(ids);
+  async readMany(ids: Uint8Array[], lease?: ReadLease): Promise<Uint8Array[]> {
+    const chunks = await this.#read(ids, lease);
     chunks.forEach((c, i) => {
       if (this.#targets(ids[i], c.stripe, c.bad).length > 0) this.#healLater(ids[i]);
     });
     return chunks.map((c) => c.sealed);
   }
 
-  async #read(ids: Uint8Array[]): Promise<ReadChunk[]> {
+  async #read(ids: Uint8Array[], lease?: ReadLease): Promise<ReadChunk[]> {
     const states = ids.map((id) => {
       const stripe = this.#stripe(this.#locate(id));
       if (!stripe) {
@@ -346,7 +349,7 @@ export class StripedStore {
         try {
           const store = this.drives[drive].store;
           if (!store) throw new StoreError("io", `Cannot read drive ${drive}: it is offline`);
-          results = await store.readEach(list.map((r) => ids[r.chunk]));
+          results = await store.readEach(list.map((r) => ids[r.chunk]), lease);
         } catch (e) {
           results = list.map(() => e instanceof StoreError ? e : new StoreError("io", String(e)));
         }
