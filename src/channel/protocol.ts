@@ -468,7 +468,7 @@ export interface AuditExport {
  * sessions of a request that failed before its manifest reached the index.
  *
  * `readChunks` takes packed manifest entries and answers with their
- * plaintexts concatenated, so one message carries about 1 MiB.
+ * plaintexts, each in a buffer of its own: one message carries about 1 MiB.
  */
 export type StoreRequest =
   | { type: "ping" }
@@ -571,8 +571,8 @@ export interface StoreResults {
   writeData: { entries: Uint8Array; storedBytes: number; newBytes: number; sealedBytes: number };
   writeRelease: { released: number };
   writeDurable: { ok: true };
-  /** The plaintexts of the listed manifest entries, concatenated in order. */
-  readChunks: { data: ArrayBuffer };
+  /** The plaintexts of the listed manifest entries, in order. */
+  readChunks: { chunks: ArrayBuffer[] };
   collectGarbage: GcReport;
   stats: {
     chunks: number;

@@ -321,9 +321,7 @@ export function readSealedHeader(sealed: Uint8Array, totalBytes?: number): Seale
  * @param sealKey 32-byte seal key.
  * @param id The id the chunk is stored under.
  * @param sealed The sealed record.
- * @param into Where an uncompressed payload of exactly this length is decrypted to, saving a
- *   copy. It holds unauthenticated bytes if the open throws: the caller must then drop it.
- * @returns The plaintext: `into` when it was used, else a buffer of its own.
+ * @returns The plaintext, in an `ArrayBuffer` of its own (so it can be transferred whole).
  * @throws {StoreError} `corrupt` if the tag does not verify (a flipped bit,
  * the wrong id, or the wrong key) or the record is malformed; `format` for an
  * unknown version.
@@ -332,8 +330,7 @@ export function openChunk(
   sealKey: Uint8Array,
   id: Uint8Array,
   sealed: Uint8Array,
-  into?: Uint8Array,
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   checkKey(sealKey, "seal key");
   checkId(id);
   let header: SealedHeader;
@@ -349,14 +346,12 @@ export function openChunk(
   const decipher = createDecipheriv(CIPHER, sealKey, nonce, { authTagLength: SEAL_TAG_BYTES });
   decipher.setAAD(aadOf(sealed, id), { plaintextLength: header.payloadBytes });
   decipher.setAuthTag(sealed.subarray(tagAt));
-  const payload = !header.compressed && into?.length === header.payloadBytes
-    ? into
-    : new Uint8Array(header.payloadBytes);
+  let payload: Uint8Array<ArrayBuffer>;
   try {
+    // A stream cipher: `update` yields every byte (in a buffer of its own), `final` only checks.
     const body = decipher.update(sealed.subarray(SEALED_HEADER_BYTES, tagAt));
-    payload.set(body);
     const rest = decipher.final();
-    payload.set(rest, body.length);
+    payload = ownBuffer(body, rest);
   } catch (cause) {
     throw new StoreError(
       "corrupt",
@@ -381,8 +376,20 @@ export function openChunk(
       }": decompressed to ${plain.length} bytes, expected ${header.plaintextBytes}`,
     );
   }
-  // Node Buffers may live in a shared pool; hand back a standalone copy.
-  return plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength
-    ? new Uint8Array(plain.buffer, 0, plain.byteLength)
-    : new Uint8Array(plain);
+  return ownBuffer(plain);
+}
+
+/**
+ * `bytes` followed by `more` in an `ArrayBuffer` of their own: `bytes`'s own when it already
+ * fills it alone (Node may hand out slices of a shared pool).
+ */
+function ownBuffer(bytes: Uint8Array, more?: Uint8Array): Uint8Array<ArrayBuffer> {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  if (!more?.length && whole && bytes.buffer instanceof ArrayBuffer) {
+    return new Uint8Array(bytes.buffer);
+  }
+  const out = new Uint8Array(bytes.length + (more?.length ?? 0));
+  out.set(bytes);
+  if (more) out.set(more, bytes.length);
+  return out;
 }

@@ -244,9 +244,9 @@ export class StoreService {
       case "writeRelease":
         return { result: { released: this.#release(req.writeIds) } };
       case "readChunks": {
-        const data = await this.#readChunks(req.entries);
-        noteBufferChurn(data.byteLength * 3); // records read, opened plaintexts, and the reply
-        return { result: { data }, transfer: [data] };
+        const chunks = await this.#readChunks(req.entries);
+        noteBufferChurn(chunks.reduce((n, c) => n + c.byteLength, 0)); // the opened plaintexts
+        return { result: { chunks }, transfer: chunks };
       }
       case "collectGarbage":
         return { result: await this.collectGarbage() };
@@ -397,36 +397,29 @@ export class StoreService {
     return { records, unreadable };
   }
 
-  async #readChunks(entries: Uint8Array): Promise<ArrayBuffer> {
+  async #readChunks(entries: Uint8Array): Promise<ArrayBuffer[]> {
     const view = new DataView(entries.buffer, entries.byteOffset, entries.byteLength);
-    const count = entries.length / MANIFEST_ENTRY_BYTES;
     const ids: Uint8Array[] = [];
-    const offsets: number[] = [];
-    let total = 0;
-    for (let i = 0; i < count; i++) {
-      ids.push(entries.subarray(i * MANIFEST_ENTRY_BYTES, i * MANIFEST_ENTRY_BYTES + 32));
-      offsets.push(total);
-      total += view.getUint32(i * MANIFEST_ENTRY_BYTES + 32);
+    const sizes: number[] = [];
+    for (let i = 0; i < entries.length; i += MANIFEST_ENTRY_BYTES) {
+      ids.push(entries.subarray(i, i + 32));
+      sizes.push(view.getUint32(i + 32));
     }
-    // The sealed bytes go into pooled buffers (opened at once, then given back).
+    // The sealed bytes go into pooled buffers (opened at once, then given back); each plaintext
+    // is a buffer of its own, transferred as it is.
     const lease = this.#readBuffers.lease();
     try {
       const sealed = await this.#segments.readMany(ids, lease);
-      const out = new Uint8Array(total); // after the read: not held through its wait
-      sealed.forEach((s, i) => {
-        const expected = (i + 1 < count ? offsets[i + 1] : total) - offsets[i];
-        // Decrypted in place when it is not compressed; a failure drops `out` with the request.
-        const slot = out.subarray(offsets[i], offsets[i] + expected);
-        const plain = openChunk(this.#keys.sealKey, ids[i], s, slot);
-        if (plain.length !== expected) {
+      return sealed.map((s, i) => {
+        const plain = openChunk(this.#keys.sealKey, ids[i], s);
+        if (plain.length !== sizes[i]) {
           throw new StoreError(
             "corrupt",
-            `Cannot read chunk: length ${plain.length} is not the expected ${expected}`,
+            `Cannot read chunk: length ${plain.length} is not the expected ${sizes[i]}`,
           );
         }
-        if (plain !== slot) out.set(plain, offsets[i]);
+        return plain.buffer;
       });
-      return out.buffer;
     } finally {
       lease.release();
     }

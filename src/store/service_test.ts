@@ -32,6 +32,12 @@ async function withStore(
 }
 
 /** Writes `data` as one session and returns its manifest; released unless `keepPinned`. */
+/** Reads the listed chunks back, joined. */
+async function read(call: Call, entries: Uint8Array): Promise<Uint8Array> {
+  const { chunks } = await call({ type: "readChunks", entries });
+  return new Uint8Array(await new Blob(chunks).arrayBuffer());
+}
+
 async function write(call: Call, data: Uint8Array, keepPinned = false): Promise<Uint8Array> {
   const writeId = crypto.randomUUID();
   const copy = data.slice();
@@ -73,7 +79,7 @@ Deno.test("StoreService - a write round-trips and deduplicates", async () => {
       before.chunks,
       "the second write stored nothing new",
     );
-    const back = new Uint8Array((await call({ type: "readChunks", entries: m1 })).data);
+    const back = await read(call, m1);
     assert.deepEqual(back, data);
   });
 });
@@ -153,7 +159,7 @@ Deno.test("collectGarbage - a write deduplicating against a candidate mid-collec
     const report = await call({ type: "collectGarbage" });
     assert.ok(raced);
     assert.equal(report.deletedChunks, 0);
-    assert.deepEqual(new Uint8Array((await call({ type: "readChunks", entries: m })).data), data);
+    assert.deepEqual(await read(call, m), data);
   });
 });
 
@@ -191,7 +197,7 @@ Deno.test("collectGarbage - compaction moves live records and removes mostly-dea
       `${after.diskBytes} vs ${before.diskBytes}`,
     );
     for (const { m, data } of live) {
-      assert.deepEqual(new Uint8Array((await call({ type: "readChunks", entries: m })).data), data);
+      assert.deepEqual(await read(call, m), data);
     }
     const segmentFiles = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".seg")).length;
     assert.equal(segmentFiles, after.segments);

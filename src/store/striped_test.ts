@@ -67,7 +67,8 @@ async function write(call: Call, data: Uint8Array): Promise<Uint8Array> {
 }
 
 async function read(call: Call, entries: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array((await call({ type: "readChunks", entries })).data);
+  const { chunks } = await call({ type: "readChunks", entries });
+  return new Uint8Array(await new Blob(chunks).arrayBuffer());
 }
 
 /** Empties a drive as a replaced disk would be. */

@@ -406,7 +406,7 @@ export async function readObject(
   }
   close(manifest.length);
   let next = 0;
-  const pending: Promise<{ data: ArrayBuffer }>[] = [];
+  const pending: Promise<StoreResults["readChunks"]>[] = [];
   const fetchMore = () => {
     while (pending.length < READ_AHEAD_BATCHES && next < batches.length) {
       const p = ctx.store.call({ type: "readChunks", entries: batches[next++].entries });
@@ -415,26 +415,37 @@ export async function readObject(
     }
   };
   let index = 0;
-  const take = async (): Promise<Uint8Array> => {
+  /** The next batch's chunks, cut to the range. */
+  const take = async (): Promise<Uint8Array[]> => {
     fetchMore();
     const b = batches[index++];
-    const bytes = new Uint8Array((await pending.shift()!).data);
-    noteBufferChurn(bytes.length);
-    const from = Math.max(0, start - b.offset);
-    const to = Math.min(b.size, end - b.offset);
-    return from === 0 && to === b.size ? bytes : bytes.subarray(from, to);
+    const { chunks } = await pending.shift()!;
+    const from = start - b.offset;
+    const to = end - b.offset;
+    const out: Uint8Array[] = [];
+    let at = 0;
+    for (const c of chunks) {
+      noteBufferChurn(c.byteLength);
+      const bytes = new Uint8Array(c);
+      if (at >= from && at + bytes.length <= to) out.push(bytes);
+      else if (at < to && at + bytes.length > from) {
+        out.push(bytes.subarray(Math.max(0, from - at), Math.min(bytes.length, to - at)));
+      }
+      at += bytes.length;
+    }
+    return out;
   };
-  const firstBytes = batches.length > 0 ? await take() : undefined;
+  const firstChunks = batches.length > 0 ? await take() : [];
   return new ReadableStream<Uint8Array>({
     start(controller) {
-      if (firstBytes) controller.enqueue(firstBytes);
+      for (const c of firstChunks) controller.enqueue(c);
     },
     async pull(controller) {
       if (index >= batches.length) {
         controller.close();
         return;
       }
-      controller.enqueue(await take());
+      for (const c of await take()) controller.enqueue(c);
     },
   }, { highWaterMark: 0 });
 }
