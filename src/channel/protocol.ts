@@ -466,6 +466,8 @@ export interface AuditExport {
  * index releases the sessions of a batch once it has committed or rolled back
  * (`ended` on a later `journalAppend`, or `writeRelease`), and the router the
  * sessions of a request that failed before its manifest reached the index.
+ * The reply hands the piece's buffer back (transferred), so the router can
+ * fill it again instead of mapping and zeroing a fresh one.
  *
  * `readChunks` takes packed manifest entries and answers with their
  * plaintexts, each in a buffer of its own: one message carries about 1 MiB.
@@ -568,7 +570,14 @@ export interface StoreResults {
    * `storedBytes`: bytes written to disk (shards of every new chunk); `newBytes`: plaintext of the
    * new chunks; `sealedBytes`: those chunks compressed and sealed, before erasure coding.
    */
-  writeData: { entries: Uint8Array; storedBytes: number; newBytes: number; sealedBytes: number };
+  writeData: {
+    entries: Uint8Array;
+    storedBytes: number;
+    newBytes: number;
+    sealedBytes: number;
+    /** The request's `data`, handed back for reuse: the store keeps no view of it. */
+    piece: ArrayBuffer;
+  };
   writeRelease: { released: number };
   writeDurable: { ok: true };
   /** The plaintexts of the listed manifest entries, in order. */

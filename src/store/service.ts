@@ -222,21 +222,22 @@ export class StoreService {
       case "writeData": {
         const s = this.#session(req.writeId, req.offset);
         s.offset += req.data.byteLength;
-        noteBufferChurn(req.data.byteLength);
+        // Views of the piece are sealed (copied) below, so it goes back to the router whole.
         const chunks = s.chunker!.push(new Uint8Array(req.data));
         if (req.last) {
           const tail = s.chunker!.flush();
           if (tail) chunks.push(tail);
           s.chunker = null;
         }
-        const { result, durable } = this.#storeChunks(chunks);
+        const { result, durable } = this.#storeChunks(chunks, req.data);
+        noteBufferChurn(result.sealedBytes); // dropped once written
         // Durable later, with the journal record of the batch that commits the manifest.
         s.durable = Promise.all([s.durable, durable]).then(() => undefined);
         s.durable.catch(() => undefined); // observed by that journal append
         s.unsynced.push(durable);
         if (s.unsynced.length > UNSYNCED_PIECES) this.#segments.requestSync();
         while (s.unsynced.length > UNSYNCED_PIECES) await s.unsynced.shift();
-        return { result };
+        return { result, transfer: [req.data] };
       }
       case "writeDurable":
         await this.#sessionsDurable([req.writeId], "wait for its durability");
@@ -507,6 +508,7 @@ export class StoreService {
    */
   #storeChunks(
     chunks: Uint8Array[],
+    piece: ArrayBuffer,
   ): { result: StoreResults["writeData"]; durable: Promise<void> } {
     const entries = new Uint8Array(chunks.length * MANIFEST_ENTRY_BYTES);
     const view = new DataView(entries.buffer);
@@ -539,7 +541,7 @@ export class StoreService {
     });
     const durable = Promise.all(waits).then(() => undefined);
     durable.catch(() => undefined); // observed by the session's journal append
-    return { result: { entries, storedBytes, newBytes, sealedBytes }, durable };
+    return { result: { entries, storedBytes, newBytes, sealedBytes, piece }, durable };
   }
 
   /** Stops background work and closes files. */

@@ -33,6 +33,9 @@ import { checkBodyLimit } from "./quota.ts";
 const PIECE_BYTES = 1024 * 1024;
 /** Pieces in flight to the store per upload: bounds memory at about 3 MiB per upload. */
 const PIECES_IN_FLIGHT = 3;
+/** Full-size pieces kept between uploads (the store hands each back): a fresh one costs page faults and zeroing. */
+const IDLE_PIECES = 8;
+const idlePieces: ArrayBuffer[] = [];
 /** Plaintext bytes asked of the store in one message on GET. */
 const READ_BATCH_BYTES = 1024 * 1024;
 /**
@@ -44,7 +47,7 @@ const READ_AHEAD_BATCHES = 2;
 export const MAX_PUT_BYTES = 5 * 1024 ** 3;
 
 /** What the store reported for a stream: bytes written to disk, new plaintext, new sealed bytes. */
-export type WriteCounts = Omit<StoreResults["writeData"], "entries">;
+export type WriteCounts = Omit<StoreResults["writeData"], "entries" | "piece">;
 
 /** What a stored body produced. */
 export type Ingested = IngestedBody & WriteCounts;
@@ -200,6 +203,7 @@ export async function storeStream(
   const entries: Uint8Array[] = [];
   const counts: WriteCounts = { storedBytes: 0, newBytes: 0, sealedBytes: 0 };
   const take = (r: StoreResults["writeData"]) => {
+    keepPiece(r.piece);
     entries.push(r.entries);
     counts.storedBytes += r.storedBytes;
     counts.newBytes += r.newBytes;
@@ -207,15 +211,21 @@ export async function storeStream(
   };
   const nextPiece = () => {
     const left = expectedBytes - sent;
-    if (left > 0) return new Uint8Array(Math.min(PIECE_BYTES, left));
-    return new Uint8Array(Number.isFinite(expectedBytes) ? 0 : PIECE_BYTES);
+    const bytes = left > 0
+      ? Math.min(PIECE_BYTES, left)
+      : Number.isFinite(expectedBytes)
+      ? 0
+      : PIECE_BYTES;
+    const idle = bytes === PIECE_BYTES ? idlePieces.pop() : undefined;
+    return idle ? new Uint8Array(idle) : new Uint8Array(bytes);
   };
   let sent = 0;
   let piece = nextPiece();
   let fill = 0;
   const send = async (last: boolean) => {
     const data = fill === piece.length ? piece : piece.slice(0, fill);
-    noteBufferChurn(data.length);
+    if (data !== piece) keepPiece(piece.buffer as ArrayBuffer);
+    noteBufferChurn(data.length); // the request body's read buffers it was copied from
     const buffer = data.buffer as ArrayBuffer;
     const offset = sent;
     sent += data.length; // before the transfer detaches the buffer
@@ -255,6 +265,11 @@ export async function storeStream(
     await Promise.allSettled(inFlight);
     throw e;
   }
+}
+
+/** Keeps a full-size piece for the next upload, up to {@linkcode IDLE_PIECES}. */
+function keepPiece(buffer: ArrayBuffer): void {
+  if (buffer.byteLength === PIECE_BYTES && idlePieces.length < IDLE_PIECES) idlePieces.push(buffer);
 }
 
 /**
