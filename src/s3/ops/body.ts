@@ -21,6 +21,7 @@ import {
 } from "../../channel/mod.ts";
 import { S3Error } from "../errors.ts";
 import {
+  type AwsChunkedDecoder,
   type ChecksumAlgorithm,
   createChecksum,
   decodeAwsChunked,
@@ -115,20 +116,19 @@ export async function ingestBody(
   const sha256 = ctx.auth.payload.kind === "sha256" ? createHash("sha256") : undefined;
 
   const chunked = headers.get("transfer-encoding") !== null;
-  let body = !ctx.req.body
-    ? new ReadableStream<Uint8Array>({ start: (c) => c.close() })
-    : chunked || (length ?? 0) > PIECE_BYTES
-    ? readInLargePieces(ctx.req.body)
-    : ctx.req.body;
-  let trailers: Promise<Map<string, string>> | undefined;
   const p = ctx.auth.payload;
-  if (p.kind === "streaming-signed" || p.kind === "streaming-unsigned-trailer") {
-    const decoder = decodeAwsChunked({ ...ctx.auth, decodedLength: length });
-    body = body.pipeThrough(decoder.stream);
-    trailers = decoder.trailers;
-    // Rejects with the stream's error, which the read below reports; never unhandled.
-    trailers.catch(() => undefined);
-  }
+  const decoder = p.kind === "streaming-signed" || p.kind === "streaming-unsigned-trailer"
+    ? decodeAwsChunked({ ...ctx.auth, decodedLength: length })
+    : undefined;
+  const trailers = decoder?.trailers;
+  // Rejects with the stream's error, which the read below reports; never unhandled.
+  trailers?.catch(() => undefined);
+  const raw = ctx.req.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+  const body = ctx.req.body && (chunked || (length ?? 0) > PIECE_BYTES)
+    ? readInLargePieces(ctx.req.body, decoder)
+    : decoder
+    ? raw.pipeThrough(decoder.stream)
+    : raw;
 
   let size = 0;
   const inspect = (value: Uint8Array) => {
@@ -313,23 +313,53 @@ function readBody(
 const BODY_READ_BYTES = 1024 * 1024;
 
 /**
- * Reads a request body with 1 MiB BYOB reads. With the default 64 KiB reads,
- * Deno's request body costs grow with the bytes buffered behind them, so a
- * client that outpaces the store (the AWS SDK's aws-chunked streams) made
+ * Reads a request body with 1 MiB BYOB reads, decoding aws-chunked framing
+ * (when `decoder` is given) as each read arrives. With the default 64 KiB
+ * reads, Deno's request body costs grow with the bytes buffered behind them,
+ * so a client that outpaces the store (the AWS SDK's aws-chunked streams) made
  * multi-GiB uploads slow down quadratically.
+ *
+ * Every read refills the buffer of the one before (a fresh 1 MiB buffer cost
+ * page faults and zeroing per read). That is safe because the read detaches
+ * the old buffer, and because this stream, with a high-water mark of 0, reads
+ * again only when its queue is empty and its consumer (`storeStream`,
+ * `readInline`: both copy what they are given) asks for more.
  */
-function readInLargePieces(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+function readInLargePieces(
+  body: ReadableStream<Uint8Array>,
+  decoder?: AwsChunkedDecoder,
+): ReadableStream<Uint8Array> {
   let reader: ReadableStreamBYOBReader;
   try {
     reader = body.getReader({ mode: "byob" });
   } catch {
-    return body; // not a byte stream (Deno hands small bodies over whole): read it as it is
+    // Not a byte stream (Deno hands small bodies over whole): read it as it is.
+    return decoder ? body.pipeThrough(decoder.stream) : body;
   }
+  let buffer = new ArrayBuffer(BODY_READ_BYTES);
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const { done, value } = await reader.read(new Uint8Array(BODY_READ_BYTES));
-      if (done) controller.close();
-      else controller.enqueue(value);
+      let enqueued = false;
+      const emit = (payload: Uint8Array) => {
+        controller.enqueue(payload);
+        enqueued = true;
+      };
+      try {
+        while (!enqueued) {
+          const { done, value } = await reader.read(new Uint8Array(buffer));
+          if (done) {
+            decoder?.end();
+            controller.close();
+            return;
+          }
+          buffer = value.buffer as ArrayBuffer;
+          if (decoder) decoder.push(value, emit);
+          else emit(value);
+        }
+      } catch (e) {
+        reader.cancel(e).catch(() => undefined); // a refused body is not read any further
+        throw e;
+      }
     },
     cancel(reason) {
       return reader.cancel(reason);

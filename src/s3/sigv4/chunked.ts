@@ -55,6 +55,14 @@ export interface AwsChunkedDecoder {
   /** Pipe the raw body through this; the readable side yields the decoded payload. */
   stream: TransformStream<Uint8Array, Uint8Array>;
   /**
+   * The same decoding without a stream: decodes the next raw bytes and hands
+   * each run of payload to `emit`, as views of `buf`, before it returns.
+   * Throws what the stream would error with. Use either this or `stream`.
+   */
+  push(buf: Uint8Array, emit: (payload: Uint8Array) => void): void;
+  /** Ends a body fed through `push`: throws `IncompleteBody` unless it ended well. */
+  end(): void;
+  /**
    * The trailers (lower-case name → value, without `x-amz-trailer-signature`),
    * resolved when the body ended well, rejected with the stream's error.
    */
@@ -275,75 +283,81 @@ export function decodeAwsChunked(opts: DecodeAwsChunkedOptions): AwsChunkedDecod
     throw e;
   }
 
+  function push(buf: Uint8Array, emit: (payload: Uint8Array) => void): void {
+    try {
+      let pos = 0;
+      while (pos < buf.length) {
+        switch (state) {
+          case State.SizeLine: {
+            const [text, next] = takeLine(buf, pos, MAX_LINE_BYTES);
+            pos = next;
+            if (text !== undefined) onSizeLine(text);
+            break;
+          }
+          case State.Data: {
+            const n = Math.min(remaining, buf.length - pos);
+            const piece = buf.subarray(pos, pos + n);
+            hash?.update(piece);
+            emit(piece);
+            pos += n;
+            remaining -= n;
+            decoded += n;
+            if (remaining === 0) {
+              if (hash) verifyChunk(hash.digest("hex"));
+              hash = undefined;
+              state = State.DataCr;
+            }
+            break;
+          }
+          case State.DataCr:
+            if (buf[pos++] !== 0x0d) throw framing("chunk data not followed by CRLF");
+            state = State.DataLf;
+            break;
+          case State.DataLf:
+            if (buf[pos++] !== 0x0a) throw framing("chunk data not followed by CRLF");
+            state = State.SizeLine;
+            break;
+          case State.TrailerLine: {
+            const before = pos;
+            const limit = Math.min(MAX_LINE_BYTES, MAX_TRAILER_BYTES - trailerBytes);
+            const [text, next] = takeLine(buf, pos, limit);
+            trailerBytes += next - before;
+            pos = next;
+            if (text !== undefined) onTrailerLine(text);
+            break;
+          }
+          case State.Done:
+            throw framing("data after the end of the body");
+        }
+      }
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  function end(): void {
+    try {
+      // Tolerate a body that ends right after the last trailer line, without the final CRLF.
+      if (state === State.TrailerLine && lineLen === 0) finishTrailers();
+      if (state !== State.Done) {
+        throw new S3Error("IncompleteBody", {
+          message: "The aws-chunked body ended before its final chunk",
+        });
+      }
+      resolveTrailers(trailerMap);
+    } catch (e) {
+      fail(e);
+    }
+  }
+
   const stream = new TransformStream<Uint8Array, Uint8Array>({
     transform(buf, controller) {
-      try {
-        let pos = 0;
-        while (pos < buf.length) {
-          switch (state) {
-            case State.SizeLine: {
-              const [text, next] = takeLine(buf, pos, MAX_LINE_BYTES);
-              pos = next;
-              if (text !== undefined) onSizeLine(text);
-              break;
-            }
-            case State.Data: {
-              const n = Math.min(remaining, buf.length - pos);
-              const piece = buf.subarray(pos, pos + n);
-              hash?.update(piece);
-              controller.enqueue(piece);
-              pos += n;
-              remaining -= n;
-              decoded += n;
-              if (remaining === 0) {
-                if (hash) verifyChunk(hash.digest("hex"));
-                hash = undefined;
-                state = State.DataCr;
-              }
-              break;
-            }
-            case State.DataCr:
-              if (buf[pos++] !== 0x0d) throw framing("chunk data not followed by CRLF");
-              state = State.DataLf;
-              break;
-            case State.DataLf:
-              if (buf[pos++] !== 0x0a) throw framing("chunk data not followed by CRLF");
-              state = State.SizeLine;
-              break;
-            case State.TrailerLine: {
-              const before = pos;
-              const limit = Math.min(MAX_LINE_BYTES, MAX_TRAILER_BYTES - trailerBytes);
-              const [text, next] = takeLine(buf, pos, limit);
-              trailerBytes += next - before;
-              pos = next;
-              if (text !== undefined) onTrailerLine(text);
-              break;
-            }
-            case State.Done:
-              throw framing("data after the end of the body");
-          }
-        }
-      } catch (e) {
-        fail(e);
-      }
+      push(buf, (payload) => controller.enqueue(payload));
     },
-    flush() {
-      try {
-        // Tolerate a body that ends right after the last trailer line, without the final CRLF.
-        if (state === State.TrailerLine && lineLen === 0) finishTrailers();
-        if (state !== State.Done) {
-          throw new S3Error("IncompleteBody", {
-            message: "The aws-chunked body ended before its final chunk",
-          });
-        }
-        resolveTrailers(trailerMap);
-      } catch (e) {
-        fail(e);
-      }
-    },
+    flush: end,
     cancel(reason) {
       rejectTrailers(reason);
     },
   });
-  return { stream, trailers };
+  return { stream, trailers, push, end };
 }

@@ -19,12 +19,32 @@ function concat(parts: (string | Uint8Array)[]): Uint8Array {
   return out;
 }
 
-/** Feeds `body` in pieces of `split` bytes and collects the output. */
+type Decoded = { data: Uint8Array; trailers: Map<string, string> };
+
+/**
+ * Feeds `body` in pieces of `split` bytes through the decoder's stream, and
+ * through `push`/`end`, and checks that both decode (or fail) alike.
+ */
 async function decode(
   body: Uint8Array,
   split: number,
   opts: DecodeAwsChunkedOptions,
-): Promise<{ data: Uint8Array; trailers: Map<string, string> }> {
+): Promise<Decoded> {
+  const settle = (p: Promise<Decoded>) =>
+    p.then((ok) => ({ ok }), (e) => ({ error: e instanceof S3Error ? e.code : e }));
+  const [streamed, pushed] = await Promise.all([
+    decodeStreamed(body, split, opts),
+    decodePushed(body, split, opts),
+  ].map(settle));
+  assertEquals(pushed, streamed);
+  return decodeStreamed(body, split, opts);
+}
+
+async function decodeStreamed(
+  body: Uint8Array,
+  split: number,
+  opts: DecodeAwsChunkedOptions,
+): Promise<Decoded> {
   const { stream, trailers } = decodeAwsChunked(opts);
   const source = new ReadableStream<Uint8Array>({
     start(c) {
@@ -34,6 +54,20 @@ async function decode(
   });
   const chunks: Uint8Array[] = [];
   for await (const c of source.pipeThrough(stream)) chunks.push(c);
+  return { data: concat(chunks), trailers: await trailers };
+}
+
+async function decodePushed(
+  body: Uint8Array,
+  split: number,
+  opts: DecodeAwsChunkedOptions,
+): Promise<Decoded> {
+  const { push, end, trailers } = decodeAwsChunked(opts);
+  const chunks: Uint8Array[] = [];
+  for (let o = 0; o < body.length; o += split) {
+    push(body.slice(o, o + split), (payload) => chunks.push(payload.slice()));
+  }
+  end();
   return { data: concat(chunks), trailers: await trailers };
 }
 
