@@ -73,9 +73,9 @@ interface Session {
 /**
  * Pieces of one session whose chunks may wait for the drives at once before
  * `writeData` waits too: bounds the sealed bytes queued ahead of the disks
- * at about this many MiB per upload.
+ * at about this many MiB per upload. Matches the router's pieces in flight.
  */
-const UNSYNCED_PIECES = 3;
+const UNSYNCED_PIECES = 6;
 
 /** Read buffers kept between GET batches: two downloads with two batches each in flight. */
 const IDLE_READ_BUFFERS = 4;
@@ -209,6 +209,23 @@ export class StoreService {
     return this.#keys.secretsKey;
   }
 
+  /** The turn of the last piece queued: see {@linkcode StoreService.#pieceTurn}. */
+  #lastPieceTurn: Promise<void> = Promise.resolve();
+
+  /**
+   * Waits until the pieces that arrived before this one were sealed, then for
+   * one more event-loop turn. So each piece is chunked and sealed in a turn of
+   * its own, in arrival order, and the segment writes and fsyncs that finished
+   * meanwhile are handled between pieces. Without it a backlog of pieces
+   * (about 5 ms of CPU each) ran in one turn while the drives' completions
+   * waited, durability lagged about 57 ms, and uploads waited on it.
+   */
+  #pieceTurn(): Promise<void> {
+    const turn = this.#lastPieceTurn.then(() => new Promise<void>((r) => setImmediate(r)));
+    this.#lastPieceTurn = turn;
+    return turn;
+  }
+
   #sweep() {
     const cutoff = Date.now() - SESSION_IDLE_MS;
     for (const [id, s] of this.#sessions) if (s.lastUsed < cutoff) this.#sessions.delete(id);
@@ -220,6 +237,7 @@ export class StoreService {
       case "ping":
         return { result: { ok: true } };
       case "writeData": {
+        await this.#pieceTurn();
         const s = this.#session(req.writeId, req.offset);
         s.offset += req.data.byteLength;
         // Views of the piece are sealed (copied) below, so it goes back to the router whole.
