@@ -75,7 +75,7 @@ interface Session {
  * `writeData` waits too: bounds the sealed bytes queued ahead of the disks
  * at about this many MiB per upload. Matches the router's pieces in flight.
  */
-const UNSYNCED_PIECES = 6;
+const UNSYNCED_PIECES = 4;
 
 /** Read buffers kept between GET batches: two downloads with two batches each in flight. */
 const IDLE_READ_BUFFERS = 4;
