@@ -99,7 +99,8 @@ function parseArgs(args: string[]): { quick: boolean; json?: string; markdown: b
   };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (a === "--quick") out.quick = true;
+    if (a === "--") continue; // `deno task bench -- --json x` passes the separator through
+    else if (a === "--quick") out.quick = true;
     else if (a === "--markdown") out.markdown = true;
     else if (a === "--json") {
       out.json = args[++i];
