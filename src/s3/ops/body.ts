@@ -230,7 +230,8 @@ export async function storeStream(
   const send = async (last: boolean) => {
     const data = fill === piece.length ? piece : piece.slice(0, fill);
     if (data !== piece) keepPiece(piece.buffer as ArrayBuffer);
-    noteBufferChurn(data.length); // the request body's read buffers it was copied from
+    // The buffers Deno read a body of at most a piece into (larger ones refill one buffer).
+    noteBufferChurn(data.length);
     const buffer = data.buffer as ArrayBuffer;
     const offset = sent;
     sent += data.length; // before the transfer detaches the buffer
