@@ -13,10 +13,16 @@
 /** Bytes of a pooled buffer: a read batch of sealed chunks (about 1 MiB) fits in one. */
 export const READ_BUFFER_BYTES = 2 * 1024 * 1024;
 
-/** Buffers borrowed for one piece of work, all given back by {@linkcode ReadLease.release}. */
+/**
+ * Buffers borrowed for one piece of work, all given back by {@linkcode ReadLease.release}.
+ * Successive reads share a pooled buffer while they fit in it: on a striped vault a batch is
+ * several reads, one or more per drive, and a whole buffer each churned megabytes per batch.
+ */
 export class ReadLease {
   readonly #pool: ReadBufferPool;
   readonly #held: Uint8Array<ArrayBuffer>[] = [];
+  /** Bytes of the last borrowed buffer already handed out. */
+  #used = 0;
 
   constructor(pool: ReadBufferPool) {
     this.#pool = pool;
@@ -24,15 +30,21 @@ export class ReadLease {
 
   /**
    * A buffer of `length` bytes, with arbitrary contents, that stays valid
-   * until {@linkcode release}.
+   * until {@linkcode release}; it overlaps no other buffer of this lease.
    *
    * @param length Bytes wanted.
    * @returns The buffer.
    */
   take(length: number): Uint8Array<ArrayBuffer> {
+    const last = this.#held.at(-1);
+    if (last && this.#used + length <= last.length) {
+      this.#used += length;
+      return last.subarray(this.#used - length, this.#used);
+    }
     const whole = this.#pool.borrow(length);
     if (!whole) return new Uint8Array(length);
     this.#held.push(whole);
+    this.#used = length;
     return whole.subarray(0, length);
   }
 

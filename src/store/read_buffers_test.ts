@@ -21,12 +21,27 @@ Deno.test("ReadBufferPool - reads larger than a pooled buffer get memory of thei
   assert.notEqual(pool.lease().take(10).buffer, big.buffer);
 });
 
+Deno.test("ReadBufferPool - reads of one lease share a buffer while they fit, never overlapping", () => {
+  const pool = new ReadBufferPool(2);
+  const lease = pool.lease();
+  const a = lease.take(1000);
+  const b = lease.take(READ_BUFFER_BYTES - 1000);
+  assert.equal(a.buffer, b.buffer);
+  assert.equal(b.byteOffset, a.byteOffset + a.length);
+  const c = lease.take(1);
+  assert.notEqual(c.buffer, a.buffer);
+  a.fill(1);
+  b.fill(2);
+  c.fill(3);
+  assert.ok(a.every((x) => x === 1) && b.every((x) => x === 2));
+});
+
 Deno.test("ReadBufferPool - keeps at most idleMax buffers between leases", () => {
   const pool = new ReadBufferPool(1);
   const lease = pool.lease();
-  const kept = [lease.take(1), lease.take(1), lease.take(1)].map((b) => b.buffer);
+  const kept = [1, 2, 3].map(() => lease.take(READ_BUFFER_BYTES).buffer);
   lease.release();
   const again = pool.lease();
-  const lent = [again.take(1).buffer, again.take(1).buffer];
+  const lent = [again.take(READ_BUFFER_BYTES).buffer, again.take(READ_BUFFER_BYTES).buffer];
   assert.equal(lent.filter((b) => kept.includes(b)).length, 1);
 });

@@ -7,9 +7,10 @@ import {
   assertChunks,
   chunkIdOf,
   openSuiteStore,
+  payloadOf,
   withTempDir,
 } from "./drive_suite.ts";
-import { realDrive } from "./drive_io.ts";
+import { type DriveIO, realDrive } from "./drive_io.ts";
 
 const KIB = 1024;
 const vaultId = new Uint8Array(16).fill(7);
@@ -158,5 +159,52 @@ Deno.test("SegmentStore - read handles are kept for reuse, never on a removed se
     await assertChunks(store, sizes);
     await store.close();
     assert.deepEqual(await openSegmentFiles(dir), [], "close releases every handle");
+  });
+});
+
+Deno.test("SegmentStore - readEach spans records lying close together in one read, and returns each right", async () => {
+  await withTempDir(async (dir) => {
+    let reads = 0;
+    const counting: DriveIO = {
+      ...realDrive,
+      open: async (path, options) => {
+        // Each read of a range starts with a seek (a read call may return part of a range).
+        const file = await realDrive.open(path, options);
+        const seekSync = file.seekSync!.bind(file);
+        file.seekSync = (offset, whence) => {
+          reads++;
+          return seekSync(offset, whence);
+        };
+        return file;
+      },
+    };
+    const store = await openSuiteStore(dir, counting);
+    try {
+      // 1–12: 100 KiB records side by side; 13 lies after a 400 KiB record, past the widest gap.
+      for (let n = 1; n <= 12; n++) await appendChunk(store, n, 100 * KIB);
+      await appendChunk(store, 20, 400 * KIB);
+      await appendChunk(store, 13, 100 * KIB);
+      const wanted = [1, 3, 4, 7, 7, 10, 13];
+      reads = 0;
+      const got = await store.readEach(wanted.map(chunkIdOf));
+      wanted.forEach((n, i) => {
+        const payload = got[i];
+        assert.ok(payload instanceof Uint8Array, `chunk ${n}: ${payload}`);
+        assert.deepEqual(decodeShard(payload).bytes, payloadOf(n, 100 * KIB), `chunk ${n}`);
+      });
+      assert.equal(
+        reads,
+        2,
+        `1 to 10 in one read (gaps of one or two records), 13 in another: ${reads}`,
+      );
+      // A span is capped at one pooled read buffer: 2 MiB of records take two reads.
+      for (let n = 30; n < 52; n++) await appendChunk(store, n, 100 * KIB);
+      reads = 0;
+      const many = [...Array(22).keys()].map((i) => i + 30);
+      await assertChunks(store, new Map(many.map((n) => [n, 100 * KIB])));
+      assert.equal(reads, 2);
+    } finally {
+      await store.close();
+    }
   });
 });
