@@ -566,7 +566,9 @@ export class StoreService {
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
     clearInterval(this.#gcTimer);
-    await this.#gcRunning;
+    // A collection under way may fail: the index stops first, and then refuses its question. The
+    // next start collects again; close must not fail (and leave the vault hanging) for it.
+    await this.#gcRunning?.catch(() => undefined);
     await this.#watcher.close();
     await this.#segments.close();
   }

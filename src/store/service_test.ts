@@ -31,13 +31,13 @@ async function withStore(
   }
 }
 
-/** Writes `data` as one session and returns its manifest; released unless `keepPinned`. */
 /** Reads the listed chunks back, joined. */
 async function read(call: Call, entries: Uint8Array): Promise<Uint8Array> {
   const { chunks } = await call({ type: "readChunks", entries });
   return new Uint8Array(await new Blob(chunks).arrayBuffer());
 }
 
+/** Writes `data` as one session and returns its manifest; released unless `keepPinned`. */
 async function write(call: Call, data: Uint8Array, keepPinned = false): Promise<Uint8Array> {
   const writeId = crypto.randomUUID();
   const copy = data.slice();
@@ -202,6 +202,39 @@ Deno.test("collectGarbage - compaction moves live records and removes mostly-dea
     const segmentFiles = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".seg")).length;
     assert.equal(segmentFiles, after.segments);
   }, 150_000);
+});
+
+Deno.test("StoreService - close ends while a collection fails (the index stopped first)", async () => {
+  const dir = await Deno.makeTempDir();
+  let asked!: () => void;
+  const askedIndex = new Promise<void>((r) => (asked = r));
+  let refuse!: (e: Error) => void;
+  const svc = await StoreService.open(dir, {
+    keys,
+    gc: {
+      intervalMs: 0,
+      graceMs: 0,
+      referenced: () => {
+        asked();
+        return new Promise((_, reject) => (refuse = reject));
+      },
+    },
+  });
+  try {
+    await write(
+      async (r) => (await svc.handle(r)).result as never,
+      new Uint8Array(randomBytes(1e5)),
+    );
+    await new Promise((r) => setTimeout(r, 5)); // older than the cutoff (no grace)
+    const collection = svc.collectGarbage().then(() => "ran", () => "failed");
+    await askedIndex;
+    const closed = svc.close();
+    refuse(new Error("statement has been finalized")); // what a closed index answers
+    await closed;
+    assert.equal(await collection, "failed");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("StoreService - GC keeps journal records newer than the last checkpoint, collects older ones", async () => {

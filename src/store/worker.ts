@@ -51,7 +51,12 @@ let service: StoreService | undefined;
 self.addEventListener("message", async (e: MessageEvent) => {
   const msg = e.data as StoreInit | { type: "shutdown" };
   if (msg.type === "shutdown") {
-    await service?.close();
+    // Reported either way: a close that fails must not keep the vault from exiting.
+    await service?.close().catch((err) =>
+      console.error(
+        JSON.stringify({ level: "error", msg: "Cannot close the store", error: String(err) }),
+      )
+    );
     self.postMessage({ type: "stopped" });
     return;
   }
