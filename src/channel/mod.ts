@@ -9,6 +9,7 @@ export * from "./protocol.ts";
 export type * from "./policy.ts";
 export { ChannelError, Client, serve } from "./port.ts";
 export { CHURN_GC_BYTES, noteBufferChurn, watchHeap } from "./churn.ts";
+export { reportStopped } from "./worker_stop.ts";
 export type { Endpoint, Handled } from "./port.ts";
 
 import type {

@@ -9,6 +9,7 @@
 import {
   Client,
   type MetaRequest,
+  reportStopped,
   serve,
   type StoreRequest,
   type StoreResults,
@@ -50,12 +51,7 @@ self.addEventListener("message", async (e: MessageEvent) => {
     type: "shutdown";
   };
   if (msg.type === "shutdown") {
-    await service?.close().catch((err) =>
-      console.error(
-        JSON.stringify({ level: "error", msg: "Cannot close the index", error: String(err) }),
-      )
-    );
-    self.postMessage({ type: "stopped" });
+    await reportStopped("index", async () => await service?.close());
     return;
   }
   try {

@@ -9,6 +9,7 @@ import {
   Client,
   type MetaRequest,
   type MetaResults,
+  reportStopped,
   type ScrubRequest,
   type ScrubResults,
   type StoreRequest,
@@ -58,9 +59,10 @@ let signals: SignalMonitor | undefined;
 self.addEventListener("message", async (e: MessageEvent) => {
   const msg = e.data as { type: "init"; init: RouterInit } | { type: "shutdown" };
   if (msg.type === "shutdown") {
-    await server?.shutdown();
-    await signals?.close();
-    self.postMessage({ type: "stopped" });
+    await reportStopped("router", async () => {
+      await server?.shutdown();
+      await signals?.close();
+    });
     return;
   }
   const init = msg.init;

@@ -8,6 +8,7 @@
 
 import {
   Client,
+  reportStopped,
   type ScrubRequest,
   serve,
   type StoreRequest,
@@ -62,9 +63,10 @@ function toWire(e: unknown): WireError {
 self.addEventListener("message", async (e: MessageEvent) => {
   const msg = e.data as ScrubInit | { type: "shutdown" };
   if (msg.type === "shutdown") {
-    await scrubber?.close();
-    vaultLock?.close();
-    self.postMessage({ type: "stopped" });
+    await reportStopped("scrubber", async () => {
+      await scrubber?.close();
+      vaultLock?.close();
+    });
     return;
   }
   try {

@@ -8,6 +8,7 @@ import {
   Client,
   type MetaRequest,
   type MetaResults,
+  reportStopped,
   serve,
   type StoreRequest,
   watchHeap,
@@ -51,13 +52,7 @@ let service: StoreService | undefined;
 self.addEventListener("message", async (e: MessageEvent) => {
   const msg = e.data as StoreInit | { type: "shutdown" };
   if (msg.type === "shutdown") {
-    // Reported either way: a close that fails must not keep the vault from exiting.
-    await service?.close().catch((err) =>
-      console.error(
-        JSON.stringify({ level: "error", msg: "Cannot close the store", error: String(err) }),
-      )
-    );
-    self.postMessage({ type: "stopped" });
+    await reportStopped("store", async () => await service?.close());
     return;
   }
   try {
