@@ -247,7 +247,7 @@ export class StoreService {
           if (tail) chunks.push(tail);
           s.chunker = null;
         }
-        const { result, durable } = this.#storeChunks(chunks, req.data);
+        const { result, durable } = this.#storeChunks(chunks);
         noteBufferChurn(result.sealedBytes); // dropped once written
         // Durable later, with the journal record of the batch that commits the manifest.
         s.durable = Promise.all([s.durable, durable]).then(() => undefined);
@@ -255,7 +255,7 @@ export class StoreService {
         s.unsynced.push(durable);
         if (s.unsynced.length > UNSYNCED_PIECES) this.#segments.requestSync();
         while (s.unsynced.length > UNSYNCED_PIECES) await s.unsynced.shift();
-        return { result, transfer: [req.data] };
+        return { result: { ...result, piece: req.data }, transfer: [req.data] };
       }
       case "writeDurable":
         await this.#sessionsDurable([req.writeId], "wait for its durability");
@@ -526,8 +526,7 @@ export class StoreService {
    */
   #storeChunks(
     chunks: Uint8Array[],
-    piece: ArrayBuffer,
-  ): { result: StoreResults["writeData"]; durable: Promise<void> } {
+  ): { result: Omit<StoreResults["writeData"], "piece">; durable: Promise<void> } {
     const entries = new Uint8Array(chunks.length * MANIFEST_ENTRY_BYTES);
     const view = new DataView(entries.buffer);
     const waits: Promise<void>[] = [];
@@ -559,7 +558,7 @@ export class StoreService {
     });
     const durable = Promise.all(waits).then(() => undefined);
     durable.catch(() => undefined); // observed by the session's journal append
-    return { result: { entries, storedBytes, newBytes, sealedBytes, piece }, durable };
+    return { result: { entries, storedBytes, newBytes, sealedBytes }, durable };
   }
 
   /** Stops background work and closes files. */
