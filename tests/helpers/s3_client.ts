@@ -8,8 +8,11 @@
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import type { TestVault } from "./vault.ts";
 
-/** Creates an SDK client for `vault`. */
-export function s3For(vault: TestVault, extra: Partial<S3ClientConfig> = {}): S3Client {
+/** Creates an SDK client for `vault` (or any endpoint with those credentials). */
+export function s3For(
+  vault: Pick<TestVault, "endpoint" | "region" | "accessKey" | "secretKey">,
+  extra: Partial<S3ClientConfig> = {},
+): S3Client {
   return new S3Client({
     endpoint: vault.endpoint,
     region: vault.region,

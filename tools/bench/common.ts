@@ -23,3 +23,23 @@ export interface Row {
 export function log(line: string): void {
   console.error(`[bench ${(performance.now() / 1000).toFixed(1).padStart(6)} s] ${line}`);
 }
+
+/** Runs `count` tasks with at most `streams` in flight. */
+export async function pool(
+  streams: number,
+  count: number,
+  task: (i: number) => Promise<void>,
+  deadline = Infinity,
+): Promise<number> {
+  let next = 0;
+  let done = 0;
+  async function lane() {
+    while (next < count && performance.now() < deadline) {
+      const i = next++;
+      await task(i);
+      done++;
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(streams, count) }, lane));
+  return done;
+}

@@ -6,7 +6,9 @@
  * The vault runs as its own process with the production flags
  * (tests/helpers/vault.ts) and is driven over HTTP by the AWS SDK v3 client,
  * from this process. Both share the machine's cores, so client CPU is reported
- * next to the vault's per-thread CPU for every phase.
+ * next to the vault's per-thread CPU for every phase, and the same client is
+ * first run against a null endpoint (ceiling.ts): no server could do better
+ * with it here.
  *
  * Flags: `--quick` (small sizes, a smoke check), `--json <path>` (write the
  * results), `--markdown` (print the table as Markdown for the README).
@@ -32,7 +34,7 @@ import { CHUNK_AVG_BYTES } from "../../src/store/chunker.ts";
 import { type DedupOptions, measureDedup, nightlyArchives } from "./dedup.ts";
 import { driveRows, erasureRows } from "./drives.ts";
 import { scrubRows } from "./scrub.ts";
-import { log, MB, MIB, type Row } from "./common.ts";
+import { log, MB, MIB, pool, type Row } from "./common.ts";
 import {
   auditVerifyRow,
   limitsTable,
@@ -41,6 +43,7 @@ import {
   textTable,
 } from "./report.ts";
 import { type Limits, measureLimits } from "./limits.ts";
+import { ceilingLines, type Ceilings, measureCeilings } from "./ceiling.ts";
 import { CpuMeter, type CpuUse, procText, RssSampler, statusKiB } from "./observe.ts";
 
 /** Ceph RGW reference figures (the comparison the project set out to beat). */
@@ -109,26 +112,6 @@ function parseArgs(args: string[]): { quick: boolean; json?: string; markdown: b
     else throw new Error(`Cannot parse arguments: unknown flag "${a}"`);
   }
   return out;
-}
-
-/** Runs `count` tasks with at most `streams` in flight. */
-async function pool(
-  streams: number,
-  count: number,
-  task: (i: number) => Promise<void>,
-  deadline = Infinity,
-): Promise<number> {
-  let next = 0;
-  let done = 0;
-  async function lane() {
-    while (next < count && performance.now() < deadline) {
-      const i = next++;
-      await task(i);
-      done++;
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(streams, count) }, lane));
-  return done;
 }
 
 function median(xs: number[]): number {
@@ -429,6 +412,7 @@ function pct(x: number): string {
 
 function buildRows(
   limits: Limits,
+  ceil: Ceilings,
   ph: Record<string, Phase>,
   list: ListResult,
   rss: { hwmMiB: number; maxSampledMiB: number },
@@ -438,6 +422,11 @@ function buildRows(
   const wl = limits.fsyncWriteMBps < limits.aeadSealMBps ? "fsync write" : "AEAD";
   const ok = (b: boolean) => (b ? "pass" : "FAIL") as Row["pass"];
   const mbps = (p: Phase) => `${p.MBps.toFixed(1)} MB/s`;
+  /** The share of what this client did against a null endpoint (ceiling.ts). */
+  const ofCeiling = (p: Phase, c: Ceilings[keyof Ceilings], unit: "MB/s" | "ops/s" = "MB/s") =>
+    unit === "MB/s"
+      ? `${pct(p.MBps / c.MBps)} of the client ceiling (${c.MBps.toFixed(0)} MB/s)`
+      : `${pct(p.opsPerSec / c.opsPerSec)} of the client ceiling (${c.opsPerSec.toFixed(0)} ops/s)`;
   const rows: Row[] = [
     {
       figure: "64 MiB PUT (2 streams)",
@@ -445,7 +434,7 @@ function buildRows(
       target: `≥ 50 % of min(fsync write, AEAD) = ${(writeLimit * 0.5).toFixed(0)} MB/s`,
       ratio: `${pct(ph.put64.MBps / writeLimit)} of ${wl}; ${
         pct(ph.put64.MBps / putCpuBoundMBps(limits))
-      } of the CPU bound`,
+      } of the CPU bound; ${ofCeiling(ph.put64, ceil.put64)}`,
       pass: ok(ph.put64.MBps >= 0.5 * writeLimit && ph.put64.errors.length === 0),
       rgw: `${RGW.put64} MB/s`,
     },
@@ -453,7 +442,9 @@ function buildRows(
       figure: "64 MiB GET (2 streams)",
       value: mbps(ph.get64),
       target: `≥ 60 % of AEAD = ${(limits.aeadSealMBps * 0.6).toFixed(0)} MB/s`,
-      ratio: `${pct(ph.get64.MBps / limits.aeadSealMBps)} of AEAD`,
+      ratio: `${pct(ph.get64.MBps / limits.aeadSealMBps)} of AEAD; ${
+        ofCeiling(ph.get64, ceil.get64)
+      }`,
       pass: ok(ph.get64.MBps >= 0.6 * limits.aeadSealMBps && ph.get64.errors.length === 0),
       rgw: `${RGW.get64} MB/s`,
     },
@@ -461,7 +452,7 @@ function buildRows(
       figure: "1 MiB PUT (8 streams)",
       value: mbps(ph.put1),
       target: "—",
-      ratio: `${pct(ph.put1.MBps / writeLimit)} of ${wl}`,
+      ratio: `${pct(ph.put1.MBps / writeLimit)} of ${wl}; ${ofCeiling(ph.put1, ceil.put1)}`,
       pass: "",
       rgw: `${RGW.put1} MB/s`,
     },
@@ -469,7 +460,7 @@ function buildRows(
       figure: "1 MiB GET (8 streams)",
       value: mbps(ph.get1),
       target: "—",
-      ratio: `${pct(ph.get1.MBps / limits.aeadSealMBps)} of AEAD`,
+      ratio: `${pct(ph.get1.MBps / limits.aeadSealMBps)} of AEAD; ${ofCeiling(ph.get1, ceil.get1)}`,
       pass: "",
       rgw: "—",
     },
@@ -477,7 +468,9 @@ function buildRows(
       figure: "4 KiB PUT (16 streams)",
       value: `${ph.put4k.opsPerSec.toFixed(0)} ops/s`,
       target: "≥ 1,000 ops/s",
-      ratio: `${(ph.put4k.opsPerSec / limits.fsync4kOpsPerSec).toFixed(1)}× serial fsyncs/s`,
+      ratio: `${(ph.put4k.opsPerSec / limits.fsync4kOpsPerSec).toFixed(1)}× serial fsyncs/s; ${
+        ofCeiling(ph.put4k, ceil.put4k, "ops/s")
+      }`,
       pass: ok(ph.put4k.opsPerSec >= 1000 && ph.put4k.errors.length === 0),
       rgw: `${RGW.put4kOps} ops/s`,
     },
@@ -606,8 +599,9 @@ async function main() {
   let ok = false;
   try {
     const limits = await measureLimits(scratch, plan);
-    console.log("Machine limits (one core each for the CPU figures):");
-    console.log(limitsTable(limits));
+    console.log("Machine limits (one core each for the CPU figures) and the client's ceiling:");
+    const ceilings = await measureCeilings(plan);
+    console.log(limitsTable(limits, ceilingLines(ceilings)));
 
     const B = "bench";
     await r.s3.send(new CreateBucketCommand({ Bucket: B }));
@@ -687,7 +681,7 @@ async function main() {
     await r.rss.stop();
     const rss = { hwmMiB, maxSampledMiB: r.rss.max / 1024 };
 
-    const rows = buildRows(limits, ph, list, rss, dedup);
+    const rows = buildRows(limits, ceilings, ph, list, rss, dedup);
     rows.push(auditVerifyRow(args.quick ? 20_000 : 200_000));
     rows.push(...erasureRows());
     rows.push(
@@ -736,6 +730,7 @@ async function main() {
             code,
             plan,
             limits,
+            ceilings,
             phases: r.phases,
             list,
             rss,
