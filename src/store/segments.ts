@@ -17,8 +17,8 @@
  */
 
 import { setImmediate } from "node:timers";
-import { DatabaseSync } from "node:sqlite";
 import { log } from "../ops/mod.ts";
+import { ChunkIndex, type Location, type ShardColumns, type ShardInfo } from "./chunk_index.ts";
 import { type DriveFile, type DriveIO, realDrive, syncPath } from "./drive_io.ts";
 import { isNoRoom, StoreError } from "./errors.ts";
 import {
@@ -74,31 +74,6 @@ export interface SegmentOptions {
   io?: DriveIO;
 }
 
-/** Where a chunk record lives. */
-interface Location {
-  segment: number;
-  offset: number;
-  length: number;
-}
-
-/**
- * Which shard of a chunk a drive holds: `shard` is null for a whole sealed
- * chunk (a format v1 record, read as shard 0 of a 1+0 stripe).
- */
-export interface ShardInfo {
-  /** Shard index, or null for a whole chunk. */
-  shard: number | null;
-  /** Data shards of the stripe. */
-  k: number;
-  /** Parity shards of the stripe. */
-  m: number;
-  /** CRC-32 of the whole sealed chunk (0 for a whole chunk). */
-  crc: number;
-}
-
-/** Index columns of a record: its shard, or null for a whole chunk. */
-type ShardColumns = Omit<ShardInfo, "shard"> & { shard: number } | null;
-
 interface Pending {
   /** `chunk`: a new record; `move`: a live record copied by compaction; `tombstone`: a deletion marker. */
   kind: "chunk" | "move" | "tombstone";
@@ -135,7 +110,7 @@ const LAZY_SYNC_DELAY_MS = 20;
 export class SegmentStore {
   readonly #dir: string;
   readonly #vaultId: Uint8Array;
-  readonly #db: DatabaseSync;
+  readonly #index: ChunkIndex;
   readonly #io: DriveIO;
   // Deno's own file API: its async writes run off the JS thread (node:fs/promises' copy the buffer on it).
   #active!: {
@@ -154,11 +129,6 @@ export class SegmentStore {
   #syncTimer: ReturnType<typeof setTimeout> | undefined;
   /** Reused for every write (the flush loop writes one batch at a time). */
   #writeBuffer?: Uint8Array;
-  #lookup;
-  #insert;
-  #relocate;
-  #touch;
-  #touchedAt;
   #retired = new Set<number>();
   /** Idle read handles by segment (see {@linkcode IDLE_READERS_MAX}). */
   #readers = new Map<number, DriveFile[]>();
@@ -176,37 +146,7 @@ export class SegmentStore {
     this.#dir = dir;
     this.#io = opts.io ?? realDrive;
     this.#vaultId = opts.vaultId;
-    this.#db = new DatabaseSync(`${dir}/chunks.db`);
-    this.#db.exec(`PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;
-      CREATE TABLE IF NOT EXISTS chunks(
-        id BLOB PRIMARY KEY, segment INTEGER NOT NULL, offset INTEGER NOT NULL,
-        length INTEGER NOT NULL, plain INTEGER NOT NULL, touched INTEGER NOT NULL) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS chunks_by_segment ON chunks(segment);`);
-    const columns = (this.#db.prepare("PRAGMA table_info(chunks)").all() as { name: string }[])
-      .map((c) => c.name);
-    // Format v2 adds the shard columns; rows of a v1 index are whole chunks (shard NULL).
-    if (!columns.includes("shard")) {
-      this.#db.exec(`ALTER TABLE chunks ADD COLUMN shard INTEGER;
-        ALTER TABLE chunks ADD COLUMN k INTEGER NOT NULL DEFAULT 1;
-        ALTER TABLE chunks ADD COLUMN m INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE chunks ADD COLUMN crc INTEGER NOT NULL DEFAULT 0;`);
-    }
-    this.#lookup = this.#db.prepare(
-      "SELECT segment, offset, length, shard, k, m, crc FROM chunks WHERE id = ?",
-    );
-    // A later record of the same id (a healed or rewritten shard) replaces an earlier one.
-    this.#insert = this.#db.prepare(
-      `INSERT INTO chunks(id, segment, offset, length, plain, touched, shard, k, m, crc)
-       VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT(id) DO UPDATE SET segment = excluded.segment, offset = excluded.offset,
-         length = excluded.length, plain = excluded.plain, shard = excluded.shard,
-         k = excluded.k, m = excluded.m, crc = excluded.crc,
-         touched = max(touched, excluded.touched)
-       WHERE (excluded.segment, excluded.offset) > (chunks.segment, chunks.offset)`,
-    );
-    this.#touchedAt = this.#db.prepare("SELECT touched FROM chunks WHERE id = ?");
-    this.#relocate = this.#db.prepare("UPDATE chunks SET segment = ?, offset = ? WHERE id = ?");
-    this.#touch = this.#db.prepare("UPDATE chunks SET touched = ? WHERE id = ?");
+    this.#index = new ChunkIndex(`${dir}/chunks.db`);
   }
 
   /**
@@ -254,57 +194,35 @@ export class SegmentStore {
       // Left in place: the shards in it are rebuilt from the other drives when read.
       log("warn", "Segment holds a damaged stretch", { segment: this.#path(n), ...d });
     }
-    this.#db.exec("BEGIN");
     const now = Date.now();
-    for (const r of records) {
-      if (r.type === RecordType.Tombstone) {
-        this.#db.prepare(
-          "DELETE FROM chunks WHERE id = ? AND (segment < ? OR (segment = ? AND offset < ?))",
-        )
-          .run(r.id, n, n, r.offset);
-        continue;
+    this.#index.transaction(() => {
+      for (const r of records) {
+        if (r.type === RecordType.Tombstone) {
+          this.#index.dropBefore(r.id, n, r.offset);
+          continue;
+        }
+        const payload = bytes.subarray(r.payloadOffset, r.payloadOffset + r.payloadLength);
+        const h = r.type === RecordType.Shard ? decodeShard(payload).header : null;
+        this.#index.insert({
+          id: r.id,
+          segment: n,
+          offset: r.offset,
+          length: r.length,
+          plain: h ? h.plainBytes : plainLength(payload),
+          touched: now,
+          shard: h && { shard: h.shard, k: h.k, m: h.m, crc: h.sealedCrc },
+        });
       }
-      const payload = bytes.subarray(r.payloadOffset, r.payloadOffset + r.payloadLength);
-      if (r.type === RecordType.Shard) {
-        const { header: h } = decodeShard(payload);
-        this.#insert.run(
-          r.id,
-          n,
-          r.offset,
-          r.length,
-          h.plainBytes,
-          now,
-          h.shard,
-          h.k,
-          h.m,
-          h.sealedCrc,
-        );
-      } else {this.#insert.run(
-          r.id,
-          n,
-          r.offset,
-          r.length,
-          plainLength(payload),
-          now,
-          null,
-          1,
-          0,
-          0,
-        );}
-    }
-    this.#db.exec("COMMIT");
+    });
     // An indexed record was fsync'd and acknowledged: one that reads invalid at the end of the
     // file is damaged (or was misread), not torn, and is kept, so the tail is cut only after it.
-    const { indexedEnd } = this.#db.prepare(
-      `SELECT coalesce(max(offset + length), 0) AS indexedEnd FROM chunks
-       WHERE segment = ? AND offset + length <= ?`,
-    ).get(n, bytes.length) as { indexedEnd: number };
+    const indexedEnd = this.#index.indexedEnd(n, bytes.length);
     const cut = Math.max(validBytes, indexedEnd);
     if (cut < bytes.length) {
       // A torn tail from a crash: nothing in it was ever acknowledged.
       // Rows pointing into it go too: appends will reuse those offsets, and a row left there
       // would shadow the repaired shard written later.
-      this.#db.prepare("DELETE FROM chunks WHERE segment = ? AND offset >= ?").run(n, cut);
+      this.#index.dropFrom(n, cut);
       await this.#io.truncate(this.#path(n), cut);
       await syncPath(this.#io, this.#path(n));
     }
@@ -379,7 +297,7 @@ export class SegmentStore {
    * @returns False when no such chunk is stored.
    */
   touch(id: Uint8Array): boolean {
-    return Number(this.#touch.run(Date.now(), id).changes) > 0;
+    return this.#index.touch(id, Date.now());
   }
 
   /**
@@ -388,7 +306,7 @@ export class SegmentStore {
    * @returns ms since the epoch, or undefined when this drive holds no record of it.
    */
   touchedAt(id: Uint8Array): number | undefined {
-    return (this.#touchedAt.get(id) as { touched: number } | undefined)?.touched;
+    return this.#index.touchedAt(id);
   }
 
   /**
@@ -398,7 +316,7 @@ export class SegmentStore {
    * @returns The shard, or undefined when the drive holds none.
    */
   locate(id: Uint8Array): ShardInfo | undefined {
-    const row = this.#lookup.get(id) as (Location & ShardInfo) | undefined;
+    const row = this.#index.locate(id);
     return row ? { shard: row.shard, k: row.k, m: row.m, crc: row.crc } : undefined;
   }
 
@@ -409,8 +327,7 @@ export class SegmentStore {
    * @param limit Page size.
    */
   idsAfter(after: Uint8Array, limit: number): Uint8Array[] {
-    return (this.#db.prepare("SELECT id FROM chunks WHERE id > ? ORDER BY id LIMIT ?")
-      .all(after, limit) as { id: Uint8Array }[]).map((r) => r.id);
+    return this.#index.idsAfter(after, limit);
   }
 
   /**
@@ -421,10 +338,7 @@ export class SegmentStore {
    * @param limit Page size.
    */
   untouchedSince(cutoff: number, after: Uint8Array, limit: number): Uint8Array[] {
-    return (this.#db.prepare(
-      "SELECT id FROM chunks WHERE touched < ? AND id > ? ORDER BY id LIMIT ?",
-    )
-      .all(cutoff, after, limit) as { id: Uint8Array }[]).map((r) => r.id);
+    return this.#index.untouchedSince(cutoff, after, limit);
   }
 
   /**
@@ -439,28 +353,12 @@ export class SegmentStore {
     ids: Uint8Array[],
     cutoff: number,
   ): Promise<{ chunks: number; bytes: number }> {
-    let chunks = 0;
-    let bytes = 0;
-    const tombstones: Promise<void>[] = [];
-    const get = this.#db.prepare("SELECT touched, length FROM chunks WHERE id = ?");
-    const del = this.#db.prepare("DELETE FROM chunks WHERE id = ?");
-    this.#db.exec("BEGIN");
-    for (const id of ids) {
-      const row = get.get(id) as { touched: number; length: number } | undefined;
-      if (!row || row.touched >= cutoff) continue;
-      del.run(id);
-      chunks++;
-      bytes += row.length;
-      tombstones.push(
-        this.#enqueue(
-          "tombstone",
-          id,
-          frameRecord(RecordType.Tombstone, id, new Uint8Array(0)),
-          0,
-        ),
-      );
-    }
-    this.#db.exec("COMMIT");
+    const dropped = this.#index.dropUntouched(ids, cutoff);
+    const tombstones = dropped.map(({ id }) =>
+      this.#enqueue("tombstone", id, frameRecord(RecordType.Tombstone, id, new Uint8Array(0)), 0)
+    );
+    const chunks = dropped.length;
+    const bytes = dropped.reduce((n, d) => n + d.length, 0);
     await Promise.all(tombstones);
     return { chunks, bytes };
   }
@@ -473,12 +371,7 @@ export class SegmentStore {
    */
   async compact(): Promise<{ segments: number; bytes: number }> {
     const oldest = this.#active.segment - RESCAN_SEGMENTS;
-    const live = new Map(
-      (this.#db.prepare(
-        "SELECT segment, sum(length) AS live FROM chunks WHERE segment < ? GROUP BY segment",
-      )
-        .all(oldest) as { segment: number; live: number }[]).map((r) => [r.segment, r.live]),
-    );
+    const live = this.#index.liveBytesBelow(oldest);
     let segments = 0;
     let bytes = 0;
     let moved = 0;
@@ -489,10 +382,7 @@ export class SegmentStore {
       const size = this.#io.sizeSync(this.#path(n));
       const liveBytes = live.get(n) ?? 0;
       if (liveBytes >= size * COMPACT_LIVE_RATIO) continue;
-      const rows = this.#db.prepare(
-        "SELECT id, offset, length FROM chunks WHERE segment = ? ORDER BY offset",
-      )
-        .all(n) as { id: Uint8Array; offset: number; length: number }[];
+      const rows = this.#index.recordsIn(n);
       // Moved in bounded batches at a bounded pace: compaction holds little memory and leaves the
       // drive to foreground writes.
       let moves: Promise<void>[] = [];
@@ -514,11 +404,8 @@ export class SegmentStore {
       }
       await pace();
       // The new locations must be durable before the old file can go.
-      this.#db.exec("PRAGMA wal_checkpoint(FULL)");
-      const remaining = this.#db.prepare("SELECT count(*) AS n FROM chunks WHERE segment = ?").get(
-        n,
-      ) as { n: number };
-      if (remaining.n > 0) continue; // a record moved concurrently; try again next time
+      this.#index.checkpoint();
+      if (this.#index.countIn(n) > 0) continue; // a record moved concurrently; try again next time
       this.#retired.add(n);
       segments++;
       bytes += size;
@@ -669,32 +556,27 @@ export class SegmentStore {
     }
     // Durable now: a later failure (the index) must not cut these bytes.
     try {
-      this.#db.exec("BEGIN");
       const now = Date.now();
-      for (const w of written) {
-        let off = w.start;
-        for (const p of w.batch) {
-          if (p.kind === "chunk") {
-            const sh = p.shard;
-            this.#insert.run(
-              p.id,
-              segment,
-              off,
-              p.length,
-              p.plain,
-              now,
-              sh?.shard ?? null,
-              sh?.k ?? 1,
-              sh?.m ?? 0,
-              sh?.crc ?? 0,
-            );
-          } else if (p.kind === "move") this.#relocate.run(segment, off, p.id);
-          off += p.length;
+      this.#index.transaction(() => {
+        for (const w of written) {
+          let off = w.start;
+          for (const p of w.batch) {
+            if (p.kind === "chunk") {
+              this.#index.insert({
+                id: p.id,
+                segment,
+                offset: off,
+                length: p.length,
+                plain: p.plain,
+                touched: now,
+                shard: p.shard,
+              });
+            } else if (p.kind === "move") this.#index.relocate(p.id, segment, off);
+            off += p.length;
+          }
         }
-      }
-      this.#db.exec("COMMIT");
+      });
     } catch (e) {
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       const err = this.#writeError(e);
       for (const w of written) for (const p of w.batch) p.reject(err);
       return;
@@ -733,7 +615,7 @@ export class SegmentStore {
     const locs: Location[] = [];
     const found: number[] = [];
     ids.forEach((id, i) => {
-      const loc = this.#lookup.get(id) as Location | undefined;
+      const loc = this.#index.locate(id);
       if (loc) {
         locs[i] = loc;
         found.push(i);
@@ -836,9 +718,7 @@ export class SegmentStore {
     segments: number;
     diskBytes: number;
   } {
-    const r = this.#db.prepare(
-      "SELECT count(*) AS n, coalesce(sum(length), 0) AS stored, coalesce(sum(plain), 0) AS plain FROM chunks",
-    ).get() as { n: number; stored: number; plain: number };
+    const totals = this.#index.totals();
     let segments = 0;
     let diskBytes = 0;
     for (const name of this.#io.listSync(this.#dir)) {
@@ -846,7 +726,7 @@ export class SegmentStore {
       segments++;
       diskBytes += this.#io.sizeSync(`${this.#dir}/${name}`);
     }
-    return { chunks: r.n, storedBytes: r.stored, plainBytes: r.plain, segments, diskBytes };
+    return { ...totals, segments, diskBytes };
   }
 
   /** Waits for queued writes, then closes files. */
@@ -856,7 +736,7 @@ export class SegmentStore {
     this.#closed = true;
     this.#closeReaders();
     this.#active.file.close();
-    this.#db.close();
+    this.#index.close();
   }
 }
 

@@ -36,7 +36,8 @@ import { ReedSolomon } from "./erasure.ts";
 import { decodeShard, toHex } from "./format.ts";
 import { OwedQueue } from "./owed.ts";
 import type { ReadLease } from "./read_buffers.ts";
-import { type SegmentOptions, SegmentStore, type ShardInfo } from "./segments.ts";
+import type { ShardInfo } from "./chunk_index.ts";
+import { type SegmentOptions, SegmentStore } from "./segments.ts";
 
 /** A drive slot at run time. */
 export interface Drive {
