@@ -4,7 +4,8 @@
  * its own) that checks nothing and stores nothing. No server can do better
  * with this client on these cores, so each vault figure is also reported as a
  * share of it: the part of a gap that is the client's and HTTP's, not the
- * vault's.
+ * vault's. Each ceiling is measured just before its vault phase: this VM's
+ * speed drifts by tens of percent within minutes.
  *
  * @module
  */
@@ -12,7 +13,7 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { randomBytes } from "node:crypto";
 import { s3For } from "../../tests/helpers/s3_client.ts";
-import { log, MB, MIB, pool } from "./common.ts";
+import { log, MB, pool } from "./common.ts";
 import { CpuMeter } from "./observe.ts";
 
 /** One phase against the null endpoint. */
@@ -32,8 +33,6 @@ export interface Ceilings {
   get1: CeilingPhase;
   put4k: CeilingPhase;
 }
-
-type Sizes = Record<"big" | "mid" | "small", { count: number; streams: number }>;
 
 async function timed(
   serverPid: number,
@@ -71,58 +70,71 @@ async function get(s3: S3Client, bytes: number): Promise<number> {
   return n;
 }
 
-/**
- * Measures the client's ceiling for the PUT and GET phases of `sizes`.
- *
- * @param sizes Object counts and streams of the vault phases.
- * @returns MB/s, ops/s and CPU of each phase against the null endpoint.
- */
-export async function measureCeilings(sizes: Sizes): Promise<Ceilings> {
-  const server = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net=127.0.0.1",
-      "--no-prompt",
-      new URL("./null_server.ts", import.meta.url).pathname,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const out = server.stdout.getReader();
-  try {
+/** The null endpoint, running, and the SDK client pointed at it. */
+export class NullEndpoint {
+  readonly #server: Deno.ChildProcess;
+  readonly #s3: S3Client;
+  #stopped = false;
+
+  private constructor(server: Deno.ChildProcess, s3: S3Client) {
+    this.#server = server;
+    this.#s3 = s3;
+  }
+
+  /** Starts the endpoint in a process of its own. */
+  static async start(): Promise<NullEndpoint> {
+    const server = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net=127.0.0.1",
+        "--no-prompt",
+        new URL("./null_server.ts", import.meta.url).pathname,
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const out = server.stdout.getReader();
     const first = await out.read();
+    out.releaseLock();
+    await server.stdout.cancel().catch(() => undefined);
     const port = Number(new TextDecoder().decode(first.value).trim());
-    if (!Number.isInteger(port) || port <= 0) throw new Error("the null endpoint did not start");
+    if (!Number.isInteger(port) || port <= 0) {
+      server.kill();
+      await server.status;
+      throw new Error("the null endpoint did not start");
+    }
+    log(`ceiling: a null endpoint (pid ${server.pid}) on port ${port}`);
     const s3 = s3For({
       endpoint: `http://127.0.0.1:${port}`,
       region: "us-east-1",
       accessKey: "null",
       secretKey: "null",
     });
-    try {
-      const { big, mid, small } = sizes;
-      log(`ceiling: the same client against a null endpoint (pid ${server.pid})`);
-      const body64 = randomBytes(64 * MIB);
-      const put64 = await timed(server.pid, big.count, big.streams, () => put(s3, body64));
-      const get64 = await timed(server.pid, big.count, big.streams, () => get(s3, 64 * MIB));
-      const body1 = randomBytes(MIB);
-      const put1 = await timed(server.pid, mid.count, mid.streams, () => put(s3, body1));
-      const get1 = await timed(server.pid, mid.count, mid.streams, () => get(s3, MIB));
-      const body4k = randomBytes(4096);
-      const put4k = await timed(server.pid, small.count, small.streams, () => put(s3, body4k));
-      return { put64, get64, put1, get1, put4k };
-    } finally {
-      s3.destroy();
-    }
-  } finally {
-    out.releaseLock();
-    server.kill();
-    await server.status;
-    await server.stdout.cancel().catch(() => undefined);
+    return new NullEndpoint(server, s3);
+  }
+
+  /** Times `count` PUTs of `bytes` random bytes over `streams`. */
+  put(count: number, streams: number, bytes: number): Promise<CeilingPhase> {
+    const body = randomBytes(bytes);
+    return timed(this.#server.pid, count, streams, () => put(this.#s3, body));
+  }
+
+  /** Times `count` GETs of `bytes` bytes over `streams`. */
+  get(count: number, streams: number, bytes: number): Promise<CeilingPhase> {
+    return timed(this.#server.pid, count, streams, () => get(this.#s3, bytes));
+  }
+
+  /** Stops the endpoint; later calls do nothing. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#s3.destroy();
+    this.#server.kill();
+    await this.#server.status;
   }
 }
 
-/** The ceilings as lines for the limits table (same streams as the vault phases). */
+/** The ceilings as table lines. */
 export function ceilingLines(c: Ceilings): string[][] {
   const line = (name: string, p: CeilingPhase, unit: "MB/s" | "ops/s") => [
     `${name} (client ${p.clientCores.toFixed(2)}, endpoint ${p.serverCores.toFixed(2)} cores)`,

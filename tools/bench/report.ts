@@ -88,7 +88,7 @@ export function putCpuBoundMBps(l: Limits): number {
   return (2 * 1000) / nsPerByte;
 }
 
-export function limitsTable(l: Limits, extra: string[][] = []): string {
+export function limitsTable(l: Limits): string {
   return [
     [
       "fsync'd sequential write (1 MiB writes, datasync per 4 MiB)",
@@ -105,6 +105,5 @@ export function limitsTable(l: Limits, extra: string[][] = []): string {
       "PUT CPU bound: MD5 + chunker + HMAC + seal on both cores",
       `${putCpuBoundMBps(l).toFixed(0)} MB/s`,
     ],
-    ...extra,
   ].map(([k, v]) => `  ${k.padEnd(62)} ${v.padStart(12)}`).join("\n");
 }
