@@ -39,6 +39,7 @@ import {
   auditVerifyRow,
   limitsTable,
   markdownTable,
+  putClientBoundMBps,
   putCpuBoundMBps,
   textTable,
 } from "./report.ts";
@@ -427,6 +428,7 @@ function buildRows(
     unit === "MB/s"
       ? `${pct(p.MBps / c.MBps)} of the client ceiling (${c.MBps.toFixed(0)} MB/s)`
       : `${pct(p.opsPerSec / c.opsPerSec)} of the client ceiling (${c.opsPerSec.toFixed(0)} ops/s)`;
+  const putBound = putClientBoundMBps(limits, ceil.put64);
   const rows: Row[] = [
     {
       figure: "64 MiB PUT (2 streams)",
@@ -434,7 +436,9 @@ function buildRows(
       target: `≥ 50 % of min(fsync write, AEAD) = ${(writeLimit * 0.5).toFixed(0)} MB/s`,
       ratio: `${pct(ph.put64.MBps / writeLimit)} of ${wl}; ${
         pct(ph.put64.MBps / putCpuBoundMBps(limits))
-      } of the CPU bound; ${ofCeiling(ph.put64, ceil.put64)}`,
+      } of the CPU bound; ${ofCeiling(ph.put64, ceil.put64)}; ${
+        pct(ph.put64.MBps / putBound)
+      } of the bound with this client (${putBound.toFixed(0)} MB/s)`,
       pass: ok(ph.put64.MBps >= 0.5 * writeLimit && ph.put64.errors.length === 0),
       rgw: `${RGW.put64} MB/s`,
     },

@@ -7,6 +7,7 @@
 
 import { auditHash, type AuditRecord, verifyAudit } from "../../src/meta/audit.ts";
 import { log, type Row } from "./common.ts";
+import type { CeilingPhase } from "./ceiling.ts";
 import type { Limits } from "./limits.ts";
 
 /** Times audit-chain verification over `n` synthetic records and scales it to a million. */
@@ -73,7 +74,6 @@ export function markdownTable(rows: Row[]): string {
   return out.join("\n");
 }
 
-/** This machine's limits, one per line. */
 /**
  * The most a PUT could reach if this machine's two cores did nothing but the
  * per-byte work every stored byte needs (the ETag's MD5, the chunker, the
@@ -88,6 +88,19 @@ export function putCpuBoundMBps(l: Limits): number {
   return (2 * 1000) / nsPerByte;
 }
 
+/**
+ * The most a PUT could reach with this client: the CPU bound's per-byte work
+ * plus the CPU the client and HTTP spent per byte against the null endpoint,
+ * all on two cores, and never above what the client did there.
+ *
+ * @returns MB/s.
+ */
+export function putClientBoundMBps(l: Limits, c: CeilingPhase): number {
+  const coreSecondsPerMB = 2 / putCpuBoundMBps(l) + (c.clientCores + c.serverCores) / c.MBps;
+  return Math.min(c.MBps, 2 / coreSecondsPerMB);
+}
+
+/** This machine's limits, one per line. */
 export function limitsTable(l: Limits): string {
   return [
     [
