@@ -8,8 +8,8 @@
 export * from "./protocol.ts";
 export type * from "./policy.ts";
 export { ChannelError, Client, serve } from "./port.ts";
-export { CHURN_GC_BYTES, noteBufferChurn, watchHeap } from "./churn.ts";
-export { reportStopped } from "./worker_stop.ts";
+export { CHURN_GC_BYTES, noteBufferChurn } from "./churn.ts";
+export { reportStopped, startWorker } from "./worker_life.ts";
 export type { Endpoint, Handled } from "./port.ts";
 
 import type {

@@ -11,26 +11,18 @@ import {
   type MetaRequest,
   reportStopped,
   serve,
+  startWorker,
   type StoreRequest,
   type StoreResults,
-  watchHeap,
 } from "../channel/mod.ts";
 import { metaErrorToWire, MetaService } from "./service.ts";
 import { auditSigner } from "./audit_seal.ts";
 import { inlineSealer } from "../inline_body.ts";
 import { fourEyesConfig, type FourEyesSettings } from "./four_eyes.ts";
 
-watchHeap();
+startWorker();
 
 declare const self: Worker & { close(): void };
-
-// A stray rejection must not take the Worker (and with it the vault) down.
-globalThis.addEventListener("unhandledrejection", (e: PromiseRejectionEvent) => {
-  e.preventDefault();
-  console.error(
-    JSON.stringify({ level: "error", msg: "Unhandled rejection", error: String(e.reason) }),
-  );
-});
 
 let service: MetaService | undefined;
 

@@ -12,9 +12,9 @@ import {
   reportStopped,
   type ScrubRequest,
   type ScrubResults,
+  startWorker,
   type StoreRequest,
   type StoreResults,
-  watchHeap,
 } from "../channel/mod.ts";
 import { log, setLogLevel, VaultMetrics } from "../ops/mod.ts";
 import type { LogLevel, SignalThresholds } from "../ops/mod.ts";
@@ -22,17 +22,9 @@ import { createApp } from "./app.ts";
 import { KeyDirectory } from "./key_directory.ts";
 import { SignalMonitor } from "./signals.ts";
 
-watchHeap();
+startWorker();
 
 declare const self: Worker & { close(): void };
-
-// A stray rejection must not take the Worker (and with it the vault) down.
-globalThis.addEventListener("unhandledrejection", (e: PromiseRejectionEvent) => {
-  e.preventDefault();
-  console.error(
-    JSON.stringify({ level: "error", msg: "Unhandled rejection", error: String(e.reason) }),
-  );
-});
 
 /** The message main sends to start the router. */
 export interface RouterInit {

@@ -11,9 +11,9 @@ import {
   reportStopped,
   type ScrubRequest,
   serve,
+  startWorker,
   type StoreRequest,
   type StoreResults,
-  watchHeap,
   type WireError,
 } from "../channel/mod.ts";
 import { SCRUB_CHECKPOINT_FILE } from "../permissions.ts";
@@ -21,7 +21,7 @@ import { fileCheckpoint } from "./checkpoint.ts";
 import { tryLockVault } from "./lock.ts";
 import { Scrubber } from "./scrubber.ts";
 
-watchHeap();
+startWorker();
 
 /** The message main sends to start the scrubber. */
 export interface ScrubInit {
@@ -44,13 +44,6 @@ export interface ScrubInit {
 }
 
 declare const self: Worker & { close(): void };
-
-globalThis.addEventListener("unhandledrejection", (e: PromiseRejectionEvent) => {
-  e.preventDefault();
-  console.error(
-    JSON.stringify({ level: "error", msg: "Unhandled rejection", error: String(e.reason) }),
-  );
-});
 
 let scrubber: Scrubber | undefined;
 /** Held while the vault runs, so an offline repair cannot open the store beside it. */

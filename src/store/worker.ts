@@ -10,13 +10,13 @@ import {
   type MetaResults,
   reportStopped,
   serve,
+  startWorker,
   type StoreRequest,
-  watchHeap,
 } from "../channel/mod.ts";
 import { refuseUnlistedStore } from "./drives.ts";
 import { storeErrorToWire, type StoreKeys, StoreService } from "./service.ts";
 
-watchHeap();
+startWorker();
 
 /** The message main sends to start the store. */
 export interface StoreInit {
@@ -38,14 +38,6 @@ export interface StoreInit {
 }
 
 declare const self: Worker & { close(): void };
-
-// A stray rejection must not take the Worker (and with it the vault) down.
-globalThis.addEventListener("unhandledrejection", (e: PromiseRejectionEvent) => {
-  e.preventDefault();
-  console.error(
-    JSON.stringify({ level: "error", msg: "Unhandled rejection", error: String(e.reason) }),
-  );
-});
 
 let service: StoreService | undefined;
 

@@ -1,8 +1,25 @@
 /**
- * The end of a Worker's shutdown, the same in every Worker.
+ * The start and the end of a Worker's life, the same in every Worker.
  *
  * @module
  */
+
+import { watchHeap } from "./churn.ts";
+
+/**
+ * Starts a Worker's guards: a stray promise rejection is logged as one JSON
+ * line instead of taking the Worker (and with it the vault) down, and the
+ * heap is watched ({@linkcode watchHeap}).
+ */
+export function startWorker(): void {
+  watchHeap();
+  globalThis.addEventListener("unhandledrejection", (e: PromiseRejectionEvent) => {
+    e.preventDefault();
+    console.error(
+      JSON.stringify({ level: "error", msg: "Unhandled rejection", error: String(e.reason) }),
+    );
+  });
+}
 
 /**
  * Waits for a Worker's close, logs its failure as one JSON line, and reports
