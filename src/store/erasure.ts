@@ -8,10 +8,9 @@
  * generator `[I; C]` stays invertible for any choice of `k` surviving rows.
  * Field: polynomial x^8 + x^4 + x^3 + x^2 + 1 (0x11d), generator 2.
  *
- * Speed comes from one 64 KiB product table (`MUL[c << 8 | x] = c · x`):
- * multiplying a shard by a coefficient is one table lookup per byte, and
- * sources are combined two at a time, so each output shard is written half
- * as often as there are inputs.
+ * Shards are multiplied and summed 16 bytes at a time in WebAssembly SIMD
+ * (`gf_simd.ts`); single products (matrices, tests) use one 64 KiB table,
+ * `MUL[c << 8 | x] = c · x`.
  *
  * Pure: no I/O.
  *
@@ -29,6 +28,8 @@
  *
  * @module
  */
+
+import { simdCombine } from "./gf_simd.ts";
 
 /** Most shards one stripe can have: the field has 256 elements. */
 export const MAX_SHARDS = 256;
@@ -74,34 +75,8 @@ export function gfInv(a: number): number {
   return EXP[255 - LOG[a]];
 }
 
-/**
- * `out = Σ coeffs[j] · srcs[j]` over the first `n` bytes. Sources are taken
- * two at a time, so `out` is written `ceil(k / 2)` times instead of `k`.
- */
-function combine(out: Uint8Array, srcs: Uint8Array[], coeffs: ArrayLike<number>, n: number): void {
-  const table = (c: number) => MUL.subarray(c << 8, (c << 8) + 256);
-  const k = srcs.length;
-  const s0 = srcs[0];
-  const t0 = table(coeffs[0]);
-  let j = 1;
-  if (k === 1) {
-    for (let i = 0; i < n; i++) out[i] = t0[s0[i]];
-  } else {
-    const s1 = srcs[1];
-    const t1 = table(coeffs[1]);
-    for (let i = 0; i < n; i++) out[i] = t0[s0[i]] ^ t1[s1[i]];
-    j = 2;
-  }
-  for (; j + 1 < k; j += 2) {
-    const [sa, sb] = [srcs[j], srcs[j + 1]];
-    const [ta, tb] = [table(coeffs[j]), table(coeffs[j + 1])];
-    for (let i = 0; i < n; i++) out[i] ^= ta[sa[i]] ^ tb[sb[i]];
-  }
-  if (j < k) {
-    const [sa, ta] = [srcs[j], table(coeffs[j])];
-    for (let i = 0; i < n; i++) out[i] ^= ta[sa[i]];
-  }
-}
+/** `outs[r] = Σ rows[r][j] · srcs[j]` over the first `n` bytes (see gf_simd.ts). */
+const combine = simdCombine(gfMul);
 
 /**
  * Inverts a square matrix over GF(2^8) by Gauss–Jordan elimination.
@@ -213,10 +188,8 @@ export class ReedSolomon {
   encode(shards: Uint8Array[]): void {
     this.#check(shards);
     const n = shards[0].length;
-    const data = shards.slice(0, this.k);
-    for (let i = 0; i < this.m; i++) {
-      combine(shards[this.k + i], data, this.#row(this.k + i), n);
-    }
+    const parity = [...Array(this.m).keys()].map((i) => this.#row(this.k + i));
+    combine(shards.slice(this.k), shards.slice(0, this.k), parity, n);
   }
 
   /**
@@ -248,33 +221,43 @@ export class ReedSolomon {
     const missingData = missing.filter((i) => i < this.k);
     if (missingData.length > 0) {
       const decoder = this.#decoder(present);
-      for (const d of missingData) {
-        const out = new Uint8Array(n);
-        combine(out, sources, decoder.subarray(d * this.k, (d + 1) * this.k), n);
-        shards[d] = out;
-      }
+      const outs = missingData.map(() => new Uint8Array(n));
+      combine(
+        outs,
+        sources,
+        missingData.map((d) => decoder.subarray(d * this.k, (d + 1) * this.k)),
+        n,
+      );
+      missingData.forEach((d, i) => (shards[d] = outs[i]));
     }
     const missingParity = missing.filter((i) => i >= this.k);
     if (missingParity.length === 0) return;
     // Parity from data: every data shard is known once the data ones are rebuilt.
     const allData = shards.slice(0, this.k).every((s) => s !== null);
-    for (const p of missingParity) {
-      const out = new Uint8Array(n);
-      const row = this.#row(p);
-      if (allData) combine(out, shards.slice(0, this.k) as Uint8Array[], row, n);
-      else {
-        // Some data shard is still unknown (not wanted): go through the decoder.
-        const decoder = this.#decoder(present);
+    const outs = missingParity.map(() => new Uint8Array(n));
+    if (allData) {
+      combine(
+        outs,
+        shards.slice(0, this.k) as Uint8Array[],
+        missingParity.map((p) => this.#row(p)),
+        n,
+      );
+    } else {
+      // Some data shard is still unknown (not wanted): go through the decoder.
+      const decoder = this.#decoder(present);
+      const rows = missingParity.map((p) => {
+        const row = this.#row(p);
         const coeffs = new Uint8Array(this.k);
         for (let j = 0; j < this.k; j++) {
           let c = 0;
           for (let t = 0; t < this.k; t++) c ^= gfMul(row[t], decoder[t * this.k + j]);
           coeffs[j] = c;
         }
-        combine(out, sources, coeffs, n);
-      }
-      shards[p] = out;
+        return coeffs;
+      });
+      combine(outs, sources, rows, n);
     }
+    missingParity.forEach((p, i) => (shards[p] = outs[i]));
   }
 
   /**
