@@ -1,5 +1,6 @@
 /**
- * Append-only segment files with group commit, and the chunk location index.
+ * Append-only segment files with group commit, kept in step with the chunk
+ * location index (`chunk_index.ts`).
  *
  * Records queued while a write+fsync is in flight go into the next batch, so
  * concurrent uploads share fsyncs. A batch is acknowledged only after its
