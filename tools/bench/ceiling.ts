@@ -13,7 +13,7 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { randomBytes } from "node:crypto";
 import { s3For } from "../../tests/helpers/s3_client.ts";
-import { log, MB, pool } from "./common.ts";
+import { log, MB, nameValueLines, pool } from "./common.ts";
 import { CpuMeter } from "./observe.ts";
 
 /** One phase against the null endpoint. */
@@ -134,17 +134,17 @@ export class NullEndpoint {
   }
 }
 
-/** The ceilings as table lines. */
-export function ceilingLines(c: Ceilings): string[][] {
+/** The ceilings as aligned lines. */
+export function ceilingTable(c: Ceilings): string {
   const line = (name: string, p: CeilingPhase, unit: "MB/s" | "ops/s") => [
     `${name} (client ${p.clientCores.toFixed(2)}, endpoint ${p.serverCores.toFixed(2)} cores)`,
     unit === "MB/s" ? `${p.MBps.toFixed(0)} MB/s` : `${p.opsPerSec.toFixed(0)} ops/s`,
   ];
-  return [
+  return nameValueLines([
     line("null endpoint: 64 MiB PUT", c.put64, "MB/s"),
     line("null endpoint: 64 MiB GET", c.get64, "MB/s"),
     line("null endpoint: 1 MiB PUT", c.put1, "MB/s"),
     line("null endpoint: 1 MiB GET", c.get1, "MB/s"),
     line("null endpoint: 4 KiB PUT", c.put4k, "ops/s"),
-  ];
+  ]);
 }

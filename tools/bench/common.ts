@@ -19,6 +19,11 @@ export interface Row {
   rgw: string;
 }
 
+/** Name and value pairs as aligned, indented lines. */
+export function nameValueLines(pairs: string[][]): string {
+  return pairs.map(([k, v]) => `  ${k.padEnd(62)} ${v.padStart(12)}`).join("\n");
+}
+
 /** Prints a progress line on stderr, stamped with seconds since start. */
 export function log(line: string): void {
   console.error(`[bench ${(performance.now() / 1000).toFixed(1).padStart(6)} s] ${line}`);

@@ -44,7 +44,7 @@ import {
   textTable,
 } from "./report.ts";
 import { type Limits, measureLimits } from "./limits.ts";
-import { ceilingLines, type Ceilings, NullEndpoint } from "./ceiling.ts";
+import { type Ceilings, ceilingTable, NullEndpoint } from "./ceiling.ts";
 import { CpuMeter, type CpuUse, procText, RssSampler, statusKiB } from "./observe.ts";
 
 /** Ceph RGW reference figures (the comparison the project set out to beat). */
@@ -717,9 +717,7 @@ async function main() {
       r.phases.map((p) => `  ${p.name.padEnd(22)} ${p.maxRssMiB.toFixed(0)} MiB`).join("\n"),
     );
     console.log("\nThe client against a null endpoint, just before each vault phase:");
-    console.log(
-      ceilingLines(ceilings).map(([k, v]) => `  ${k.padEnd(62)} ${v.padStart(12)}`).join("\n"),
-    );
+    console.log(ceilingTable(ceilings));
     console.log(
       `\nAmber vs limits and targets (${args.quick ? "QUICK run, not comparable" : "full run"}):`,
     );

@@ -6,7 +6,7 @@
  */
 
 import { auditHash, type AuditRecord, verifyAudit } from "../../src/meta/audit.ts";
-import { log, type Row } from "./common.ts";
+import { log, nameValueLines, type Row } from "./common.ts";
 import type { CeilingPhase } from "./ceiling.ts";
 import type { Limits } from "./limits.ts";
 
@@ -102,7 +102,7 @@ export function putClientBoundMBps(l: Limits, c: CeilingPhase): number {
 
 /** This machine's limits, one per line. */
 export function limitsTable(l: Limits): string {
-  return [
+  return nameValueLines([
     [
       "fsync'd sequential write (1 MiB writes, datasync per 4 MiB)",
       `${l.fsyncWriteMBps.toFixed(0)} MB/s`,
@@ -118,5 +118,5 @@ export function limitsTable(l: Limits): string {
       "PUT CPU bound: MD5 + chunker + HMAC + seal on both cores",
       `${putCpuBoundMBps(l).toFixed(0)} MB/s`,
     ],
-  ].map(([k, v]) => `  ${k.padEnd(62)} ${v.padStart(12)}`).join("\n");
+  ]);
 }
