@@ -10,10 +10,10 @@
  * @module
  */
 
-import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { randomBytes } from "node:crypto";
 import { s3For } from "../../tests/helpers/s3_client.ts";
-import { log, MB, nameValueLines, pool } from "./common.ts";
+import { getBytes, log, MB, nameValueLines, pool, putBytes } from "./common.ts";
 import { CpuMeter } from "./observe.ts";
 
 /** One phase against the null endpoint. */
@@ -55,19 +55,6 @@ async function timed(
     clientCores: use.client,
     serverCores: use.vaultTotal,
   };
-}
-
-async function put(s3: S3Client, body: Uint8Array): Promise<number> {
-  await s3.send(new PutObjectCommand({ Bucket: "null", Key: "k", Body: body }));
-  return body.length;
-}
-
-async function get(s3: S3Client, bytes: number): Promise<number> {
-  const r = await s3.send(new GetObjectCommand({ Bucket: "null", Key: String(bytes) }));
-  let n = 0;
-  for await (const c of r.Body as unknown as AsyncIterable<Uint8Array>) n += c.length;
-  if (n !== bytes) throw new Error(`null endpoint returned ${n} bytes, expected ${bytes}`);
-  return n;
 }
 
 /** The null endpoint, running, and the SDK client pointed at it. */
@@ -116,12 +103,17 @@ export class NullEndpoint {
   /** Times `count` PUTs of `bytes` random bytes over `streams`. */
   put(count: number, streams: number, bytes: number): Promise<CeilingPhase> {
     const body = randomBytes(bytes);
-    return timed(this.#server.pid, count, streams, () => put(this.#s3, body));
+    return timed(this.#server.pid, count, streams, () => putBytes(this.#s3, "null", "k", body));
   }
 
   /** Times `count` GETs of `bytes` bytes over `streams`. */
   get(count: number, streams: number, bytes: number): Promise<CeilingPhase> {
-    return timed(this.#server.pid, count, streams, () => get(this.#s3, bytes));
+    return timed(
+      this.#server.pid,
+      count,
+      streams,
+      () => getBytes(this.#s3, "null", String(bytes), bytes),
+    );
   }
 
   /** Stops the endpoint; later calls do nothing. */

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+
 /** 2^20 bytes. */
 export const MIB = 1024 * 1024;
 /** 10^6 bytes: the unit of every MB/s figure. */
@@ -47,4 +49,29 @@ export async function pool(
   }
   await Promise.all(Array.from({ length: Math.min(streams, count) }, lane));
   return done;
+}
+
+/** PutObject; returns the bytes sent. */
+export async function putBytes(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  body: Uint8Array,
+): Promise<number> {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  return body.length;
+}
+
+/** GetObject, read to its end; returns the bytes read and throws unless they are `expect`. */
+export async function getBytes(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  expect: number,
+): Promise<number> {
+  const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  let n = 0;
+  for await (const c of r.Body as unknown as AsyncIterable<Uint8Array>) n += c.length;
+  if (n !== expect) throw new Error(`GET ${key} returned ${n} bytes, expected ${expect}`);
+  return n;
 }

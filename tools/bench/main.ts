@@ -21,9 +21,7 @@
 import { randomBytes } from "node:crypto";
 import {
   CreateBucketCommand,
-  GetObjectCommand,
   ListObjectsV2Command,
-  PutObjectCommand,
   PutObjectLockConfigurationCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
@@ -34,7 +32,7 @@ import { CHUNK_AVG_BYTES } from "../../src/store/chunker.ts";
 import { type DedupOptions, measureDedup, nightlyArchives } from "./dedup.ts";
 import { driveRows, erasureRows } from "./drives.ts";
 import { scrubRows } from "./scrub.ts";
-import { log, MB, MIB, pool, type Row } from "./common.ts";
+import { getBytes, log, MB, MIB, pool, putBytes, type Row } from "./common.ts";
 import {
   auditVerifyRow,
   limitsTable,
@@ -209,17 +207,12 @@ class Runner {
     return p;
   }
 
-  async put(bucket: string, key: string, body: Uint8Array): Promise<number> {
-    await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
-    return body.length;
+  put(bucket: string, key: string, body: Uint8Array): Promise<number> {
+    return putBytes(this.s3, bucket, key, body);
   }
 
-  async get(bucket: string, key: string, expect: number): Promise<number> {
-    const r = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    let n = 0;
-    for await (const c of r.Body as unknown as AsyncIterable<Uint8Array>) n += c.length;
-    if (n !== expect) throw new Error(`GET ${key} returned ${n} bytes, expected ${expect}`);
-    return n;
+  get(bucket: string, key: string, expect: number): Promise<number> {
+    return getBytes(this.s3, bucket, key, expect);
   }
 
   async metrics(): Promise<Record<string, number>> {
