@@ -422,6 +422,7 @@ function buildRows(
       ? `${pct(p.MBps / c.MBps)} of the client ceiling (${c.MBps.toFixed(0)} MB/s)`
       : `${pct(p.opsPerSec / c.opsPerSec)} of the client ceiling (${c.opsPerSec.toFixed(0)} ops/s)`;
   const putBound = putClientBoundMBps(limits, ceil.put64);
+  const plain4k = (ph.put4k.opsPerSec + ph.put4kAfter.opsPerSec) / 2;
   const rows: Row[] = [
     {
       figure: "64 MiB PUT (2 streams)",
@@ -475,9 +476,9 @@ function buildRows(
       figure: "4 KiB PUT into a COMPLIANCE-default bucket",
       value: `${ph.put4kLocked.opsPerSec.toFixed(0)} ops/s`,
       target: "lock costs < 10 %",
-      ratio: `${pct(1 - ph.put4kLocked.opsPerSec / ph.put4k.opsPerSec)} slower than plain`,
+      ratio: `${pct(1 - ph.put4kLocked.opsPerSec / plain4k)} slower than plain before and after`,
       pass: ok(
-        ph.put4kLocked.opsPerSec >= 0.9 * ph.put4k.opsPerSec && ph.put4kLocked.errors.length === 0,
+        ph.put4kLocked.opsPerSec >= 0.9 * plain4k && ph.put4kLocked.errors.length === 0,
       ),
       rgw: "—",
     },
@@ -666,6 +667,13 @@ async function main() {
         "4 KiB PUT, locked bucket",
         { count, streams },
         (i) => r.put(K, `small/${i}`, bodies[i]),
+      );
+      // Plain again: the lock's cost is measured against both plain runs around it, so a drift of
+      // this VM's speed during the three (tens of percent within minutes) cancels out.
+      ph.put4kAfter = await r.phase(
+        "4 KiB PUT, plain again",
+        { count, streams },
+        (i) => r.put(B, `small-again/${i}`, bodies[i]),
       );
     }
     const L = "listing";
