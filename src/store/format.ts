@@ -175,7 +175,16 @@ export function encodeRecord(
   id: Uint8Array,
   payload: Uint8Array | Uint8Array[],
 ): Uint8Array {
-  const parts = frameRecord(type, id, payload);
+  return joinParts(frameRecord(type, id, payload));
+}
+
+/**
+ * Joins byte parts into one buffer.
+ *
+ * @param parts The parts, in order.
+ * @returns A new buffer holding them.
+ */
+export function joinParts(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {

@@ -33,7 +33,7 @@
 import { createCipheriv, createDecipheriv, createHmac } from "node:crypto";
 import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { StoreError } from "./errors.ts";
-import { CHUNK_ID_BYTES, FORMAT_VERSION } from "./format.ts";
+import { CHUNK_ID_BYTES, FORMAT_VERSION, joinParts } from "./format.ts";
 
 /** Magic bytes at the start of every sealed chunk: "AMC1". */
 export const SEALED_MAGIC: Uint8Array = new Uint8Array([0x41, 0x4d, 0x43, 0x31]);
@@ -231,6 +231,22 @@ export function sealChunk(
   plaintext: Uint8Array,
   opts: SealOptions = {},
 ): Uint8Array {
+  return joinParts(sealChunkParts(sealKey, id, plaintext, opts));
+}
+
+/**
+ * {@linkcode sealChunk}, returning the sealed record as its parts in order
+ * (header, ciphertext, tag), each owning its buffer: the store writes them
+ * out as they are. Joining them cost a 64 KiB allocation and copy per chunk,
+ * and the allocations' external memory made V8 collect the store's heap more
+ * often (one more 64 KiB allocation per chunk cost 0.5–1 ms of CPU per MiB).
+ */
+export function sealChunkParts(
+  sealKey: Uint8Array,
+  id: Uint8Array,
+  plaintext: Uint8Array,
+  opts: SealOptions = {},
+): Uint8Array[] {
   checkKey(sealKey, "seal key");
   checkId(id);
   if (plaintext.length > SEAL_MAX_PLAINTEXT_BYTES) {
@@ -240,12 +256,12 @@ export function sealChunk(
   }
   const compressed = opts.compression === "never" ? null : maybeCompress(plaintext);
   const payload = compressed ?? plaintext;
-  const out = new Uint8Array(SEALED_OVERHEAD_BYTES + payload.length);
-  out.set(SEALED_MAGIC, 0);
-  out[4] = FORMAT_VERSION;
-  out[5] = compressed ? SEAL_FLAG_ZSTD : 0;
-  new DataView(out.buffer).setUint32(8, plaintext.length);
-  const nonce = out.subarray(12, SEALED_HEADER_BYTES);
+  const head = new Uint8Array(SEALED_HEADER_BYTES);
+  head.set(SEALED_MAGIC, 0);
+  head[4] = FORMAT_VERSION;
+  head[5] = compressed ? SEAL_FLAG_ZSTD : 0;
+  new DataView(head.buffer).setUint32(8, plaintext.length);
+  const nonce = head.subarray(12, SEALED_HEADER_BYTES);
   if (opts.nonce) {
     if (opts.nonce.length !== SEAL_NONCE_BYTES) throw new RangeError("Cannot seal: bad nonce");
     nonce.set(opts.nonce);
@@ -253,16 +269,12 @@ export function sealChunk(
     crypto.getRandomValues(nonce);
   }
   const cipher = createCipheriv(CIPHER, sealKey, nonce, { authTagLength: SEAL_TAG_BYTES });
-  cipher.setAAD(aadOf(out, id), { plaintextLength: payload.length });
-  let off = SEALED_HEADER_BYTES;
+  cipher.setAAD(aadOf(head, id), { plaintextLength: payload.length });
+  // Each call returns a buffer of its own (node:crypto allocates per call), safe to keep.
   const body = cipher.update(payload);
-  out.set(body, off);
-  off += body.length;
   const rest = cipher.final();
-  out.set(rest, off);
-  off += rest.length;
-  out.set(cipher.getAuthTag(), off);
-  return out;
+  const tag = cipher.getAuthTag();
+  return rest.length > 0 ? [head, body, rest, tag] : [head, body, tag];
 }
 
 function aadOf(sealed: Uint8Array, id: Uint8Array): Uint8Array {

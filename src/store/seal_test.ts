@@ -2,7 +2,7 @@ import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:asse
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { StoreError } from "./errors.ts";
-import { FORMAT_VERSION } from "./format.ts";
+import { FORMAT_VERSION, joinParts } from "./format.ts";
 import {
   chunkId,
   chunkIdHex,
@@ -13,6 +13,7 @@ import {
   sampleEntropyBits,
   SEAL_FLAG_ZSTD,
   sealChunk,
+  sealChunkParts,
   SEALED_HEADER_BYTES,
   SEALED_OVERHEAD_BYTES,
 } from "./seal.ts";
@@ -184,4 +185,18 @@ Deno.test("openChunk - unknown version is a format error", () => {
       e instanceof StoreError && e.kind === "format" &&
       /unsupported format version 99$/.test(e.message),
   );
+});
+
+Deno.test("sealChunkParts - the parts are the sealed record, each in a buffer of its own", () => {
+  const nonce = new Uint8Array(12).fill(7);
+  for (const data of [randomBytes(65536), textBytes(20_000), new Uint8Array(0)]) {
+    const id = chunkId(ID_KEY, data);
+    const parts = sealChunkParts(SEAL_KEY, id, data, { nonce });
+    assertEquals(joinParts(parts), sealChunk(SEAL_KEY, id, data, { nonce }));
+    assertEquals(openChunk(SEAL_KEY, id, joinParts(parts)), data);
+    // Kept by the store until written: no part may share memory with another or with the input.
+    const buffers = parts.map((p) => p.buffer);
+    assertEquals(new Set(buffers).size, parts.length);
+    assert(!buffers.includes(data.buffer as ArrayBuffer));
+  }
 });

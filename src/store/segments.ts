@@ -252,16 +252,17 @@ export class SegmentStore {
    *
    * @param id Chunk id.
    * @param header The shard header (which shard, of which stripe).
-   * @param shard The shard bytes.
+   * @param shard The shard bytes, or their parts in order (written as they are).
    * @returns The durability promise and the bytes the record takes on disk.
    */
   appendShard(
     id: Uint8Array,
     header: ShardHeader,
-    shard: Uint8Array,
+    shard: Uint8Array | Uint8Array[],
     opts: { lazy?: boolean } = {},
   ): { durable: Promise<void>; recordBytes: number } {
-    const record = frameRecord(RecordType.Shard, id, [encodeShardHeader(header), shard]);
+    const parts = Array.isArray(shard) ? shard : [shard];
+    const record = frameRecord(RecordType.Shard, id, [encodeShardHeader(header), ...parts]);
     const info = { shard: header.shard, k: header.k, m: header.m, crc: header.sealedCrc };
     return {
       durable: this.#enqueue("chunk", id, record, header.plainBytes, info, opts.lazy),

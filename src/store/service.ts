@@ -41,7 +41,7 @@ import {
   writeCheckpoint,
 } from "./index_backup.ts";
 import { DriveWatcher, type WatcherOptions } from "./rebuild.ts";
-import { chunkId, openChunk, readSealedHeader, sealChunk } from "./seal.ts";
+import { chunkId, openChunk, readSealedHeader, sealChunkParts } from "./seal.ts";
 import type { SegmentOptions } from "./segments.ts";
 import { StripedStore } from "./striped.ts";
 
@@ -349,7 +349,7 @@ export class StoreService {
         // Uncompressed: a record lives only until the next checkpoint, and zstd's set-up per call
         // cost more than the rest of the append. Plaintext 0: the statistic counts object data
         // (amber_unique_chunk_bytes), not the index's.
-        const sealed = sealChunk(this.#keys.sealKey, id, plain, { compression: "never" });
+        const sealed = sealChunkParts(this.#keys.sealKey, id, plain, { compression: "never" });
         return this.#segments.append(id, sealed, 0).durable;
       },
     );
@@ -544,13 +544,13 @@ export class StoreService {
         return;
       }
       if (this.#segments.touch(id)) return;
-      const sealed = sealChunk(this.#keys.sealKey, id, chunk);
+      const sealed = sealChunkParts(this.#keys.sealKey, id, chunk);
       // Lazy: fsync'd with the journal record that commits the manifest (or when more pile up).
       const { durable, recordBytes } = this.#segments.append(id, sealed, chunk.length, {
         lazy: true,
       });
       storedBytes += recordBytes;
-      sealedBytes += sealed.length;
+      sealedBytes += sealed.reduce((n, p) => n + p.length, 0);
       newBytes += chunk.length;
       const done = durable.finally(() => this.#inFlight.delete(hex));
       this.#inFlight.set(hex, done);

@@ -33,7 +33,7 @@ import { log } from "../ops/mod.ts";
 import type { DriveIO } from "./drive_io.ts";
 import { StoreError } from "./errors.ts";
 import { ReedSolomon } from "./erasure.ts";
-import { decodeShard, toHex } from "./format.ts";
+import { decodeShard, joinParts, toHex } from "./format.ts";
 import { OwedQueue } from "./owed.ts";
 import type { ReadLease } from "./read_buffers.ts";
 import type { ShardInfo } from "./chunk_index.ts";
@@ -207,16 +207,17 @@ export class StripedStore {
    */
   append(
     id: Uint8Array,
-    sealed: Uint8Array,
+    sealed: Uint8Array | Uint8Array[],
     plain: number,
     opts: { lazy?: boolean } = {},
   ): { durable: Promise<void>; recordBytes: number } {
-    const stripe = { k: this.k, m: this.m, crc: crc32(sealed), plain };
+    const parts = Array.isArray(sealed) ? sealed : [sealed];
+    const stripe = { k: this.k, m: this.m, crc: parts.reduce((c, p) => crc32(p, c), 0), plain };
     const targets = [...Array(this.k + this.m).keys()].map((j) => ({
       drive: this.#home(id, j),
       shard: j,
     }));
-    const { writes, recordBytes } = this.#writeShards(id, sealed, stripe, targets, opts.lazy);
+    const { writes, recordBytes } = this.#writeShards(id, parts, stripe, targets, opts.lazy);
     const durable = Promise.allSettled(writes).then((results) => {
       const failed = targets.filter((_, j) => results[j].status === "rejected");
       // Owed before acknowledged: a debt must survive a crash right after the 200.
@@ -481,7 +482,7 @@ export class StripedStore {
     if (targets.length === 0) return { shards: 0, bytes: 0 };
     const { writes, recordBytes } = this.#writeShards(
       id,
-      chunk.sealed,
+      [chunk.sealed],
       { ...chunk.stripe, plain: chunk.plain },
       targets,
     );
@@ -497,12 +498,16 @@ export class StripedStore {
    */
   #writeShards(
     id: Uint8Array,
-    sealed: Uint8Array,
+    sealed: Uint8Array[],
     stripe: { k: number; m: number; crc: number; plain: number },
     targets: Target[],
     lazy = false,
   ): { writes: Promise<void>[]; recordBytes: number } {
-    const shards = this.#code(stripe.k, stripe.m).split(sealed);
+    const sealedBytes = sealed.reduce((n, p) => n + p.length, 0);
+    // One drive: the sealed parts are the chunk's only shard, written as they are.
+    const shards: Uint8Array[][] = stripe.k === 1 && stripe.m === 0
+      ? [sealed]
+      : this.#code(stripe.k, stripe.m).split(joinParts(sealed)).map((s) => [s]);
     let recordBytes = 0;
     const writes = targets.map((t) => {
       const store = this.drives[t.drive].store;
@@ -513,7 +518,7 @@ export class StripedStore {
           shard: t.shard,
           k: stripe.k,
           m: stripe.m,
-          sealedBytes: sealed.length,
+          sealedBytes,
           sealedCrc: stripe.crc,
           plainBytes: stripe.plain,
         },
