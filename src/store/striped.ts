@@ -200,7 +200,7 @@ export class StripedStore {
    * shards is durable and the rest are recorded as owed.
    *
    * @param id Chunk id.
-   * @param sealed Sealed chunk.
+   * @param sealed Sealed chunk, or its parts in order (at 1+0 written as they are, no join).
    * @param plain Plaintext bytes (statistics).
    * @param opts `lazy`: the shards may wait for a later fsync until {@linkcode StripedStore.requestSync}.
    * @returns The durability promise and the bytes the records take on disk.
