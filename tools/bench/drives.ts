@@ -17,7 +17,7 @@ import { randomBytes } from "node:crypto";
 import { ReedSolomon } from "../../src/store/erasure.ts";
 import { s3For } from "../../tests/helpers/s3_client.ts";
 import { startVault, type TestVault } from "../../tests/helpers/vault.ts";
-import { log, MB, MIB, type Row } from "./common.ts";
+import { log, MB, MIB, pool, type Row } from "./common.ts";
 
 /** Sizes of the drive phases. */
 export interface DrivePlan {
@@ -68,17 +68,12 @@ async function timed(
   streams: number,
   task: (i: number) => Promise<number>,
 ): Promise<number> {
-  let next = 0;
   let bytes = 0;
   const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: Math.min(streams, count) }, async () => {
-      while (next < count) {
-        const n = await task(next++);
-        bytes += n;
-      }
-    }),
-  );
+  await pool(streams, count, async (i) => {
+    const n = await task(i);
+    bytes += n;
+  });
   return bytes / MB / ((performance.now() - t0) / 1000);
 }
 
