@@ -41,6 +41,7 @@ import {
   writeCheckpoint,
 } from "./index_backup.ts";
 import { DriveWatcher, type WatcherOptions } from "./rebuild.ts";
+import type { DriveIO } from "./drive_io.ts";
 import { chunkId, openChunk, readSealedHeader, sealChunkParts } from "./seal.ts";
 import type { SegmentOptions } from "./segments.ts";
 import { StripedStore } from "./striped.ts";
@@ -160,6 +161,8 @@ export class StoreService {
       gc?: GcOptions;
       segments?: Pick<SegmentOptions, "segmentMaxBytes" | "retireDelayMs">;
       watch?: Omit<WatcherOptions, "vaultId">;
+      /** The file operations of each drive slot (tests inject faults). */
+      driveIo?: (slot: number) => DriveIO;
     },
   ): Promise<StoreService> {
     const paths = opts.drives ?? [dir];
@@ -172,6 +175,7 @@ export class StoreService {
       owedPath: opts.owedPath ?? `${dir}/owed-shards.db`,
       plainLength: (payload) => readSealedHeader(payload).plaintextBytes,
       segments: opts.segments,
+      driveIo: opts.driveIo,
     });
     const watcher = new DriveWatcher(segments, { ...opts.watch, vaultId: opts.keys.vaultId });
     return new StoreService(segments, watcher, opts.keys, opts.gc);
@@ -336,12 +340,14 @@ export class StoreService {
   }
 
   /**
-   * Makes journal record `seq` durable together with every chunk of the
-   * named write sessions (queued before it, so the same group commit usually
-   * carries both); fails if any of those chunks could not be stored.
+   * Makes journal record `seq` durable after every chunk of the named write
+   * sessions; fails, writing nothing, if any of those chunks could not be
+   * stored. A record written beside chunks that then failed would outlive its
+   * rolled-back batch and be replayed at the next start, pointing at data
+   * that is not there.
    */
   async #appendJournal(seq: number, changeset: Uint8Array, writeIds: string[]): Promise<void> {
-    const chunks = this.#sessionsDurable(writeIds, `journal index batch ${seq}`);
+    if (writeIds.length > 0) await this.#sessionsDurable(writeIds, `journal index batch ${seq}`);
     const batchNonce = crypto.getRandomValues(new Uint8Array(8));
     const records = encodeJournalPieces({ seq, at: Date.now(), changeset }, batchNonce).map(
       (plain) => {
@@ -353,7 +359,7 @@ export class StoreService {
         return this.#segments.append(id, sealed, 0).durable;
       },
     );
-    await Promise.all([chunks, ...records]);
+    await Promise.all(records);
   }
 
   /** Writes a checkpoint onto the online drives; it counts once a write quorum of them hold it. */

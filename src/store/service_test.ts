@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { MANIFEST_ENTRY_BYTES, type StoreRequest, type StoreResults } from "../channel/mod.ts";
 import { StoreError } from "./errors.ts";
+import { FaultyDrive } from "./faulty_drive.ts";
 import { type GcOptions, StoreService } from "./service.ts";
 
 const keys = {
@@ -285,6 +286,37 @@ Deno.test("StoreService.readJournal - records after a sequence, in order, the ne
     const { records, unreadable } = await svc.readJournal(1);
     assert.deepEqual(records.map((r) => [r.seq, r.changeset[0]]), [[2, 2], [3, 33], [4, 4]]);
     assert.deepEqual(unreadable, []);
+  } finally {
+    await svc.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("StoreService - a journal record naming a write whose chunks failed is refused and never written", async () => {
+  const dir = await Deno.makeTempDir();
+  const drive = new FaultyDrive();
+  const svc = await StoreService.open(dir, { keys, driveIo: () => drive });
+  const call: Call = async (r) => (await svc.handle(r)).result as never;
+  try {
+    const writeId = crypto.randomUUID();
+    await call({
+      type: "writeData",
+      writeId,
+      offset: 0,
+      data: new Uint8Array(randomBytes(200_000)).buffer,
+      last: true,
+    });
+    // The chunks' fsync fails; the record comes after, when the drive works again.
+    drive.failSyncs = 1;
+    await assert.rejects(call({ type: "writeDurable", writeId }), StoreError);
+    assert.equal(drive.failSyncs, 0);
+    await assert.rejects(
+      call({ type: "journalAppend", seq: 1, changeset: new Uint8Array([1]), writeIds: [writeId] }),
+      StoreError,
+    );
+    await call({ type: "journalAppend", seq: 2, changeset: new Uint8Array([2]), writeIds: [] });
+    const { records } = await svc.readJournal(0);
+    assert.deepEqual(records.map((r) => r.seq), [2], "no record of the failed batch to replay");
   } finally {
     await svc.close();
     await Deno.remove(dir, { recursive: true });
