@@ -113,6 +113,12 @@ export class StoreService {
   #gcRunning: Promise<GcReport> | undefined;
   /** Journal records up to this sequence are in a checkpoint on the drives and may be collected. */
   #checkpointSeq = 0;
+  /**
+   * When the last journal record was written. Of two records of one sequence
+   * the later wins, so times only go forward here, even if the clock steps
+   * back between a failed batch and the one that reuses its sequence.
+   */
+  #lastJournalAt = 0;
   #gcTotals = {
     runs: 0,
     deletedChunks: 0,
@@ -349,7 +355,9 @@ export class StoreService {
   async #appendJournal(seq: number, changeset: Uint8Array, writeIds: string[]): Promise<void> {
     if (writeIds.length > 0) await this.#sessionsDurable(writeIds, `journal index batch ${seq}`);
     const batchNonce = crypto.getRandomValues(new Uint8Array(8));
-    const records = encodeJournalPieces({ seq, at: Date.now(), changeset }, batchNonce).map(
+    const at = Math.max(Date.now(), this.#lastJournalAt + 1);
+    this.#lastJournalAt = at;
+    const records = encodeJournalPieces({ seq, at, changeset }, batchNonce).map(
       (plain) => {
         const id = journalId(seq);
         // Uncompressed: a record lives only until the next checkpoint, and zstd's set-up per call
