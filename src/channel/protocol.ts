@@ -599,7 +599,12 @@ export interface StoreResults {
   repairChunk: { shards: number; bytes: number };
   journalAppend: { ok: true };
   /** In sequence order; `unreadable` names sequences none of whose records could be read. */
-  journalTail: { records: { seq: number; changeset: Uint8Array }[]; unreadable: number[] };
+  /** Records after the sequence; sequences before the last one unreadable; appends after it never finished. */
+  journalTail: {
+    records: { seq: number; changeset: Uint8Array }[];
+    unreadable: number[];
+    unfinished: number[];
+  };
   /** Drives the checkpoint was written to, and why the others were not. */
   indexCheckpoint: { drives: number; failed: string[] };
 }

@@ -101,6 +101,12 @@ export class IndexCheckpointer {
         } are unreadable; run rebuild-index`,
       );
     }
+    if (tail.unfinished.length > 0) {
+      // Never acknowledged: the next batch reuses the sequence, and its whole record wins.
+      log("warn", "Journal batches that were never completely written are dropped", {
+        batches: tail.unfinished,
+      });
+    }
     const applied = this.#db.applyJournalTail(tail.records);
     if (applied > 0) {
       log("warn", "Index brought up to date from the journal", {

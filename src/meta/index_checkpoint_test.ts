@@ -20,7 +20,11 @@ function fakeStore() {
     }
     if (req.type === "journalTail") {
       return {
-        result: { records: records.filter((r) => r.seq > req.afterSeq), unreadable: [] },
+        result: {
+          records: records.filter((r) => r.seq > req.afterSeq),
+          unreadable: [],
+          unfinished: [],
+        },
       };
     }
     if (req.type === "indexCheckpoint") {

@@ -56,6 +56,13 @@ export async function runRebuildIndexCommand(args: string[]): Promise<number> {
           }); they were never acknowledged or are lost; ${r.conflicts} rows conflicted`,
         );
       }
+      if (r.unfinished.length > 0) {
+        console.log(
+          `rebuild-index: dropped ${r.unfinished.length} journal batches after the last one (${
+            r.unfinished.join(", ")
+          }): their writes never finished, so they were never acknowledged`,
+        );
+      }
     }
     return 0;
   } catch (e) {

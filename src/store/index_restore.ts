@@ -44,8 +44,10 @@ export interface RebuildIndexReport {
   applied: number;
   /** The last journal sequence the rebuilt index holds. */
   lastSeq: number;
-  /** Sequences after the checkpoint with no readable record. */
+  /** Sequences after the checkpoint with no readable record before the last one applied. */
   gaps: number[];
+  /** Sequences after the last record applied whose append never finished (never acknowledged). */
+  unfinished: number[];
   /** Rows a record expected differently (after a gap), replaced or skipped. */
   conflicts: number;
   /** Where the index that was there before went, if one was. */
@@ -169,7 +171,7 @@ export async function rebuildIndex(
     } finally {
       await store.close();
     }
-    const { records, unreadable } = journal;
+    const { records, unreadable, unfinished } = journal;
     const gaps = new Set(unreadable);
     let expected = checkpoint.seq + 1;
     for (const r of records) {
@@ -198,6 +200,7 @@ export async function rebuildIndex(
       applied: records.length,
       lastSeq: records.length > 0 ? records[records.length - 1].seq : checkpoint.seq,
       gaps: [...gaps].sort((a, b) => a - b),
+      unfinished,
       conflicts,
       movedAside,
     };

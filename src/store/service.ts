@@ -308,10 +308,10 @@ export class StoreService {
         await this.#appendJournal(req.seq, req.changeset, req.writeIds);
         return { result: { ok: true } };
       case "journalTail": {
-        const { records, unreadable } = await this.readJournal(req.afterSeq);
+        const { records, unreadable, unfinished } = await this.readJournal(req.afterSeq);
         const tail = records.map((r) => ({ seq: r.seq, changeset: r.changeset }));
         return {
-          result: { records: tail, unreadable },
+          result: { records: tail, unreadable, unfinished },
           transfer: tail.map((r) => r.changeset.buffer as ArrayBuffer),
         };
       }
@@ -395,11 +395,20 @@ export class StoreService {
   /**
    * Reads the journal records after `afterSeq` through the striped read (so
    * missing drives are tolerated), in sequence order; of two records of one
-   * sequence the newer wins.
+   * sequence the later written wins.
    *
-   * @returns The records, and the sequences none of whose records could be read.
+   * A sequence with no whole record after the last readable one is an append
+   * that never finished: a crash between its pieces or its drives' writes, or
+   * drives that failed it. Its batch was never acknowledged (the index commits
+   * only once the record is durable on a write quorum), so it is reported as
+   * `unfinished`, not as a gap, and the next batch reuses its sequence.
+   *
+   * @returns The records; the sequences before the last record none of whose
+   *   records could be read; and the unfinished ones after it.
    */
-  async readJournal(afterSeq: number): Promise<{ records: JournalRecord[]; unreadable: number[] }> {
+  async readJournal(
+    afterSeq: number,
+  ): Promise<{ records: JournalRecord[]; unreadable: number[]; unfinished: number[] }> {
     const bySeq = new Map<number, Uint8Array[]>();
     let after = journalIdFloor(afterSeq);
     while (true) {
@@ -427,7 +436,12 @@ export class StoreService {
       if (best) records.push(best);
       else unreadable.push(seq);
     }
-    return { records, unreadable };
+    const last = records.at(-1)?.seq ?? afterSeq;
+    return {
+      records,
+      unreadable: unreadable.filter((seq) => seq < last),
+      unfinished: unreadable.filter((seq) => seq > last),
+    };
   }
 
   async #readChunks(entries: Uint8Array): Promise<ArrayBuffer[]> {

@@ -328,3 +328,60 @@ Deno.test("StoreService - a journal record naming a write whose chunks failed is
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("StoreService.readJournal - a record cut off by a crash is unfinished after the last whole one, a gap before it", async () => {
+  const dir = await Deno.makeTempDir();
+  const drive = new FaultyDrive();
+  let svc = await StoreService.open(dir, { keys, driveIo: () => drive });
+  try {
+    await svc.handle({
+      type: "journalAppend",
+      seq: 1,
+      changeset: new Uint8Array([1]),
+      writeIds: [],
+    });
+    // The process dies inside record 2's second piece (a changeset over 3 MiB): the first piece is whole.
+    drive.failAfter(3.5 * 1024 * 1024, "crash");
+    const big = new Uint8Array(randomBytes(4 * 1024 * 1024));
+    await assert.rejects(
+      svc.handle({ type: "journalAppend", seq: 2, changeset: big, writeIds: [] }),
+    );
+    await svc.close().catch(() => undefined);
+    drive.heal();
+    svc = await StoreService.open(dir, { keys, driveIo: () => drive });
+    const cut = await svc.readJournal(1);
+    assert.deepEqual([cut.records.length, cut.unreadable, cut.unfinished], [0, [], [2]]);
+    // The next batch reuses the sequence: its whole record is the one read.
+    await svc.handle({
+      type: "journalAppend",
+      seq: 2,
+      changeset: new Uint8Array([2]),
+      writeIds: [],
+    });
+    const reused = await svc.readJournal(1);
+    assert.deepEqual(reused.records.map((r) => [r.seq, r.changeset[0]]), [[2, 2]]);
+    assert.deepEqual([reused.unreadable, reused.unfinished], [[], []]);
+    // A sequence with no whole record before a later one is a gap, still reported.
+    await svc.close();
+    drive.failAfter(3.5 * 1024 * 1024, "crash");
+    svc = await StoreService.open(dir, { keys, driveIo: () => drive });
+    await assert.rejects(
+      svc.handle({ type: "journalAppend", seq: 3, changeset: big, writeIds: [] }),
+    );
+    await svc.close().catch(() => undefined);
+    drive.heal();
+    svc = await StoreService.open(dir, { keys, driveIo: () => drive });
+    await svc.handle({
+      type: "journalAppend",
+      seq: 4,
+      changeset: new Uint8Array([4]),
+      writeIds: [],
+    });
+    const gap = await svc.readJournal(1);
+    assert.deepEqual(gap.records.map((r) => r.seq), [2, 4]);
+    assert.deepEqual([gap.unreadable, gap.unfinished], [[3], []]);
+  } finally {
+    await svc.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
