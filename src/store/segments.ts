@@ -165,6 +165,7 @@ export class SegmentStore {
       .filter((n): n is string => n !== undefined)
       .map(Number)
       .sort((a, b) => a - b);
+    if (numbers.length > 0 && await s.#removeIfUnstarted(numbers.at(-1)!)) numbers.pop();
     for (const n of numbers.slice(-RESCAN_SEGMENTS)) await s.#recover(n, opts.plainLength);
     const last = numbers.at(-1);
     if (last === undefined) await s.#startSegment(1);
@@ -179,6 +180,35 @@ export class SegmentStore {
 
   #path(n: number): string {
     return `${this.#dir}/${String(n).padStart(8, "0")}.seg`;
+  }
+
+  /**
+   * Removes segment `n` if a crash cut its start short: created, but its
+   * header not (or not durably) written. Nothing was ever written after a
+   * header that is not there, and such a file would stop every start.
+   *
+   * @returns Whether it was removed.
+   */
+  async #removeIfUnstarted(n: number): Promise<boolean> {
+    const path = this.#path(n);
+    const file = await this.#io.open(path, { read: true });
+    try {
+      const size = (await file.stat()).size;
+      if (size > SEGMENT_HEADER_BYTES) return false;
+      const head = new Uint8Array(size);
+      for (let got = 0; got < size;) {
+        const read = await file.read(head.subarray(got));
+        if (!read) break;
+        got += read;
+      }
+      if (size === SEGMENT_HEADER_BYTES && head.some((b) => b !== 0)) return false;
+    } finally {
+      file.close();
+    }
+    await this.#io.remove(path);
+    await syncPath(this.#io, this.#dir);
+    log("warn", "Removed a segment whose creation a crash cut short", { segment: path });
+    return true;
   }
 
   async #recover(n: number, plainLength: (payload: Uint8Array) => number): Promise<void> {

@@ -385,3 +385,36 @@ Deno.test("StoreService.readJournal - a record cut off by a crash is unfinished 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("StoreService - a segment whose creation a crash cut short is removed at the next start", async () => {
+  const dir = await Deno.makeTempDir();
+  const drive = new FaultyDrive();
+  const segments = { segmentMaxBytes: 64 * 1024, retireDelayMs: 0 };
+  const open = () => StoreService.open(dir, { keys, driveIo: () => drive, segments });
+  const append = (svc: StoreService, seq: number, changeset: Uint8Array) =>
+    svc.handle({ type: "journalAppend", seq, changeset, writeIds: [] });
+  const segmentFiles = () =>
+    [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".seg")).sort();
+  const crashed = await open();
+  await append(crashed, 1, new Uint8Array(randomBytes(100_000))); // fills segment 1
+  // Rolling to segment 2, the process dies as the header's first byte is written.
+  drive.failAfter(0, "crash");
+  await assert.rejects(append(crashed, 2, new Uint8Array([2])));
+  await crashed.close().catch(() => undefined);
+  drive.heal();
+  assert.deepEqual(segmentFiles(), ["00000001.seg", "00000002.seg"]);
+  const restarted = await open();
+  await append(restarted, 2, new Uint8Array([2]));
+  await restarted.close();
+  // A header whose bytes never reached the disk (a power cut after the size did) reads as zeros.
+  Deno.writeFileSync(`${dir}/00000003.seg`, new Uint8Array(32));
+  const svc = await open();
+  try {
+    assert.deepEqual((await svc.readJournal(0)).records.map((r) => r.seq), [1, 2]);
+    await append(svc, 3, new Uint8Array([3]));
+    assert.deepEqual((await svc.readJournal(2)).records.map((r) => r.seq), [3]);
+  } finally {
+    await svc.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
