@@ -23,6 +23,7 @@ import type {
   WireError,
 } from "../channel/mod.ts";
 import { MANIFEST_ENTRY_BYTES, noteBufferChurn } from "../channel/mod.ts";
+import { log } from "../ops/mod.ts";
 import { Chunker } from "./chunker.ts";
 import { StoreError } from "./errors.ts";
 import { openSecret, sealSecret } from "./keys.ts";
@@ -357,9 +358,11 @@ export class StoreService {
     const batchNonce = crypto.getRandomValues(new Uint8Array(8));
     const at = Math.max(Date.now(), this.#lastJournalAt + 1);
     this.#lastJournalAt = at;
+    const ids: Uint8Array[] = [];
     const records = encodeJournalPieces({ seq, at, changeset }, batchNonce).map(
       (plain) => {
         const id = journalId(seq);
+        ids.push(id);
         // Uncompressed: a record lives only until the next checkpoint, and zstd's set-up per call
         // cost more than the rest of the append. Plaintext 0: the statistic counts object data
         // (amber_unique_chunk_bytes), not the index's.
@@ -367,7 +370,20 @@ export class StoreService {
         return this.#segments.append(id, sealed, 0).durable;
       },
     );
-    await Promise.all(records);
+    try {
+      await Promise.all(records);
+    } catch (e) {
+      // The batch rolls back, but shards that did land (short of the write quorum, or another
+      // piece's) could still read as its record and be replayed at the next start: tombstone them.
+      await Promise.allSettled(records);
+      await this.#segments.deleteUntouched(ids, Infinity).catch((err) =>
+        log("warn", "Cannot remove the shards of a failed journal record", {
+          seq,
+          error: (err as Error).message,
+        })
+      );
+      throw e;
+    }
   }
 
   /** Writes a checkpoint onto the online drives; it counts once a write quorum of them hold it. */

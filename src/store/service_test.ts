@@ -418,3 +418,35 @@ Deno.test("StoreService - a segment whose creation a crash cut short is removed 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("StoreService - a journal record refused for want of a write quorum leaves nothing to replay or complete", async () => {
+  const root = await Deno.makeTempDir();
+  const faults = [new FaultyDrive(), new FaultyDrive(), new FaultyDrive()];
+  const open = () =>
+    StoreService.open(`${root}/data`, {
+      keys,
+      drives: [0, 1, 2].map((i) => `${root}/d${i}`),
+      ec: { k: 2, m: 1 },
+      owedPath: `${root}/owed.db`,
+      watch: { intervalMs: 0 },
+      driveIo: (slot) => faults[slot],
+    });
+  const append = (svc: StoreService, seq: number, byte: number) =>
+    svc.handle({ type: "journalAppend", seq, changeset: new Uint8Array([byte]), writeIds: [] });
+  let svc = await open();
+  try {
+    await append(svc, 1, 1);
+    // One drive of 2+1 is full: the quorum of 3 fails, yet k = 2 shards land, enough to read.
+    faults[2].failAfter(0, "full");
+    await assert.rejects(append(svc, 2, 2), (e: StoreError) => e.kind === "full");
+    faults[2].heal();
+    assert.deepEqual(svc.drivesStatus().drives.map((d) => d.owedShards), [0, 0, 0]);
+    await svc.close();
+    svc = await open();
+    const tail = await svc.readJournal(1);
+    assert.deepEqual([tail.records, tail.unreadable, tail.unfinished], [[], [], []]);
+  } finally {
+    await svc.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -220,9 +220,10 @@ export class StripedStore {
     const { writes, recordBytes } = this.#writeShards(id, parts, stripe, targets, opts.lazy);
     const durable = Promise.allSettled(writes).then((results) => {
       const failed = targets.filter((_, j) => results[j].status === "rejected");
-      // Owed before acknowledged: a debt must survive a crash right after the 200.
-      this.owed.add(failed.map((t) => ({ drive: t.drive, id })));
       const ok = targets.length - failed.length;
+      // Owed before acknowledged: a debt must survive a crash right after the 200. A refused
+      // write owes nothing: completing its shards later would revive what its writer was told failed.
+      if (ok >= this.writeQuorum) this.owed.add(failed.map((t) => ({ drive: t.drive, id })));
       if (ok < this.writeQuorum) {
         const rejected = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
         const reason = rejected[0];
