@@ -221,6 +221,13 @@ export class SegmentStore {
       );
     }
     const { records, validBytes, damaged } = scanSegment(bytes, SEGMENT_HEADER_BYTES);
+    // A kill -9 leaves written but unsynced records in the page cache, and they are indexed below
+    // (new writes deduplicate against them at once): make them durable first. The last segment,
+    // if full, is never synced again.
+    {
+      using file = await this.#io.open(this.#path(n), { read: true, write: true });
+      await file.syncData();
+    }
     for (const d of damaged) {
       // Left in place: the shards in it are rebuilt from the other drives when read.
       log("warn", "Segment holds a damaged stretch", { segment: this.#path(n), ...d });

@@ -450,3 +450,27 @@ Deno.test("StoreService - a journal record refused for want of a write quorum le
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("StoreService - records a crash left unsynced are fsync'd at start before writes can deduplicate against them", async () => {
+  const dir = await Deno.makeTempDir();
+  const drive = new FaultyDrive();
+  const first = await StoreService.open(dir, { keys, driveIo: () => drive });
+  const data = new Uint8Array(randomBytes(200_000)).buffer;
+  const writeId = crypto.randomUUID();
+  // Lazily synced: written to the file, not yet fsync'd, when the process dies.
+  await first.handle({ type: "writeData", writeId, offset: 0, data, last: true });
+  await new Promise((r) => setTimeout(r, 20)); // the flush loop writes them
+  drive.failAfter(0, "crash"); // and nothing more reaches the drive, not even close's fsync
+  await first.close().catch(() => undefined);
+  drive.heal();
+  const syncsBefore = drive.syncDataCalls;
+  const svc = await StoreService.open(dir, { keys, driveIo: () => drive });
+  try {
+    assert.ok(drive.syncDataCalls > syncsBefore, "the recovered segment is fsync'd at open");
+    const { result } = await svc.handle({ type: "stats" });
+    assert.ok((result as StoreResults["stats"]).chunks > 0, "and indexed");
+  } finally {
+    await svc.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
