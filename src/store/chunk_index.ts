@@ -92,7 +92,9 @@ export class ChunkIndex {
        WHERE (excluded.segment, excluded.offset) > (chunks.segment, chunks.offset)`,
     );
     this.#touchedAt = this.#db.prepare("SELECT touched FROM chunks WHERE id = ?");
-    this.#relocate = this.#db.prepare("UPDATE chunks SET segment = ?, offset = ? WHERE id = ?");
+    this.#relocate = this.#db.prepare(
+      "UPDATE chunks SET segment = ?, offset = ? WHERE id = ? AND segment = ? AND offset = ?",
+    );
     this.#touch = this.#db.prepare("UPDATE chunks SET touched = ? WHERE id = ?");
   }
 
@@ -125,9 +127,17 @@ export class ChunkIndex {
     );
   }
 
-  /** Points a record moved by compaction at its new place. */
-  relocate(id: Uint8Array, segment: number, offset: number): void {
-    this.#relocate.run(segment, offset, id);
+  /**
+   * Points a record moved by compaction at its new place, if its row still
+   * points where the move read it: a record written anew meanwhile (a heal)
+   * keeps its row, and the moved copy is dead bytes.
+   */
+  relocate(
+    id: Uint8Array,
+    from: { segment: number; offset: number },
+    to: { segment: number; offset: number },
+  ): void {
+    this.#relocate.run(to.segment, to.offset, id, from.segment, from.offset);
   }
 
   /** Where a chunk's record lies and which shard it is, if this drive holds one. */

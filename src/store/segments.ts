@@ -87,6 +87,8 @@ interface Pending {
   shard: ShardColumns;
   /** May wait for a later fsync: nobody waits on it until a sync is asked for (see `requestSync`). */
   lazy: boolean;
+  /** For a move: where the record was read, so a row pointed elsewhere meanwhile is left alone. */
+  from?: { segment: number; offset: number };
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -302,7 +304,10 @@ export class SegmentStore {
     const record = frameRecord(RecordType.Shard, id, [encodeShardHeader(header), ...parts]);
     const info = { shard: header.shard, k: header.k, m: header.m, crc: header.sealedCrc };
     return {
-      durable: this.#enqueue("chunk", id, record, header.plainBytes, info, opts.lazy),
+      durable: this.#enqueue("chunk", id, record, header.plainBytes, {
+        shard: info,
+        lazy: opts.lazy,
+      }),
       recordBytes: record.reduce((n, p) => n + p.length, 0),
     };
   }
@@ -312,12 +317,12 @@ export class SegmentStore {
     id: Uint8Array,
     parts: Uint8Array[],
     plain: number,
-    shard: ShardColumns = null,
-    lazy = false,
+    opts: Partial<Pick<Pending, "shard" | "lazy" | "from">> = {},
   ): Promise<void> {
     const length = parts.reduce((n, p) => n + p.length, 0);
+    const { shard = null, lazy = false, from } = opts;
     const durable = new Promise<void>((resolve, reject) => {
-      this.#queue.push({ kind, id, parts, length, plain, shard, lazy, resolve, reject });
+      this.#queue.push({ kind, id, parts, length, plain, shard, lazy, from, resolve, reject });
     });
     this.#flushing ??= this.#flushLoop();
     return durable;
@@ -437,7 +442,9 @@ export class SegmentStore {
       for (const row of rows) {
         const record = await this.#readRange(n, row.offset, row.length);
         this.#unframe(record, row.id, { segment: n, offset: row.offset, length: row.length });
-        moves.push(this.#enqueue("move", row.id, [record], 0));
+        moves.push(
+          this.#enqueue("move", row.id, [record], 0, { from: { segment: n, offset: row.offset } }),
+        );
         batchBytes += row.length;
         if (batchBytes >= COMPACT_BATCH_BYTES) await pace();
       }
@@ -610,7 +617,9 @@ export class SegmentStore {
                 touched: now,
                 shard: p.shard,
               });
-            } else if (p.kind === "move") this.#index.relocate(p.id, segment, off);
+            } else if (p.kind === "move") {
+              this.#index.relocate(p.id, p.from!, { segment, offset: off });
+            }
             off += p.length;
           }
         }
