@@ -474,3 +474,45 @@ Deno.test("StoreService - records a crash left unsynced are fsync'd at start bef
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("StoreService - a drive that cannot be opened is offline while parity allows; alone, its error is the reason", async () => {
+  const root = await Deno.makeTempDir();
+  const drives = [0, 1, 2].map((i) => `${root}/d${i}`);
+  const open = () =>
+    StoreService.open(`${root}/data`, {
+      keys,
+      drives,
+      ec: { k: 2, m: 1 },
+      owedPath: `${root}/owed.db`,
+      watch: { intervalMs: 0 },
+    });
+  const append = (svc: StoreService) =>
+    svc.handle({ type: "journalAppend", seq: 1, changeset: new Uint8Array([1]), writeIds: [] });
+  const damage = (path: string) => {
+    const bytes = Deno.readFileSync(path);
+    bytes.fill(9, 0, 16);
+    Deno.writeFileSync(path, bytes);
+  };
+  let svc = await open();
+  try {
+    await append(svc);
+    await svc.close();
+    // Drive 1's segment header is damaged: that drive cannot be opened.
+    damage(`${drives[1]}/00000001.seg`);
+    svc = await open();
+    assert.deepEqual(svc.drivesStatus().drives.map((d) => d.state), ["ready", "offline", "ready"]);
+    assert.deepEqual((await svc.readJournal(0)).records.map((r) => r.seq), [1]);
+  } finally {
+    await svc.close();
+  }
+  const single = `${root}/single`;
+  const one = await StoreService.open(single, { keys });
+  await append(one);
+  await one.close();
+  damage(`${single}/00000001.seg`);
+  await assert.rejects(
+    StoreService.open(single, { keys }),
+    /0 of 1 drives are online and 1 are needed to read \(.*00000001\.seg/,
+  );
+  await Deno.remove(root, { recursive: true });
+});

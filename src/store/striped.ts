@@ -145,15 +145,29 @@ export class StripedStore {
     }
     const drives: Drive[] = opts.drives.map((d) => ({ ...d }));
     const s = new StripedStore(opts, drives);
-    for (const d of drives) if (d.state !== "offline") await s.attach(d);
+    // A drive that cannot be opened (damaged segments, I/O errors) is offline, like a missing one:
+    // with parity to spare the vault serves, and the drive check rebuilds it.
+    const failed: { drive: number; error: string }[] = [];
+    for (const d of drives) {
+      if (d.state === "offline") continue;
+      try {
+        await s.attach(d);
+      } catch (e) {
+        failed.push({ drive: d.index, error: (e as Error).message });
+        d.state = "offline";
+      }
+    }
     const online = drives.filter((d) => d.store).length;
     if (online < opts.k) {
       await s.close();
       throw new StoreError(
         "io",
-        `Cannot open the chunk store: ${online} of ${drives.length} drives are online and ${opts.k} are needed to read`,
+        `Cannot open the chunk store: ${online} of ${drives.length} drives are online and ${opts.k} are needed to read${
+          failed.length > 0 ? ` (${failed.map((f) => f.error).join("; ")})` : ""
+        }`,
       );
     }
+    for (const f of failed) log("warn", "Cannot open drive; it is offline", f);
     return s;
   }
 
