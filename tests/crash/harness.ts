@@ -9,7 +9,7 @@
  * collected, and checks that garbage collection brings the stored chunk
  * bytes down to exactly the remaining objects'.
  *
- * `deno task crash-test [--cycles N] [--seed S]` runs it (20 cycles by
+ * `deno task crash-test [--cycles N] [--seed S] [--ec K+M]` runs it (20 cycles by
  * default); `kill9_test.ts` runs a few cycles in `deno task test`.
  *
  * @module
@@ -65,6 +65,8 @@ export interface CrashOptions {
   workers?: number;
   /** Longest load before a kill, ms. @default 2500 */
   maxLoadMs?: number;
+  /** Erasure geometry over k+m drives in the data dir (`"2+1"`); one drive when not given. */
+  ec?: string;
   /** Progress lines. @default console.log */
   log?: (line: string) => void;
 }
@@ -540,8 +542,18 @@ export async function runCrashHarness(opts: CrashOptions): Promise<CrashSummary>
   const workers = opts.workers ?? 6;
   const maxLoadMs = opts.maxLoadMs ?? 2500;
   const random = rng(opts.seed);
-  log(`crash harness: seed ${opts.seed}, ${opts.cycles} cycles, ${workers} workers`);
-  let vault = await startVault({ env: GC_ENV });
+  log(
+    `crash harness: seed ${opts.seed}, ${opts.cycles} cycles, ${workers} workers` +
+      (opts.ec ? `, ${opts.ec} drives` : ""),
+  );
+  const dataDir = await Deno.makeTempDir({ prefix: "amber-crash-" });
+  const env: Record<string, string> = { ...GC_ENV };
+  if (opts.ec) {
+    const [k, m] = opts.ec.split("+").map(Number);
+    env.AMBER_EC = opts.ec;
+    env.AMBER_DRIVES = [...Array(k + m).keys()].map((i) => `${dataDir}/d${i}`).join(",");
+  }
+  let vault = await startVault({ dataDir, env });
   let s3 = s3For(vault);
   let passed = false;
   const run: Run = {
@@ -581,7 +593,7 @@ export async function runCrashHarness(opts: CrashOptions): Promise<CrashSummary>
           `${where}: requests failed while the vault was up:\n${run.errors.join("\n")}`,
         );
       }
-      vault = await startVault({ dataDir: vault.dataDir, port: vault.port, env: GC_ENV });
+      vault = await startVault({ dataDir, port: vault.port, env });
       s3 = s3For(vault);
       await verifyAndReconcile(s3, run.model, where);
       const held = run.model.counts();
@@ -599,7 +611,7 @@ export async function runCrashHarness(opts: CrashOptions): Promise<CrashSummary>
     await new Promise((r) => setTimeout(r, gcMs));
     await vault.kill();
     s3.destroy();
-    vault = await startVault({ dataDir: vault.dataDir, port: vault.port, env: GC_ENV });
+    vault = await startVault({ dataDir, port: vault.port, env });
     s3 = s3For(vault);
     await verifyAndReconcile(s3, run.model, `seed ${opts.seed} after the clean-up kill`);
     const chunkBytes = await awaitReclaimed(vault, run.model);
@@ -636,21 +648,27 @@ export async function runCrashHarness(opts: CrashOptions): Promise<CrashSummary>
   }
 }
 
-function parseArgs(args: string[]): { cycles: number; seed: number } {
+function parseArgs(args: string[]): { cycles: number; seed: number; ec?: string } {
   let cycles = 20;
   let seed = Math.floor(Math.random() * 2 ** 31);
+  let ec: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const value = Number(args[i + 1]);
     if (args[i] === "--cycles" && Number.isInteger(value) && value > 0) cycles = value;
     else if (args[i] === "--seed" && Number.isInteger(value)) seed = value;
-    else throw new Error(`Usage: deno task crash-test [--cycles N] [--seed S] (at "${args[i]}")`);
+    else if (args[i] === "--ec" && /^\d+\+\d+$/.test(args[i + 1] ?? "")) ec = args[i + 1];
+    else {
+      throw new Error(
+        `Usage: deno task crash-test [--cycles N] [--seed S] [--ec K+M] (at "${args[i]}")`,
+      );
+    }
     i++;
   }
-  return { cycles, seed };
+  return { cycles, seed, ec };
 }
 
 if (import.meta.main) {
-  const { cycles, seed } = parseArgs(Deno.args);
-  const summary = await runCrashHarness({ cycles, seed });
+  const { cycles, seed, ec } = parseArgs(Deno.args);
+  const summary = await runCrashHarness({ cycles, seed, ec });
   console.log(JSON.stringify(summary));
 }

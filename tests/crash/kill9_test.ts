@@ -22,3 +22,19 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "kill -9 on 2+1 drives - the drives' separate group commits and journal records torn between them lose nothing acknowledged",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const seed = Number(Deno.env.get("AMBER_CRASH_SEED") ?? Math.floor(Math.random() * 2 ** 31));
+    const cycles = 3;
+    const summary = await runCrashHarness({ cycles, seed, ec: "2+1" });
+    assertOk(
+      summary.acknowledged > cycles * 6,
+      `only ${summary.acknowledged} writes were acknowledged in ${cycles} cycles`,
+    );
+  },
+});
