@@ -131,6 +131,8 @@ const MIGRATIONS: string[] = [
   // the versions row costs SQLite about twice as much to write (that table is WITHOUT ROWID).
   `CREATE TABLE inline_bodies(id INTEGER PRIMARY KEY, sealed BLOB NOT NULL);
    ALTER TABLE versions ADD COLUMN inline_id INTEGER;`,
+  // The trusted clock's restart credit left (src/retention/clock.ts); null: the full allowance.
+  `ALTER TABLE clock ADD COLUMN credit_ms REAL;`,
 ];
 
 /** A write queued for the next group commit. */

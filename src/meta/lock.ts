@@ -42,8 +42,10 @@ export class TrustedClock {
     this.#db = db;
     this.#maxJumpMs = opts.maxJumpMs;
     this.#onJump = opts.onJump;
-    const row = db.get<{ trusted: number }>("SELECT trusted FROM clock WHERE id = 1");
-    this.#state = row ? { trusted: row.trusted } : undefined;
+    const row = db.get<{ trusted: number; credit_ms: number | null }>(
+      "SELECT trusted, credit_ms FROM clock WHERE id = 1",
+    );
+    this.#state = row ? { trusted: row.trusted, creditMs: row.credit_ms ?? undefined } : undefined;
     this.now();
   }
 
@@ -55,11 +57,15 @@ export class TrustedClock {
     });
     if (r.uncreditedJumpMs !== undefined) {
       this.#uncreditedJumpMs = r.uncreditedJumpMs;
+      const credited = r.now - (this.#state?.trusted ?? r.now);
       this.#onJump(
         `The system clock is ${
           Math.round(r.uncreditedJumpMs / 1000)
         } s ahead of the trusted clock; ` +
-          `only ${Math.round(this.#maxJumpMs / 1000)} s were credited (AMBER_MAX_CLOCK_JUMP)`,
+          `${
+            Math.round(credited / 1000)
+          } s were credited, what was left of the restart allowance (AMBER_MAX_CLOCK_JUMP, ` +
+          `refilled by running time or an approver's time attestation)`,
       );
     }
     this.#state = r.state;
@@ -78,6 +84,7 @@ export class TrustedClock {
     const r = attestClock(this.#state!, attestedMs, {
       wallNow: Date.now(),
       monotonicNow: performance.now(),
+      maxJumpMs: this.#maxJumpMs,
     });
     if ("refused" in r) throw new MetaError("invalidApproval", r.refused);
     this.#state = r.state;
@@ -97,10 +104,12 @@ export class TrustedClock {
 
   /** Persists the high-water mark (call inside a write transaction). */
   save(): void {
-    const { trusted } = persistable(this.#state!);
+    const { trusted, creditMs } = persistable(this.#state!);
     this.#db.run(
-      "INSERT INTO clock(id, trusted) VALUES(1, ?) ON CONFLICT(id) DO UPDATE SET trusted = max(trusted, excluded.trusted)",
+      `INSERT INTO clock(id, trusted, credit_ms) VALUES(1, ?, ?)
+       ON CONFLICT(id) DO UPDATE SET trusted = max(trusted, excluded.trusted), credit_ms = excluded.credit_ms`,
       trusted,
+      creditMs ?? null,
     );
   }
 }

@@ -5,12 +5,19 @@
  * While the vault runs, trusted time advances with the monotonic clock only,
  * so moving the system clock does nothing. Across a restart, where there is
  * no monotonic continuity, the persisted high-water mark is the floor (time
- * never goes back) and a forward jump is credited at most by `maxJumpMs`;
- * anything beyond is reported so an operator can look, and locks end later
- * than the wall clock would say — never earlier.
+ * never goes back) and a forward jump is credited from a budget of at most
+ * `maxJumpMs`: what one restart credits is gone for the next, and the budget
+ * refills only with time the vault runs (one part in
+ * {@linkcode CREDIT_REFILL_RATIO}) or with an operator's attestation. So no
+ * number of quick restarts with the clock pushed ahead adds up to more than
+ * `maxJumpMs`. Anything beyond is reported so an operator can look, and locks
+ * end later than the wall clock would say — never earlier.
  *
  * @module
  */
+
+/** Running time that refills one ms of restart credit: a month of running refills a day. */
+export const CREDIT_REFILL_RATIO = 30;
 
 /** What is persisted between readings. */
 export interface ClockState {
@@ -18,6 +25,8 @@ export interface ClockState {
   trusted: number;
   /** Monotonic reading then, ms; undefined right after a restart. */
   monotonic?: number;
+  /** Forward jump the next restart may still credit, ms; a full `maxJumpMs` when undefined. */
+  creditMs?: number;
 }
 
 /** One reading of the trusted clock. */
@@ -54,32 +63,39 @@ export function readClock(
   wallNow: number,
   opts: { monotonicNow: number; maxJumpMs: number },
 ): ClockReading {
+  const monotonic = opts.monotonicNow;
   if (state === undefined) {
-    return { state: { trusted: wallNow, monotonic: opts.monotonicNow }, now: wallNow };
+    return { state: { trusted: wallNow, monotonic, creditMs: opts.maxJumpMs }, now: wallNow };
   }
+  const credit = Math.min(opts.maxJumpMs, state.creditMs ?? opts.maxJumpMs);
   if (state.monotonic !== undefined) {
-    const now = state.trusted + Math.max(0, opts.monotonicNow - state.monotonic);
-    return { state: { trusted: now, monotonic: opts.monotonicNow }, now };
+    const ran = Math.max(0, monotonic - state.monotonic);
+    const now = state.trusted + ran;
+    const creditMs = Math.min(opts.maxJumpMs, credit + ran / CREDIT_REFILL_RATIO);
+    return { state: { trusted: now, monotonic, creditMs }, now };
   }
   // First reading after a restart.
   const ahead = wallNow - state.trusted;
   if (ahead < 0) {
     return {
-      state: { trusted: state.trusted, monotonic: opts.monotonicNow },
+      state: { trusted: state.trusted, monotonic, creditMs: credit },
       now: state.trusted,
       backwardMs: -ahead,
     };
   }
-  const credited = Math.min(ahead, opts.maxJumpMs);
+  const credited = Math.min(ahead, credit);
   const now = state.trusted + credited;
-  const reading: ClockReading = { state: { trusted: now, monotonic: opts.monotonicNow }, now };
+  const reading: ClockReading = {
+    state: { trusted: now, monotonic, creditMs: credit - credited },
+    now,
+  };
   if (ahead > credited) reading.uncreditedJumpMs = ahead - credited;
   return reading;
 }
 
 /** The state to persist: monotonic readings mean nothing after a restart. */
 export function persistable(state: ClockState): ClockState {
-  return { trusted: state.trusted };
+  return { trusted: state.trusted, creditMs: state.creditMs };
 }
 
 /** How far ahead of the system clock an attested time may lie, ms. */
@@ -88,29 +104,37 @@ export const ATTESTATION_LEAD_MAX_MS = 300_000;
 /**
  * Applies an operator's signed time attestation: trusted time moves forward
  * to the attested time, never back, and never past the system clock by more
- * than {@linkcode ATTESTATION_LEAD_MAX_MS}.
+ * than {@linkcode ATTESTATION_LEAD_MAX_MS}. The restart credit is full again.
  *
  * @param state The current state (after a reading).
  * @param attestedMs The attested time, ms since the epoch.
- * @param opts The system clock and a monotonic reading, ms.
+ * @param opts The system clock and a monotonic reading, ms, and the restart allowance.
  * @returns The new state, or why the attestation is refused.
  *
  * @example
  * ```ts
  * import { attestClock } from "./clock.ts";
- * const r = attestClock({ trusted: 1_000, monotonic: 0 }, 5_000, { wallNow: 5_000, monotonicNow: 1 });
+ * const r = attestClock({ trusted: 1_000, monotonic: 0 }, 5_000, {
+ *   wallNow: 5_000,
+ *   monotonicNow: 1,
+ *   maxJumpMs: 60_000,
+ * });
  * if (!("state" in r) || r.state.trusted !== 5_000) throw new Error("not credited");
  * ```
  */
 export function attestClock(
   state: ClockState,
   attestedMs: number,
-  opts: { wallNow: number; monotonicNow: number },
+  opts: { wallNow: number; monotonicNow: number; maxJumpMs: number },
 ): { state: ClockState } | { refused: string } {
   if (attestedMs > opts.wallNow + ATTESTATION_LEAD_MAX_MS) {
     return { refused: "The attested time is ahead of the system clock" };
   }
   return {
-    state: { trusted: Math.max(state.trusted, attestedMs), monotonic: opts.monotonicNow },
+    state: {
+      trusted: Math.max(state.trusted, attestedMs),
+      monotonic: opts.monotonicNow,
+      creditMs: opts.maxJumpMs,
+    },
   };
 }

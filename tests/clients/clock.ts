@@ -138,6 +138,65 @@ export function clockSuite(_t: Target): Suite {
       },
       {
         name:
+          "Trusted clock - restarts each a little under the allowance ahead do not add up: a 3 h COMPLIANCE lock holds through 4 of them",
+        async fn() {
+          const env = { AMBER_MAX_CLOCK_JUMP: "3600" };
+          const first = await startVault({ env });
+          let s3 = clientAt(first, 0);
+          await s3.send(
+            new CreateBucketCommand({ Bucket: "steps", ObjectLockEnabledForBucket: true }),
+          );
+          const put = await s3.send(
+            new PutObjectCommand({
+              Bucket: "steps",
+              Key: "locked",
+              Body: "kept",
+              ObjectLockMode: "COMPLIANCE",
+              ObjectLockRetainUntilDate: new Date(Date.now() + 3 * 3_600_000),
+            }),
+          );
+          s3.destroy();
+          check((await first.stop()) === 0, "the vault did not stop cleanly");
+          let alerted = false;
+          for (let k = 1; k <= 4; k++) {
+            const aheadS = k * 3300; // each restart within the 3600 s allowance of the last
+            const v = await startVault({
+              dataDir: first.dataDir,
+              env: {
+                ...env,
+                LD_PRELOAD: LIBFAKETIME,
+                FAKETIME: `+${aheadS}`,
+                DONT_FAKE_MONOTONIC: "1",
+              },
+            });
+            s3 = clientAt(v, aheadS * 1000);
+            try {
+              const refused = await s3
+                .send(
+                  new DeleteObjectCommand({
+                    Bucket: "steps",
+                    Key: "locked",
+                    VersionId: put.VersionId,
+                  }),
+                )
+                .then(() => undefined, (e) => e as { name?: string });
+              check(
+                refused?.name === "AccessDenied",
+                `restart ${k} (+${aheadS} s): the delete was not refused: ${
+                  JSON.stringify(refused)
+                }`,
+              );
+              alerted ||= v.output().includes("ahead of the trusted clock");
+            } finally {
+              s3.destroy();
+              check((await v.stop()) === 0, "the vault did not stop cleanly");
+            }
+          }
+          check(alerted, "no clock alert once the restart allowance was spent");
+        },
+      },
+      {
+        name:
           "Signals - a key that always wrote at one hour is flagged writing six hours later (profile kept across a restart)",
         async fn() {
           const env = {
