@@ -168,10 +168,18 @@ export function checkVersioningChange(db: Db, bucket: string, status: string): v
 }
 
 function addDefault(now: number, d: DefaultRetention): number {
-  if (d.days !== undefined) return now + d.days * DAY_MS;
-  const t = new Date(now);
-  t.setUTCFullYear(t.getUTCFullYear() + (d.years ?? 0));
-  return t.getTime();
+  let until: number;
+  if (d.days !== undefined) until = now + d.days * DAY_MS;
+  else {
+    const t = new Date(now);
+    t.setUTCFullYear(t.getUTCFullYear() + (d.years ?? 0));
+    until = t.getTime();
+  }
+  // Never a version without the lock its bucket promises (the router refuses such periods).
+  if (!Number.isFinite(until)) {
+    throw new Error(`Cannot apply default retention ${JSON.stringify(d)}`);
+  }
+  return until;
 }
 
 /**

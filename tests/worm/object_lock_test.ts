@@ -95,6 +95,14 @@ vaultSuite("Object Lock and the WORM guarantees", async ({ t, vault, s3 }) => {
       "InvalidRetentionPeriod",
       400,
     );
+    // Past a hundred years (AWS's bound) the lock could not be kept: ends beyond any date, or no date.
+    for (const period of ["<Days>36501</Days>", "<Years>101</Years>", "<Years>300000</Years>"]) {
+      await assertErrorResponse(
+        await put(rule(`<Mode>COMPLIANCE</Mode>${period}`)),
+        "InvalidRetentionPeriod",
+        400,
+      );
+    }
     await assertErrorResponse(
       await put(rule("<Mode>GOVERNANCE</Mode><Days>1</Days><Years>1</Years>")),
       "MalformedXML",

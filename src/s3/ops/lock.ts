@@ -22,6 +22,10 @@ type Mode = "GOVERNANCE" | "COMPLIANCE";
 const MODES = new Set(["GOVERNANCE", "COMPLIANCE"]);
 const XML_BODY_MAX_BYTES = 64 * 1024;
 
+/** The longest default retention, as on AWS. */
+const MAX_RETENTION_DAYS = 36_500;
+const MAX_RETENTION_YEARS = 100;
+
 function parseDate(value: string): number {
   // ISO 8601 as S3 writes it; Date.parse alone would accept far too much.
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/.test(value.trim())) {
@@ -161,7 +165,12 @@ export async function PutObjectLockConfiguration(
       throw new S3Error("MalformedXML");
     }
     const n = Number(days ?? years);
-    if (!/^-?\d+$/.test(days ?? years ?? "") || n <= 0) throw new S3Error("InvalidRetentionPeriod");
+    // AWS's bounds: a hundred years at most. A larger period would end past any date the index can
+    // hold, and a lock it could not enforce must not be accepted.
+    const max = days !== undefined ? MAX_RETENTION_DAYS : MAX_RETENTION_YEARS;
+    if (!/^-?\d+$/.test(days ?? years ?? "") || n <= 0 || n > max) {
+      throw new S3Error("InvalidRetentionPeriod");
+    }
     defaultRetention = days !== undefined
       ? { mode: mode as Mode, days: n }
       : { mode: mode as Mode, years: n };
