@@ -248,6 +248,47 @@ export function mayAdminister(principal: Principal, facts: RequestFacts = {}): A
   return { allowed: true, bypassGovernance: principal.bypassGovernance };
 }
 
+/**
+ * Decides whether a SigV4 key using the admin API may leave another key with
+ * these grants (by adding it, changing it, or setting its secret): only with
+ * rights the caller holds itself, so an owner key cannot raise itself through
+ * a key it controls. The bypass and upload-anytime rights need the caller to
+ * hold them; a caller limited to addresses or upload windows can only pass on
+ * its own limits (some of its ranges, some of its windows). The admin token is
+ * not a key and is not asked.
+ *
+ * @param caller The calling key.
+ * @param target The grants the other key would have afterwards.
+ * @returns Why not, or undefined when it may.
+ */
+export function grantRefusal(
+  caller: Grants,
+  target: Pick<Grants, "bypassGovernance" | "uploadAnytime" | "allowFrom" | "uploadWindows">,
+): string | undefined {
+  if (target.bypassGovernance && !caller.bypassGovernance) {
+    return "only a key that holds bypassGovernance may grant it";
+  }
+  if (target.uploadAnytime && !caller.uploadAnytime) {
+    return "only a key that holds uploadAnytime may grant it";
+  }
+  if (
+    caller.allowFrom.length > 0 &&
+    (target.allowFrom.length === 0 || target.allowFrom.some((c) => !caller.allowFrom.includes(c)))
+  ) {
+    return "a key limited to source addresses may grant only some of its own ranges";
+  }
+  const windowOf = (w: Grants["uploadWindows"][number]) => `${w.cron}/${w.durationMinutes}`;
+  const callerWindows = caller.uploadWindows.map(windowOf);
+  if (
+    !caller.uploadAnytime && callerWindows.length > 0 &&
+    (target.uploadWindows.length === 0 ||
+      target.uploadWindows.some((w) => !callerWindows.includes(windowOf(w))))
+  ) {
+    return "a key limited to upload windows may grant only some of its own windows";
+  }
+  return undefined;
+}
+
 /** Rules for access key ids (the same as for the root key in config). */
 export const ACCESS_KEY_PATTERN: RegExp = /^[A-Za-z0-9_\-]{3,128}$/;
 /** Rules for secrets: 8 to 128 printable ASCII characters without spaces. */

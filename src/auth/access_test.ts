@@ -6,6 +6,7 @@ import {
   addressInCidr,
   authorize,
   GrantError,
+  grantRefusal,
   mayAdminister,
   mayRemoveData,
   OPERATION_ACCESS,
@@ -232,4 +233,35 @@ Deno.test("mayAdminister - owner as the default level, from an allowed address",
   const fenced = key("owner", { allowFrom: ["10.0.0.0/8"] });
   assert.equal(mayAdminister(fenced, { sourceAddress: "10.0.0.1" }).allowed, true);
   assert.equal(mayAdminister(fenced, { sourceAddress: "127.0.0.1" }).allowed, false);
+});
+
+Deno.test("grantRefusal - a caller passes on only rights and limits it holds", () => {
+  const plain = {
+    level: "owner" as const,
+    buckets: {},
+    bypassGovernance: false,
+    allowFrom: [],
+    uploadAnytime: false,
+    uploadWindows: [],
+  };
+  const window = { cron: "0 2 * * *", durationMinutes: 60 };
+  assert.equal(grantRefusal(plain, plain), undefined);
+  assert.match(grantRefusal(plain, { ...plain, bypassGovernance: true })!, /bypassGovernance/);
+  assert.equal(
+    grantRefusal({ ...plain, bypassGovernance: true }, { ...plain, bypassGovernance: true }),
+    undefined,
+  );
+  assert.match(grantRefusal(plain, { ...plain, uploadAnytime: true })!, /uploadAnytime/);
+  const fenced = { ...plain, allowFrom: ["10.0.0.0/8", "192.168.1.1"] };
+  assert.match(grantRefusal(fenced, plain)!, /source addresses/, "unlimited is more");
+  assert.match(grantRefusal(fenced, { ...plain, allowFrom: ["0.0.0.0/0"] })!, /source addresses/);
+  assert.equal(grantRefusal(fenced, { ...plain, allowFrom: ["192.168.1.1"] }), undefined);
+  const windowed = { ...plain, uploadWindows: [window] };
+  assert.match(grantRefusal(windowed, plain)!, /upload windows/, "no window is more");
+  assert.match(
+    grantRefusal(windowed, { ...plain, uploadWindows: [{ ...window, durationMinutes: 61 }] })!,
+    /upload windows/,
+  );
+  assert.equal(grantRefusal(windowed, { ...plain, uploadWindows: [window] }), undefined);
+  assert.equal(grantRefusal({ ...windowed, uploadAnytime: true }, plain), undefined);
 });

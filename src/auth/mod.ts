@@ -13,6 +13,7 @@ export {
   addressInCidr,
   authorize,
   GrantError,
+  grantRefusal,
   levelOn,
   mayAdminister,
   mayRemoveData,

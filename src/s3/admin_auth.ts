@@ -10,7 +10,7 @@
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import { mayAdminister } from "../auth/mod.ts";
+import { mayAdminister, type Principal } from "../auth/mod.ts";
 import type { MetaClient } from "../channel/mod.ts";
 import { log } from "../ops/mod.ts";
 import { auditRefusal } from "./access_check.ts";
@@ -35,6 +35,8 @@ export interface AdminAuthDeps {
 export interface AdminRequest {
   /** Who called, for the audit log: `admin-token` or `key:<access key id>`. */
   actor: string;
+  /** The calling key and its grants; undefined for the admin token. */
+  principal?: Principal;
   /** The request body, read in full and (for SigV4) checked against its signed hash. */
   body: Uint8Array;
 }
@@ -77,7 +79,7 @@ async function identify(
     }
     return { actor: "admin-token", body: await readBody(req) };
   }
-  let principal;
+  let principal: Principal | undefined;
   const auth = await verifyRequest(
     { method: req.method, path: r.path, query: r.query, headers: req.headers },
     {
@@ -101,7 +103,7 @@ async function identify(
   ) {
     throw new S3Error("XAmzContentSHA256Mismatch");
   }
-  return { actor: `key:${auth.accessKey}`, body };
+  return { actor: `key:${auth.accessKey}`, principal, body };
 }
 
 /**

@@ -23,9 +23,11 @@ import {
   type AccessLevel,
   generateSecretKey,
   GrantError,
+  grantRefusal,
   parseBucketName,
   parseCidr,
   parseLevel,
+  type Principal,
   SECRET_KEY_PATTERN,
 } from "../auth/mod.ts";
 import type { Context, Hono, Next } from "hono";
@@ -151,6 +153,33 @@ async function seal(deps: AdminKeysDeps, secretKey: string, accessKey: string): 
   return sealed;
 }
 
+/**
+ * Refuses a SigV4 caller a change to its own key, or one that would leave a
+ * key with rights the caller lacks (see `grantRefusal`).
+ */
+function refuseEscalation(
+  caller: Principal | undefined,
+  accessKey: string,
+  after: Parameters<typeof grantRefusal>[1],
+): void {
+  if (!caller) return; // the admin token
+  const reason = caller.accessKey === accessKey
+    ? "a key cannot change its own grants or secret; use another owner key or the admin token"
+    : grantRefusal(caller, after);
+  if (reason) {
+    throw new S3Error("AccessDenied", {
+      message: `Access key "${caller.accessKey}" cannot set access key "${accessKey}": ${reason}`,
+    });
+  }
+}
+
+/** The fields a change sets (undefined ones keep the key's current value). */
+function definedOf<T extends object>(change: T): Partial<T> {
+  return Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) as Partial<
+    T
+  >;
+}
+
 function refuseRoot(deps: AdminKeysDeps, accessKey: string): void {
   if (deps.keys.isRoot(accessKey)) {
     throw new S3Error("InvalidRequest", {
@@ -204,7 +233,7 @@ async function handleAdminKeys(
   // Whatever the outcome, a key a change was attempted on is fetched afresh next time.
   let touched: string | undefined;
   try {
-    const { actor, body } = await authenticateAdmin(req, deps, r);
+    const { actor, principal, body } = await authenticateAdmin(req, deps, r);
     const named = r.accessKey === undefined ? undefined : accessKeyOf(r.accessKey);
     if (req.method === "GET") {
       // Changes are audited with their commit in the index; reading the keys is recorded here.
@@ -239,6 +268,7 @@ async function handleAdminKeys(
           });
         }
         const { change, secretKey } = changeOf(fields, true);
+        refuseEscalation(principal, accessKey, change as Parameters<typeof grantRefusal>[1]);
         const secret = secretKey ?? generateSecretKey();
         const now = deps.now();
         const key = await deps.meta.call({
@@ -273,6 +303,10 @@ async function handleAdminKeys(
         }
         delete fields.accessKey;
         const { change, secretKey } = changeOf(fields, req.method === "PUT");
+        if (principal) {
+          const { key: before } = await deps.meta.call({ type: "getAccessKey", accessKey: named! });
+          if (before) refuseEscalation(principal, named!, { ...before, ...definedOf(change) });
+        }
         const key = await deps.meta.call({
           type: "setAccessKey",
           accessKey: named!,
