@@ -95,7 +95,8 @@ export class ChunkIndex {
     this.#relocate = this.#db.prepare(
       "UPDATE chunks SET segment = ?, offset = ? WHERE id = ? AND segment = ? AND offset = ?",
     );
-    this.#touch = this.#db.prepare("UPDATE chunks SET touched = ? WHERE id = ?");
+    // Never back: a clock read after a restart may stand behind an earlier touch.
+    this.#touch = this.#db.prepare("UPDATE chunks SET touched = max(touched, ?) WHERE id = ?");
   }
 
   /** Runs `fn` in one transaction, rolled back if it throws. */

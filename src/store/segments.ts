@@ -35,6 +35,7 @@ import {
   type ShardHeader,
 } from "./format.ts";
 import { READ_BUFFER_BYTES, type ReadLease } from "./read_buffers.ts";
+import { storeNow } from "./store_clock.ts";
 
 /** A segment is closed for appends once it passes this size. */
 export const SEGMENT_MAX_BYTES = 512 * 1024 * 1024;
@@ -234,7 +235,7 @@ export class SegmentStore {
       // Left in place: the shards in it are rebuilt from the other drives when read.
       log("warn", "Segment holds a damaged stretch", { segment: this.#path(n), ...d });
     }
-    const now = Date.now();
+    const now = storeNow();
     this.#index.transaction(() => {
       for (const r of records) {
         if (r.type === RecordType.Tombstone) {
@@ -341,7 +342,7 @@ export class SegmentStore {
    * @returns False when no such chunk is stored.
    */
   touch(id: Uint8Array): boolean {
-    return this.#index.touch(id, Date.now());
+    return this.#index.touch(id, storeNow());
   }
 
   /**
@@ -602,7 +603,7 @@ export class SegmentStore {
     }
     // Durable now: a later failure (the index) must not cut these bytes.
     try {
-      const now = Date.now();
+      const now = storeNow();
       this.#index.transaction(() => {
         for (const w of written) {
           let off = w.start;

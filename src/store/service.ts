@@ -45,6 +45,7 @@ import { DriveWatcher, type WatcherOptions } from "./rebuild.ts";
 import type { DriveIO } from "./drive_io.ts";
 import { chunkId, openChunk, readSealedHeader, sealChunkParts } from "./seal.ts";
 import type { SegmentOptions } from "./segments.ts";
+import { storeNow } from "./store_clock.ts";
 import { StripedStore } from "./striped.ts";
 
 /** Write sessions idle this long are dropped (their client went away without aborting). */
@@ -238,7 +239,7 @@ export class StoreService {
   }
 
   #sweep() {
-    const cutoff = Date.now() - SESSION_IDLE_MS;
+    const cutoff = storeNow() - SESSION_IDLE_MS;
     for (const [id, s] of this.#sessions) if (s.lastUsed < cutoff) this.#sessions.delete(id);
   }
 
@@ -490,7 +491,7 @@ export class StoreService {
 
   #session(writeId: string, offset: number): Session {
     let s = this.#sessions.get(writeId);
-    const now = Date.now();
+    const now = storeNow();
     if (!s && offset === 0) {
       s = {
         chunker: new Chunker(),
@@ -531,7 +532,7 @@ export class StoreService {
       reclaimedBytes: 0,
     };
     if (!this.#gc) return report;
-    let cutoff = Date.now() - this.#gc.graceMs;
+    let cutoff = storeNow() - this.#gc.graceMs;
     for (const s of this.#sessions.values()) cutoff = Math.min(cutoff, s.started);
     let after: Uint8Array = new Uint8Array(0);
     while (true) {

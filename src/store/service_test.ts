@@ -516,3 +516,37 @@ Deno.test("StoreService - a drive that cannot be opened is offline while parity 
   );
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test("collectGarbage - a system clock stepped back does not age an open upload's chunks", async () => {
+  const wall = Date.now;
+  await withStore({ graceMs: 0, referenced: nothingReferenced() }, async (call) => {
+    const writeId = crypto.randomUUID();
+    const piece = (offset: number, last: boolean) =>
+      call({
+        type: "writeData",
+        writeId,
+        offset,
+        data: new Uint8Array(randomBytes(300_000)).buffer,
+        last,
+      });
+    const first = await piece(0, false);
+    try {
+      Date.now = () => wall() - 2 * 3_600_000; // the clock steps back two hours mid-upload
+      const second = await piece(300_000, true);
+      await call({ type: "writeDurable", writeId }); // indexed, with their touch times
+      Date.now = () => wall() - 3_600_000;
+      await call({ type: "collectGarbage" });
+      Date.now = wall;
+      const entries = new Uint8Array(first.entries.length + second.entries.length);
+      entries.set(first.entries);
+      entries.set(second.entries, first.entries.length);
+      assert.equal(
+        (await read(call, entries)).length,
+        600_000,
+        "every chunk of the upload is there",
+      );
+    } finally {
+      Date.now = wall;
+    }
+  });
+});
