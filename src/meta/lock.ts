@@ -189,7 +189,7 @@ function addDefault(now: number, d: DefaultRetention): number {
  */
 export function lockForNewVersion(
   b: BucketRow,
-  req: { bucket: string; lock?: ObjectLock; integrityChecked?: boolean },
+  req: { bucket: string; lock?: ObjectLock; integrityChecked?: boolean; appendOnly?: boolean },
   now: number,
 ): ObjectLock | undefined {
   if (b.object_lock !== 1) {
@@ -209,6 +209,18 @@ export function lockForNewVersion(
     : undefined;
   const lock: ObjectLock = { legalHold: req.lock?.legalHold ?? false };
   if (req.lock?.mode) {
+    // An append-level key changes no retention (its key cannot shorten one): on its own new
+    // versions it may ask for more than the bucket's default, never less.
+    if (
+      req.appendOnly && def &&
+      ((def.mode === "COMPLIANCE" && req.lock.mode === "GOVERNANCE") ||
+        (req.lock.retainUntil ?? 0) < addDefault(now, def))
+    ) {
+      throw new MetaError(
+        "appendOnly",
+        `An append-level key cannot lock a new version less than bucket "${req.bucket}"'s default retention`,
+      );
+    }
     lock.mode = req.lock.mode;
     lock.retainUntil = req.lock.retainUntil;
   } else if (def) {
