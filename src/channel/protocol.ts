@@ -671,6 +671,11 @@ export interface ScrubPass {
   unrecoverable: number;
   /** Reference-count disagreements between manifests and the index. */
   refMismatches: number;
+  /**
+   * Damaged or partly written chunks that nothing references (left by a write cut off by a crash,
+   * or garbage not yet collected): not damage to any object, left to the collector.
+   */
+  unreferencedSkipped?: number;
   /** Findings, at most a bounded number (`findingsDropped` counts the rest). */
   findings: ScrubFinding[];
   findingsDropped: number;

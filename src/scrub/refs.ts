@@ -64,6 +64,14 @@ export class RefIndex {
     return out;
   }
 
+  /** The reference count of one chunk (0 when the index does not know it). */
+  references(id: Uint8Array): number {
+    const row = this.#db.prepare("SELECT refs FROM chunks WHERE id = ?").get(id) as
+      | { refs: number }
+      | undefined;
+    return row?.refs ?? 0;
+  }
+
   /** Every manifest of a version or an unfinished upload's part, page by page. */
   *manifests(): Generator<OwnedManifest> {
     let after = { bucket: "", key: new Uint8Array(0) as Uint8Array, versionId: "" };

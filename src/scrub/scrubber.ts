@@ -31,7 +31,7 @@ import type {
   ScrubStatus,
 } from "../channel/mod.ts";
 import { log } from "../ops/mod.ts";
-import { openChunk, ReedSolomon, toHex } from "../store/mod.ts";
+import { journalSeqOf, openChunk, ReedSolomon, toHex } from "../store/mod.ts";
 import { type CheckedShard, DriveReader, type ShardRow } from "./disk.ts";
 import {
   busyBackoffMs,
@@ -361,7 +361,7 @@ export class Scrubber {
       this.#bucket = new TokenBucket(rate, Date.now());
       this.#rate = { bytes: 0, since: Date.now() };
       if (this.#ckpt.cursor?.phase === "shards") {
-        if (await this.#shards(pass, readers)) return this.#stop();
+        if (await this.#shards(pass, readers, refs)) return this.#stop();
         pass.phase = "refs";
         this.#ckpt.cursor = { phase: "refs", range: 0 };
       }
@@ -379,7 +379,11 @@ export class Scrubber {
   }
 
   /** Phase 1: every shard. Returns true when stopped. */
-  async #shards(pass: ScrubPass, readers: (DriveReader | undefined)[]): Promise<boolean> {
+  async #shards(
+    pass: ScrubPass,
+    readers: (DriveReader | undefined)[],
+    refs: RefIndex,
+  ): Promise<boolean> {
     const online = readers.map((r) => r !== undefined);
     const ping = { bytes: 0 };
     const cursor = this.#ckpt.cursor as Extract<ScrubCursor, { phase: "shards" }>;
@@ -418,7 +422,7 @@ export class Scrubber {
           const group = leading.slice(i, j);
           const checked = await reader.readSegmentRows(group[0].segment, group);
           for (let g = 0; g < group.length; g++) {
-            const bytes = await this.#chunk(pass, readers, online, d, group[g], checked[g]);
+            const bytes = await this.#chunk(pass, readers, refs, online, d, group[g], checked[g]);
             pass.bytesScanned += bytes;
             this.#totals.bytesScanned += bytes;
             this.#rate.bytes += bytes;
@@ -446,6 +450,7 @@ export class Scrubber {
   async #chunk(
     pass: ScrubPass,
     readers: (DriveReader | undefined)[],
+    refs: RefIndex,
     online: boolean[],
     d: number,
     row: ShardRow,
@@ -485,6 +490,14 @@ export class Scrubber {
     this.#totals.shardsChecked += seen.length;
     const { k, m } = row;
     const verdict = judgeStripe(seen, { k, m, online, firstIdByte: id[0] });
+    // A chunk nothing references is no object's damage: a write a crash cut off between drives, or
+    // garbage the collector has not reached. Journal records are the index's, and always checked.
+    const unreferenced = () => journalSeqOf(id) === undefined && refs.references(id) === 0;
+    const skip = () => {
+      pass.unreferencedSkipped = (pass.unreferencedSkipped ?? 0) + 1;
+      return bytes;
+    };
+    if ((verdict.bad.length > 0 || !verdict.readable) && unreferenced()) return skip();
     for (const b of verdict.bad) {
       const s = seen.find((x) => x.drive === b.drive && x.shard === b.shard && !b.missing);
       this.#note(pass, {
@@ -510,6 +523,7 @@ export class Scrubber {
     }
     const problem = this.#open(id, k, m, verdict.crc, seen);
     if (problem) {
+      if (unreferenced()) return skip();
       lost(problem, "badChunk");
       return bytes;
     }

@@ -231,3 +231,53 @@ Deno.test("Scrubber - a damaged segment header is reported; its records still ch
     await Deno.remove(v.dataDir, { recursive: true });
   }
 });
+
+Deno.test("Scrubber - a chunk nothing references is left to the collector, however damaged; a referenced one is reported", async () => {
+  const v = await smallVault();
+  try {
+    // A write a crash cut off: its chunks stored, never committed to the index.
+    const store = await StoreService.open(`${v.dataDir}/store`, {
+      keys: KEYS,
+      drives: v.drives,
+      ec: { k: 2, m: 1 },
+      owedPath: `${v.dataDir}/owed.db`,
+      watch: { intervalMs: 0 },
+    });
+    const orphan = await store.handle({
+      type: "writeData",
+      writeId: "cut-off",
+      offset: 0,
+      data: crypto.getRandomValues(new Uint8Array(30_000)).buffer,
+      last: true,
+    });
+    await store.handle({ type: "writeDurable", writeId: "cut-off" });
+    await store.close();
+    const orphanId = (orphan.result as { entries: Uint8Array }).entries.slice(0, 32);
+    const meta = new DatabaseSync(`${v.dataDir}/meta/index.db`);
+    const { id: referencedId } = meta.prepare("SELECT id FROM chunks ORDER BY id LIMIT 1")
+      .get() as {
+        id: Uint8Array;
+      };
+    meta.close();
+    // Both lose their shards on drives 1 and 2: one good shard of three, unreadable.
+    for (const d of v.drives.slice(1)) {
+      const db = new DatabaseSync(`${d}/chunks.db`);
+      for (const id of [orphanId, referencedId]) {
+        db.prepare("DELETE FROM chunks WHERE id = ?").run(id);
+      }
+      db.close();
+    }
+    const pass = await scrubber(v).runOnce();
+    const lost = pass.findings.filter((f) => f.kind === "unrecoverable");
+    assert.deepEqual(
+      lost.map((f) => f.chunk),
+      [Array.from(referencedId, (b) => b.toString(16).padStart(2, "0")).join("")],
+      JSON.stringify(pass.findings),
+    );
+    assert.deepEqual(lost[0].objects, [{ bucket: "b", key: "k", versionId: "null" }]);
+    assert.equal(pass.unrecoverable, 1);
+    assert.equal(pass.unreferencedSkipped, 1);
+  } finally {
+    await Deno.remove(v.dataDir, { recursive: true });
+  }
+});

@@ -24,6 +24,7 @@ export {
   SEGMENT_HEADER_BYTES,
   toHex,
 } from "./format.ts";
+export { journalSeqOf } from "./index_backup.ts";
 export { ReedSolomon } from "./erasure.ts";
 export { openChunk } from "./seal.ts";
 export { StoreService } from "./service.ts";
