@@ -136,9 +136,10 @@ export class DriveWatcher {
           this.#store.owed.remove(d.index, id);
         } catch (e) {
           const kind = (e as { kind?: string }).kind;
-          // A chunk deleted since (or past repair) owes nothing; an I/O failure is retried.
-          if (kind === "notFound" || kind === "corrupt") this.#store.owed.remove(d.index, id);
-          else break;
+          // A chunk deleted since owes nothing. One that cannot be rebuilt now (too few good shards
+          // met, perhaps for a while) stays owed; an I/O failure on the drive ends this round.
+          if (kind === "notFound") this.#store.owed.remove(d.index, id);
+          else if (kind !== "corrupt") break;
         }
       }
     }
@@ -162,11 +163,19 @@ export class DriveWatcher {
     const present = () => targets.every((d) => d.store);
     const rate = this.#opts.rebuildBytesPerSecond ?? REBUILD_BYTES_PER_SECOND;
     let lastLog = Date.now();
+    // A source that went offline before its pass ended leaves chunks unvisited; a repair that
+    // failed for I/O (not for too few good shards: no pass can rebuild those) is worth another.
+    let sourceLost = false;
+    let retry = false;
     for (const source of sources) {
       let after: Uint8Array = new Uint8Array(0);
       while (true) {
         if (this.#closed || !present()) return; // resumed after restart or when the drive is back
-        const ids = source.store?.idsAfter(after, REBUILD_PAGE) ?? [];
+        if (!source.store) {
+          sourceLost = true;
+          break;
+        }
+        const ids = source.store.idsAfter(after, REBUILD_PAGE);
         if (ids.length === 0) break;
         after = ids[ids.length - 1];
         let next = 0;
@@ -180,7 +189,9 @@ export class DriveWatcher {
               p.rebuiltShards += r.shards;
               p.rebuiltBytes += r.bytes;
             } catch (e) {
-              if ((e as { kind?: string }).kind !== "notFound") p.failedChunks++;
+              const kind = (e as { kind?: string }).kind;
+              if (kind !== "notFound") p.failedChunks++;
+              if (kind !== "notFound" && kind !== "corrupt") retry = true;
             }
             // Throttle: stay under the rate averaged since the start.
             const ahead = p.rebuiltBytes / rate * 1000 - (Date.now() - p.startedAt);
@@ -195,6 +206,17 @@ export class DriveWatcher {
       }
     }
     if (this.#closed || !present()) return;
+    if (retry || sourceLost) {
+      // Not ready: a drive called ready would be counted on to survive the next loss. It stays
+      // rebuilding, and the next drive check runs the pass again.
+      log("warn", "Rebuild incomplete; it runs again at the next drive check", {
+        ...p,
+        sourceLost,
+        retry,
+        seconds: (Date.now() - p.startedAt) / 1000,
+      });
+      return;
+    }
     for (const d of targets) {
       d.state = "ready";
       writeMarker(d.path, {
@@ -206,6 +228,7 @@ export class DriveWatcher {
     }
     // The next drive waiting for a rebuild starts now, not at the next tick.
     setTimeout(() => this.#closed || this.tick(), 0);
+    // Chunks with too few good shards anywhere stay lost (the scrubber names their objects).
     log(p.failedChunks > 0 ? "warn" : "info", "Rebuilt drives", {
       ...p,
       seconds: (Date.now() - p.startedAt) / 1000,

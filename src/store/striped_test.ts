@@ -14,6 +14,8 @@ import { chunkId, sealChunk } from "./seal.ts";
 import { DriveWatcher } from "./rebuild.ts";
 import { StoreService } from "./service.ts";
 import { StripedStore } from "./striped.ts";
+import type { DriveIO } from "./drive_io.ts";
+import { FaultyDrive } from "./faulty_drive.ts";
 
 const keys = {
   idKey: new Uint8Array(randomBytes(32)),
@@ -26,7 +28,11 @@ type Call = <R extends StoreRequest>(r: R) => Promise<StoreResults[R["type"]]>;
 interface Rig {
   root: string;
   drives: string[];
-  open(ec?: { k: number; m: number }, vaultKeys?: typeof keys): Promise<StoreService>;
+  open(
+    ec?: { k: number; m: number },
+    vaultKeys?: typeof keys,
+    driveIo?: (slot: number) => DriveIO,
+  ): Promise<StoreService>;
 }
 
 async function rig(n: number): Promise<Rig> {
@@ -35,7 +41,7 @@ async function rig(n: number): Promise<Rig> {
   return {
     root,
     drives,
-    open: (ec, vaultKeys = keys) =>
+    open: (ec, vaultKeys = keys, driveIo) =>
       StoreService.open(`${root}/data`, {
         keys: vaultKeys,
         drives,
@@ -43,6 +49,7 @@ async function rig(n: number): Promise<Rig> {
         owedPath: `${root}/owed.db`,
         watch: { intervalMs: 0, rebuildBytesPerSecond: 1 << 30 },
         segments: { retireDelayMs: 0 },
+        driveIo,
       }),
   };
 }
@@ -154,6 +161,38 @@ Deno.test("StripedStore - two wiped drives are read around, rebuilt, and then ca
     call = caller(svc);
     for (const [i, m] of manifests.entries()) assert.deepEqual(await read(call, m), data[i]);
   } finally {
+    await svc.close();
+    await Deno.remove(r.root, { recursive: true });
+  }
+});
+
+Deno.test("StripedStore - a rebuild whose repairs failed leaves the drive rebuilding, and the next check finishes it", async () => {
+  const r = await rig(3);
+  const faulty = [new FaultyDrive(), new FaultyDrive(), new FaultyDrive()];
+  let svc = await r.open({ k: 2, m: 1 }, keys, (slot) => faulty[slot]);
+  const data = new Uint8Array(randomBytes(400_000));
+  try {
+    const manifest = await write(caller(svc), data);
+    await svc.close();
+    wipe(r.drives[2]); // replaced
+    faulty[2].failSyncs = 1_000_000; // the new disk fails its fsyncs for a while
+    svc = await r.open({ k: 2, m: 1 }, keys, (slot) => faulty[slot]);
+    const call = caller(svc);
+    await svc.watcher.settled();
+    let status = await call({ type: "drives" });
+    assert.equal(status.drives[2].state, "rebuilding", "not ready with its shards unwritten");
+    assert.equal(status.rebuild?.done, false);
+    assert.notEqual(readMarker(r.drives[2])?.state, "ready");
+    faulty[2].heal();
+    await svc.watcher.tick();
+    await svc.watcher.settled();
+    status = await call({ type: "drives" });
+    assert.deepEqual(status.drives.map((d) => d.state), ["ready", "ready", "ready"]);
+    // Ready means it carries its part: the data survives losing another drive.
+    faulty[0].vanish();
+    assert.deepEqual(await read(call, manifest), data);
+  } finally {
+    faulty[0].heal();
     await svc.close();
     await Deno.remove(r.root, { recursive: true });
   }
