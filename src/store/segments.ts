@@ -440,9 +440,18 @@ export class SegmentStore {
         const aheadMs = moved / this.#compactBytesPerSecond * 1000 - (performance.now() - started);
         if (aheadMs > 0) await new Promise((r) => setTimeout(r, aheadMs));
       };
+      // A damaged live record keeps its segment (a scrub or a read repairs it from parity, and the
+      // next collection compacts it); the other segments are compacted all the same.
+      let damaged: unknown;
       for (const row of rows) {
-        const record = await this.#readRange(n, row.offset, row.length);
-        this.#unframe(record, row.id, { segment: n, offset: row.offset, length: row.length });
+        let record: Uint8Array;
+        try {
+          record = await this.#readRange(n, row.offset, row.length);
+          this.#unframe(record, row.id, { segment: n, offset: row.offset, length: row.length });
+        } catch (e) {
+          damaged = e;
+          break;
+        }
         moves.push(
           this.#enqueue("move", row.id, [record], 0, { from: { segment: n, offset: row.offset } }),
         );
@@ -450,6 +459,13 @@ export class SegmentStore {
         if (batchBytes >= COMPACT_BATCH_BYTES) await pace();
       }
       await pace();
+      if (damaged !== undefined) {
+        log("warn", "Cannot compact segment", {
+          segment: this.#path(n),
+          error: (damaged as Error).message,
+        });
+        continue;
+      }
       // The new locations must be durable before the old file can go.
       this.#index.checkpoint();
       if (this.#index.countIn(n) > 0) continue; // a record moved concurrently; try again next time

@@ -142,7 +142,10 @@ export class StoreService {
     this.#gc = gc;
     if (gc && gc.intervalMs > 0) {
       this.#gcTimer = setInterval(
-        () => this.collectGarbage().catch(() => undefined),
+        () =>
+          this.collectGarbage().catch((e) =>
+            log("warn", "Garbage collection failed", { error: (e as Error).message })
+          ),
         gc.intervalMs,
       );
     }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { DatabaseSync } from "node:sqlite";
 import { MANIFEST_ENTRY_BYTES, type StoreRequest, type StoreResults } from "../channel/mod.ts";
 import { StoreError } from "./errors.ts";
 import { FaultyDrive } from "./faulty_drive.ts";
@@ -202,6 +203,43 @@ Deno.test("collectGarbage - compaction moves live records and removes mostly-dea
     }
     const segmentFiles = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".seg")).length;
     assert.equal(segmentFiles, after.segments);
+  }, 150_000);
+});
+
+Deno.test("collectGarbage - a damaged live record keeps its segment; the others are compacted all the same", async () => {
+  const keep = new Set<string>();
+  const referenced = (ids: Uint8Array) => {
+    const out = new Uint8Array(ids.length / 32);
+    for (let i = 0; i < out.length; i++) {
+      out[i] = keep.has(ids.subarray(i * 32, i * 32 + 32).join()) ? 1 : 0;
+    }
+    return Promise.resolve(out);
+  };
+  await withStore({ graceMs: 0, referenced }, async (call, dir) => {
+    // The first segment holds a live object (kept, say, under COMPLIANCE); the rest turns to garbage.
+    const live = await write(call, new Uint8Array(randomBytes(20_000)));
+    keep.add(live.subarray(0, 32).join());
+    for (let i = 0; i < 10; i++) await write(call, new Uint8Array(randomBytes(100_000)));
+    const index = new DatabaseSync(`${dir}/chunks.db`);
+    const row = index.prepare("SELECT segment, offset, length FROM chunks WHERE id = ?").get(
+      live.subarray(0, 32),
+    ) as { segment: number; offset: number; length: number };
+    index.close();
+    const path = `${dir}/${String(row.segment).padStart(8, "0")}.seg`;
+    const bytes = Deno.readFileSync(path);
+    bytes[row.offset + (row.length >> 1)] ^= 0x10; // one bit of the live record rots
+    Deno.writeFileSync(path, bytes);
+    const before = await call({ type: "stats" });
+    await new Promise((r) => setTimeout(r, 5));
+    const report = await call({ type: "collectGarbage" });
+    assert.ok(report.compactedSegments > 0, JSON.stringify(report));
+    await new Promise((r) => setTimeout(r, 50));
+    const after = await call({ type: "stats" });
+    assert.ok(
+      after.diskBytes < before.diskBytes * 0.8,
+      `${after.diskBytes} vs ${before.diskBytes}`,
+    );
+    assert.ok(Deno.statSync(path).isFile, "the damaged record's segment stays");
   }, 150_000);
 });
 

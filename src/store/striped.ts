@@ -598,9 +598,14 @@ export class StripedStore {
     let bytes = 0;
     for (const d of this.drives) {
       if (!d.store) continue;
-      const r = await d.store.compact();
-      segments += r.segments;
-      bytes += r.bytes;
+      try {
+        const r = await d.store.compact();
+        segments += r.segments;
+        bytes += r.bytes;
+      } catch (e) {
+        // One drive's trouble must not keep the others from compacting.
+        log("warn", "Cannot compact drive", { drive: d.index, error: (e as Error).message });
+      }
     }
     return { segments, bytes };
   }
