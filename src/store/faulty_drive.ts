@@ -80,6 +80,27 @@ export class FaultyDrive implements DriveIO {
     this.#budget = { bytes, fault };
   }
 
+  /** Reads waiting at the gate, when one is held (see {@linkcode FaultyDrive.holdReads}). */
+  #heldReads: (() => void)[] | undefined;
+
+  /**
+   * Holds every read through a file handle until the returned function is
+   * called: a slow disk, so a test can order what happens meanwhile.
+   *
+   * @returns Releases the held reads; `waiting()` on it counts them.
+   */
+  holdReads(): { release: () => void; waiting: () => number } {
+    const held: (() => void)[] = [];
+    this.#heldReads = held;
+    return {
+      release: () => {
+        if (this.#heldReads === held) this.#heldReads = undefined;
+        for (const go of held.splice(0)) go();
+      },
+      waiting: () => held.length,
+    };
+  }
+
   /** Makes the drive vanish now: every operation fails as on a pulled disk. */
   vanish(): void {
     this.#gone = "vanished";
@@ -150,6 +171,8 @@ export class FaultyDrive implements DriveIO {
   /** Reads through a fault. */
   async read(inner: DriveFile, into: Uint8Array): Promise<number | null> {
     this.#check(false);
+    const held = this.#heldReads;
+    if (held) await new Promise<void>((go) => held.push(go));
     const n = await inner.read(into);
     if (n && this.flipReads > 0) {
       this.flipReads--;

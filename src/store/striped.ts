@@ -120,6 +120,8 @@ export class StripedStore {
   #healChain: Promise<void> = Promise.resolve();
   /** Shards rewritten by heal on read since start. */
   healedShards = 0;
+  /** Repairs under way, by chunk id: a new write of the chunk marks them rewritten. */
+  #repairs = new Map<string, Set<{ rewritten: boolean }>>();
 
   private constructor(opts: StripedOptions, drives: Drive[]) {
     this.#opts = opts;
@@ -225,6 +227,9 @@ export class StripedStore {
     plain: number,
     opts: { lazy?: boolean } = {},
   ): { durable: Promise<void>; recordBytes: number } {
+    if (this.#repairs.size > 0) {
+      for (const r of this.#repairs.get(toHex(id)) ?? []) r.rewritten = true;
+    }
     const parts = Array.isArray(sealed) ? sealed : [sealed];
     const stripe = { k: this.k, m: this.m, crc: parts.reduce((c, p) => crc32(p, c), 0), plain };
     const targets = [...Array(this.k + this.m).keys()].map((j) => ({
@@ -487,6 +492,27 @@ export class StripedStore {
   ): Promise<{ shards: number; bytes: number }> {
     const stripe = this.#stripe(this.#locate(id));
     if (!stripe) throw new StoreError("notFound", "Cannot repair chunk: no drive holds it");
+    // A new write of the chunk while this repair reads it seals it anew on every drive: the shards
+    // computed from the old seal must then not be written over the new ones.
+    const key = toHex(id);
+    const mark = { rewritten: false };
+    const marks = this.#repairs.get(key) ?? new Set();
+    this.#repairs.set(key, marks.add(mark));
+    try {
+      return await this.#repairOnce(id, stripe, mark, onlyDrives, knownBad);
+    } finally {
+      marks.delete(mark);
+      if (marks.size === 0) this.#repairs.delete(key);
+    }
+  }
+
+  async #repairOnce(
+    id: Uint8Array,
+    stripe: Stripe,
+    mark: { rewritten: boolean },
+    onlyDrives: number[] | undefined,
+    knownBad: Target[],
+  ): Promise<{ shards: number; bytes: number }> {
     const wanted = (t: Target[]) =>
       t.filter((x) => onlyDrives === undefined || onlyDrives.includes(x.drive));
     if (wanted(this.#targets(id, stripe, [])).length === 0 && onlyDrives !== undefined) {
@@ -494,7 +520,7 @@ export class StripedStore {
     }
     const [chunk] = await this.#read([id]);
     const targets = wanted(this.#targets(id, chunk.stripe, [...chunk.bad, ...knownBad]));
-    if (targets.length === 0) return { shards: 0, bytes: 0 };
+    if (targets.length === 0 || mark.rewritten) return { shards: 0, bytes: 0 };
     const { writes, recordBytes } = this.#writeShards(
       id,
       [chunk.sealed],

@@ -198,6 +198,40 @@ Deno.test("StripedStore - a rebuild whose repairs failed leaves the drive rebuil
   }
 });
 
+Deno.test("StripedStore - a repair that a new write of the same chunk overtook writes nothing from the old seal", async () => {
+  const r = await rig(3);
+  const faulty = [new FaultyDrive(), new FaultyDrive(), new FaultyDrive()];
+  const open = () => r.open({ k: 2, m: 1 }, keys, (slot) => faulty[slot]);
+  let svc = await open();
+  const data = new Uint8Array(randomBytes(10_000));
+  try {
+    const manifest = await write(caller(svc), data);
+    const id = manifest.subarray(0, 32);
+    await svc.close();
+    wipe(r.drives[2]); // replaced; its rebuild fails for now, so it lacks the chunk's shard
+    faulty[2].failSyncs = 1_000_000;
+    svc = await open();
+    await svc.watcher.settled();
+    faulty[2].heal();
+    const call = caller(svc);
+    // A repair reads the old seal from drives 0 and 1, slowly…
+    const gates = [faulty[0].holdReads(), faulty[1].holdReads()];
+    const repair = svc.handle({ type: "repairChunk", id, bad: [] });
+    while (gates.every((g) => g.waiting() === 0)) await new Promise((go) => setTimeout(go, 2));
+    // …while a client stores the same bytes: too few shards to deduplicate against, so the chunk is
+    // sealed anew on every drive and acknowledged.
+    await write(call, data);
+    gates.forEach((g) => g.release());
+    await repair;
+    faulty[0].vanish(); // every shard left must be of one seal
+    assert.deepEqual(await read(call, manifest), data);
+  } finally {
+    faulty[0].heal();
+    await svc.close();
+    await Deno.remove(r.root, { recursive: true });
+  }
+});
+
 Deno.test("StripedStore - flipped bytes are caught by shard checksums and healed on read", async () => {
   const r = await rig(4);
   let svc = await r.open({ k: 2, m: 2 });
