@@ -130,6 +130,8 @@ export interface ShardSeen {
   crc: number;
   /** True when framing, record checksum, id and shard header are all good. */
   ok: boolean;
+  /** The stripe geometry the shard's header names, when it has one. */
+  geometry?: { k: number; m: number };
 }
 
 /** The verdict on one chunk's shards. */
@@ -142,6 +144,9 @@ export interface StripeVerdict {
   readable: boolean;
   /** The seal chosen (CRC-32 of the sealed chunk), when any shard is good. */
   crc?: number;
+  /** The geometry of that seal (the drive count may have changed since other seals). */
+  k: number;
+  m: number;
 }
 
 /**
@@ -174,6 +179,8 @@ export function judgeStripe(
   for (const s of seen) if (s.ok) votes.set(s.crc, (votes.get(s.crc) ?? 0) + 1);
   let crc: number | undefined;
   for (const [c, n] of votes) if (crc === undefined || n > votes.get(crc)!) crc = c;
+  // The winning seal's own geometry: a stale seal from before the drive count changed may name another.
+  const { k, m } = seen.find((s) => s.ok && s.crc === crc && s.geometry)?.geometry ?? stripe;
   const goodShards = new Set<number>();
   const bad: StripeVerdict["bad"] = [];
   const occupied = new Set<number>();
@@ -183,7 +190,7 @@ export function judgeStripe(
       occupied.add(s.drive);
     } else bad.push({ drive: s.drive, shard: s.shard, missing: false });
   }
-  const width = stripe.k + stripe.m;
+  const width = k + m;
   for (let j = 0; j < width; j++) {
     if (goodShards.has(j) || bad.some((b) => b.shard === j)) continue;
     const n = stripe.online.length;
@@ -195,7 +202,7 @@ export function judgeStripe(
       break;
     }
   }
-  return { bad, good: goodShards.size, readable: goodShards.size >= stripe.k, crc };
+  return { bad, good: goodShards.size, readable: goodShards.size >= k, crc, k, m };
 }
 
 /**

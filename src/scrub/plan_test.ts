@@ -89,7 +89,7 @@ Deno.test("judgeStripe - a healthy stripe has nothing to rewrite", () => {
       online: online4,
       firstIdByte: first,
     });
-    assert.deepEqual(v, { bad: [], good: 4, readable: true, crc: 9 });
+    assert.deepEqual(v, { bad: [], good: 4, readable: true, crc: 9, k: 2, m: 2 });
   }
 });
 
@@ -134,4 +134,23 @@ Deno.test("judgeStripe - one drive without parity: a bad shard is unreadable", (
   });
   assert.deepEqual(v.readable, false);
   assert.deepEqual(v.bad.length, 1);
+});
+
+Deno.test("judgeStripe - the winning seal's own geometry counts, not the first row's", () => {
+  // After the drive count grew from 4 to 6, the chunk was sealed anew at 4+2 on every drive but one,
+  // which still holds a shard of its old 2+2 seal, and that row was met first.
+  const seen = [
+    { drive: 0, shard: 0, crc: 7, ok: true, geometry: { k: 2, m: 2 } },
+    ...[1, 2, 3, 4, 5].map((d) => ({
+      drive: d,
+      shard: d,
+      crc: 9,
+      ok: true,
+      geometry: { k: 4, m: 2 },
+    })),
+  ];
+  const v = judgeStripe(seen, { k: 2, m: 2, online: Array(6).fill(true), firstIdByte: 0 });
+  assert.deepEqual([v.crc, v.k, v.m, v.good, v.readable], [9, 4, 2, 5, true]);
+  // Drive 0's old-seal shard is rewritten with the new seal's shard 0.
+  assert.deepEqual(v.bad, [{ drive: 0, shard: 0, missing: false }]);
 });

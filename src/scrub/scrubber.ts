@@ -480,6 +480,7 @@ export class Scrubber {
         shard: r.shard ?? 0,
         crc: r.crc,
         ok: !checked.problem,
+        geometry: { k: r.k, m: r.m },
         row: r,
         checked,
       });
@@ -488,8 +489,8 @@ export class Scrubber {
     pass.chunksChecked++;
     pass.shardsChecked += seen.length;
     this.#totals.shardsChecked += seen.length;
-    const { k, m } = row;
-    const verdict = judgeStripe(seen, { k, m, online, firstIdByte: id[0] });
+    const verdict = judgeStripe(seen, { k: row.k, m: row.m, online, firstIdByte: id[0] });
+    const { k, m } = verdict;
     // A chunk nothing references is no object's damage: a write a crash cut off between drives, or
     // garbage the collector has not reached. Journal records are the index's, and always checked.
     const unreferenced = () => journalSeqOf(id) === undefined && refs.references(id) === 0;
