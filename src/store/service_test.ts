@@ -66,6 +66,15 @@ async function write(call: Call, data: Uint8Array, keepPinned = false): Promise<
   return m;
 }
 
+/** The index's answer when exactly the chunks in `keep` (ids joined as strings) are referenced. */
+const referencedIn = (keep: Set<string>) => (ids: Uint8Array) => {
+  const out = new Uint8Array(ids.length / 32);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = keep.has(ids.subarray(i * 32, i * 32 + 32).join()) ? 1 : 0;
+  }
+  return Promise.resolve(out);
+};
+
 const nothingReferenced = () => (ids: Uint8Array) =>
   Promise.resolve(new Uint8Array(ids.length / 32));
 
@@ -109,13 +118,7 @@ Deno.test("StoreService - pieces out of order or for an unknown session are refu
 
 Deno.test("collectGarbage - unreferenced chunks go, referenced ones stay", async () => {
   const keep = new Set<string>();
-  const referenced = (ids: Uint8Array) => {
-    const out = new Uint8Array(ids.length / 32);
-    for (let i = 0; i < out.length; i++) {
-      out[i] = keep.has(ids.subarray(i * 32, i * 32 + 32).join()) ? 1 : 0;
-    }
-    return Promise.resolve(out);
-  };
+  const referenced = referencedIn(keep);
   await withStore({ graceMs: 0, referenced }, async (call) => {
     const kept = await write(call, new Uint8Array(randomBytes(200_000)));
     for (let i = 0; i < kept.length; i += MANIFEST_ENTRY_BYTES) {
@@ -167,13 +170,7 @@ Deno.test("collectGarbage - a write deduplicating against a candidate mid-collec
 
 Deno.test("collectGarbage - compaction moves live records and removes mostly-dead segments", async () => {
   const keep = new Set<string>();
-  const referenced = (ids: Uint8Array) => {
-    const out = new Uint8Array(ids.length / 32);
-    for (let i = 0; i < out.length; i++) {
-      out[i] = keep.has(ids.subarray(i * 32, i * 32 + 32).join()) ? 1 : 0;
-    }
-    return Promise.resolve(out);
-  };
+  const referenced = referencedIn(keep);
   await withStore({ graceMs: 0, referenced }, async (call, dir) => {
     const manifests: { m: Uint8Array; data: Uint8Array }[] = [];
     for (let i = 0; i < 12; i++) {
@@ -208,13 +205,7 @@ Deno.test("collectGarbage - compaction moves live records and removes mostly-dea
 
 Deno.test("collectGarbage - a damaged live record keeps its segment; the others are compacted all the same", async () => {
   const keep = new Set<string>();
-  const referenced = (ids: Uint8Array) => {
-    const out = new Uint8Array(ids.length / 32);
-    for (let i = 0; i < out.length; i++) {
-      out[i] = keep.has(ids.subarray(i * 32, i * 32 + 32).join()) ? 1 : 0;
-    }
-    return Promise.resolve(out);
-  };
+  const referenced = referencedIn(keep);
   await withStore({ graceMs: 0, referenced }, async (call, dir) => {
     // The first segment holds a live object (kept, say, under COMPLIANCE); the rest turns to garbage.
     const live = await write(call, new Uint8Array(randomBytes(20_000)));
