@@ -314,6 +314,9 @@ export class StoreService {
         return { result: { ok: true } };
       case "journalTail": {
         const { records, unreadable, unfinished } = await this.readJournal(req.afterSeq);
+        // The index drops the unfinished ones and its next batch reuses the sequence: their parts go
+        // now, before anything could take them for damage or for a record.
+        if (unfinished.length > 0) await this.#dropJournal(req.afterSeq, unfinished);
         const tail = records.map((r) => ({ seq: r.seq, changeset: r.changeset }));
         return {
           result: { records: tail, unreadable, unfinished },
@@ -430,15 +433,8 @@ export class StoreService {
     afterSeq: number,
   ): Promise<{ records: JournalRecord[]; unreadable: number[]; unfinished: number[] }> {
     const bySeq = new Map<number, Uint8Array[]>();
-    let after = journalIdFloor(afterSeq);
-    while (true) {
-      const page = this.#segments.idsAfter(after, GC_PAGE_CHUNKS);
-      const ours = page.filter((id) => journalSeqOf(id) !== undefined);
-      for (const id of ours) {
-        bySeq.set(journalSeqOf(id)!, [...bySeq.get(journalSeqOf(id)!) ?? [], id]);
-      }
-      if (ours.length < page.length || page.length < GC_PAGE_CHUNKS) break;
-      after = page[page.length - 1];
+    for (const id of this.#journalIds(afterSeq)) {
+      bySeq.set(journalSeqOf(id)!, [...bySeq.get(journalSeqOf(id)!) ?? [], id]);
     }
     const records: JournalRecord[] = [];
     const unreadable: number[] = [];
@@ -462,6 +458,31 @@ export class StoreService {
       unreadable: unreadable.filter((seq) => seq < last),
       unfinished: unreadable.filter((seq) => seq > last),
     };
+  }
+
+  /** The ids of the journal records (and their pieces) after sequence `afterSeq`, in id order. */
+  #journalIds(afterSeq: number): Uint8Array[] {
+    const ids: Uint8Array[] = [];
+    let after = journalIdFloor(afterSeq);
+    while (true) {
+      const page = this.#segments.idsAfter(after, GC_PAGE_CHUNKS);
+      const ours = page.filter((id) => journalSeqOf(id) !== undefined);
+      ids.push(...ours);
+      if (ours.length < page.length || page.length < GC_PAGE_CHUNKS) break;
+      after = page[page.length - 1];
+    }
+    return ids;
+  }
+
+  /** Tombstones every record (whole or in parts) of the given journal sequences after `afterSeq`. */
+  async #dropJournal(afterSeq: number, seqs: number[]): Promise<void> {
+    const ids = this.#journalIds(afterSeq).filter((id) => seqs.includes(journalSeqOf(id)!));
+    await this.#segments.deleteUntouched(ids, Infinity).catch((e) =>
+      log("warn", "Cannot remove unfinished journal records", {
+        seqs,
+        error: (e as Error).message,
+      })
+    );
   }
 
   async #readChunks(entries: Uint8Array): Promise<ArrayBuffer[]> {

@@ -380,6 +380,13 @@ Deno.test("StoreService.readJournal - a record cut off by a crash is unfinished 
     svc = await StoreService.open(dir, { keys, driveIo: () => drive });
     const cut = await svc.readJournal(1);
     assert.deepEqual([cut.records.length, cut.unreadable, cut.unfinished], [0, [], [2]]);
+    // The index's start-up asks for the tail: the cut-off parts go then, so no scrub takes them
+    // for a damaged record.
+    const tail = (await svc.handle({ type: "journalTail", afterSeq: 1 })).result as StoreResults[
+      "journalTail"
+    ];
+    assert.deepEqual(tail.unfinished, [2]);
+    assert.deepEqual((await svc.readJournal(1)).unfinished, [], "its parts are gone");
     // The next batch reuses the sequence: its whole record is the one read.
     await svc.handle({
       type: "journalAppend",
