@@ -43,7 +43,11 @@ export type NewVersion = Omit<VersionRecord, "versionId">;
 
 /** A new opaque version id (128 random bits, URL-safe). */
 export function newVersionId(): string {
-  return Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
+  // Never starting with "-": aws-cli takes `--version-id -x…` for an option (1 id in 64 did).
+  while (true) {
+    const id = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
+    if (id[0] !== "-") return id;
+  }
 }
 const fromUtf8 = new TextDecoder();
 

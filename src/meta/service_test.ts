@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { VersionRecord } from "../channel/mod.ts";
 import { MetaError } from "./errors.ts";
+import { newVersionId } from "./objects.ts";
 import { withIndex } from "./test_index.ts";
 
 function manifestOf(...ids: number[]): Uint8Array {
@@ -246,4 +247,10 @@ Deno.test("putVersion - If-None-Match and If-Match are checked inside the commit
     });
     assert.equal((await call({ type: "getVersion", bucket: "b", key: "k" })).size, 9);
   });
+});
+
+Deno.test("newVersionId - URL-safe, distinct, and never starting with a dash (aws-cli would take it for an option)", () => {
+  const ids = new Set(Array.from({ length: 20_000 }, newVersionId));
+  assert.equal(ids.size, 20_000);
+  for (const id of ids) assert.match(id, /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
 });
