@@ -393,7 +393,11 @@ export class StoreService {
     }
   }
 
-  /** Writes a checkpoint onto the online drives; it counts once a write quorum of them hold it. */
+  /**
+   * Writes a checkpoint onto the online drives; it counts once a write quorum
+   * of them hold it, and more than `m` (the journal up to it is then
+   * collected, so losing `m` drives must leave a copy, also where `k < m`).
+   */
   async #checkpoint(seq: number, path: string): Promise<StoreResults["indexCheckpoint"]> {
     const online = this.#segments.drives.filter((d) => d.store && d.state !== "offline");
     const { written, failed } = await writeCheckpoint(
@@ -402,7 +406,10 @@ export class StoreService {
       online.map((d) => d.path),
       this.#keys.sealKey,
     );
-    const needed = Math.min(this.#segments.writeQuorum, this.#segments.drives.length);
+    const needed = Math.min(
+      Math.max(this.#segments.writeQuorum, this.#segments.m + 1),
+      this.#segments.drives.length,
+    );
     if (written.length < needed) {
       throw new StoreError(
         "unavailable",

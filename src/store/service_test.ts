@@ -586,3 +586,29 @@ Deno.test("collectGarbage - a system clock stepped back does not age an open upl
     }
   });
 });
+
+Deno.test("StoreService - a checkpoint counts only on more drives than may be lost (1+2: all three)", async () => {
+  const root = await Deno.makeTempDir();
+  const faults = [new FaultyDrive(), new FaultyDrive(), new FaultyDrive()];
+  const svc = await StoreService.open(`${root}/data`, {
+    keys,
+    drives: [0, 1, 2].map((i) => `${root}/d${i}`),
+    ec: { k: 1, m: 2 },
+    owedPath: `${root}/owed.db`,
+    watch: { intervalMs: 0 },
+    driveIo: (slot) => faults[slot],
+  });
+  try {
+    const copy = `${root}/copy.db`;
+    Deno.writeFileSync(copy, new Uint8Array(100));
+    const checkpoint = () => svc.handle({ type: "indexCheckpoint", seq: 1, path: copy });
+    assert.equal(((await checkpoint()).result as { drives: number }).drives, 3);
+    // Drive 2 is pulled: two copies would not survive losing the two drives 1+2 allows to lose.
+    faults[2].vanish();
+    Deno.removeSync(`${root}/d2`, { recursive: true });
+    await assert.rejects(checkpoint(), /2 drives hold it and 3 are needed/);
+  } finally {
+    await svc.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
