@@ -160,7 +160,11 @@ export class DriveWatcher {
     };
     this.progress = p;
     log("info", "Rebuilding drives", { drives: slots, chunks: p.totalChunks });
-    const present = () => targets.every((d) => d.store);
+    // The stores the pass writes into: a target swapped again meanwhile (detached and attached anew,
+    // perhaps over two checks while the lanes waited on slow sources) lacks what was written before,
+    // so the pass stops and the next check starts over.
+    const stores = targets.map((d) => d.store);
+    const present = () => targets.every((d, i) => d.store !== undefined && d.store === stores[i]);
     const rate = this.#opts.rebuildBytesPerSecond ?? REBUILD_BYTES_PER_SECOND;
     let lastLog = Date.now();
     // A source that went offline before its pass ended leaves chunks unvisited; a repair that
@@ -168,14 +172,16 @@ export class DriveWatcher {
     let sourceLost = false;
     let retry = false;
     for (const source of sources) {
+      const sourceStore = source.store;
       let after: Uint8Array = new Uint8Array(0);
       while (true) {
         if (this.#closed || !present()) return; // resumed after restart or when the drive is back
-        if (!source.store) {
+        if (!sourceStore || source.store !== sourceStore) {
+          // Gone, or back as a new store (itself rebuilding): its ids past `after` go unvisited.
           sourceLost = true;
           break;
         }
-        const ids = source.store.idsAfter(after, REBUILD_PAGE);
+        const ids = sourceStore.idsAfter(after, REBUILD_PAGE);
         if (ids.length === 0) break;
         after = ids[ids.length - 1];
         let next = 0;

@@ -198,6 +198,52 @@ Deno.test("StripedStore - a rebuild whose repairs failed leaves the drive rebuil
   }
 });
 
+Deno.test("StripedStore - a drive replaced again while its rebuild is stalled is rebuilt from the start", async () => {
+  // A mirror (1+1): the rebuild makes one pass, over drive 0.
+  const r = await rig(2);
+  const faulty = [new FaultyDrive(), new FaultyDrive()];
+  const open = () => r.open({ k: 1, m: 1 }, keys, (slot) => faulty[slot]);
+  let svc = await open();
+  const data = [...Array(40).keys()].map(() => new Uint8Array(randomBytes(5_000)));
+  let gate = faulty[0].holdReads();
+  gate.release();
+  const held = async () => {
+    while (gate.waiting() === 0) await new Promise((go) => setTimeout(go, 2));
+  };
+  try {
+    const manifests = [];
+    for (const d of data) manifests.push(await write(caller(svc), d));
+    await svc.close();
+    wipe(r.drives[1]); // replaced
+    gate = faulty[0].holdReads(); // a slow source: the rebuild's repairs wait, and go on a few at a time
+    svc = await open();
+    const call = caller(svc);
+    while (svc.watcher.progress!.checkedChunks < data.length / 2) {
+      await held();
+      gate.release();
+      gate = faulty[0].holdReads();
+    }
+    await held();
+    // Meanwhile the new disk is swapped for another empty one, noticed over two drive checks.
+    wipe(r.drives[1]);
+    await svc.watcher.tick();
+    await svc.watcher.tick();
+    gate.release();
+    while ((await call({ type: "drives" })).drives.some((d) => d.state !== "ready")) {
+      await svc.watcher.settled();
+      await svc.watcher.tick();
+    }
+    // Ready means it carries its part: the data survives losing the other drive.
+    faulty[0].vanish();
+    for (const [i, m] of manifests.entries()) assert.deepEqual(await read(call, m), data[i]);
+  } finally {
+    gate.release();
+    faulty[0].heal();
+    await svc.close();
+    await Deno.remove(r.root, { recursive: true });
+  }
+});
+
 Deno.test("StripedStore - a repair that a new write of the same chunk overtook writes nothing from the old seal", async () => {
   const r = await rig(3);
   const faulty = [new FaultyDrive(), new FaultyDrive(), new FaultyDrive()];
