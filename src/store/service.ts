@@ -7,7 +7,8 @@
  * candidate only when it was last written or deduplicated against before the
  * cutoff: the older of `now - grace` and the start of the oldest write
  * session still pinned (open, or ended but not yet released after the index
- * committed or refused its manifest). The index is asked which candidates
+ * committed or refused its manifest, or named by a journal record the next
+ * start may replay). The index is asked which candidates
  * are referenced, and each deletion re-checks the chunk's touch time in the
  * same turn.
  *
@@ -106,6 +107,17 @@ export class StoreService {
   #watcher: DriveWatcher;
   #keys: StoreKeys;
   #sessions = new Map<string, Session>();
+  /**
+   * Write sessions a journal record names that the next start may replay
+   * (durable, or maybe: a failed one whose tombstone or truncation failed too)
+   * but whose batch the index may not have committed, by sequence. They stay pinned even
+   * once ended, until the record is known to be committed (an append of a later
+   * sequence) or superseded (a successful append of the same one): else the
+   * collector could take chunks a replayed batch names.
+   */
+  #journalPins = new Map<number, Set<string>>();
+  /** Pinned sessions already ended: released when their pins go. */
+  #endedPinned = new Set<string>();
   /** Chunks being written now, so concurrent uploads of the same chunk store it once. */
   #inFlight = new Map<string, Promise<void>>();
   #readBuffers = new ReadBufferPool(IDLE_READ_BUFFERS);
@@ -243,7 +255,9 @@ export class StoreService {
 
   #sweep() {
     const cutoff = storeNow() - SESSION_IDLE_MS;
-    for (const [id, s] of this.#sessions) if (s.lastUsed < cutoff) this.#sessions.delete(id);
+    for (const [id, s] of this.#sessions) {
+      if (s.lastUsed < cutoff && !this.#pinned(id)) this.#sessions.delete(id);
+    }
   }
 
   /** Handles one request. */
@@ -309,6 +323,8 @@ export class StoreService {
       case "repairChunk":
         return { result: await this.#segments.repair(req.id, undefined, req.bad) };
       case "journalAppend":
+        // The index sends a sequence only once the one before it committed.
+        for (const seq of this.#journalPins.keys()) if (seq < req.seq) this.#unpin(seq);
         this.#release(req.ended ?? []);
         await this.#appendJournal(req.seq, req.changeset, req.writeIds);
         return { result: { ok: true } };
@@ -330,11 +346,36 @@ export class StoreService {
     }
   }
 
-  /** Ends write sessions: their chunks are no longer pinned. Returns how many were open. */
+  /**
+   * Ends write sessions: their chunks are no longer pinned, unless a journal
+   * record the index may replay names them. Returns how many were open.
+   */
   #release(writeIds: string[]): number {
     let released = 0;
-    for (const writeId of writeIds) if (this.#sessions.delete(writeId)) released++;
+    for (const writeId of writeIds) {
+      if (!this.#sessions.has(writeId)) continue;
+      released++;
+      if (this.#pinned(writeId)) this.#endedPinned.add(writeId);
+      else this.#sessions.delete(writeId);
+    }
     return released;
+  }
+
+  #pinned(writeId: string): boolean {
+    for (const pins of this.#journalPins.values()) if (pins.has(writeId)) return true;
+    return false;
+  }
+
+  /** Drops the pins of journal sequence `seq`, releasing the sessions that ended meanwhile. */
+  #unpin(seq: number): void {
+    const pins = this.#journalPins.get(seq);
+    this.#journalPins.delete(seq);
+    for (const writeId of pins ?? []) {
+      if (this.#endedPinned.has(writeId) && !this.#pinned(writeId)) {
+        this.#endedPinned.delete(writeId);
+        this.#sessions.delete(writeId);
+      }
+    }
   }
 
   /** Settles once every chunk of the sessions is durable; rejects if one could not be stored. */
@@ -389,8 +430,18 @@ export class StoreService {
           error: (err as Error).message,
         })
       );
+      // If that failed too, or the failed write's truncation did (leaving whole records for the
+      // next start to index), it may be replayed, naming these sessions' chunks, until a record of
+      // its sequence wins.
+      const pins = this.#journalPins.get(seq) ?? new Set();
+      this.#journalPins.set(seq, pins);
+      for (const writeId of writeIds) pins.add(writeId);
       throw e;
     }
+    // This record wins over any earlier one of its sequence; the index commits it next, or (its
+    // COMMIT failing) rolls back with the record durable, and then reuses the sequence.
+    this.#unpin(seq);
+    if (writeIds.length > 0) this.#journalPins.set(seq, new Set(writeIds));
   }
 
   /**

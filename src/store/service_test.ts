@@ -66,6 +66,16 @@ async function write(call: Call, data: Uint8Array, keepPinned = false): Promise<
   return m;
 }
 
+/** Writes random bytes as one session, left open (pinned); returns it and its chunk count. */
+async function openWrite(
+  call: Call,
+): Promise<{ writeId: string; entries: Uint8Array; chunks: number }> {
+  const writeId = crypto.randomUUID();
+  const data = new Uint8Array(randomBytes(150_000)).buffer;
+  const { entries } = await call({ type: "writeData", writeId, offset: 0, data, last: true });
+  return { writeId, entries, chunks: entries.length / MANIFEST_ENTRY_BYTES };
+}
+
 /** The index's answer when exactly the chunks in `keep` (ids joined as strings) are referenced. */
 const referencedIn = (keep: Set<string>) => (ids: Uint8Array) => {
   const out = new Uint8Array(ids.length / 32);
@@ -145,6 +155,77 @@ Deno.test("collectGarbage - chunks of a pinned (not yet released) write are kept
     assert.equal((await call({ type: "collectGarbage" })).deletedChunks, 0);
     await call({ type: "readChunks", entries: pinned });
   });
+});
+
+Deno.test("collectGarbage - chunks a journal record names stay until a record of its sequence wins or a later one follows", async () => {
+  await withStore({ graceMs: 0, referenced: nothingReferenced() }, async (call) => {
+    const append = (seq: number, writeIds: string[], ended: string[] = []) =>
+      call({ type: "journalAppend", seq, changeset: new Uint8Array([seq]), writeIds, ended });
+    const collected = async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      return (await call({ type: "collectGarbage" })).deletedChunks;
+    };
+    // Batch 1's record is durable but its COMMIT failed: the index rolled back and ended its write.
+    const a = await openWrite(call);
+    await append(1, [a.writeId]);
+    await call({ type: "writeRelease", writeIds: [a.writeId] });
+    assert.equal(await collected(), 0, "a restart now would replay the record, naming the chunks");
+    // The index reuses the sequence: that record wins, and nothing names the first write's chunks.
+    const b = await openWrite(call);
+    await append(1, [b.writeId]);
+    assert.equal(await collected(), a.chunks);
+    // Batch 1 committed this time; the next append says so and ends its write.
+    await append(2, [], [b.writeId]);
+    assert.equal(await collected(), b.chunks);
+  });
+});
+
+Deno.test("collectGarbage - chunks a failed journal record names stay until a record of its sequence wins", async () => {
+  const root = await Deno.makeTempDir();
+  const faults = [new FaultyDrive(), new FaultyDrive(), new FaultyDrive()];
+  const open = () =>
+    StoreService.open(`${root}/data`, {
+      keys,
+      drives: [0, 1, 2].map((i) => `${root}/d${i}`),
+      ec: { k: 2, m: 1 },
+      owedPath: `${root}/owed.db`,
+      watch: { intervalMs: 0 },
+      driveIo: (slot) => faults[slot],
+      gc: { intervalMs: 0, graceMs: 0, referenced: nothingReferenced() },
+      segments: { retireDelayMs: 0 },
+    });
+  let svc = await open();
+  const call: Call = async (r) => (await svc.handle(r)).result as never;
+  const append = (seq: number, writeIds: string[]) =>
+    call({ type: "journalAppend", seq, changeset: new Uint8Array([seq]), writeIds });
+  const driveBytes = () =>
+    [...Deno.readDirSync(`${root}/d0`)].filter((e) => e.name.endsWith(".seg"))
+      .reduce((n, e) => n + Deno.statSync(`${root}/d0/${e.name}`).size, 0);
+  try {
+    const before = driveBytes();
+    await append(1, []);
+    const recordBytes = driveBytes() - before;
+    const a = await openWrite(call);
+    await call({ type: "writeDurable", writeId: a.writeId });
+    // Drive 2 is full, so the record lands on two drives of three, short of the quorum; the
+    // tombstones that would cancel it fail there too.
+    faults[2].failAfter(0, "full");
+    faults[0].failAfter(recordBytes, "tear");
+    faults[1].failAfter(recordBytes, "tear");
+    await assert.rejects(append(2, [a.writeId]), StoreError);
+    faults.forEach((f) => f.heal());
+    await call({ type: "writeRelease", writeIds: [a.writeId] });
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal((await call({ type: "collectGarbage" })).deletedChunks, 0);
+    // Why: a restart before the index reuses the sequence replays the record, naming the chunks.
+    await svc.close();
+    svc = await open();
+    assert.deepEqual((await svc.readJournal(1)).records.map((r) => r.seq), [2]);
+    await call({ type: "readChunks", entries: a.entries });
+  } finally {
+    await svc.close();
+    await Deno.remove(root, { recursive: true });
+  }
 });
 
 Deno.test("collectGarbage - a write deduplicating against a candidate mid-collection keeps it", async () => {
