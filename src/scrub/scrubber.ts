@@ -67,7 +67,8 @@ const SCHEDULE_TICK_MS = 60_000;
 
 /** Where a pass stands: which drive and record, or which id range. */
 export type ScrubCursor =
-  | { phase: "shards"; drive: number; segment: number; offset: number }
+  /** `tail`: in the sweep after `ends` (see {@linkcode ScrubCheckpoint.tailEnds}). */
+  | { phase: "shards"; drive: number; segment: number; offset: number; tail?: true }
   | { phase: "refs"; range: number }
   | { phase: "inline"; after: number };
 
@@ -82,6 +83,13 @@ export interface ScrubCheckpoint {
   cursor?: ScrubCursor;
   /** Each drive's last indexed record when the pass started: the pass ends there. */
   ends?: ({ segment: number; offset: number } | undefined)[];
+  /**
+   * Each drive's last indexed record when the sweep up to `ends` was done: the
+   * records after `ends` up to these are swept once more. Compaction and heals
+   * move live records to the end of a drive, so a record the sweep had not
+   * reached yet could have moved past `ends` (new records are checked too).
+   */
+  tailEnds?: ({ segment: number; offset: number } | undefined)[];
   paused?: boolean;
 }
 
@@ -137,6 +145,9 @@ function fromHex(hex: string): Uint8Array {
   for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
   return out;
 }
+
+/** Before a drive's first record. */
+const START = { segment: 0, offset: 0 };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -288,6 +299,7 @@ export class Scrubber {
     this.#ckpt.pass = undefined;
     this.#ckpt.cursor = undefined;
     this.#ckpt.ends = undefined;
+    this.#ckpt.tailEnds = undefined;
     this.#ckpt.paused = false;
     this.#ckpt.nextPassAt = Date.now() + this.#opts.intervalSeconds * 1000;
     this.#state = "idle";
@@ -384,21 +396,44 @@ export class Scrubber {
     readers: (DriveReader | undefined)[],
     refs: RefIndex,
   ): Promise<boolean> {
+    // Records appended after the pass started wait for the next pass, so heavy writes cannot
+    // keep a pass from ending; those moved there meanwhile are swept after (`tailEnds`).
+    const ends = this.#ckpt.ends ??= readers.map((r) => r?.lastRow());
+    const cursor = this.#ckpt.cursor as Extract<ScrubCursor, { phase: "shards" }>;
+    if (!cursor.tail) {
+      if (await this.#sweep(pass, readers, refs, cursor, () => START, ends)) return true;
+      this.#ckpt.tailEnds = readers.map((r) => r?.lastRow());
+      this.#ckpt.cursor = { phase: "shards", tail: true, drive: 0, ...(ends[0] ?? START) };
+    }
+    const tailEnds = this.#ckpt.tailEnds ?? ends;
+    const from = (d: number) => ends[d] ?? START;
+    const tailCursor = this.#ckpt.cursor as Extract<ScrubCursor, { phase: "shards" }>;
+    return await this.#sweep(pass, readers, refs, tailCursor, from, tailEnds);
+  }
+
+  /**
+   * Sweeps each drive's records after `from(d)` up to `to[d]`, from the
+   * cursor on, checking each chunk at the first drive that holds it. Returns
+   * true when stopped.
+   */
+  async #sweep(
+    pass: ScrubPass,
+    readers: (DriveReader | undefined)[],
+    refs: RefIndex,
+    cursor: Extract<ScrubCursor, { phase: "shards" }>,
+    from: (d: number) => { segment: number; offset: number },
+    to: ({ segment: number; offset: number } | undefined)[],
+  ): Promise<boolean> {
     const online = readers.map((r) => r !== undefined);
     const ping = { bytes: 0 };
-    const cursor = this.#ckpt.cursor as Extract<ScrubCursor, { phase: "shards" }>;
-    // Records appended after the pass started wait for the next pass, so heavy writes cannot
-    // keep a pass from ending.
-    const ends = this.#ckpt.ends ??= readers.map((r) => r?.lastRow());
+    const tail = cursor.tail;
     for (let d = cursor.drive; d < readers.length; d++) {
       const reader = readers[d];
-      const end = ends[d];
+      const end = to[d];
       if (!reader || !end) continue;
-      let headerChecked = -1;
-      let pos = d === cursor.drive ? { segment: cursor.segment, offset: cursor.offset } : {
-        segment: 0,
-        offset: 0,
-      };
+      // The tail starts in the segment the sweep before it ended in, whose header it checked.
+      let headerChecked = tail ? from(d).segment : -1;
+      let pos = d === cursor.drive ? { segment: cursor.segment, offset: cursor.offset } : from(d);
       while (true) {
         if (await this.#checkpointAndGate(pass)) return true;
         const page = reader.rowsAfter(pos, PAGE_ROWS);
@@ -426,14 +461,14 @@ export class Scrubber {
             pass.bytesScanned += bytes;
             this.#totals.bytesScanned += bytes;
             this.#rate.bytes += bytes;
-            this.#ckpt.cursor = { phase: "shards", drive: d, ...at(group[g]) };
+            this.#ckpt.cursor = { phase: "shards", drive: d, ...at(group[g]), tail };
             await this.#throttle(bytes, ping);
             if (await this.#checkpointAndGate(pass)) return true;
           }
           i = j;
         }
         pos = at(rows[rows.length - 1]);
-        this.#ckpt.cursor = { phase: "shards", drive: d, ...pos };
+        this.#ckpt.cursor = { phase: "shards", drive: d, ...pos, tail };
       }
     }
     return false;

@@ -281,3 +281,40 @@ Deno.test("Scrubber - a chunk nothing references is left to the collector, howev
     await Deno.remove(v.dataDir, { recursive: true });
   }
 });
+
+Deno.test("Scrubber - a record moved past where the pass was to end (compaction, a heal) is checked in the same pass", async () => {
+  const v = await smallVault();
+  try {
+    // A pass starts (and is stopped at once, its cursor at the start).
+    const saved: { c?: ScrubCheckpoint } = {};
+    const first = scrubber(v, saved);
+    first.command("start");
+    first.command("pause");
+    await first.close();
+    assert.equal(saved.c?.cursor?.phase, "shards");
+    // It is to end at each drive's last record; but the last chunk's record on drive 0 has moved
+    // past that end since (as compaction moves live records to the end of the drive), and the
+    // chunk lost its shard on drive 1.
+    const last = (d: number) => {
+      const db = new DatabaseSync(`${v.drives[d]}/chunks.db`);
+      const row = db.prepare(
+        "SELECT id, segment, offset FROM chunks ORDER BY segment DESC, offset DESC LIMIT 1",
+      ).get() as { id: Uint8Array; segment: number; offset: number };
+      db.close();
+      return row;
+    };
+    const moved = last(0);
+    saved.c!.ends = [{ segment: moved.segment, offset: moved.offset - 1 }, last(1), last(2)]
+      .map(({ segment, offset }) => ({ segment, offset }));
+    const drive1 = new DatabaseSync(`${v.drives[1]}/chunks.db`);
+    drive1.prepare("DELETE FROM chunks WHERE id = ?").run(moved.id);
+    drive1.close();
+    saved.c!.paused = false;
+    const pass = await scrubber(v, saved).runOnce();
+    const hex = Array.from(moved.id, (b) => b.toString(16).padStart(2, "0")).join("");
+    assert.ok(pass.findings.some((f) => f.chunk === hex), JSON.stringify(pass.findings));
+    assert.equal(pass.chunksChecked, v.chunks);
+  } finally {
+    await Deno.remove(v.dataDir, { recursive: true });
+  }
+});
