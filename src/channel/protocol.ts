@@ -475,7 +475,12 @@ export interface AuditExport {
 export type StoreRequest =
   | { type: "ping" }
   | { type: "writeData"; writeId: string; offset: number; data: ArrayBuffer; last: boolean }
-  | { type: "writeRelease"; writeIds: string[] }
+  | {
+    type: "writeRelease";
+    writeIds: string[];
+    /** From the index: every journal sequence up to this one is committed. */
+    committedSeq?: number;
+  }
   /**
    * Waits until every chunk of a write session is durable, for a caller that keeps the manifest
    * anywhere but the index (whose journal append does this for the writes it commits).

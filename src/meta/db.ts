@@ -186,7 +186,7 @@ export class Db {
   #beforeCommit: (() => void)[] = [];
   #journal?: JournalAppend;
   /** Hands ended write sessions back when no journal append carries them soon. */
-  #releaseWrites: (writeIds: string[]) => void = () => {};
+  #releaseWrites: (writeIds: string[], committedSeq: number) => void = () => {};
   /** Write sessions of settled batches not yet handed back to the store. */
   #endedWrites: string[] = [];
   #endedTimer?: ReturnType<typeof setTimeout>;
@@ -386,7 +386,7 @@ export class Db {
 
   #handBackWrites(): void {
     if (this.#endedWrites.length === 0) return;
-    this.#releaseWrites(this.#endedWrites);
+    this.#releaseWrites(this.#endedWrites, this.#journalSeq);
     this.#endedWrites = [];
   }
 
@@ -398,10 +398,13 @@ export class Db {
    * Journals every batch from now on (see the class doc): `append` gets its
    * changeset with the next sequence number and the write sessions its
    * manifests use, and the batch commits once it resolves. The write sessions
-   * of settled batches go back with a later append, or to `release` when
-   * none follows soon.
+   * of settled batches go back with a later append, or to `release` (with
+   * the last sequence committed) when none follows soon.
    */
-  journalTo(append: JournalAppend, release: (writeIds: string[]) => void = () => {}): void {
+  journalTo(
+    append: JournalAppend,
+    release: (writeIds: string[], committedSeq: number) => void = () => {},
+  ): void {
     this.#journalSeq = this.journalSeq;
     this.#journal = append;
     this.#releaseWrites = release;

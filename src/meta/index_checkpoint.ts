@@ -78,9 +78,9 @@ export class IndexCheckpointer {
         this.#onError(`Cannot journal index batch ${seq}: ${(e as Error).message}`);
         throw e;
       }
-    }, (writeIds) => {
+    }, (writeIds, committedSeq) => {
       // Only unpins chunks early; a session missed here is dropped when it idles out.
-      this.#store.call({ type: "writeRelease", writeIds }).catch(() => undefined);
+      this.#store.call({ type: "writeRelease", writeIds, committedSeq }).catch(() => undefined);
     });
     if (opts.intervalMs > 0) {
       this.#timer = setInterval(() => this.take().catch(() => undefined), opts.intervalMs);

@@ -54,7 +54,8 @@ function setScrubMetrics(metrics: VaultMetrics, s: ScrubStatus): void {
   g.unrecoverableChunks.set(s.lastPass?.unrecoverable ?? 0);
   g.lastFullPass.set((s.lastFullPassAt ?? 0) / 1000);
   g.running.set(s.state === "running" ? 1 : s.state === "paused" ? 0.5 : 0);
-  g.progress.set(s.pass ? s.pass.bytesScanned / Math.max(1, s.pass.bytesTotal) : 0);
+  // At most 1: the sweep after the pass's end (records moved or written meanwhile) can pass the estimate.
+  g.progress.set(s.pass ? Math.min(1, s.pass.bytesScanned / Math.max(1, s.pass.bytesTotal)) : 0);
 }
 
 function newRequestId(): string {

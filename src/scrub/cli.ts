@@ -60,9 +60,13 @@ function terminalOutput(): Output {
       const p = s.pass;
       if (!p || Date.now() - last < 200) return;
       last = Date.now();
-      const ratio = p.phase === "shards"
-        ? p.bytesScanned / Math.max(1, p.bytesTotal)
-        : p.objectsChecked / Math.max(1, p.objectsTotal);
+      // The sweep after the pass's end (records moved or written meanwhile) can pass the estimate.
+      const ratio = Math.min(
+        1,
+        p.phase === "shards"
+          ? p.bytesScanned / Math.max(1, p.bytesTotal)
+          : p.objectsChecked / Math.max(1, p.objectsTotal),
+      );
       const width = 24;
       const full = Math.min(width, Math.round(ratio * width));
       const eta = s.etaSeconds === undefined ? "?" : `${s.etaSeconds}s`;

@@ -110,10 +110,11 @@ export class StoreService {
   /**
    * Write sessions a journal record names that the next start may replay
    * (durable, or maybe: a failed one whose tombstone or truncation failed too)
-   * but whose batch the index may not have committed, by sequence. They stay pinned even
-   * once ended, until the record is known to be committed (an append of a later
-   * sequence) or superseded (a successful append of the same one): else the
-   * collector could take chunks a replayed batch names.
+   * but whose batch the index may not have committed, by sequence. They stay
+   * pinned even once ended, until the index says it committed the batch (with
+   * an append of a later sequence, or a release that names its last committed
+   * one) or a successful append of the same sequence supersedes the record:
+   * else the collector could take chunks a replayed batch names.
    */
   #journalPins = new Map<number, Set<string>>();
   /** Pinned sessions already ended: released when their pins go. */
@@ -290,6 +291,7 @@ export class StoreService {
         await this.#sessionsDurable([req.writeId], "wait for its durability");
         return { result: { ok: true } };
       case "writeRelease":
+        if (req.committedSeq !== undefined) this.#committed(req.committedSeq);
         return { result: { released: this.#release(req.writeIds) } };
       case "readChunks": {
         const chunks = await this.#readChunks(req.entries);
@@ -324,7 +326,7 @@ export class StoreService {
         return { result: await this.#segments.repair(req.id, undefined, req.bad) };
       case "journalAppend":
         // The index sends a sequence only once the one before it committed.
-        for (const seq of this.#journalPins.keys()) if (seq < req.seq) this.#unpin(seq);
+        this.#committed(req.seq - 1);
         this.#release(req.ended ?? []);
         await this.#appendJournal(req.seq, req.changeset, req.writeIds);
         return { result: { ok: true } };
@@ -364,6 +366,11 @@ export class StoreService {
   #pinned(writeId: string): boolean {
     for (const pins of this.#journalPins.values()) if (pins.has(writeId)) return true;
     return false;
+  }
+
+  /** The index committed every journal sequence up to `seq`: their records' pins go. */
+  #committed(seq: number): void {
+    for (const pinned of this.#journalPins.keys()) if (pinned <= seq) this.#unpin(pinned);
   }
 
   /** Drops the pins of journal sequence `seq`, releasing the sessions that ended meanwhile. */

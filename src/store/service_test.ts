@@ -157,7 +157,7 @@ Deno.test("collectGarbage - chunks of a pinned (not yet released) write are kept
   });
 });
 
-Deno.test("collectGarbage - chunks a journal record names stay until a record of its sequence wins or a later one follows", async () => {
+Deno.test("collectGarbage - chunks a journal record names stay until its batch committed or a record of its sequence won", async () => {
   await withStore({ graceMs: 0, referenced: nothingReferenced() }, async (call) => {
     const append = (seq: number, writeIds: string[], ended: string[] = []) =>
       call({ type: "journalAppend", seq, changeset: new Uint8Array([seq]), writeIds, ended });
@@ -165,18 +165,24 @@ Deno.test("collectGarbage - chunks a journal record names stay until a record of
       await new Promise((r) => setTimeout(r, 5));
       return (await call({ type: "collectGarbage" })).deletedChunks;
     };
-    // Batch 1's record is durable but its COMMIT failed: the index rolled back and ended its write.
+    // Batch 1's record is durable but its COMMIT failed: the request ended, the index rolled back.
     const a = await openWrite(call);
     await append(1, [a.writeId]);
     await call({ type: "writeRelease", writeIds: [a.writeId] });
+    await call({ type: "writeRelease", writeIds: [a.writeId], committedSeq: 0 });
     assert.equal(await collected(), 0, "a restart now would replay the record, naming the chunks");
     // The index reuses the sequence: that record wins, and nothing names the first write's chunks.
     const b = await openWrite(call);
     await append(1, [b.writeId]);
     assert.equal(await collected(), a.chunks);
-    // Batch 1 committed this time; the next append says so and ends its write.
-    await append(2, [], [b.writeId]);
+    // Batch 1 committed this time, and the index says so as it hands the write back.
+    await call({ type: "writeRelease", writeIds: [b.writeId], committedSeq: 1 });
     assert.equal(await collected(), b.chunks);
+    // Or the next append says so, and ends the write.
+    const c = await openWrite(call);
+    await append(2, [c.writeId]);
+    await append(3, [], [c.writeId]);
+    assert.equal(await collected(), c.chunks);
   });
 });
 
