@@ -41,13 +41,32 @@ export interface BucketRow {
 /** A version as written: the index assigns its id. */
 export type NewVersion = Omit<VersionRecord, "versionId">;
 
-/** A new opaque version id (128 random bits, URL-safe). */
-export function newVersionId(): string {
-  // Never starting with "-": aws-cli takes `--version-id -x…` for an option (1 id in 64 did).
-  while (true) {
-    const id = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
-    if (id[0] !== "-") return id;
-  }
+/** First byte of version ids that carry their sequence. */
+const VERSION_ID_FORMAT = 1;
+
+/**
+ * A new opaque version id, URL-safe (24 characters): a format byte, the
+ * version's sequence (8 bytes: a listing can resume after a marker version
+ * deleted since, as S3 does) and 72 random bits. It always starts with "A", never
+ * with "-", which aws-cli takes `--version-id -x…` for an option. Ids made
+ * before this (22 characters, all random) stay valid.
+ *
+ * @param seq The version's sequence (its `seq` column).
+ */
+export function newVersionId(seq: number): string {
+  const id = new Uint8Array(18);
+  id[0] = VERSION_ID_FORMAT;
+  new DataView(id.buffer).setBigUint64(1, BigInt(seq));
+  crypto.getRandomValues(id.subarray(9));
+  return Buffer.from(id).toString("base64url");
+}
+
+/** The sequence a version id from {@linkcode newVersionId} carries; undefined for any other id. */
+export function seqOfVersionId(versionId: string): number | undefined {
+  if (!/^[A-Za-z0-9_-]{24}$/.test(versionId)) return undefined;
+  const id = Buffer.from(versionId, "base64url");
+  if (id[0] !== VERSION_ID_FORMAT) return undefined;
+  return Number(new DataView(id.buffer, id.byteOffset, id.byteLength).getBigUint64(1));
 }
 const fromUtf8 = new TextDecoder();
 
@@ -268,9 +287,10 @@ export function putVersion(
     }
   }
   // Versioning enabled: every write is a new version. Otherwise it replaces the `null` version.
+  const seq = nextSeq(db);
   const v: VersionRecord = {
     ...req.version,
-    versionId: versioning === "Enabled" ? newVersionId() : "null",
+    versionId: versioning === "Enabled" ? newVersionId(seq) : "null",
   };
   if (v.versionId === "null") {
     // Replacing the null version deletes it, which its own lock may forbid.
@@ -295,7 +315,7 @@ export function putVersion(
     req.bucket,
     key,
     v.versionId,
-    nextSeq(db),
+    seq,
     v.deleteMarker ? 1 : 0,
     v.size,
     v.etag,
@@ -459,6 +479,34 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
 }
 
 /**
+ * Where a listing resumes after `marker` (start-after, marker, key-marker or a
+ * continuation): at the prefix when the marker sorts before it (in byte
+ * order, as keys do); past a whole common prefix when the marker lies inside
+ * one (the page before ended on it, and a marker inside a rolled-up prefix
+ * means that prefix was returned); else just after the marker.
+ *
+ * @returns The key to resume at, and whether that key itself (and, for versions, all of its
+ *   versions) is still to come.
+ */
+export function listingStart(
+  prefix: string,
+  delimiter: string,
+  marker: string,
+): { after: Uint8Array; inclusive: boolean } {
+  const prefixBytes = keyBytes(prefix);
+  const markerBytes = keyBytes(marker);
+  if (prefix && Buffer.compare(markerBytes, prefixBytes) < 0) {
+    return { after: prefixBytes, inclusive: true };
+  }
+  if (delimiter && marker.startsWith(prefix)) {
+    const at = marker.indexOf(delimiter, prefix.length);
+    const skip = at >= 0 ? prefixEnd(keyBytes(marker.slice(0, at + delimiter.length))) : undefined;
+    if (skip) return { after: skip, inclusive: true };
+  }
+  return { after: markerBytes, inclusive: false };
+}
+
+/**
  * Walks keys in byte order from `startAfter`, folding keys that contain the
  * delimiter after the prefix into common prefixes and skipping past each
  * prefix with one index seek, so a page costs O(page) whatever the key count.
@@ -471,24 +519,8 @@ export function walkListing<T extends { key: string }>(
 ): ListResult<T> {
   const items: T[] = [];
   const commonPrefixes: string[] = [];
-  const prefixBytes = keyBytes(opts.prefix);
-  const end = opts.prefix ? prefixEnd(prefixBytes) : undefined;
-  let after = keyBytes(opts.startAfter);
-  let inclusive = false;
-  if (opts.prefix && opts.startAfter < opts.prefix) {
-    after = prefixBytes;
-    inclusive = true;
-  } else if (opts.delimiter && opts.startAfter.startsWith(opts.prefix)) {
-    // A marker inside a rolled-up prefix means that whole prefix was already returned.
-    const at = opts.startAfter.indexOf(opts.delimiter, opts.prefix.length);
-    const skip = at >= 0
-      ? prefixEnd(keyBytes(opts.startAfter.slice(0, at + opts.delimiter.length)))
-      : undefined;
-    if (skip) {
-      after = skip;
-      inclusive = true;
-    }
-  }
+  const end = opts.prefix ? prefixEnd(keyBytes(opts.prefix)) : undefined;
+  let { after, inclusive } = listingStart(opts.prefix, opts.delimiter, opts.startAfter);
   const count = () => items.length + commonPrefixes.length;
   let lastReturned: string | undefined;
   if (opts.maxKeys <= 0) return { items, commonPrefixes, isTruncated: false };

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { VersionRecord } from "../channel/mod.ts";
 import { MetaError } from "./errors.ts";
-import { newVersionId } from "./objects.ts";
+import { newVersionId, seqOfVersionId } from "./objects.ts";
 import { withIndex } from "./test_index.ts";
 
 function manifestOf(...ids: number[]): Uint8Array {
@@ -249,8 +249,15 @@ Deno.test("putVersion - If-None-Match and If-Match are checked inside the commit
   });
 });
 
-Deno.test("newVersionId - URL-safe, distinct, and never starting with a dash (aws-cli would take it for an option)", () => {
-  const ids = new Set(Array.from({ length: 20_000 }, newVersionId));
-  assert.equal(ids.size, 20_000);
-  for (const id of ids) assert.match(id, /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+Deno.test("newVersionId - URL-safe, distinct, never starting with a dash, carrying its sequence", () => {
+  const seqs = [0, 1, 2, 255, 256, 65_535, 2 ** 32 + 7, Number.MAX_SAFE_INTEGER];
+  for (let i = 0; i < 20_000; i++) seqs.push(Math.floor(Math.random() * 2 ** 40));
+  const ids = new Set(seqs.map((seq) => newVersionId(seq)));
+  assert.equal(ids.size, seqs.length);
+  for (const id of ids) assert.match(id, /^[A-Za-z0-9_][A-Za-z0-9_-]{23}$/);
+  assert.deepEqual([...ids].map(seqOfVersionId), seqs);
+  // Ids from before (22 random characters), "null" and junk carry none.
+  for (const other of ["null", "AAAAAAAAAAAAAAAAAAAAAA", "x".repeat(24), "", "AQ"]) {
+    assert.equal(seqOfVersionId(other), undefined, other);
+  }
 });

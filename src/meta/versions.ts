@@ -8,7 +8,7 @@ import type { ListedVersion, MetaRequest, MetaResults } from "../channel/mod.ts"
 import type { Db } from "./db.ts";
 import { checkVersioningChange } from "./lock.ts";
 import { requireWritable } from "./snapshots.ts";
-import { keyBytes, prefixEnd, requireBucket } from "./objects.ts";
+import { keyBytes, listingStart, prefixEnd, requireBucket, seqOfVersionId } from "./objects.ts";
 
 type Req<T extends MetaRequest["type"]> = Extract<MetaRequest, { type: T }>;
 
@@ -49,23 +49,23 @@ export function listVersions(db: Db, req: Req<"listVersions">): MetaResults["lis
   const end = req.prefix ? prefixEnd(keyBytes(req.prefix)) : undefined;
   const top = end ?? new Uint8Array([0xff, 0xff, 0xff, 0xff]);
   // The position after which listing resumes: (key, seq) with versions of a key in descending seq.
-  let afterKey = keyBytes(req.keyMarker);
-  let afterSeq = -1; // -1: past every version of afterKey
-  let inclusiveKey = false;
-  if (req.keyMarker && req.versionIdMarker) {
+  const start = listingStart(req.prefix, req.delimiter, req.keyMarker);
+  let afterKey = start.after;
+  let inclusiveKey = start.inclusive;
+  let afterSeq = inclusiveKey ? Number.MAX_SAFE_INTEGER : -1; // -1: past every version of afterKey
+  if (!inclusiveKey && req.keyMarker && req.versionIdMarker) {
     const m = db.get<{ seq: number }>(
       "SELECT seq FROM versions WHERE bucket = ? AND key = ? AND version_id = ?",
       req.bucket,
       afterKey,
       req.versionIdMarker,
     );
-    if (m) afterSeq = m.seq;
+    // A marker version deleted since (a client emptying the bucket page by page): its id says where
+    // it stood, and the listing goes on with the versions older than it.
+    const seq = m?.seq ?? seqOfVersionId(req.versionIdMarker);
+    if (seq !== undefined) afterSeq = seq;
   }
-  if (req.prefix && req.keyMarker < req.prefix) {
-    afterKey = keyBytes(req.prefix);
-    inclusiveKey = true;
-    afterSeq = Number.MAX_SAFE_INTEGER;
-  }
+  if (req.maxKeys <= 0) return { items, commonPrefixes, isTruncated: false };
   const count = () => items.length + commonPrefixes.length;
   let last: { key: string; versionId?: string } | undefined;
   const truncated = () => ({
@@ -91,7 +91,6 @@ export function listVersions(db: Db, req: Req<"listVersions">): MetaResults["lis
       Math.min(1000, req.maxKeys - count() + 1),
     );
     if (rows.length === 0) return { items, commonPrefixes, isTruncated: false };
-    let skipped = false;
     for (const row of rows) {
       const key = fromUtf8.decode(row.key);
       let prefix: string | undefined;
@@ -108,7 +107,6 @@ export function listVersions(db: Db, req: Req<"listVersions">): MetaResults["lis
         afterKey = skip;
         inclusiveKey = true;
         afterSeq = Number.MAX_SAFE_INTEGER;
-        skipped = true;
         break;
       }
       items.push({
@@ -125,6 +123,5 @@ export function listVersions(db: Db, req: Req<"listVersions">): MetaResults["lis
       afterSeq = row.seq;
       inclusiveKey = false;
     }
-    if (!skipped && req.maxKeys === 0) return { items, commonPrefixes, isTruncated: false };
   }
 }

@@ -275,6 +275,77 @@ vaultSuite("S3 versioning", async ({ t, vault, s3 }) => {
     },
   );
 
+  await t.step("ListObjectVersions - paging by common prefix moves past each prefix", async () => {
+    const P = "versioned-dirs";
+    await s3.send(new CreateBucketCommand({ Bucket: P }));
+    await s3.send(
+      new PutBucketVersioningCommand({ Bucket: P, VersioningConfiguration: { Status: "Enabled" } }),
+    );
+    for (const k of ["a/1", "a/2", "b/1", "c"]) {
+      await s3.send(new PutObjectCommand({ Bucket: P, Key: k, Body: k }));
+    }
+    const seen: string[] = [];
+    let marker: { KeyMarker?: string; VersionIdMarker?: string } = {};
+    for (let page = 0; page < 10; page++) {
+      const r = await s3.send(
+        new ListObjectVersionsCommand({ Bucket: P, Delimiter: "/", MaxKeys: 1, ...marker }),
+      );
+      seen.push(...(r.CommonPrefixes ?? []).map((p) => p.Prefix!));
+      seen.push(...(r.Versions ?? []).map((v) => v.Key!));
+      if (!r.IsTruncated) break;
+      marker = { KeyMarker: r.NextKeyMarker, VersionIdMarker: r.NextVersionIdMarker };
+    }
+    assertEquals(seen, ["a/", "b/", "c"]);
+    // max-keys=0: an empty page that is not truncated (a client would page from it for ever).
+    const none = await s3.send(new ListObjectVersionsCommand({ Bucket: P, MaxKeys: 0 }));
+    assertEquals([none.IsTruncated, none.Versions, none.NextKeyMarker], [
+      false,
+      undefined,
+      undefined,
+    ]);
+    // A key marker is compared with the prefix in UTF-8 byte order, as keys are ordered.
+    await s3.send(new PutObjectCommand({ Bucket: P, Key: "\uFFFCx", Body: "x" }));
+    const after = await s3.send(
+      new ListObjectVersionsCommand({ Bucket: P, Prefix: "\uFFFC", KeyMarker: "\u{1F600}" }),
+    );
+    assertEquals(after.Versions, undefined);
+    const v2 = await s3.send(
+      new ListObjectsV2Command({ Bucket: P, Prefix: "\uFFFC", StartAfter: "\u{1F600}" }),
+    );
+    assertEquals(v2.Contents, undefined);
+  });
+
+  await t.step(
+    "ListObjectVersions - a marker version deleted since: the next page goes on with the older ones",
+    async () => {
+      const E = "versioned-emptied";
+      await s3.send(new CreateBucketCommand({ Bucket: E }));
+      await s3.send(
+        new PutBucketVersioningCommand({
+          Bucket: E,
+          VersioningConfiguration: { Status: "Enabled" },
+        }),
+      );
+      for (let i = 0; i < 5; i++) {
+        await s3.send(new PutObjectCommand({ Bucket: E, Key: "k", Body: `${i}` }));
+      }
+      // How boto3's object_versions.delete() empties a bucket: list a page, delete it, go on.
+      let marker: { KeyMarker?: string; VersionIdMarker?: string } = {};
+      for (let page = 0; page < 10; page++) {
+        const r = await s3.send(
+          new ListObjectVersionsCommand({ Bucket: E, MaxKeys: 2, ...marker }),
+        );
+        for (const v of r.Versions ?? []) {
+          await s3.send(new DeleteObjectCommand({ Bucket: E, Key: v.Key, VersionId: v.VersionId }));
+        }
+        if (!r.IsTruncated) break;
+        marker = { KeyMarker: r.NextKeyMarker, VersionIdMarker: r.NextVersionIdMarker };
+      }
+      const left = await s3.send(new ListObjectVersionsCommand({ Bucket: E }));
+      assertEquals(left.Versions, undefined);
+    },
+  );
+
   await t.step("DeleteBucket - versions and delete markers keep a bucket non-empty", async () => {
     const res = await signedFetch(vault, s3, { method: "DELETE", path: `/${B}` });
     await assertErrorResponse(res, "BucketNotEmpty", 409);
