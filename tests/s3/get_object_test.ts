@@ -119,6 +119,46 @@ vaultSuite("S3 GetObject and HeadObject", async ({ t, s3, vault }) => {
     );
   });
 
+  await t.step(
+    "GetObject - suffix Range on an empty object is 200 with no Content-Range",
+    async () => {
+      await s3.send(new PutObjectCommand({ Bucket: B, Key: "empty", Body: new Uint8Array(0) }));
+      const res = await signedFetch(vault, s3, {
+        method: "GET",
+        path: `/${B}/empty`,
+        headers: { range: "bytes=-5" },
+      });
+      assertEquals([res.status, res.headers.get("content-range"), await res.text()], [
+        200,
+        null,
+        "",
+      ]);
+    },
+  );
+
+  await t.step(
+    "GetObject - partNumber 1 of a single-part object is 206, whole, no PartsCount",
+    async () => {
+      const g = await s3.send(new GetObjectCommand({ Bucket: B, Key: "obj", PartNumber: 1 }));
+      assertEquals(g.$metadata.httpStatusCode, 206);
+      assertEquals(g.ContentRange, `bytes 0-${SIZE - 1}/${SIZE}`);
+      assertEquals(g.PartsCount, undefined);
+      assertBytesEqual(await bodyBytes(g.Body), DATA);
+    },
+  );
+
+  await t.step("HeadObject - response-* overrides apply as on GET", async () => {
+    const h = await s3.send(
+      new HeadObjectCommand({
+        Bucket: B,
+        Key: "obj",
+        ResponseContentType: "text/x-probe",
+        ResponseContentDisposition: "attachment",
+      }),
+    );
+    assertEquals([h.ContentType, h.ContentDisposition], ["text/x-probe", "attachment"]);
+  });
+
   await t.step("GetObject - InvalidRange error body names the object size", async () => {
     const res = await signedFetch(vault, s3, {
       method: "GET",

@@ -161,6 +161,7 @@ export function parseRange(header: string | null, size: number): [number, number
   if (m[1] === "") {
     const n = Number(m[2]);
     if (n === 0) throw new S3Error("InvalidRange", { extra: { ActualObjectSize: String(size) } });
+    if (size === 0) return undefined; // the whole (empty) object, 200: no range to name
     return [Math.max(0, size - n), size];
   }
   const start = Number(m[1]);

@@ -71,11 +71,10 @@ async function serveObject(ctx: Ctx, withBody: boolean): Promise<OpResult> {
     };
   }
   if (outcome === "failed") throw new S3Error("PreconditionFailed");
-  if (withBody) {
-    for (const name of RESPONSE_OVERRIDES) {
-      const value = ctx.query.get(`response-${name}`);
-      if (value !== null) headers[name] = value;
-    }
+  // HEAD too: it answers with the headers the GET would.
+  for (const name of RESPONSE_OVERRIDES) {
+    const value = ctx.query.get(`response-${name}`);
+    if (value !== null) headers[name] = value;
   }
   const partParam = ctx.query.get("partNumber");
   let range: [number, number] | undefined;
@@ -92,13 +91,15 @@ async function serveObject(ctx: Ctx, withBody: boolean): Promise<OpResult> {
       });
     }
     range = partRange(v, n);
-    headers["x-amz-mp-parts-count"] = String(v.partSizes?.length ?? 1);
+    // Only for a multipart object: part 1 of a single PUT is the whole object, 206 without it.
+    if (v.partSizes) headers["x-amz-mp-parts-count"] = String(v.partSizes.length);
   } else {
     range = parseRange(ctx.req.headers.get("range"), v.size);
   }
   const [start, end] = range ?? [0, v.size];
   headers["content-length"] = String(end - start);
-  const partial = range !== undefined && (partParam === null || v.partSizes !== undefined);
+  // An empty object has no byte range to name: it is served whole.
+  const partial = range !== undefined && v.size > 0;
   if (partial) headers["content-range"] = `bytes ${start}-${end - 1}/${v.size}`;
   const status = partial ? 206 : 200;
   if (!withBody || end === start) return { status, headers, body: null };
