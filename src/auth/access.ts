@@ -228,8 +228,10 @@ function sourceRefusal(
 
 /**
  * Decides whether a SigV4 key may use the admin API (`/admin/*`): it must
- * hold `owner` as its default level (owner of every bucket, as root is) and
- * be used from an allowed address.
+ * hold `owner` on every bucket, as root does (its default level, with no
+ * lower override: the admin API reaches every bucket, through keys it makes,
+ * snapshots, policies and the audit trail), and be used from an allowed
+ * address.
  *
  * @param principal The authenticated key.
  * @param facts The source address.
@@ -243,6 +245,15 @@ export function mayAdminister(principal: Principal, facts: RequestFacts = {}): A
       allowed: false,
       reason:
         `Access key "${principal.accessKey}" has default level ${principal.level}; the admin API needs owner`,
+    };
+  }
+  const lower = Object.entries(principal.buckets).find(([, level]) => level !== "owner");
+  if (lower) {
+    return {
+      allowed: false,
+      reason: `Access key "${principal.accessKey}" has level ${lower[1]} on bucket "${
+        lower[0]
+      }"; the admin API needs owner on every bucket`,
     };
   }
   return { allowed: true, bypassGovernance: principal.bypassGovernance };

@@ -227,9 +227,16 @@ Deno.test("mayRemoveData - write and owner only, per bucket", () => {
   assert.equal(mayRemoveData(key("append", { buckets: { d: "write" } }), "d"), true);
 });
 
-Deno.test("mayAdminister - owner as the default level, from an allowed address", () => {
+Deno.test("mayAdminister - owner of every bucket, from an allowed address", () => {
   assert.equal(mayAdminister(key("owner")).allowed, true);
   assert.equal(mayAdminister(key("write", { buckets: { data: "owner" } })).allowed, false);
+  // A lower override: the admin API would reach that bucket through a key it makes, a snapshot…
+  for (const level of ["none", "read", "append", "write"] as const) {
+    const fencedOff = mayAdminister(key("owner", { buckets: { secret: level } }));
+    assert.equal(fencedOff.allowed, false, level);
+    assert.match(fencedOff.allowed ? "" : fencedOff.reason, /bucket "secret"/);
+  }
+  assert.equal(mayAdminister(key("owner", { buckets: { data: "owner" } })).allowed, true);
   const fenced = key("owner", { allowFrom: ["10.0.0.0/8"] });
   assert.equal(mayAdminister(fenced, { sourceAddress: "10.0.0.1" }).allowed, true);
   assert.equal(mayAdminister(fenced, { sourceAddress: "127.0.0.1" }).allowed, false);

@@ -93,8 +93,13 @@ async function identify(
   );
   const decision = mayAdminister(principal!, { sourceAddress: r.sourceAddress });
   if (!decision.allowed) throw new S3Error("AccessDenied", { message: decision.reason });
-  if (auth.payload.kind !== "sha256" && auth.payload.kind !== "unsigned") {
-    throw new S3Error("InvalidRequest", { message: "Admin requests take a plain body" });
+  // A body must be signed: UNSIGNED-PAYLOAD (or a presigned URL) would let anyone who saw one
+  // request send its head again with another body (a new owner key, say).
+  const readOnly = req.method === "GET" || req.method === "HEAD";
+  if (auth.payload.kind !== "sha256" && !(auth.payload.kind === "unsigned" && readOnly)) {
+    throw new S3Error("InvalidRequest", {
+      message: "Admin requests that change something take a plain body signed with its SHA-256",
+    });
   }
   const body = await readBody(req);
   if (

@@ -79,12 +79,14 @@ function expectedLength(ctx: OpContext): number | undefined {
 }
 
 /**
- * Streams the request body into the store and verifies it.
+ * Streams the request body into the store and verifies it: Content-MD5, the
+ * signed SHA-256, aws-chunked chunk and trailer signatures, flexible checksums.
  *
  * @param ctx The operation context.
  * @param opts `maxBytes` refuses larger bodies; `checksumAlgorithm` computes that checksum even when the client sent none;
  *   `limit` cuts the body off with its refusal once it passes `bytes` (a bucket quota); `inline` keeps a body
- *   declared at most {@linkcode INLINE_MAX_BYTES} long in memory, for the index, instead of storing it.
+ *   declared at most {@linkcode INLINE_MAX_BYTES} long in memory, for the index, instead of storing it;
+ *   `memory` keeps any body in memory (small request documents; bound it with `limit`).
  * @returns The manifest and digests.
  */
 export async function ingestBody(
@@ -94,11 +96,12 @@ export async function ingestBody(
     checksumAlgorithm?: ChecksumAlgorithm;
     limit?: { bytes: number; refusal: () => S3Error };
     inline?: boolean;
+    memory?: boolean;
   } = {},
 ): Promise<Ingested> {
   const headers = ctx.req.headers;
   const length = expectedLength(ctx);
-  if (length === undefined && headers.get("transfer-encoding") === null) {
+  if (length === undefined && headers.get("transfer-encoding") === null && !opts.memory) {
     throw new S3Error("MissingContentLength");
   }
   if (length !== undefined && length > (opts.maxBytes ?? MAX_PUT_BYTES)) {
@@ -148,7 +151,9 @@ export async function ingestBody(
     sha256?.update(value);
     checksum?.update(value);
   };
-  const stored = opts.inline && length !== undefined && length <= INLINE_MAX_BYTES
+  const stored = opts.memory
+    ? await readAll(body, inspect)
+    : opts.inline && length !== undefined && length <= INLINE_MAX_BYTES
     ? await readInline(body, inspect, length)
     : await storeStream(ctx, body, inspect, length ?? Infinity);
   if (length !== undefined && size !== length) throw new S3Error("IncompleteBody");
@@ -306,6 +311,31 @@ async function readInline(
   return { manifest: new Uint8Array(0), inline: kept, storedBytes: 0, newBytes: 0, sealedBytes: 0 };
 }
 
+/** Reads a whole body into memory, however long it said it was (the caller bounds it). */
+async function readAll(
+  stream: ReadableStream<Uint8Array>,
+  inspect: (bytes: Uint8Array) => void,
+): Promise<{ manifest: Uint8Array; inline: Uint8Array } & WriteCounts> {
+  const parts: Uint8Array[] = [];
+  const reader = stream.getReader();
+  try {
+    for (let r = await readBody(reader); !r.done; r = await readBody(reader)) {
+      inspect(r.value);
+      parts.push(r.value.slice());
+    }
+  } catch (e) {
+    reader.cancel().catch(() => undefined);
+    throw e;
+  }
+  return {
+    manifest: new Uint8Array(0),
+    inline: concat(parts),
+    storedBytes: 0,
+    newBytes: 0,
+    sealedBytes: 0,
+  };
+}
+
 /** Reads the next piece of a request body; a client that went away or broke off gets `IncompleteBody`. */
 function readBody(
   reader: ReadableStreamDefaultReader<Uint8Array>,
@@ -374,21 +404,19 @@ function readInLargePieces(
 }
 
 /**
- * Reads a small XML request body, checking Content-MD5 or a SHA-256/CRC
- * header when present.
+ * Reads a small XML request body, verified as an object body is: against the
+ * signed SHA-256 (a signed request replayed with another document is
+ * refused), chunk signatures, Content-MD5 and flexible checksums.
  *
  * @returns The body text.
  */
 export async function readXmlBody(ctx: OpContext, maxBytes: number): Promise<string> {
-  const bytes = new Uint8Array(await ctx.req.arrayBuffer());
-  if (bytes.length > maxBytes) {
-    throw new S3Error("MalformedXML", { message: "The XML body is too large" });
-  }
-  const md5 = ctx.req.headers.get("content-md5");
-  if (md5 !== null && createHash("md5").update(bytes).digest("base64") !== md5) {
-    throw new S3Error("BadDigest");
-  }
-  return new TextDecoder().decode(bytes);
+  const tooLarge = () => new S3Error("MalformedXML", { message: "The XML body is too large" });
+  const { inline } = await ingestBody(ctx, {
+    memory: true,
+    limit: { bytes: maxBytes, refusal: tooLarge },
+  });
+  return new TextDecoder().decode(inline);
 }
 
 /** Concatenates byte arrays. */

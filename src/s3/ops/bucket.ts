@@ -12,6 +12,7 @@ import { S3Error } from "../errors.ts";
 import { escapeXml, parseXml, renderXml } from "../xml.ts";
 import type { OpContext, OpResult } from "./context.ts";
 import { xmlResult } from "./context.ts";
+import { readXmlBody } from "./body.ts";
 import { approvals } from "./lock.ts";
 import { isoDate } from "./headers.ts";
 
@@ -37,7 +38,7 @@ export async function CreateBucket(ctx: Ctx<"CreateBucket">): Promise<OpResult> 
   if (!isValidBucketName(bucket)) {
     throw new S3Error("InvalidBucketName", { extra: { BucketName: bucket } });
   }
-  const text = await ctx.req.text();
+  const text = await readXmlBody(ctx, 64 * 1024);
   if (text.trim() !== "") parseXml(text);
   const objectLock =
     ctx.req.headers.get("x-amz-bucket-object-lock-enabled")?.trim().toLowerCase() === "true";
