@@ -245,6 +245,22 @@ export function awsCliSuite(t: Target): Suite {
         },
       },
       {
+        name:
+          "aws-cli - s3api list-object-versions --delimiter / --page-size 1 pages past each prefix",
+        async fn() {
+          const args = ["list-object-versions", "--bucket", BUCKET, "--delimiter", "/"];
+          const whole = await s3api(...args);
+          const paged = await s3api(...args, "--page-size", "1");
+          const prefixes = (r: { CommonPrefixes?: { Prefix: string }[] }) =>
+            (r.CommonPrefixes ?? []).map((p) => p.Prefix).join(",");
+          check(prefixes(whole).split(",").length >= 3, `prefixes: ${prefixes(whole)}`);
+          check(
+            prefixes(paged) === prefixes(whole),
+            `paged ${prefixes(paged)} != whole ${prefixes(whole)}`,
+          );
+        },
+      },
+      {
         name: "aws-cli - s3 rm --recursive empties the bucket",
         async fn() {
           const out = await aws("s3", "rm", "--recursive", `s3://${BUCKET}/`);

@@ -18,6 +18,7 @@ import {
   writeRandomFile,
 } from "./lib.ts";
 import { AWS_BIN } from "./aws_cli.ts";
+import { createHash } from "node:crypto";
 
 const BUCKET = "restic-bucket";
 /** A bucket with Object Lock and a default COMPLIANCE retention, as restic users set one up. */
@@ -149,6 +150,12 @@ export function resticSuite(t: Target): Suite {
           await assertSameTree(`${dir}/src`, `${dir}/restore-locked${dir}/src`);
 
           // A snapshot of the bucket from before the prune: every restic snapshot is back, read-only.
+          // An admin change signs its body: curl signs the hash it is given.
+          const body = JSON.stringify({
+            source: LOCKED_BUCKET,
+            bucket: SNAPSHOT_BUCKET,
+            at: beforePrune,
+          });
           const snap = await must("curl", [
             "-sS",
             "--fail-with-body",
@@ -157,11 +164,11 @@ export function resticSuite(t: Target): Suite {
             "--user",
             `${t.accessKey}:${t.secretKey}`,
             "-H",
-            "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+            `x-amz-content-sha256: ${createHash("sha256").update(body).digest("hex")}`,
             "-H",
             "content-type: application/json",
             "--data",
-            JSON.stringify({ source: LOCKED_BUCKET, bucket: SNAPSHOT_BUCKET, at: beforePrune }),
+            body,
             `${t.endpoint}/admin/snapshots`,
           ], { cwd: dir });
           check(JSON.parse(snap.stdout).objects > 0, snap.stdout);
