@@ -133,6 +133,11 @@ const MIGRATIONS: string[] = [
    ALTER TABLE versions ADD COLUMN inline_id INTEGER;`,
   // The trusted clock's restart credit left (src/retention/clock.ts); null: the full allowance.
   `ALTER TABLE clock ADD COLUMN credit_ms REAL;`,
+  // Completed multipart uploads, kept a day so a retried Complete gets its answer again (multipart.ts).
+  `CREATE TABLE completed_uploads(
+     upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key BLOB NOT NULL, parts TEXT NOT NULL,
+     version_id TEXT NOT NULL, etag TEXT NOT NULL, completed INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE INDEX completed_uploads_by_time ON completed_uploads(completed);`,
 ];
 
 /** A write queued for the next group commit. */

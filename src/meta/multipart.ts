@@ -21,6 +21,7 @@ import { requireWritable } from "./snapshots.ts";
 import { MetaError } from "./errors.ts";
 import {
   addChunkRefs,
+  getVersion,
   keyBytes,
   type NewVersion,
   putVersion,
@@ -212,7 +213,50 @@ export function completeUpload(
   releaseParts(db, req.uploadId);
   db.run("DELETE FROM uploads WHERE upload_id = ?", req.uploadId);
   if (manifest.length % MANIFEST_ENTRY_BYTES !== 0) throw new Error("Corrupt part manifest");
+  db.run("DELETE FROM completed_uploads WHERE completed < ?", req.now - COMPLETED_KEPT_MS);
+  db.run(
+    "INSERT INTO completed_uploads(upload_id, bucket, key, parts, version_id, etag, completed) VALUES(?, ?, ?, ?, ?, ?, ?)",
+    req.uploadId,
+    req.bucket,
+    keyBytes(req.key),
+    partList(req.parts),
+    versionId,
+    version.etag,
+    req.now,
+  );
   return { ...version, versionId, lock };
+}
+
+/** How long a completed upload answers a repeated Complete, ms. */
+const COMPLETED_KEPT_MS = 24 * 3600 * 1000;
+
+function partList(parts: { partNumber: number; etag: string }[]): string {
+  return JSON.stringify(parts.map((p) => [p.partNumber, p.etag.replace(/"/g, "")]));
+}
+
+/**
+ * The answer to a Complete of an upload completed already with the same
+ * parts, as S3 gives it again (an SDK retries a Complete whose answer was
+ * lost): the version it made, while that still stands. Undefined otherwise.
+ */
+export function completedUpload(
+  db: Db,
+  req: Req<"completeUpload">,
+): MetaResults["completeUpload"] | undefined {
+  const done = db.get<{ parts: string; version_id: string; etag: string }>(
+    "SELECT parts, version_id, etag FROM completed_uploads WHERE upload_id = ? AND bucket = ? AND key = ?",
+    req.uploadId,
+    req.bucket,
+    keyBytes(req.key),
+  );
+  if (!done || done.parts !== partList(req.parts)) return undefined;
+  try {
+    const v = getVersion(db, { bucket: req.bucket, key: req.key, versionId: done.version_id });
+    return v.etag === done.etag ? v : undefined;
+  } catch (e) {
+    if (e instanceof MetaError) return undefined; // deleted or replaced since
+    throw e;
+  }
 }
 
 function compositeChecksum(parts: PartRow[], algorithm?: string): VersionRecord["checksum"] {

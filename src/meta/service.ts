@@ -53,6 +53,7 @@ import { listVersions, putBucketVersioning } from "./versions.ts";
 import { MetaError } from "./errors.ts";
 import {
   abortUpload,
+  completedUpload,
   completeUpload,
   createUpload,
   expireUploads,
@@ -372,13 +373,15 @@ export class MetaService {
       case "getUpload":
         return getUpload(db, req);
       case "completeUpload":
-        return this.#write(req, (now) =>
-          policed(
-            db,
-            { ...req, write: "complete", partNumbers: req.parts.map((p) => p.partNumber) },
-            now,
-            () => completeUpload(db, req, now),
-          ));
+        // A repeat (its first answer lost) gets that answer again, as on S3, here or in its batch.
+        return completedUpload(db, req) ??
+          this.#write(req, (now) =>
+            completedUpload(db, req) ?? policed(
+              db,
+              { ...req, write: "complete", partNumbers: req.parts.map((p) => p.partNumber) },
+              now,
+              () => completeUpload(db, req, now),
+            ));
       case "abortUpload":
         return this.#write(req, () => abortUpload(db, req));
       case "listParts":

@@ -29,6 +29,21 @@ export const MIN_PART_BYTES = 5 * 1024 * 1024;
 export const MAX_PART_BYTES = 5 * 1024 ** 3;
 const CHECKSUM_ALGORITHMS = new Set(["CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"]);
 
+/** Uploads made by this process, so two in one millisecond keep their order. */
+let uploadsMade = 0;
+
+/**
+ * A new upload id (64 hex digits): the time and a counter first, so one key's
+ * uploads list in the order they were started, as S3 lists them (ListMultipartUploads
+ * orders by key, then id), then 176 random bits.
+ */
+function newUploadId(now: number): string {
+  const order = now.toString(16).padStart(12, "0") +
+    (uploadsMade++ % 2 ** 32).toString(16).padStart(8, "0");
+  const random = Buffer.from(crypto.getRandomValues(new Uint8Array(22))).toString("hex");
+  return order + random;
+}
+
 /** CreateMultipartUpload. */
 export async function CreateMultipartUpload(ctx: Ctx<"CreateMultipartUpload">): Promise<OpResult> {
   const { bucket, key } = ctx.ep;
@@ -39,7 +54,7 @@ export async function CreateMultipartUpload(ctx: Ctx<"CreateMultipartUpload">): 
       message: `Checksum algorithm "${algorithm}" is not supported`,
     });
   }
-  const uploadId = crypto.randomUUID().replace(/-/g, "") + crypto.randomUUID().replace(/-/g, "");
+  const uploadId = newUploadId(ctx.now);
   await ctx.meta.call({
     type: "createUpload",
     upload: {
