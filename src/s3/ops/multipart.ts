@@ -38,7 +38,7 @@ let uploadsMade = 0;
  * orders by key, then id), then 176 random bits.
  */
 function newUploadId(now: number): string {
-  const order = now.toString(16).padStart(12, "0") +
+  const order = Math.floor(now).toString(16).padStart(12, "0") +
     (uploadsMade++ % 2 ** 32).toString(16).padStart(8, "0");
   const random = Buffer.from(crypto.getRandomValues(new Uint8Array(22))).toString("hex");
   return order + random;
