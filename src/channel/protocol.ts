@@ -304,7 +304,11 @@ export type MetaRequest =
     maxUploads: number;
   }
   | { type: "chunkRefs"; ids: Uint8Array }
-  | { type: "stats" }
+  /**
+   * Totals for /metrics (cheap: anyone may ask /metrics). `chunks` adds the referenced-chunk
+   * counts, a scan of the chunk table, for tests and tools.
+   */
+  | { type: "stats"; chunks?: boolean }
   /** Audit records after `since` (and the seals among them), oldest first. */
   | { type: "exportAudit"; since: number; limit: number }
   /** Stores a four-eyes approval for a later request on `resource`. */
@@ -405,8 +409,9 @@ export interface MetaResults {
     logicalBytes: number;
     /** Sealed bytes of the tiny objects kept in the index. */
     inlineBytes: number;
-    chunks: number;
-    chunkRefs: number;
+    /** Only when asked for. */
+    chunks?: number;
+    chunkRefs?: number;
     clock: { trustedMs: number; wallAheadMs: number; uncreditedJumpMs: number };
   };
   exportAudit: AuditExport;

@@ -138,6 +138,16 @@ const MIGRATIONS: string[] = [
      upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key BLOB NOT NULL, parts TEXT NOT NULL,
      version_id TEXT NOT NULL, etag TEXT NOT NULL, completed INTEGER NOT NULL) WITHOUT ROWID;
    CREATE INDEX completed_uploads_by_time ON completed_uploads(completed);`,
+  // The tiny-object bytes, kept by triggers: /metrics reads them without a scan.
+  `INSERT INTO counters(name, value)
+     SELECT 'inline_bytes', coalesce(sum(length(sealed)), 0) FROM inline_bodies WHERE true
+     ON CONFLICT(name) DO UPDATE SET value = excluded.value;
+   CREATE TRIGGER inline_body_added AFTER INSERT ON inline_bodies BEGIN
+     UPDATE counters SET value = value + length(NEW.sealed) WHERE name = 'inline_bytes';
+   END;
+   CREATE TRIGGER inline_body_removed AFTER DELETE ON inline_bodies BEGIN
+     UPDATE counters SET value = value - length(OLD.sealed) WHERE name = 'inline_bytes';
+   END;`,
 ];
 
 /** A write queued for the next group commit. */

@@ -121,6 +121,27 @@ export class FourEyes {
   }
 
   /**
+   * The approval a token carries. Called before the audited write too: anyone
+   * can `POST /approve`, and a token that does not verify must not reach the
+   * audit log.
+   *
+   * @throws {MetaError} `invalidApproval` unless the token verifies.
+   */
+  verify(
+    req: { token: string; action: ApprovalAction; resource: string },
+    nowMs: number,
+  ): { approver: string; nonce: string; expiresMs: number } {
+    const v = verifyApproval(req.token, req, this.#cfg.approvers, {
+      nowMs,
+      maxTtlMs: this.#cfg.ttlMs,
+    });
+    if (!v.approval) {
+      throw new MetaError("invalidApproval", `The approval does not count: ${v.problem}`);
+    }
+    return v.approval;
+  }
+
+  /**
    * Stages one approval for later use (`POST /approve`), inside a write transaction.
    *
    * @param db The index.
@@ -133,19 +154,13 @@ export class FourEyes {
     req: { token: string; action: ApprovalAction; resource: string },
     nowMs: number,
   ): { approver: string; expires: number } {
-    const v = verifyApproval(req.token, req, this.#cfg.approvers, {
-      nowMs,
-      maxTtlMs: this.#cfg.ttlMs,
-    });
-    if (!v.approval) {
-      throw new MetaError("invalidApproval", `The approval does not count: ${v.problem}`);
-    }
+    const approval = this.verify(req, nowMs);
     db.run("DELETE FROM approvals WHERE expires <= ?", nowMs);
-    const expires = Math.min(v.approval.expiresMs, nowMs + this.#cfg.ttlMs);
+    const expires = Math.min(approval.expiresMs, nowMs + this.#cfg.ttlMs);
     const r = db.run(
       "INSERT INTO approvals(approver, nonce, action, resource, expires, consumed) VALUES(?, ?, ?, ?, ?, 0) ON CONFLICT DO NOTHING",
-      v.approval.approver,
-      v.approval.nonce,
+      approval.approver,
+      approval.nonce,
       req.action,
       req.resource,
       expires,
@@ -153,6 +168,6 @@ export class FourEyes {
     if (r.changes === 0) {
       throw new MetaError("invalidApproval", "The approval does not count: it was already used");
     }
-    return { approver: v.approval.approver, expires };
+    return { approver: approval.approver, expires };
   }
 }

@@ -405,11 +405,13 @@ export class MetaService {
       case "chunkRefs":
         return { referenced: chunkRefs(db, req.ids) };
       case "stats":
-        return this.#stats();
+        return this.#stats(req.chunks === true);
       case "exportAudit":
         return exportAudit(db, { ...req, publicKey: this.#signer.publicKey });
       case "stageApproval": {
         const action = approvalAction(req.action);
+        // Anyone can POST /approve: only a token that verifies may reach the audit log.
+        this.#fourEyes.verify({ ...req, action }, this.#clock.now());
         return this.#write(req, (now) => this.#fourEyes.stage(db, { ...req, action }, now), {
           target: `${action} ${req.resource}`,
           detail: (r) => `approver=${r.approver}`,
@@ -475,25 +477,30 @@ export class MetaService {
     }
   }
 
-  #stats(): MetaResults["stats"] {
+  /**
+   * Totals without a scan (anyone may ask `/metrics`, and every S3 request waits on this
+   * Worker): from the per-bucket usage and the counters the triggers keep; chunks only when
+   * asked.
+   */
+  #stats(withChunks: boolean): MetaResults["stats"] {
     const db = this.#db;
-    const v = db.get<{ n: number; bytes: number }>(
-      "SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM versions WHERE delete_marker = 0",
+    const v = db.get<{ buckets: number; n: number; bytes: number; inline: number }>(
+      `SELECT (SELECT count(*) FROM buckets) AS buckets, coalesce(sum(objects), 0) AS n,
+         coalesce(sum(logical_bytes), 0) AS bytes,
+         (SELECT value FROM counters WHERE name = 'inline_bytes') AS inline FROM bucket_usage`,
     )!;
-    const inline = db.get<{ bytes: number }>(
-      "SELECT coalesce(sum(length(sealed)), 0) AS bytes FROM inline_bodies",
-    )!;
-    const c = db.get<{ n: number; refs: number }>(
-      "SELECT count(*) AS n, coalesce(sum(refs), 0) AS refs FROM chunks WHERE refs > 0",
-    )!;
-    const b = db.get<{ n: number }>("SELECT count(*) AS n FROM buckets")!;
+    const c = withChunks
+      ? db.get<{ n: number; refs: number }>(
+        "SELECT count(*) AS n, coalesce(sum(refs), 0) AS refs FROM chunks WHERE refs > 0",
+      )
+      : undefined;
     return {
-      buckets: b.n,
+      buckets: v.buckets,
       versions: v.n,
       logicalBytes: v.bytes,
-      inlineBytes: inline.bytes,
-      chunks: c.n,
-      chunkRefs: c.refs,
+      inlineBytes: v.inline ?? 0,
+      chunks: c?.n,
+      chunkRefs: c?.refs,
       clock: this.#clock.status(),
     };
   }

@@ -4,7 +4,10 @@
  * compared in constant time) or a SigV4 signature by a key whose default
  * level is owner (root is). Answers are JSON; errors are
  * `{"error": {"code", "message", "requestId"}}` with the same request id in
- * `x-amz-request-id`, and every refusal goes to the audit log.
+ * `x-amz-request-id`. Every refusal of a known key goes to the audit log;
+ * refusals of callers who proved no key (no or a wrong token, a bad
+ * signature) at most {@linkcode UNPROVEN_AUDITS_PER_MINUTE} a minute, with
+ * the count of those left out, since anyone can send them.
  *
  * @module
  */
@@ -20,6 +23,14 @@ import { verifyRequest } from "./sigv4/mod.ts";
 
 /** Largest admin request body, bytes. */
 export const ADMIN_BODY_MAX_BYTES = 64 * 1024;
+
+/** Refusals of callers who proved no key recorded in the audit log per minute. */
+export const UNPROVEN_AUDITS_PER_MINUTE = 10;
+/** Longest target of such a refusal kept in the audit log: the caller chose it. */
+const UNPROVEN_TARGET_MAX = 256;
+
+/** Refusals of callers who proved no key: this minute's, and those not recorded. */
+const unproven = { minute: 0, recorded: 0, skipped: 0 };
 
 /** What admin authentication needs from the app. */
 export interface AdminAuthDeps {
@@ -66,6 +77,7 @@ async function identify(
   req: Request,
   deps: AdminAuthDeps,
   r: { path: string; query: [string, string][]; sourceAddress?: string },
+  proven: { key?: string },
 ): Promise<AdminRequest> {
   const authorization = req.headers.get("authorization") ?? "";
   if (/^Bearer /i.test(authorization)) {
@@ -91,6 +103,7 @@ async function identify(
       },
     },
   );
+  proven.key = auth.accessKey;
   const decision = mayAdminister(principal!, { sourceAddress: r.sourceAddress });
   if (!decision.allowed) throw new S3Error("AccessDenied", { message: decision.reason });
   // A body must be signed: UNSIGNED-PAYLOAD (or a presigned URL) would let anyone who saw one
@@ -126,18 +139,34 @@ export async function authenticateAdmin(
   deps: AdminAuthDeps,
   r: { path: string; query?: [string, string][]; sourceAddress?: string; requestId: string },
 ): Promise<AdminRequest> {
+  const proven: { key?: string } = {};
   try {
-    return await identify(req, deps, { ...r, query: r.query ?? [] });
+    return await identify(req, deps, { ...r, query: r.query ?? [] }, proven);
   } catch (e) {
     const err = toS3Error(e, r.path);
-    if (err.status === 403) {
-      auditRefusal(deps.meta, {
-        op: `admin ${req.method}`,
-        target: r.path,
-        detail: `${err.code}: ${err.message}`,
-        requestId: r.requestId,
-      });
+    if (err.status !== 403) throw e;
+    let detail = `${err.code}: ${err.message}`;
+    let target = r.path;
+    if (proven.key === undefined) {
+      const minute = Math.floor(deps.now() / 60_000);
+      if (minute !== unproven.minute) Object.assign(unproven, { minute, recorded: 0 });
+      if (unproven.recorded >= UNPROVEN_AUDITS_PER_MINUTE) {
+        unproven.skipped++;
+        throw e;
+      }
+      unproven.recorded++;
+      if (unproven.skipped > 0) {
+        detail += ` (and ${unproven.skipped} such refusals before, not recorded one by one)`;
+        log("warn", "Admin refusals of callers with no key were not all audited", {
+          skipped: unproven.skipped,
+        });
+        unproven.skipped = 0;
+      }
+      if (target.length > UNPROVEN_TARGET_MAX) {
+        target = `${target.slice(0, UNPROVEN_TARGET_MAX)}… (${target.length} characters)`;
+      }
     }
+    auditRefusal(deps.meta, { op: `admin ${req.method}`, target, detail, requestId: r.requestId });
     throw e;
   }
 }

@@ -115,8 +115,19 @@ export function addressOf(
   return { bucket, key, resource: path === "/" ? "/" : `/${bucket}${key ? "/" + key : ""}` };
 }
 
+/**
+ * Headers every S3 answer carries: stored objects share the console's origin, so an HTML or SVG
+ * object (any writer can store one, an append key too) must never run script there (it could read
+ * the console's credentials) or be sniffed into something that does. S3 clients ignore both.
+ */
+function sandboxed(headers: Headers): Headers {
+  headers.set("content-security-policy", "sandbox");
+  headers.set("x-content-type-options", "nosniff");
+  return headers;
+}
+
 function renderError(e: S3Error, requestId: string, withBody: boolean): Response {
-  const headers = new Headers({ "x-amz-request-id": requestId, ...(e.headers ?? {}) });
+  const headers = sandboxed(new Headers({ "x-amz-request-id": requestId, ...(e.headers ?? {}) }));
   if (!withBody || e.status === 304) return new Response(null, { status: e.status, headers });
   headers.set("content-type", "application/xml");
   const extra = Object.entries(e.extra ?? {}).map(([k, v]) => `<${k}>${escapeXml(v)}</${k}>`).join(
@@ -131,7 +142,7 @@ function renderError(e: S3Error, requestId: string, withBody: boolean): Response
 }
 
 function renderResult(r: OpResult, requestId: string): Response {
-  const headers = new Headers(r.headers);
+  const headers = sandboxed(new Headers(r.headers));
   headers.set("x-amz-request-id", requestId);
   return new Response(r.body ?? null, { status: r.status, headers });
 }
@@ -209,6 +220,8 @@ export function createApp(deps: AppDeps): Hono {
     return c.json({
       state: degraded ? "degraded" : "ok",
       ...status,
+      // States, not where the drives are mounted: this answer is unsigned.
+      drives: status.drives.map(({ index, state, owedShards }) => ({ index, state, owedShards })),
       scrub: scrub && {
         state: scrub.state,
         lastFullPassAt: scrub.lastFullPassAt && new Date(scrub.lastFullPassAt).toISOString(),
@@ -248,47 +261,53 @@ export function createApp(deps: AppDeps): Hono {
     return scrubAdmin(c.req.raw, deps, newRequestId(), sourceAddressOf(c.env));
   });
 
+  // Unsigned, so anyone may ask: concurrent scrapes share one computation.
+  let scrape: Promise<string> | undefined;
   app.get("/metrics", async (c, next) => {
     if (isSigned(c.req.raw, new URL(c.req.url))) return next();
-    const [m, s] = await Promise.all([
-      deps.meta.call({ type: "stats" }),
-      deps.store.call({ type: "stats" }),
-    ]);
-    deps.metrics.logicalBytes.set(m.logicalBytes);
-    deps.metrics.versions.set(m.versions);
-    deps.metrics.storedBytes.set(s.storedBytes);
-    deps.metrics.inlineBytes.set(m.inlineBytes);
-    deps.metrics.plainChunkBytes.set(s.plainBytes);
-    deps.metrics.chunks.set(s.chunks);
-    deps.metrics.diskBytes.set(s.diskBytes);
-    deps.metrics.clockWallAhead.set(m.clock.wallAheadMs / 1000);
-    deps.metrics.clockUncreditedJump.set(m.clock.uncreditedJumpMs / 1000);
-    deps.metrics.gcRuns.set(s.gc.runs);
-    deps.metrics.gcDeletedChunks.set(s.gc.deletedChunks);
-    deps.metrics.gcReclaimedBytes.set(s.gc.reclaimedBytes);
-    deps.signals.report(deps.now());
-    const health = await deps.meta.call({ type: "bucketHealth" });
-    deps.metrics.buckets.update(health.now, health.buckets);
-    const drives = s.drives.drives;
-    deps.metrics.drives.set(drives.length);
-    deps.metrics.drivesOnline.set(drives.filter((d) => d.state !== "offline").length);
-    deps.metrics.drivesRebuilding.set(drives.filter((d) => d.state === "rebuilding").length);
-    deps.metrics.owedShards.set(drives.reduce((n, d) => n + d.owedShards, 0));
-    const rebuild = s.drives.rebuild;
-    deps.metrics.rebuildProgress.set(
-      !rebuild || rebuild.done
-        ? 1
-        : Math.min(1, rebuild.checkedChunks / Math.max(1, rebuild.totalChunks)),
-    );
-    deps.metrics.healedShards.set(s.drives.healedShards);
-    if (deps.scrub) setScrubMetrics(deps.metrics, await deps.scrub.call({ type: "scrubStatus" }));
-    return c.text(await deps.metrics.registry.metrics(), 200, {
-      "content-type": deps.metrics.registry.contentType,
-    });
+    scrape ??= collectMetrics(deps).finally(() => (scrape = undefined));
+    return c.text(await scrape, 200, { "content-type": deps.metrics.registry.contentType });
   });
 
   app.all("*", (c) => handleS3(c.req.raw, deps, sourceAddressOf(c.env)));
   return app;
+}
+
+/** Reads the totals from the Workers into the gauges and renders the metrics. */
+async function collectMetrics(deps: AppDeps): Promise<string> {
+  const [m, s] = await Promise.all([
+    deps.meta.call({ type: "stats" }),
+    deps.store.call({ type: "stats" }),
+  ]);
+  deps.metrics.logicalBytes.set(m.logicalBytes);
+  deps.metrics.versions.set(m.versions);
+  deps.metrics.storedBytes.set(s.storedBytes);
+  deps.metrics.inlineBytes.set(m.inlineBytes);
+  deps.metrics.plainChunkBytes.set(s.plainBytes);
+  deps.metrics.chunks.set(s.chunks);
+  deps.metrics.diskBytes.set(s.diskBytes);
+  deps.metrics.clockWallAhead.set(m.clock.wallAheadMs / 1000);
+  deps.metrics.clockUncreditedJump.set(m.clock.uncreditedJumpMs / 1000);
+  deps.metrics.gcRuns.set(s.gc.runs);
+  deps.metrics.gcDeletedChunks.set(s.gc.deletedChunks);
+  deps.metrics.gcReclaimedBytes.set(s.gc.reclaimedBytes);
+  deps.signals.report(deps.now());
+  const health = await deps.meta.call({ type: "bucketHealth" });
+  deps.metrics.buckets.update(health.now, health.buckets);
+  const drives = s.drives.drives;
+  deps.metrics.drives.set(drives.length);
+  deps.metrics.drivesOnline.set(drives.filter((d) => d.state !== "offline").length);
+  deps.metrics.drivesRebuilding.set(drives.filter((d) => d.state === "rebuilding").length);
+  deps.metrics.owedShards.set(drives.reduce((n, d) => n + d.owedShards, 0));
+  const rebuild = s.drives.rebuild;
+  deps.metrics.rebuildProgress.set(
+    !rebuild || rebuild.done
+      ? 1
+      : Math.min(1, rebuild.checkedChunks / Math.max(1, rebuild.totalChunks)),
+  );
+  deps.metrics.healedShards.set(s.drives.healedShards);
+  if (deps.scrub) setScrubMetrics(deps.metrics, await deps.scrub.call({ type: "scrubStatus" }));
+  return await deps.metrics.registry.metrics();
 }
 
 async function handleS3(
@@ -360,6 +379,8 @@ async function handleS3(
     response = renderResult(result, requestId);
   } catch (e) {
     const err = toS3Error(e, resource);
+    // A bucket that does not exist has no signals: names a caller made up would grow them for ever.
+    if (err.code === "NoSuchBucket") bucket = undefined;
     if (err.code === "InternalError") {
       log("error", "Request failed", {
         requestId,

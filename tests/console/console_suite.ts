@@ -12,12 +12,14 @@
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
+  GetObjectCommand,
   GetObjectLegalHoldCommand,
   GetObjectRetentionCommand,
   HeadObjectCommand,
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { addAccessKey, check, type Suite, type Target } from "../clients/lib.ts";
 import { type BrowserPage, launchChromium } from "./cdp.ts";
 
@@ -464,6 +466,41 @@ export function consoleSuite(t: Target): Suite {
             await page.evaluate(`document.querySelector("#ops").scrollIntoView()`);
             await shot(page, "08-operations.png");
           }),
+      },
+      {
+        name:
+          "Web console - an HTML object a writer stored cannot run script on the console's origin (its credentials)",
+        async fn() {
+          // Any key that may write could store this, the backup job's append key too, and then
+          // send the administrator a link to it.
+          const f = await fix();
+          const payload = `<!doctype html><title>report</title><script>
+            document.title = "RAN " + (sessionStorage.getItem("amber.console.credentials") ?? "");
+          </script>`;
+          await client().send(
+            new PutObjectCommand({
+              Bucket: f.bucket,
+              Key: "report.html",
+              Body: payload,
+              ContentType: "text/html",
+            }),
+          );
+          const url = await getSignedUrl(
+            client(),
+            new GetObjectCommand({ Bucket: f.bucket, Key: "report.html" }),
+            { expiresIn: 3600 },
+          );
+          const page = await launchChromium();
+          try {
+            await signIn(page);
+            await page.waitFor(`document.querySelector("#bucket-table tr")`, "the bucket list");
+            await page.goto(url); // in the tab that holds the credentials
+            const title = await page.evaluate<string>("document.title");
+            check(title === "report", `the object's script ran: title "${title}"`);
+          } finally {
+            await page.close();
+          }
+        },
       },
     ],
   };
