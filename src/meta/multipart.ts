@@ -208,9 +208,10 @@ export function completeUpload(
     ifMatch: req.ifMatch,
     ifNoneMatch: req.ifNoneMatch,
     appendOnly: req.appendOnly,
+    refsHeld: true,
   }, trustedNow);
-  // The version now holds every chosen chunk once more; the parts let go of theirs.
-  releaseParts(db, req.uploadId);
+  // The chosen parts' references pass to the version; the others are let go.
+  releaseParts(db, req.uploadId, new Set(chosen.map((r) => r.part_number)));
   db.run("DELETE FROM uploads WHERE upload_id = ?", req.uploadId);
   if (manifest.length % MANIFEST_ENTRY_BYTES !== 0) throw new Error("Corrupt part manifest");
   db.run("DELETE FROM completed_uploads WHERE completed < ?", req.now - COMPLETED_KEPT_MS);
@@ -224,7 +225,13 @@ export function completeUpload(
     version.etag,
     req.now,
   );
-  return { ...version, versionId, lock };
+  return withoutData({ ...version, versionId, lock });
+}
+
+/** A version's answer to the router, without its manifest (or body): the router needs neither. */
+function withoutData(v: VersionRecord): MetaResults["completeUpload"] {
+  const { manifest: _manifest, inline: _inline, ...rest } = v;
+  return rest;
 }
 
 /** How long a completed upload answers a repeated Complete, ms. */
@@ -252,7 +259,7 @@ export function completedUpload(
   if (!done || done.parts !== partList(req.parts)) return undefined;
   try {
     const v = getVersion(db, { bucket: req.bucket, key: req.key, versionId: done.version_id });
-    return v.etag === done.etag ? v : undefined;
+    return v.etag === done.etag ? withoutData(v) : undefined;
   } catch (e) {
     if (e instanceof MetaError) return undefined; // deleted or replaced since
     throw e;

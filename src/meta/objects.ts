@@ -264,6 +264,8 @@ export function putVersion(
     ifNoneMatch?: boolean;
     copiedFrom?: VersionRef;
     appendOnly?: boolean;
+    /** The caller hands over references it already holds on every chunk of the manifest. */
+    refsHeld?: boolean;
   },
   trustedNow: number,
 ): MetaResults["putVersion"] {
@@ -330,7 +332,7 @@ export function putVersion(
     lock?.retainUntil ?? null,
     lock?.legalHold ? 1 : 0,
   );
-  addChunkRefs(db, v.manifest, 1);
+  if (!req.refsHeld) addChunkRefs(db, v.manifest, 1);
   db.run(
     `INSERT INTO latest(bucket, key, version_id, delete_marker, size, etag, last_modified) VALUES(?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT(bucket, key) DO UPDATE SET version_id = excluded.version_id, delete_marker = excluded.delete_marker,

@@ -47,6 +47,11 @@ export const ERRORS = {
     status: 400,
     message: "You did not provide the number of bytes specified by the Content-Length HTTP header.",
   },
+  RequestTimeout: {
+    status: 400,
+    message:
+      "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
+  },
   InsufficientStorage: {
     status: 507,
     message: "The vault has no room left to store this request. Free or add space, then retry.",

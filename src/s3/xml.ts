@@ -97,8 +97,17 @@ const ENTITY: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', 
 
 function decodeEntities(s: string): string {
   return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (m, e: string) => {
-    if (e.startsWith("#x")) return String.fromCodePoint(parseInt(e.slice(2), 16));
-    if (e.startsWith("#")) return String.fromCodePoint(parseInt(e.slice(1), 10));
+    if (e.startsWith("#")) {
+      const cp = e.startsWith("#x") ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+      // XML 1.0 Char: no NUL, no surrogates, nothing past U+10FFFF.
+      if (
+        !(cp > 0 && cp <= 0x10ffff) || (cp >= 0xd800 && cp <= 0xdfff) || cp === 0xfffe ||
+        cp === 0xffff
+      ) {
+        throw new S3Error("MalformedXML", { message: `Invalid character reference "${m}"` });
+      }
+      return String.fromCodePoint(cp);
+    }
     if (e in ENTITY) return ENTITY[e];
     throw new S3Error("MalformedXML", { message: `Unknown XML entity "${m}"` });
   });
@@ -114,6 +123,7 @@ export function parseXml(text: string): XmlElement {
   const malformed = (why: string) =>
     new S3Error("MalformedXML", { message: `${ERROR_PREFIX}: ${why}` });
   let i = 0;
+  let elements = 0;
   const stack: XmlElement[] = [];
   let root: XmlElement | undefined;
   const tag =
@@ -156,6 +166,7 @@ export function parseXml(text: string): XmlElement {
       if (!open || open.name !== name) throw malformed(`unexpected closing tag "${name}"`);
       continue;
     }
+    if (++elements > MAX_ELEMENTS) throw malformed("too many elements");
     const el: XmlElement = { name, children: [], text: "" };
     if (stack.length > 0) stack[stack.length - 1].children.push(el);
     else if (root) throw malformed("more than one root element");
@@ -166,6 +177,9 @@ export function parseXml(text: string): XmlElement {
   if (!root || stack.length > 0) throw malformed("document is incomplete");
   return root;
 }
+
+/** Most elements a request document may hold: 10,000 parts of up to 8 elements each, and then some. */
+const MAX_ELEMENTS = 100_000;
 
 const ERROR_PREFIX =
   "The XML you provided was not well-formed or did not validate against our published schema";

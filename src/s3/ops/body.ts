@@ -336,17 +336,30 @@ async function readAll(
   };
 }
 
-/** Reads the next piece of a request body; a client that went away or broke off gets `IncompleteBody`. */
+/** How long a request body may send nothing before it is refused (S3 waits about as long), ms. */
+const BODY_IDLE_MS = 20_000;
+
+/**
+ * Reads the next piece of a request body; a client that went away or broke off gets
+ * `IncompleteBody`, one that sends nothing for {@linkcode BODY_IDLE_MS} `RequestTimeout` (its
+ * buffers and store session are let go, where they were held for as long as it kept the socket).
+ */
 function readBody(
   reader: ReadableStreamDefaultReader<Uint8Array>,
 ): Promise<ReadableStreamReadResult<Uint8Array>> {
-  return reader.read().catch((e) => {
-    throw e instanceof S3Error ? e : new S3Error("IncompleteBody", { cause: e });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const idle = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new S3Error("RequestTimeout")), BODY_IDLE_MS);
   });
+  return Promise.race([reader.read(), idle]).catch((e) => {
+    throw e instanceof S3Error ? e : new S3Error("IncompleteBody", { cause: e });
+  }).finally(() => clearTimeout(timer));
 }
 
 /** Bytes asked of the request body per read. */
 const BODY_READ_BYTES = 1024 * 1024;
+/** Decoded runs in one read beyond which they are joined (aws-chunked from SDKs: 64 KiB chunks, 16). */
+const MANY_RUNS = 64;
 
 /**
  * Reads a request body with 1 MiB BYOB reads, decoding aws-chunked framing
@@ -389,8 +402,21 @@ function readInLargePieces(
             return;
           }
           buffer = value.buffer as ArrayBuffer;
-          if (decoder) decoder.push(value, emit);
-          else emit(value);
+          if (!decoder) {
+            emit(value);
+            continue;
+          }
+          const runs: Uint8Array[] = [];
+          decoder.push(value, (run) => runs.push(run));
+          if (runs.length <= MANY_RUNS) {
+            for (const run of runs) emit(run);
+            continue;
+          }
+          // Tiny aws-chunked chunks (a read of them is all in memory already, and Deno hands it
+          // over without returning to the event loop): one copy for the consumer instead of a
+          // run each, and a turn for the router's other requests.
+          emit(concat(runs));
+          await new Promise((turn) => setTimeout(turn, 0));
         }
       } catch (e) {
         reader.cancel(e).catch(() => undefined); // a refused body is not read any further
@@ -460,14 +486,14 @@ export async function readObject(
   }
   const view = new DataView(manifest.buffer, manifest.byteOffset, manifest.byteLength);
   // Group the chunks overlapping the range into batches of about READ_BATCH_BYTES.
-  const batches: { entries: Uint8Array; offset: number; size: number }[] = [];
+  const batches: { from: number; upTo: number; offset: number; size: number }[] = [];
   let offset = 0;
   let first = -1;
   let batchOffset = 0;
   let batchSize = 0;
   const close = (upTo: number) => {
     if (first < 0) return;
-    batches.push({ entries: manifest.slice(first, upTo), offset: batchOffset, size: batchSize });
+    batches.push({ from: first, upTo, offset: batchOffset, size: batchSize });
     first = -1;
   };
   for (let i = 0; i < manifest.length; i += MANIFEST_ENTRY_BYTES) {
@@ -488,7 +514,8 @@ export async function readObject(
   const pending: Promise<StoreResults["readChunks"]>[] = [];
   const fetchMore = () => {
     while (pending.length < READ_AHEAD_BATCHES && next < batches.length) {
-      const p = ctx.store.call({ type: "readChunks", entries: batches[next++].entries });
+      const b = batches[next++];
+      const p = ctx.store.call({ type: "readChunks", entries: manifest.slice(b.from, b.upTo) });
       p.catch(() => undefined); // observed when its turn comes; never an unhandled rejection
       pending.push(p);
     }

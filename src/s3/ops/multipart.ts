@@ -128,6 +128,12 @@ export async function UploadPartCopy(ctx: Ctx<"UploadPartCopy">): Promise<OpResu
   await ctx.meta.call({ type: "getUpload", bucket, key, uploadId });
   const { source, from } = await readCopySource(ctx);
   const rangeHeader = ctx.req.headers.get("x-amz-copy-source-range");
+  if (rangeHeader === null && source.size > MAX_PART_BYTES) {
+    throw new S3Error("InvalidRequest", {
+      message:
+        `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_PART_BYTES}`,
+    });
+  }
   let part: { size: number; etag: string; manifest: Uint8Array };
   let storedBytes = 0;
   // A whole version's chunks are shared; a range, or a tiny version kept in the index, is stored anew.

@@ -116,13 +116,15 @@ export function parseCopySource(
       message: "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
     });
   }
-  let key: string;
   try {
-    key = decodeURIComponent(v.slice(slash + 1));
+    return {
+      bucket: decodeURIComponent(v.slice(0, slash)),
+      key: decodeURIComponent(v.slice(slash + 1)),
+      versionId,
+    };
   } catch {
     throw new S3Error("InvalidArgument", { message: "Invalid copy source encoding" });
   }
-  return { bucket: decodeURIComponent(v.slice(0, slash)), key, versionId };
 }
 
 /** Reads the copy source, checking the `x-amz-copy-source-if-*` conditions. */
