@@ -66,6 +66,24 @@ async function write(call: Call, data: Uint8Array, keepPinned = false): Promise<
   return m;
 }
 
+/** A store on three drives of `root` behind `faults`, at `ec` (2+1 unless said). */
+function openOnThree(
+  root: string,
+  faults: FaultyDrive[],
+  opts: { ec?: { k: number; m: number }; gc?: GcOptions } = {},
+): Promise<StoreService> {
+  return StoreService.open(`${root}/data`, {
+    keys,
+    drives: [0, 1, 2].map((i) => `${root}/d${i}`),
+    ec: opts.ec ?? { k: 2, m: 1 },
+    owedPath: `${root}/owed.db`,
+    watch: { intervalMs: 0 },
+    driveIo: (slot) => faults[slot],
+    gc: opts.gc,
+    segments: { retireDelayMs: 0 },
+  });
+}
+
 /** Writes random bytes as one session, left open (pinned); returns it and its chunk count. */
 async function openWrite(
   call: Call,
@@ -189,15 +207,8 @@ Deno.test("collectGarbage - chunks a journal record names stay until its batch c
 Deno.test("collectGarbage - chunks a failed journal record names stay until a record of its sequence wins", async () => {
   const root = await Deno.makeTempDir();
   const faults = [new FaultyDrive(), new FaultyDrive(), new FaultyDrive()];
-  const svc = await StoreService.open(`${root}/data`, {
-    keys,
-    drives: [0, 1, 2].map((i) => `${root}/d${i}`),
-    ec: { k: 2, m: 1 },
-    owedPath: `${root}/owed.db`,
-    watch: { intervalMs: 0 },
-    driveIo: (slot) => faults[slot],
+  const svc = await openOnThree(root, faults, {
     gc: { intervalMs: 0, graceMs: 0, referenced: nothingReferenced() },
-    segments: { retireDelayMs: 0 },
   });
   const call: Call = async (r) => (await svc.handle(r)).result as never;
   const append = (seq: number, writeIds: string[]) =>
@@ -537,15 +548,7 @@ Deno.test("StoreService - a segment whose creation a crash cut short is removed 
 Deno.test("StoreService - a journal record refused for want of a write quorum leaves nothing to replay or complete", async () => {
   const root = await Deno.makeTempDir();
   const faults = [new FaultyDrive(), new FaultyDrive(), new FaultyDrive()];
-  const open = () =>
-    StoreService.open(`${root}/data`, {
-      keys,
-      drives: [0, 1, 2].map((i) => `${root}/d${i}`),
-      ec: { k: 2, m: 1 },
-      owedPath: `${root}/owed.db`,
-      watch: { intervalMs: 0 },
-      driveIo: (slot) => faults[slot],
-    });
+  const open = () => openOnThree(root, faults);
   const append = (svc: StoreService, seq: number, byte: number) =>
     svc.handle({ type: "journalAppend", seq, changeset: new Uint8Array([byte]), writeIds: [] });
   let svc = await open();
@@ -669,14 +672,7 @@ Deno.test("collectGarbage - a system clock stepped back does not age an open upl
 Deno.test("StoreService - a checkpoint counts only on more drives than may be lost (1+2: all three)", async () => {
   const root = await Deno.makeTempDir();
   const faults = [new FaultyDrive(), new FaultyDrive(), new FaultyDrive()];
-  const svc = await StoreService.open(`${root}/data`, {
-    keys,
-    drives: [0, 1, 2].map((i) => `${root}/d${i}`),
-    ec: { k: 1, m: 2 },
-    owedPath: `${root}/owed.db`,
-    watch: { intervalMs: 0 },
-    driveIo: (slot) => faults[slot],
-  });
+  const svc = await openOnThree(root, faults, { ec: { k: 1, m: 2 } });
   try {
     const copy = `${root}/copy.db`;
     Deno.writeFileSync(copy, new Uint8Array(100));
