@@ -1,8 +1,8 @@
 /**
  * Who may call the admin API (`/admin/*`), and how it answers: either the
  * admin token (`AMBER_ADMIN_TOKEN`, sent as `Authorization: Bearer <token>`,
- * compared in constant time) or a SigV4 signature by a key whose default
- * level is owner (root is). Answers are JSON; errors are
+ * compared in constant time) or a SigV4 signature by a key that owns every
+ * bucket (root does). Answers are JSON; errors are
  * `{"error": {"code", "message", "requestId"}}` with the same request id in
  * `x-amz-request-id`. Every refusal of a known key goes to the audit log;
  * refusals of callers who proved no key (no or a wrong token, a bad
