@@ -42,14 +42,6 @@ const PIECES_IN_FLIGHT = 4;
 /** Full-size pieces kept between uploads (the store hands each back): a fresh one costs page faults and zeroing. */
 const IDLE_PIECES = 4;
 const idlePieces: ArrayBuffer[] = [];
-/**
- * Bodies streamed into the store at once, across all requests (each holds about 20 MiB on its way:
- * pieces in flight, read buffer, the store's unsynced pieces); the others wait, unread, with TCP
- * holding their bytes. 12 concurrent 32 MiB PUTs peaked at 387-396 MiB without it.
- */
-const STREAMS_AT_ONCE = 4;
-let streaming = 0;
-const streamWaiters: (() => void)[] = [];
 /** Plaintext bytes asked of the store in one message on GET. */
 const READ_BATCH_BYTES = 1024 * 1024;
 /**
@@ -214,24 +206,6 @@ export async function storeStream(
   stream: ReadableStream<Uint8Array>,
   inspect: (bytes: Uint8Array) => void = () => {},
   expectedBytes = Infinity,
-): Promise<{ manifest: Uint8Array } & WriteCounts> {
-  // First come, first served: a freed slot passes straight to the oldest waiter.
-  if (streaming < STREAMS_AT_ONCE) streaming++;
-  else await new Promise<void>((go) => streamWaiters.push(go));
-  try {
-    return await pumpIntoStore(ctx, stream, inspect, expectedBytes);
-  } finally {
-    const next = streamWaiters.shift();
-    if (next) next();
-    else streaming--;
-  }
-}
-
-async function pumpIntoStore(
-  ctx: Pick<OpContext, "store" | "writes">,
-  stream: ReadableStream<Uint8Array>,
-  inspect: (bytes: Uint8Array) => void,
-  expectedBytes: number,
 ): Promise<{ manifest: Uint8Array } & WriteCounts> {
   const writeId = crypto.randomUUID();
   ctx.writes.push(writeId);
