@@ -533,7 +533,11 @@ export class Scrubber {
       pass.unreferencedSkipped = (pass.unreferencedSkipped ?? 0) + 1;
       return bytes;
     };
-    if ((verdict.bad.length > 0 || !verdict.readable) && unreferenced()) return skip();
+    const damaged = verdict.bad.length > 0 || !verdict.readable;
+    if (damaged && unreferenced()) return skip();
+    // Gone from the drive it was met on: collected while its shards were read drive by drive (a
+    // journal record below a new checkpoint, say), not damaged. Elsewhere the next pass meets it.
+    if (damaged && !readers[d]!.locate(id)) return skip();
     for (const b of verdict.bad) {
       const s = seen.find((x) => x.drive === b.drive && x.shard === b.shard && !b.missing);
       this.#note(pass, {
