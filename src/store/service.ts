@@ -70,6 +70,8 @@ interface Session {
   lastUsed: number;
   /** Settles once every chunk of the pieces so far is durable; rejects if one could not be stored. */
   durable: Promise<void>;
+  /** Released while a journal record still pinned it: it goes when the pin does. */
+  ended?: true;
   /** Durability of the pieces not yet awaited, oldest first. */
   unsynced: Promise<void>[];
 }
@@ -117,8 +119,6 @@ export class StoreService {
    * else the collector could take chunks a replayed batch names.
    */
   #journalPins = new Map<number, Set<string>>();
-  /** Pinned sessions already ended: released when their pins go. */
-  #endedPinned = new Set<string>();
   /** Chunks being written now, so concurrent uploads of the same chunk store it once. */
   #inFlight = new Map<string, Promise<void>>();
   #readBuffers = new ReadBufferPool(IDLE_READ_BUFFERS);
@@ -355,9 +355,10 @@ export class StoreService {
   #release(writeIds: string[]): number {
     let released = 0;
     for (const writeId of writeIds) {
-      if (!this.#sessions.has(writeId)) continue;
+      const s = this.#sessions.get(writeId);
+      if (!s) continue;
       released++;
-      if (this.#pinned(writeId)) this.#endedPinned.add(writeId);
+      if (this.#pinned(writeId)) s.ended = true;
       else this.#sessions.delete(writeId);
     }
     return released;
@@ -378,8 +379,7 @@ export class StoreService {
     const pins = this.#journalPins.get(seq);
     this.#journalPins.delete(seq);
     for (const writeId of pins ?? []) {
-      if (this.#endedPinned.has(writeId) && !this.#pinned(writeId)) {
-        this.#endedPinned.delete(writeId);
+      if (this.#sessions.get(writeId)?.ended && !this.#pinned(writeId)) {
         this.#sessions.delete(writeId);
       }
     }
