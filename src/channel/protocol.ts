@@ -477,6 +477,9 @@ export interface AuditExport {
  *
  * `readChunks` takes packed manifest entries and answers with their
  * plaintexts, each in a buffer of its own: one message carries about 1 MiB.
+ * A download that reads in more than one message pins the chunks it has yet
+ * to read (`readPin`, named by the router) until `readEnd`, so that deleting
+ * its version meanwhile does not let the collector take them.
  */
 export type StoreRequest =
   | { type: "ping" }
@@ -492,7 +495,10 @@ export type StoreRequest =
    * anywhere but the index (whose journal append does this for the writes it commits).
    */
   | { type: "writeDurable"; writeId: string }
-  | { type: "readChunks"; entries: Uint8Array }
+  | { type: "readPin"; readId: string; entries: Uint8Array }
+  /** `readId` names the download's pin, which stays while reads keep coming. */
+  | { type: "readChunks"; entries: Uint8Array; readId?: string }
+  | { type: "readEnd"; readId: string }
   | { type: "collectGarbage" }
   | { type: "stats" }
   /** Seals a credential secret under the vault's secrets key, bound to `context` (the access key id). */
@@ -593,6 +599,8 @@ export interface StoreResults {
   writeDurable: { ok: true };
   /** The plaintexts of the listed manifest entries, in order. */
   readChunks: { chunks: ArrayBuffer[] };
+  readPin: { ok: true };
+  readEnd: { ok: true };
   collectGarbage: GcReport;
   stats: {
     chunks: number;

@@ -8,7 +8,9 @@
  * cutoff: the older of `now - grace` and the start of the oldest write
  * session still pinned (open, or ended but not yet released after the index
  * committed or refused its manifest, or named by a journal record the next
- * start may replay). The index is asked which candidates
+ * start may replay) or download still pinned (its chunks were touched when it
+ * began, so a version deleted while it streams stays readable to its end).
+ * The index is asked which candidates
  * are referenced, and each deletion re-checks the chunk's touch time in the
  * same turn.
  *
@@ -119,6 +121,8 @@ export class StoreService {
    * else the collector could take chunks a replayed batch names.
    */
   #journalPins = new Map<number, Set<string>>();
+  /** Downloads whose chunks are pinned, by the router's read id: when each began and was last read. */
+  #reads = new Map<string, { started: number; lastUsed: number }>();
   /** Chunks being written now, so concurrent uploads of the same chunk store it once. */
   #inFlight = new Map<string, Promise<void>>();
   #readBuffers = new ReadBufferPool(IDLE_READ_BUFFERS);
@@ -259,6 +263,8 @@ export class StoreService {
     for (const [id, s] of this.#sessions) {
       if (s.lastUsed < cutoff && !this.#pinned(id)) this.#sessions.delete(id);
     }
+    // A download whose client stopped reading (and whose stream was never cancelled).
+    for (const [id, r] of this.#reads) if (r.lastUsed < cutoff) this.#reads.delete(id);
   }
 
   /** Handles one request. */
@@ -293,7 +299,20 @@ export class StoreService {
       case "writeRelease":
         if (req.committedSeq !== undefined) this.#committed(req.committedSeq);
         return { result: { released: this.#release(req.writeIds) } };
+      case "readPin": {
+        const now = storeNow();
+        this.#reads.set(req.readId, { started: now, lastUsed: now });
+        for (let i = 0; i < req.entries.length; i += MANIFEST_ENTRY_BYTES) {
+          this.#segments.keep(req.entries.subarray(i, i + 32));
+        }
+        return { result: { ok: true } };
+      }
+      case "readEnd":
+        this.#reads.delete(req.readId);
+        return { result: { ok: true } };
       case "readChunks": {
+        const read = req.readId === undefined ? undefined : this.#reads.get(req.readId);
+        if (read) read.lastUsed = storeNow();
         const chunks = await this.#readChunks(req.entries);
         noteBufferChurn(chunks.reduce((n, c) => n + c.byteLength, 0)); // the opened plaintexts
         return { result: { chunks }, transfer: chunks };
@@ -623,6 +642,7 @@ export class StoreService {
     if (!this.#gc) return report;
     let cutoff = storeNow() - this.#gc.graceMs;
     for (const s of this.#sessions.values()) cutoff = Math.min(cutoff, s.started);
+    for (const r of this.#reads.values()) cutoff = Math.min(cutoff, r.started);
     let after: Uint8Array = new Uint8Array(0);
     while (true) {
       const ids = this.#segments.untouchedSince(cutoff, after, GC_PAGE_CHUNKS);

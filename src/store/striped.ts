@@ -305,6 +305,12 @@ export class StripedStore {
     const stripe = this.#stripe(this.#locate(id));
     const quorum = stripe && (stripe.m > 0 ? stripe.k + 1 : stripe.k);
     if (!stripe || stripe.held.length < quorum!) return false;
+    this.keep(id);
+    return true;
+  }
+
+  /** Marks a chunk as just used, on every drive that holds a shard of it (a read's pin). */
+  keep(id: Uint8Array): void {
     for (const d of this.drives) {
       try {
         d.store?.touch(id);
@@ -312,7 +318,6 @@ export class StripedStore {
         // A failing drive: the touch matters only where the chunk can be deleted.
       }
     }
-    return true;
   }
 
   /**

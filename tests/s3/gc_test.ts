@@ -17,7 +17,13 @@ import {
 } from "@aws-sdk/client-s3";
 import { s3For } from "../helpers/s3_client.ts";
 import { metricValue, startVault } from "../helpers/vault.ts";
-import { assertBytesEqual, bodyBytes, randomBytes, waitFor } from "../helpers/assert_s3.ts";
+import {
+  assertBytesEqual,
+  bodyBytes,
+  randomBytes,
+  signedFetch,
+  waitFor,
+} from "../helpers/assert_s3.ts";
 
 const MIB = 1024 * 1024;
 
@@ -115,6 +121,60 @@ Deno.test({
         );
         assertBytesEqual(got, body, `busy/${i}`);
       }
+    } finally {
+      s3.destroy();
+      await vault.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "Garbage collection - a download keeps its chunks while it streams, though its version is deleted",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const vault = await startVault({ env: { AMBER_GC_INTERVAL: "1", AMBER_GC_GRACE: "0" } });
+    const s3 = s3For(vault);
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: "gc-read" }));
+      // Far more than the read-ahead and the socket buffers hold, so most is read after the delete.
+      const body = randomBytes(48 * MIB, 21);
+      await s3.send(new PutObjectCommand({ Bucket: "gc-read", Key: "big", Body: body }));
+      const res = await signedFetch(vault, s3, { method: "GET", path: "/gc-read/big" });
+      const reader = res.body!.getReader();
+      const first = await reader.read();
+      await s3.send(new DeleteObjectCommand({ Bucket: "gc-read", Key: "big" }));
+      const runs = await metricValue(vault, "amber_gc_runs");
+      await waitFor(
+        "two collections after the delete",
+        async () => (await metricValue(vault, "amber_gc_runs")) >= runs + 2,
+      );
+      const parts = [first.value!];
+      while (true) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        parts.push(value);
+      }
+      const got = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) got.set(p, at), at += p.length;
+      assertBytesEqual(got, body, "the download");
+      // Once it ended, the chunks go; so do those of a download its client gave up on.
+      await waitFor(
+        "the deleted object's chunks collected",
+        async () => (await metricValue(vault, "amber_unique_chunk_bytes")) < MIB,
+      );
+      await s3.send(new PutObjectCommand({ Bucket: "gc-read", Key: "big", Body: body }));
+      const dropped = await signedFetch(vault, s3, { method: "GET", path: "/gc-read/big" });
+      const droppedReader = dropped.body!.getReader();
+      await droppedReader.read();
+      await s3.send(new DeleteObjectCommand({ Bucket: "gc-read", Key: "big" }));
+      await droppedReader.cancel();
+      await waitFor(
+        "the abandoned download's chunks collected",
+        async () => (await metricValue(vault, "amber_unique_chunk_bytes")) < MIB,
+      );
     } finally {
       s3.destroy();
       await vault.stop();

@@ -510,22 +510,44 @@ export async function readObject(
     offset += size;
   }
   close(manifest.length);
+  // Read in more than one message, the download pins its chunks in the store until it ends: the
+  // version may be deleted meanwhile, and the collector must not take what is still to be sent.
+  let readId: string | undefined;
+  if (batches.length > 1) {
+    readId = crypto.randomUUID();
+    const entries = manifest.slice(batches[0].from, batches[batches.length - 1].upTo);
+    ctx.store.call({ type: "readPin", readId, entries }, [entries.buffer]).catch(() => undefined);
+  }
+  const unpin = () => {
+    if (readId === undefined) return;
+    ctx.store.call({ type: "readEnd", readId }).catch(() => undefined);
+    readId = undefined;
+  };
   let next = 0;
   const pending: Promise<StoreResults["readChunks"]>[] = [];
   const fetchMore = () => {
     while (pending.length < READ_AHEAD_BATCHES && next < batches.length) {
       const b = batches[next++];
-      const p = ctx.store.call({ type: "readChunks", entries: manifest.slice(b.from, b.upTo) });
+      const p = ctx.store.call({
+        type: "readChunks",
+        entries: manifest.slice(b.from, b.upTo),
+        readId,
+      });
       p.catch(() => undefined); // observed when its turn comes; never an unhandled rejection
       pending.push(p);
     }
   };
   let index = 0;
-  /** The next batch's chunks, cut to the range. */
+  /** The next batch's chunks, cut to the range; the pin goes with the last one, or a failure. */
   const take = async (): Promise<Uint8Array[]> => {
     fetchMore();
     const b = batches[index++];
-    const { chunks } = await pending.shift()!;
+    const { chunks } = await pending.shift()!.finally(() => {
+      if (index >= batches.length) unpin();
+    }).catch((e) => {
+      unpin();
+      throw e;
+    });
     const from = start - b.offset;
     const to = end - b.offset;
     const out: Uint8Array[] = [];
@@ -553,5 +575,6 @@ export async function readObject(
       }
       for (const c of await take()) controller.enqueue(c);
     },
+    cancel: unpin,
   }, { highWaterMark: 0 });
 }
