@@ -19,7 +19,13 @@ export const ALLOWED: Record<string, readonly string[]> = {
 };
 
 /** Top-level modules under src/ that any area may import (leaf modules with no area of their own). */
-const SHARED = new Set(["config.ts", "permissions.ts", "index_journal.ts", "inline_body.ts"]);
+const SHARED = new Set([
+  "config.ts",
+  "permissions.ts",
+  "index_journal.ts",
+  "inline_body.ts",
+  "checksum.ts",
+]);
 
 /**
  * Finds boundary violations in one file's import specifiers.

@@ -114,6 +114,8 @@ export interface UploadRecord {
   headers: Record<string, string>;
   userMeta: Record<string, string>;
   checksumAlgorithm?: string;
+  /** How the object's checksum is made from the parts' (FULL_OBJECT or COMPOSITE); with an algorithm. */
+  checksumType?: "FULL_OBJECT" | "COMPOSITE";
   /** Object Lock settings asked for at CreateMultipartUpload. */
   lock?: ObjectLock;
 }
@@ -277,7 +279,10 @@ export type MetaRequest =
     bucket: string;
     key: string;
     uploadId: string;
-    parts: { partNumber: number; etag: string }[];
+    /** With the part's checksum when the request names it: it must be the one stored. */
+    parts: { partNumber: number; etag: string; checksum?: { algorithm: string; value: string } }[];
+    /** The object's checksum the client claims (`x-amz-checksum-*`): checked against the parts'. */
+    checksum?: { algorithm: string; value: string; type?: "FULL_OBJECT" | "COMPOSITE" };
     now: number;
     minPartBytes: number;
     ifMatch?: string;

@@ -148,6 +148,8 @@ const MIGRATIONS: string[] = [
    CREATE TRIGGER inline_body_removed AFTER DELETE ON inline_bodies BEGIN
      UPDATE counters SET value = value - length(OLD.sealed) WHERE name = 'inline_bytes';
    END;`,
+  // How a multipart object's checksum is made from its parts' (FULL_OBJECT or COMPOSITE).
+  `ALTER TABLE uploads ADD COLUMN checksum_type TEXT;`,
 ];
 
 /** A write queued for the next group commit. */

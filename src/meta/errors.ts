@@ -16,6 +16,10 @@ export type MetaErrorKind =
   | "invalidPart"
   | "invalidPartOrder"
   | "partTooSmall"
+  /** A claimed checksum does not match the data's. */
+  | "checksumMismatch"
+  /** A checksum is missing, of another algorithm than the upload's, or cannot be made. */
+  | "checksumInvalid"
   | "preconditionFailed"
   | "deleteMarker"
   | "sourceChanged"

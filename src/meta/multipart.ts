@@ -20,6 +20,13 @@ import type { Db } from "./db.ts";
 import { requireWritable } from "./snapshots.ts";
 import { MetaError } from "./errors.ts";
 import {
+  type ChecksumAlgorithm,
+  type ChecksumType,
+  checksumTypeAllowed,
+  defaultChecksumType,
+  multipartChecksum,
+} from "../checksum.ts";
+import {
   addChunkRefs,
   getVersion,
   keyBytes,
@@ -40,6 +47,7 @@ interface UploadRow {
   headers: string;
   user_meta: string;
   checksum_algorithm: string | null;
+  checksum_type: "FULL_OBJECT" | "COMPOSITE" | null;
   lock: string | null;
 }
 
@@ -54,6 +62,7 @@ function toUpload(row: UploadRow): UploadRecord {
     headers: JSON.parse(row.headers),
     userMeta: JSON.parse(row.user_meta),
     checksumAlgorithm: row.checksum_algorithm ?? undefined,
+    checksumType: row.checksum_type ?? undefined,
     lock: row.lock ? JSON.parse(row.lock) : undefined,
   };
 }
@@ -80,7 +89,7 @@ export function createUpload(db: Db, req: Req<"createUpload">): MetaResults["cre
   requireBucket(db, u.bucket);
   requireWritable(db, u.bucket);
   db.run(
-    "INSERT INTO uploads(upload_id, bucket, key, initiated, headers, user_meta, checksum_algorithm, lock) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO uploads(upload_id, bucket, key, initiated, headers, user_meta, checksum_algorithm, checksum_type, lock) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
     u.uploadId,
     u.bucket,
     keyBytes(u.key),
@@ -88,6 +97,7 @@ export function createUpload(db: Db, req: Req<"createUpload">): MetaResults["cre
     JSON.stringify(u.headers),
     JSON.stringify(u.userMeta),
     u.checksumAlgorithm ?? null,
+    u.checksumType ?? null,
     u.lock ? JSON.stringify(u.lock) : null,
   );
   return { uploadId: u.uploadId };
@@ -165,6 +175,24 @@ export function completeUpload(
         partNumber: p.partNumber,
       });
     }
+    const stored = row.checksum ? JSON.parse(row.checksum) as PartRecord["checksum"] : undefined;
+    if (
+      p.checksum &&
+      (p.checksum.algorithm !== stored?.algorithm || p.checksum.value !== stored.value)
+    ) {
+      throw new MetaError(
+        "invalidPart",
+        `Part ${p.partNumber} was not uploaded with that ${p.checksum.algorithm} checksum`,
+        { partNumber: p.partNumber },
+      );
+    }
+    const algorithm = upload.checksumAlgorithm;
+    if (algorithm && !p.checksum && checksumTypeOf(upload) === "COMPOSITE") {
+      throw new MetaError(
+        "checksumInvalid",
+        `The upload was created using a ${algorithm.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${p.partNumber} in the request.`,
+      );
+    }
     chosen.push(row);
   }
   chosen.forEach((row, i) => {
@@ -187,7 +215,7 @@ export function completeUpload(
     off += r.manifest.length;
     md5.update(Buffer.from(r.etag, "hex"));
   }
-  const checksum = compositeChecksum(chosen, upload.checksumAlgorithm);
+  const checksum = objectChecksum(upload, chosen, req.checksum);
   const version: NewVersion = {
     size: chosen.reduce((n, r) => n + r.size, 0),
     etag: `${md5.digest("hex")}-${chosen.length}`,
@@ -266,18 +294,67 @@ export function completedUpload(
   }
 }
 
-function compositeChecksum(parts: PartRow[], algorithm?: string): VersionRecord["checksum"] {
-  if (!algorithm || !["SHA1", "SHA256", "CRC32", "CRC32C"].includes(algorithm)) return undefined;
-  const values = parts.map((
-    p,
-  ) => (p.checksum ? JSON.parse(p.checksum).value as string : undefined));
-  if (values.some((v) => v === undefined)) return undefined;
-  if (algorithm === "SHA1" || algorithm === "SHA256") {
-    const h = createHash(algorithm === "SHA1" ? "sha1" : "sha256");
-    for (const v of values) h.update(Buffer.from(v!, "base64"));
-    return { algorithm, value: `${h.digest("base64")}-${parts.length}`, type: "COMPOSITE" };
+/** The upload's checksum type: as created, or S3's default for its algorithm (uploads before format 15). */
+function checksumTypeOf(upload: UploadRecord): ChecksumType | undefined {
+  if (!upload.checksumAlgorithm) return undefined;
+  return upload.checksumType ?? defaultChecksumType(upload.checksumAlgorithm as ChecksumAlgorithm);
+}
+
+/**
+ * The object's checksum, made from its parts' as the upload asked (or as
+ * the client's claim names, for an upload created without an algorithm),
+ * and checked against that claim. None when a part has no checksum of the
+ * algorithm and nothing was claimed (a part copied before session 11).
+ */
+function objectChecksum(
+  upload: UploadRecord,
+  parts: PartRow[],
+  claim: Req<"completeUpload">["checksum"],
+): VersionRecord["checksum"] {
+  const algorithm = (upload.checksumAlgorithm ?? claim?.algorithm) as
+    | ChecksumAlgorithm
+    | undefined;
+  if (!algorithm) return undefined;
+  if (claim && claim.algorithm !== algorithm) {
+    throw new MetaError(
+      "checksumInvalid",
+      `The upload was created using the ${algorithm.toLowerCase()} checksum algorithm, not ${claim.algorithm.toLowerCase()}`,
+    );
   }
-  return undefined;
+  const type = checksumTypeOf(upload) ?? claim?.type ??
+    (claim?.value.includes("-") ? "COMPOSITE" : defaultChecksumType(algorithm));
+  if (claim?.type && claim.type !== type) {
+    throw new MetaError(
+      "checksumInvalid",
+      `The upload was created using the ${type} checksum mode. The complete request must use the same checksum mode.`,
+    );
+  }
+  if (!checksumTypeAllowed(algorithm, type)) {
+    throw new MetaError(
+      "checksumInvalid",
+      `The ${type} checksum type cannot be used with the ${algorithm.toLowerCase()} checksum algorithm.`,
+    );
+  }
+  const sums: { value: string; size: number }[] = [];
+  for (const p of parts) {
+    const c = p.checksum ? JSON.parse(p.checksum) as PartRecord["checksum"] : undefined;
+    if (c?.algorithm !== algorithm) {
+      if (!claim) return undefined;
+      throw new MetaError(
+        "checksumInvalid",
+        `Part ${p.part_number} has no ${algorithm} checksum to check the object's against`,
+      );
+    }
+    sums.push({ value: c.value, size: p.size });
+  }
+  const value = multipartChecksum(algorithm, type, sums);
+  if (claim && claim.value.replace(/-\d+$/, "") !== value.replace(/-\d+$/, "")) {
+    throw new MetaError(
+      "checksumMismatch",
+      `The ${algorithm} you specified did not match the calculated checksum.`,
+    );
+  }
+  return { algorithm, value, type };
 }
 
 /** Aborts an upload and releases its parts. */

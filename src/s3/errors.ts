@@ -240,6 +240,8 @@ const META_CODES: Record<string, S3ErrorCode> = {
   invalidPart: "InvalidPart",
   invalidPartOrder: "InvalidPartOrder",
   partTooSmall: "EntityTooSmall",
+  checksumMismatch: "BadDigest",
+  checksumInvalid: "InvalidRequest",
   preconditionFailed: "PreconditionFailed",
   sourceChanged: "OperationAborted",
   noLockConfiguration: "InvalidRequest",
@@ -263,6 +265,8 @@ const META_CODES: Record<string, S3ErrorCode> = {
 
 /** Kinds whose message carries the reason a user needs (which lock, which setting, which limit). */
 const SPEAKING_KINDS = new Set([
+  "checksumMismatch",
+  "checksumInvalid",
   "locked",
   "integrityRequired",
   "invalidBucketState",

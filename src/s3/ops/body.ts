@@ -86,7 +86,9 @@ function expectedLength(ctx: OpContext): number | undefined {
  * @param opts `maxBytes` refuses larger bodies; `checksumAlgorithm` computes that checksum even when the client sent none;
  *   `limit` cuts the body off with its refusal once it passes `bytes` (a bucket quota); `inline` keeps a body
  *   declared at most {@linkcode INLINE_MAX_BYTES} long in memory, for the index, instead of storing it;
- *   `memory` keeps any body in memory (small request documents; bound it with `limit`).
+ *   `memory` keeps any body in memory (small request documents; bound it with `limit`);
+ *   `objectChecksumHeaders`: `x-amz-checksum-*` headers describe an object, not this body
+ *   (CompleteMultipartUpload), and are left to the caller.
  * @returns The manifest and digests.
  */
 export async function ingestBody(
@@ -97,6 +99,7 @@ export async function ingestBody(
     limit?: { bytes: number; refusal: () => S3Error };
     inline?: boolean;
     memory?: boolean;
+    objectChecksumHeaders?: boolean;
   } = {},
 ): Promise<Ingested> {
   const headers = ctx.req.headers;
@@ -117,7 +120,9 @@ export async function ingestBody(
   if (contentMd5 !== null && !/^[A-Za-z0-9+/]{22}==$/.test(contentMd5)) {
     throw new S3Error("InvalidDigest");
   }
-  const wanted = parseChecksumHeaders(headers);
+  const wanted = parseChecksumHeaders(
+    opts.objectChecksumHeaders ? withoutChecksumHeaders(headers) : headers,
+  );
   const algorithm = wanted?.algorithm ?? opts.checksumAlgorithm;
   const checksum = algorithm ? createChecksum(algorithm) : undefined;
   const md5 = createHash("md5");
@@ -188,6 +193,18 @@ export async function ingestBody(
     md5Hex: md5Bytes.toString("hex"),
     checksum: checksumValue && algorithm ? { algorithm, value: checksumValue } : undefined,
   };
+}
+
+/** The headers but the `x-amz-checksum-*` ones (and the SDK's note of their algorithm, unless a trailer has it). */
+function withoutChecksumHeaders(headers: Headers): Headers {
+  const trailer = headers.has("x-amz-trailer");
+  const out = new Headers();
+  headers.forEach((value, name) => {
+    if (name.startsWith("x-amz-checksum-")) return;
+    if (name === "x-amz-sdk-checksum-algorithm" && !trailer) return;
+    out.set(name, value);
+  });
+  return out;
 }
 
 /**
@@ -432,15 +449,21 @@ function readInLargePieces(
 /**
  * Reads a small XML request body, verified as an object body is: against the
  * signed SHA-256 (a signed request replayed with another document is
- * refused), chunk signatures, Content-MD5 and flexible checksums.
+ * refused), chunk signatures, Content-MD5 and flexible checksums (unless
+ * `objectChecksumHeaders`: see {@linkcode ingestBody}).
  *
  * @returns The body text.
  */
-export async function readXmlBody(ctx: OpContext, maxBytes: number): Promise<string> {
+export async function readXmlBody(
+  ctx: OpContext,
+  maxBytes: number,
+  opts: { objectChecksumHeaders?: boolean } = {},
+): Promise<string> {
   const tooLarge = () => new S3Error("MalformedXML", { message: "The XML body is too large" });
   const { inline } = await ingestBody(ctx, {
     memory: true,
     limit: { bytes: maxBytes, refusal: tooLarge },
+    ...opts,
   });
   return new TextDecoder().decode(inline);
 }

@@ -7,6 +7,7 @@
 
 import type { VersionRecord } from "../../channel/mod.ts";
 import { S3Error } from "../errors.ts";
+import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from "../sigv4/mod.ts";
 
 /** Standard headers stored with an object and returned on GET/HEAD. */
 const STORED_HEADERS = [
@@ -171,4 +172,17 @@ export function parseRange(header: string | null, size: number): [number, number
     throw new S3Error("InvalidRange", { extra: { ActualObjectSize: String(size) } });
   }
   return [start, end + 1];
+}
+
+/** `x-amz-checksum-algorithm`, if sent: one S3 knows, or InvalidRequest. */
+export function checksumAlgorithmHeader(headers: Headers): ChecksumAlgorithm | undefined {
+  const raw = headers.get("x-amz-checksum-algorithm");
+  if (raw === null) return undefined;
+  const algorithm = CHECKSUM_ALGORITHMS.find((a) => a === raw.trim().toUpperCase());
+  if (!algorithm) {
+    throw new S3Error("InvalidRequest", {
+      message: "Value for x-amz-checksum-algorithm header is invalid.",
+    });
+  }
+  return algorithm;
 }

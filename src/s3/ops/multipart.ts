@@ -6,9 +6,18 @@
  */
 
 import { mayRemoveData } from "../../auth/mod.ts";
+import type { MetaRequest } from "../../channel/mod.ts";
 import type { Endpoint } from "../endpoint.ts";
 import { S3Error } from "../errors.ts";
-import type { ChecksumAlgorithm } from "../sigv4/mod.ts";
+import {
+  CHECKSUM_ALGORITHMS,
+  type ChecksumAlgorithm,
+  checksumHeaderName,
+  createChecksum,
+  isValidChecksumValue,
+  parseChecksumHeaders,
+} from "../sigv4/mod.ts";
+import { type ChecksumType, checksumTypeAllowed, defaultChecksumType } from "../../checksum.ts";
 import { child, childrenNamed, parseXml, renderXml } from "../xml.ts";
 import { ingestBody, readObject, readXmlBody, storeStream } from "./body.ts";
 import { createHash } from "node:crypto";
@@ -17,7 +26,12 @@ import { lockFromHeaders } from "./lock.ts";
 import type { OpContext, OpResult } from "./context.ts";
 import { bodyLimit, quotaWarningHeader } from "./quota.ts";
 import { xmlResult } from "./context.ts";
-import { isoDate, metadataFromHeaders, versionIdHeader } from "./headers.ts";
+import {
+  checksumAlgorithmHeader,
+  isoDate,
+  metadataFromHeaders,
+  versionIdHeader,
+} from "./headers.ts";
 import { maxParam } from "./list.ts";
 import { checkKey, readCopySource, writeConditions } from "./object_put.ts";
 
@@ -27,7 +41,23 @@ type Ctx<O extends Endpoint["op"]> = OpContext<Extract<Endpoint, { op: O }>>;
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
 /** Largest part S3 accepts. */
 export const MAX_PART_BYTES = 5 * 1024 ** 3;
-const CHECKSUM_ALGORITHMS = new Set(["CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"]);
+
+/** `x-amz-checksum-type`, if sent. */
+function checksumTypeHeader(headers: Headers): ChecksumType | undefined {
+  const raw = headers.get("x-amz-checksum-type");
+  if (raw === null) return undefined;
+  const type = raw.trim().toUpperCase();
+  if (type !== "FULL_OBJECT" && type !== "COMPOSITE") {
+    throw new S3Error("InvalidRequest", {
+      message: "Value for x-amz-checksum-type header is invalid.",
+    });
+  }
+  return type;
+}
+
+function checksumPair(c: { algorithm: string; value: string } | undefined): Record<string, string> {
+  return c ? { [`Checksum${c.algorithm}`]: c.value } : {};
+}
 
 /** Uploads made by this process, so two in one millisecond keep their order. */
 let uploadsMade = 0;
@@ -48,11 +78,22 @@ function newUploadId(now: number): string {
 export async function CreateMultipartUpload(ctx: Ctx<"CreateMultipartUpload">): Promise<OpResult> {
   const { bucket, key } = ctx.ep;
   checkKey(key);
-  const algorithm = ctx.req.headers.get("x-amz-checksum-algorithm")?.toUpperCase();
-  if (algorithm !== undefined && !CHECKSUM_ALGORITHMS.has(algorithm)) {
+  const algorithm = checksumAlgorithmHeader(ctx.req.headers);
+  let type = checksumTypeHeader(ctx.req.headers);
+  if (type && !algorithm) {
     throw new S3Error("InvalidRequest", {
-      message: `Checksum algorithm "${algorithm}" is not supported`,
+      message:
+        "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.",
     });
+  }
+  if (algorithm) {
+    type ??= defaultChecksumType(algorithm);
+    if (!checksumTypeAllowed(algorithm, type)) {
+      throw new S3Error("InvalidRequest", {
+        message:
+          `The ${type} checksum type cannot be used with the ${algorithm.toLowerCase()} checksum algorithm.`,
+      });
+    }
   }
   const uploadId = newUploadId(ctx.now);
   await ctx.meta.call({
@@ -64,11 +105,15 @@ export async function CreateMultipartUpload(ctx: Ctx<"CreateMultipartUpload">): 
       initiated: ctx.now,
       ...metadataFromHeaders(ctx.req.headers),
       checksumAlgorithm: algorithm,
+      checksumType: type,
       lock: lockFromHeaders(ctx.req.headers, ctx.now),
     },
   });
   const headers: Record<string, string> = {};
-  if (algorithm) headers["x-amz-checksum-algorithm"] = algorithm;
+  if (algorithm && type) {
+    headers["x-amz-checksum-algorithm"] = algorithm;
+    headers["x-amz-checksum-type"] = type;
+  }
   return xmlResult(
     renderXml("InitiateMultipartUploadResult", { Bucket: bucket, Key: key, UploadId: uploadId }),
     headers,
@@ -79,6 +124,13 @@ export async function CreateMultipartUpload(ctx: Ctx<"CreateMultipartUpload">): 
 export async function UploadPart(ctx: Ctx<"UploadPart">): Promise<OpResult> {
   const { bucket, key, uploadId, partNumber } = ctx.ep;
   const upload = await ctx.meta.call({ type: "getUpload", bucket, key, uploadId });
+  const sent = parseChecksumHeaders(ctx.req.headers)?.algorithm;
+  if (upload.checksumAlgorithm && sent && sent !== upload.checksumAlgorithm) {
+    throw new S3Error("InvalidRequest", {
+      message:
+        `Checksum Type mismatch occurred, expected checksum Type: ${upload.checksumAlgorithm.toLowerCase()}, actual checksum Type: ${sent.toLowerCase()}`,
+    });
+  }
   const body = await ingestBody(ctx, {
     maxBytes: MAX_PART_BYTES,
     checksumAlgorithm: upload.checksumAlgorithm as ChecksumAlgorithm | undefined,
@@ -125,7 +177,8 @@ function copyRange(header: string, size: number): [number, number] {
 /** UploadPartCopy: a whole-object copy shares chunks; a range is re-chunked from the source. */
 export async function UploadPartCopy(ctx: Ctx<"UploadPartCopy">): Promise<OpResult> {
   const { bucket, key, uploadId, partNumber } = ctx.ep;
-  await ctx.meta.call({ type: "getUpload", bucket, key, uploadId });
+  const upload = await ctx.meta.call({ type: "getUpload", bucket, key, uploadId });
+  const algorithm = upload.checksumAlgorithm as ChecksumAlgorithm | undefined;
   const { source, from } = await readCopySource(ctx);
   const rangeHeader = ctx.req.headers.get("x-amz-copy-source-range");
   if (rangeHeader === null && source.size > MAX_PART_BYTES) {
@@ -134,34 +187,51 @@ export async function UploadPartCopy(ctx: Ctx<"UploadPartCopy">): Promise<OpResu
         `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_PART_BYTES}`,
     });
   }
-  let part: { size: number; etag: string; manifest: Uint8Array };
+  let part: {
+    size: number;
+    etag: string;
+    manifest: Uint8Array;
+    checksum?: { algorithm: ChecksumAlgorithm; value: string };
+  };
   let storedBytes = 0;
+  // The part gets the upload's checksum, as an uploaded part would.
+  const checksum = algorithm ? createChecksum(algorithm) : undefined;
   // A whole version's chunks are shared; a range, or a tiny version kept in the index, is stored anew.
   const shared = rangeHeader === null && !source.inline;
   if (shared) {
-    part = {
-      size: source.size,
-      etag: source.etag.includes("-") ? "" : source.etag,
-      manifest: source.manifest,
-    };
+    part = { size: source.size, etag: source.etag, manifest: source.manifest };
+    const sourceChecksum = source.checksum?.type === "FULL_OBJECT" &&
+        source.checksum.algorithm === algorithm
+      ? source.checksum.value
+      : undefined;
+    // A multipart source's ETag is not an MD5 of its bytes, and the part's must be.
+    const md5 = source.etag.includes("-") ? createHash("md5") : undefined;
+    if (md5 || (checksum && !sourceChecksum)) {
+      const reader = (await readObject(ctx, source, 0, source.size)).getReader();
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        md5?.update(r.value);
+        checksum?.update(r.value);
+      }
+      if (md5) part.etag = md5.digest("hex");
+    }
+    if (algorithm) {
+      part.checksum = { algorithm, value: sourceChecksum ?? checksum!.digestBase64() };
+    }
   } else {
     const range = rangeHeader === null ? [0, source.size] : copyRange(rangeHeader, source.size);
     const md5 = createHash("md5");
     const stored = await storeStream(
       ctx,
       await readObject(ctx, source, range[0], range[1]),
-      (b) => md5.update(b),
+      (b) => {
+        md5.update(b);
+        checksum?.update(b);
+      },
       range[1] - range[0],
     );
     part = { size: range[1] - range[0], etag: md5.digest("hex"), manifest: stored.manifest };
+    if (algorithm) part.checksum = { algorithm, value: checksum!.digestBase64() };
     storedBytes = stored.storedBytes;
-  }
-  if (part.etag === "") {
-    // A multipart source's ETag is not an MD5 of its bytes; the part's ETag must be.
-    const md5 = createHash("md5");
-    const reader = (await readObject(ctx, source, 0, source.size)).getReader();
-    for (let r = await reader.read(); !r.done; r = await reader.read()) md5.update(r.value);
-    part.etag = md5.digest("hex");
   }
   const put = await ctx.meta.call({
     type: "putPart",
@@ -176,23 +246,64 @@ export async function UploadPartCopy(ctx: Ctx<"UploadPartCopy">): Promise<OpResu
       : undefined,
   });
   return xmlResult(
-    renderXml("CopyPartResult", { LastModified: isoDate(ctx.now), ETag: `"${part.etag}"` }),
+    renderXml("CopyPartResult", {
+      LastModified: isoDate(ctx.now),
+      ETag: `"${part.etag}"`,
+      ...checksumPair(part.checksum),
+    }),
     quotaWarningHeader(put),
   );
 }
+
+/**
+ * The object's checksum a CompleteMultipartUpload claims: `x-amz-checksum-<alg>`
+ * (a FULL_OBJECT value, or a COMPOSITE one ending in `-N`) and `x-amz-checksum-type`.
+ */
+function objectChecksumClaim(headers: Headers): CompleteClaim {
+  const type = checksumTypeHeader(headers);
+  const found = CHECKSUM_ALGORITHMS.flatMap((algorithm) => {
+    const value = headers.get(checksumHeaderName(algorithm))?.trim();
+    return value === undefined ? [] : [{ algorithm, value }];
+  });
+  if (found.length > 1) {
+    throw new S3Error("InvalidRequest", {
+      message:
+        "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+    });
+  }
+  const claim = found[0];
+  if (!claim) return undefined;
+  const m = /^(.*?)(-\d+)?$/.exec(claim.value)!;
+  if (!isValidChecksumValue(claim.algorithm, m[1])) {
+    throw new S3Error("InvalidRequest", {
+      message: `Value for ${checksumHeaderName(claim.algorithm)} header is invalid.`,
+    });
+  }
+  return { ...claim, type };
+}
+
+type CompleteClaim = Extract<MetaRequest, { type: "completeUpload" }>["checksum"];
 
 /** CompleteMultipartUpload. */
 export async function CompleteMultipartUpload(
   ctx: Ctx<"CompleteMultipartUpload">,
 ): Promise<OpResult> {
   const { bucket, key, uploadId } = ctx.ep;
-  const root = parseXml(await readXmlBody(ctx, 4 * 1024 * 1024));
+  const claim = objectChecksumClaim(ctx.req.headers);
+  const root = parseXml(
+    await readXmlBody(ctx, 4 * 1024 * 1024, { objectChecksumHeaders: true }),
+  );
   if (root.name !== "CompleteMultipartUpload") throw new S3Error("MalformedXML");
   const parts = childrenNamed(root, "Part").map((p) => {
     const n = child(p, "PartNumber")?.text.trim() ?? "";
     const etag = child(p, "ETag")?.text.trim();
     if (!/^\d+$/.test(n) || etag === undefined) throw new S3Error("MalformedXML");
-    return { partNumber: Number(n), etag };
+    const sums = CHECKSUM_ALGORITHMS.flatMap((algorithm) => {
+      const value = child(p, `Checksum${algorithm}`)?.text.trim();
+      return value === undefined ? [] : [{ algorithm, value }];
+    });
+    if (sums.length > 1) throw new S3Error("MalformedXML");
+    return { partNumber: Number(n), etag, checksum: sums[0] };
   });
   if (parts.length === 0) {
     throw new S3Error("MalformedXML", {
@@ -206,20 +317,21 @@ export async function CompleteMultipartUpload(
     key,
     uploadId,
     parts,
+    checksum: claim,
     now: ctx.now,
     minPartBytes: MIN_PART_BYTES,
     ...writeConditions(ctx.req.headers),
     appendOnly: !mayRemoveData(ctx.principal, bucket),
   });
   const headers = { ...versionIdHeader(v.versionId), ...quotaWarningHeader(v) };
-  const checksum = v.checksum ? { [`Checksum${v.checksum.algorithm}`]: v.checksum.value } : {};
   return xmlResult(
     renderXml("CompleteMultipartUploadResult", {
       Location: `/${bucket}/${key}`,
       Bucket: bucket,
       Key: key,
       ETag: `"${v.etag}"`,
-      ...checksum,
+      ...checksumPair(v.checksum),
+      ChecksumType: v.checksum?.type,
     }),
     headers,
   );
@@ -260,6 +372,10 @@ export async function ListParts(ctx: Ctx<"ListParts">): Promise<OpResult> {
     MaxParts: maxParts,
     IsTruncated: r.isTruncated,
     ChecksumAlgorithm: r.upload.checksumAlgorithm,
+    ChecksumType: r.upload.checksumAlgorithm
+      ? r.upload.checksumType ??
+        defaultChecksumType(r.upload.checksumAlgorithm as ChecksumAlgorithm)
+      : undefined,
     Part: r.parts.map((p) => ({
       PartNumber: p.partNumber,
       LastModified: isoDate(p.lastModified),

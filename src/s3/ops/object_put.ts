@@ -10,13 +10,15 @@ import type { VersionRecord } from "../../channel/mod.ts";
 type NewVersion = Omit<VersionRecord, "versionId">;
 import type { Endpoint } from "../endpoint.ts";
 import { S3Error } from "../errors.ts";
+import { createChecksum } from "../sigv4/mod.ts";
 import { renderXml } from "../xml.ts";
-import { ingestBody } from "./body.ts";
+import { ingestBody, readObject } from "./body.ts";
 import { integrityChecked, lockFromHeaders } from "./lock.ts";
 import type { OpContext, OpResult } from "./context.ts";
 import { admittedAtCommit, bodyLimit, quotaWarningHeader, writeCaller } from "./quota.ts";
 import { xmlResult } from "./context.ts";
 import {
+  checksumAlgorithmHeader,
   conditionsFrom,
   evaluateConditions,
   isoDate,
@@ -153,9 +155,14 @@ export async function CopyObject(ctx: Ctx<"CopyObject">): Promise<OpResult> {
   if (directive !== "COPY" && directive !== "REPLACE") {
     throw new S3Error("InvalidArgument", { message: "Unknown metadata directive." });
   }
+  // The copy gets a FULL_OBJECT checksum of the algorithm asked for, made from its bytes, unless
+  // the source has just that.
+  const algorithm = checksumAlgorithmHeader(ctx.req.headers);
+  const rechecksum = algorithm !== undefined &&
+    !(source.checksum?.algorithm === algorithm && source.checksum.type === "FULL_OBJECT");
   if (
     from.bucket === bucket && from.key === key && directive === "COPY" &&
-    from.versionId === undefined
+    from.versionId === undefined && !rechecksum
   ) {
     throw new S3Error("InvalidRequest", {
       message:
@@ -167,6 +174,12 @@ export async function CopyObject(ctx: Ctx<"CopyObject">): Promise<OpResult> {
     : { headers: source.headers, userMeta: source.userMeta };
   const { versionId: _sourceVersionId, lock: _sourceLock, ...copied } = source;
   const version: NewVersion = { ...copied, lastModified: ctx.now, ...meta };
+  if (rechecksum) {
+    const checksum = createChecksum(algorithm);
+    const reader = (await readObject(ctx, source, 0, source.size)).getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) checksum.update(r.value);
+    version.checksum = { algorithm, value: checksum.digestBase64(), type: "FULL_OBJECT" };
+  }
   const copy = await ctx.meta.call({
     type: "putVersion",
     write: "copy",
@@ -185,8 +198,11 @@ export async function CopyObject(ctx: Ctx<"CopyObject">): Promise<OpResult> {
     ...quotaWarningHeader(copy),
   };
   if (source.versionId !== "null") headers["x-amz-copy-source-version-id"] = source.versionId;
-  const checksum = source.checksum
-    ? { [`Checksum${source.checksum.algorithm}`]: source.checksum.value }
+  const checksum = version.checksum
+    ? {
+      [`Checksum${version.checksum.algorithm}`]: version.checksum.value,
+      ChecksumType: version.checksum.type,
+    }
     : {};
   return xmlResult(
     renderXml("CopyObjectResult", {
