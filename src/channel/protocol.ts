@@ -210,6 +210,8 @@ export type MetaRequest =
     bucket: string;
     key: string;
     versionId?: string;
+    /** `If-Match`: the key's current version must have this ETag (or exist, for `*`). */
+    ifMatch?: string;
     now: number;
     /** `x-amz-bypass-governance-retention: true` sent by a caller holding the bypass right. */
     bypassGovernance: boolean;
@@ -219,7 +221,8 @@ export type MetaRequest =
   | {
     type: "deleteObjects";
     bucket: string;
-    objects: { key: string; versionId?: string }[];
+    /** `ifMatch` from each object's `<ETag>`, as DeleteObject's `If-Match`. */
+    objects: { key: string; versionId?: string; ifMatch?: string }[];
     now: number;
     bypassGovernance: boolean;
     approvals?: string[];

@@ -280,14 +280,7 @@ export function putVersion(
   if (req.ifNoneMatch && live) {
     throw new MetaError("preconditionFailed", `Object "${req.key}" already exists`);
   }
-  if (req.ifMatch !== undefined) {
-    if (!live) {
-      throw new MetaError("noSuchKey", `Object "${req.key}" does not exist`, { key: req.key });
-    }
-    if (req.ifMatch !== "*" && req.ifMatch !== live.etag) {
-      throw new MetaError("preconditionFailed", `Object "${req.key}" has a different ETag`);
-    }
-  }
+  if (req.ifMatch !== undefined) requireMatch(live, req.ifMatch, req.key);
   // Versioning enabled: every write is a new version. Otherwise it replaces the `null` version.
   const seq = nextSeq(db);
   const v: VersionRecord = {
@@ -419,18 +412,42 @@ function refreshLatest(db: Db, bucket: string, key: Uint8Array): void {
 }
 
 /**
+ * `If-Match` against a key's current version (`live`: none, or a delete
+ * marker, is undefined): `noSuchKey` without one, `preconditionFailed` when
+ * its ETag differs (`*` matches any).
+ */
+function requireMatch(live: { etag: string } | undefined, ifMatch: string, key: string): void {
+  if (!live) throw new MetaError("noSuchKey", `Object "${key}" does not exist`, { key });
+  if (ifMatch !== "*" && ifMatch !== live.etag) {
+    throw new MetaError("preconditionFailed", `Object "${key}" has a different ETag`);
+  }
+}
+
+/**
  * Deletes as S3 does: with a version id, that version goes for good (deleting
  * a missing one succeeds); without one, an unversioned bucket drops the
  * object and a versioned one adds a delete marker (`null` while suspended).
  */
 export function deleteObject(
   db: Db,
-  req: { bucket: string; key: string; versionId?: string; now: number; bypassGovernance: boolean },
+  req: {
+    bucket: string;
+    key: string;
+    versionId?: string;
+    ifMatch?: string;
+    now: number;
+    bypassGovernance: boolean;
+  },
   trustedNow: number,
   gate: Gate,
 ): MetaResults["deleteObject"] {
   const { versioning } = requireBucket(db, req.bucket);
   const key = keyBytes(req.key);
+  if (req.ifMatch !== undefined) {
+    // As on S3, the condition is on the key's current version, whichever version is named.
+    const current = latestOf(db, req.bucket, key);
+    requireMatch(current?.delete_marker === 0 ? current : undefined, req.ifMatch, req.key);
+  }
   if (req.versionId === undefined && versioning !== "Unversioned") {
     const marker = putVersion(db, {
       bucket: req.bucket,

@@ -308,7 +308,7 @@ export class MetaService {
         return this.#write(req, (trustedNow, gate) => {
           requireBucket(db, req.bucket);
           return {
-            results: req.objects.map((o) => {
+            results: req.objects.map(({ ifMatch, ...o }) => {
               try {
                 db.sql.exec("SAVEPOINT one");
                 const r = deleteObject(
@@ -317,6 +317,7 @@ export class MetaService {
                     bucket: req.bucket,
                     now: req.now,
                     bypassGovernance: req.bypassGovernance,
+                    ifMatch,
                     ...o,
                   },
                   trustedNow,

@@ -12,6 +12,7 @@ import type { OpContext, OpResult } from "./context.ts";
 import { xmlResult } from "./context.ts";
 import { ChannelError } from "../../channel/mod.ts";
 import { approvals, bypassGovernance } from "./lock.ts";
+import { etagCondition } from "./headers.ts";
 
 type Ctx<O extends Endpoint["op"]> = OpContext<Extract<Endpoint, { op: O }>>;
 
@@ -23,7 +24,9 @@ const DELETE_BODY_MAX_BYTES = 2 * 1024 * 1024;
 /**
  * DeleteObject: with `versionId` (`null` included) that version goes for
  * good; without it a versioned bucket gets a delete marker. Deleting a
- * missing key or version succeeds, as in S3.
+ * missing key or version succeeds, as in S3, unless `If-Match` asks for the
+ * key's current version (NoSuchKey without one, PreconditionFailed when its
+ * ETag differs).
  */
 export async function DeleteObject(ctx: Ctx<"DeleteObject">): Promise<OpResult> {
   const { bucket, key } = ctx.ep;
@@ -33,6 +36,7 @@ export async function DeleteObject(ctx: Ctx<"DeleteObject">): Promise<OpResult> 
     bucket,
     key,
     versionId,
+    ifMatch: etagCondition(ctx.req.headers.get("if-match") ?? undefined),
     now: ctx.now,
     bypassGovernance: bypassGovernance(ctx),
     approvals: approvals(ctx),
@@ -51,7 +55,11 @@ export async function DeleteObjects(ctx: Ctx<"DeleteObjects">): Promise<OpResult
   const objects = childrenNamed(root, "Object").map((o) => {
     const key = child(o, "Key")?.text;
     if (key === undefined || key === "") throw new S3Error("MalformedXML");
-    return { key, versionId: child(o, "VersionId")?.text };
+    return {
+      key,
+      versionId: child(o, "VersionId")?.text,
+      ifMatch: etagCondition(child(o, "ETag")?.text),
+    };
   });
   if (objects.length === 0 || objects.length > DELETE_OBJECTS_MAX_KEYS) {
     throw new S3Error("MalformedXML");

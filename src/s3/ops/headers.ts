@@ -186,3 +186,8 @@ export function checksumAlgorithmHeader(headers: Headers): ChecksumAlgorithm | u
   }
   return algorithm;
 }
+
+/** An `If-Match` (or DeleteObjects `<ETag>`) value as the index compares it: unquoted, or `*`. */
+export function etagCondition(value: string | undefined): string | undefined {
+  return value?.trim().replace(/^"|"$/g, "");
+}

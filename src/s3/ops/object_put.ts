@@ -20,6 +20,7 @@ import { xmlResult } from "./context.ts";
 import {
   checksumAlgorithmHeader,
   conditionsFrom,
+  etagCondition,
   evaluateConditions,
   isoDate,
   metadataFromHeaders,
@@ -45,7 +46,7 @@ export function writeConditions(headers: Headers): { ifMatch?: string; ifNoneMat
   }
   return {
     ifNoneMatch: ifNoneMatch !== null ? true : undefined,
-    ifMatch: ifMatch !== null ? ifMatch.trim().replace(/^"|"$/g, "") : undefined,
+    ifMatch: etagCondition(ifMatch ?? undefined),
   };
 }
 
