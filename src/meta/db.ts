@@ -148,8 +148,10 @@ const MIGRATIONS: string[] = [
    CREATE TRIGGER inline_body_removed AFTER DELETE ON inline_bodies BEGIN
      UPDATE counters SET value = value - length(OLD.sealed) WHERE name = 'inline_bytes';
    END;`,
-  // How a multipart object's checksum is made from its parts' (FULL_OBJECT or COMPOSITE).
-  `ALTER TABLE uploads ADD COLUMN checksum_type TEXT;`,
+  // How a multipart object's checksum is made from its parts' (FULL_OBJECT or COMPOSITE); when a
+  // version was committed, on the trusted clock (a snapshot at T holds what was committed by T).
+  `ALTER TABLE uploads ADD COLUMN checksum_type TEXT;
+   ALTER TABLE versions ADD COLUMN committed INTEGER;`,
 ];
 
 /** A write queued for the next group commit. */

@@ -305,8 +305,8 @@ export function putVersion(
   }
   db.run(
     `INSERT INTO versions(bucket, key, version_id, seq, delete_marker, size, etag, last_modified, headers,
-       user_meta, checksum, part_sizes, manifest, inline_id, lock_mode, retain_until, legal_hold)
-     VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       user_meta, checksum, part_sizes, manifest, inline_id, lock_mode, retain_until, legal_hold, committed)
+     VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     req.bucket,
     key,
     v.versionId,
@@ -324,6 +324,7 @@ export function putVersion(
     lock?.mode ?? null,
     lock?.retainUntil ?? null,
     lock?.legalHold ? 1 : 0,
+    trustedNow,
   );
   if (!req.refsHeld) addChunkRefs(db, v.manifest, 1);
   db.run(

@@ -37,10 +37,13 @@ export function createSnapshot(db: Db, req: Req<"createSnapshot">): MetaResults[
     req.at,
     req.source,
   );
-  // Each key's newest version written at or before T; keys whose newest is a delete marker are absent.
+  // Each key's newest version committed at or before T (a write that began before T and committed
+  // after it was not there at T); keys whose newest is a delete marker are absent. Versions from
+  // before index format 13 have only the time their write began.
   const rows = db.all<{ key: Uint8Array; version_id: string }>(
     `SELECT v.key, v.version_id FROM versions v
-     JOIN (SELECT key, max(seq) AS seq FROM versions WHERE bucket = ? AND last_modified <= ? GROUP BY key) m
+     JOIN (SELECT key, max(seq) AS seq FROM versions
+           WHERE bucket = ? AND coalesce(committed, last_modified) <= ? GROUP BY key) m
        ON v.key = m.key AND v.seq = m.seq
      WHERE v.bucket = ? AND v.delete_marker = 0`,
     req.source,
@@ -58,9 +61,9 @@ export function createSnapshot(db: Db, req: Req<"createSnapshot">): MetaResults[
       }
     >(
       `INSERT INTO versions(bucket, key, version_id, seq, delete_marker, size, etag, last_modified, headers, user_meta,
-         checksum, part_sizes, manifest, inline_id, lock_mode, retain_until, legal_hold)
+         checksum, part_sizes, manifest, inline_id, lock_mode, retain_until, legal_hold, committed)
        SELECT ?, key, version_id, seq, 0, size, etag, last_modified, headers, user_meta, checksum, part_sizes, manifest,
-         inline_id, lock_mode, retain_until, legal_hold
+         inline_id, lock_mode, retain_until, legal_hold, committed
        FROM versions WHERE bucket = ? AND key = ? AND version_id = ?
        RETURNING manifest, inline_id, size, etag, last_modified`,
       req.bucket,

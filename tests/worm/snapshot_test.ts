@@ -18,6 +18,7 @@ import {
   assertS3Error,
   bodyBytes,
   signedFetch,
+  signHeaders,
   vaultSuite,
 } from "../helpers/assert_s3.ts";
 
@@ -115,4 +116,41 @@ vaultSuite("Point-in-time snapshots", async ({ t, vault, s3 }) => {
       await unsigned.body?.cancel();
     },
   );
+  await t.step(
+    "POST /admin/snapshots - a PUT that began before T but committed after it is not in it",
+    async () => {
+      await s3.send(new PutObjectCommand({ Bucket: S, Key: "slow", Body: "v1" }));
+      // A slow upload of "slow" starts (its Last-Modified is its start), ...
+      const slowBody = "slow-".repeat(2000);
+      const slow = streamedPut(`/${S}/slow`, slowBody, 2500);
+      await new Promise((r) => setTimeout(r, 500));
+      // ... and a fast one commits while it streams: at T the key holds "fast".
+      await s3.send(new PutObjectCommand({ Bucket: S, Key: "slow", Body: "fast" }));
+      await new Promise((r) => setTimeout(r, 200));
+      const at = new Date().toISOString();
+      assertEquals(await slow, 200, "the slow PUT is acknowledged after T");
+      const res = await snapshot({ source: S, bucket: "repo-at-fast", at });
+      assertEquals(res.status, 201, await res.text());
+      const got = await s3.send(new GetObjectCommand({ Bucket: "repo-at-fast", Key: "slow" }));
+      assertEquals(await text(got.Body), "fast");
+    },
+  );
+
+  /** A PUT whose body arrives in two halves `gapMs` apart; its status. */
+  async function streamedPut(path: string, body: string, gapMs: number): Promise<number> {
+    const bytes = new TextEncoder().encode(body);
+    const headers = await signHeaders(vault, s3, { method: "PUT", path, unsignedPayload: true });
+    delete headers.host;
+    const stream = new ReadableStream<Uint8Array>({
+      async start(c) {
+        c.enqueue(bytes.slice(0, bytes.length >> 1));
+        await new Promise((r) => setTimeout(r, gapMs));
+        c.enqueue(bytes.slice(bytes.length >> 1));
+        c.close();
+      },
+    });
+    const res = await fetch(`${vault.endpoint}${path}`, { method: "PUT", headers, body: stream });
+    await res.body?.cancel();
+    return res.status;
+  }
 });
