@@ -397,7 +397,12 @@ export class StoreService {
   #unpin(seq: number): void {
     const pins = this.#journalPins.get(seq);
     this.#journalPins.delete(seq);
-    for (const writeId of pins ?? []) {
+    this.#releaseEnded(pins ?? []);
+  }
+
+  /** Drops the sessions among `writeIds` that ended and are pinned no more. */
+  #releaseEnded(writeIds: Iterable<string>): void {
+    for (const writeId of writeIds) {
       if (this.#sessions.get(writeId)?.ended && !this.#pinned(writeId)) {
         this.#sessions.delete(writeId);
       }
@@ -428,6 +433,10 @@ export class StoreService {
    * that is not there.
    */
   async #appendJournal(seq: number, changeset: Uint8Array, writeIds: string[]): Promise<void> {
+    // Pinned from the start: a release that arrives while the record is written must not let the
+    // collector take chunks of a batch that may yet commit.
+    const earlier = this.#journalPins.get(seq) ?? new Set<string>();
+    if (writeIds.length > 0) this.#journalPins.set(seq, new Set([...earlier, ...writeIds]));
     if (writeIds.length > 0) await this.#sessionsDurable(writeIds, `journal index batch ${seq}`);
     const batchNonce = crypto.getRandomValues(new Uint8Array(8));
     const at = Math.max(Date.now(), this.#lastJournalAt + 1);
@@ -458,16 +467,14 @@ export class StoreService {
       );
       // If that failed too, or the failed write's truncation did (leaving whole records for the
       // next start to index), it may be replayed, naming these sessions' chunks, until a record of
-      // its sequence wins.
-      const pins = this.#journalPins.get(seq) ?? new Set();
-      this.#journalPins.set(seq, pins);
-      for (const writeId of writeIds) pins.add(writeId);
+      // its sequence wins: they stay pinned.
       throw e;
     }
     // This record wins over any earlier one of its sequence; the index commits it next, or (its
     // COMMIT failing) rolls back with the record durable, and then reuses the sequence.
-    this.#unpin(seq);
     if (writeIds.length > 0) this.#journalPins.set(seq, new Set(writeIds));
+    else this.#journalPins.delete(seq);
+    this.#releaseEnded(earlier);
   }
 
   /**

@@ -204,6 +204,29 @@ Deno.test("collectGarbage - chunks a journal record names stay until its batch c
   });
 });
 
+Deno.test("collectGarbage - a release that arrives while a journal record is written keeps its chunks", async () => {
+  await withStore({ graceMs: 0, referenced: nothingReferenced() }, async (call) => {
+    const collected = async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      return (await call({ type: "collectGarbage" })).deletedChunks;
+    };
+    const a = await openWrite(call);
+    const appending = call({
+      type: "journalAppend",
+      seq: 1,
+      changeset: new Uint8Array([1]),
+      writeIds: [a.writeId],
+    });
+    // The router gave up on the request (a channel timeout) while the batch is being made durable.
+    await call({ type: "writeRelease", writeIds: [a.writeId] });
+    assert.equal(await collected(), 0, "the batch may yet commit");
+    await appending;
+    assert.equal(await collected(), 0, "a restart now would replay the record");
+    await call({ type: "writeRelease", writeIds: [], committedSeq: 1 });
+    assert.equal(await collected(), a.chunks);
+  });
+});
+
 Deno.test("collectGarbage - chunks a failed journal record names stay until a record of its sequence wins", async () => {
   const root = await Deno.makeTempDir();
   const faults = [new FaultyDrive(), new FaultyDrive(), new FaultyDrive()];
