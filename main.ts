@@ -224,6 +224,8 @@ async function main() {
     `amber: serving S3 on http://${config.host}:${ready.port} with data in "${config.dataDir}"`,
   );
 
+  /** How long a stop waits for the router (which drains for up to 100 s), ms. */
+  const ROUTER_STOP_MS = 110_000;
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -231,7 +233,14 @@ async function main() {
     log("info", "Stopping: draining requests");
     const routerStopped = router.next("stopped");
     router.worker.postMessage({ type: "shutdown" });
-    await routerStopped;
+    // The router waits up to 100 s for the requests under way; a download nobody reads would hold
+    // its stop for ever, so the rest stops anyway a little later (and exit ends the download).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((r) => timer = setTimeout(() => r("late"), ROUTER_STOP_MS));
+    if (await Promise.race([routerStopped, late]) === "late") {
+      log("warn", "Stopping with responses still being sent: their clients are cut off");
+    }
+    clearTimeout(timer);
     const scrubStopped = scrub.next("stopped");
     scrub.worker.postMessage({ type: "shutdown" });
     await scrubStopped;

@@ -43,6 +43,20 @@ export interface AppDeps {
   signals: SignalMonitor;
   /** Injected clock, ms since the epoch. */
   now(): number;
+  /** True once the vault is stopping: new requests are turned away while the ones under way end. */
+  draining?(): boolean;
+}
+
+/** How long `/healthz` waits for a Worker to answer before it reports the vault unavailable. */
+const HEALTH_TIMEOUT_MS = 2000;
+
+/** Settles as `p`, or rejects naming `what` if that takes longer than `ms`. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 function setScrubMetrics(metrics: VaultMetrics, s: ScrubStatus): void {
@@ -165,13 +179,30 @@ function isSigned(req: Request, url: URL): boolean {
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
 
+  app.use("*", async (c, next) => {
+    if (!deps.draining?.()) return await next();
+    // Stopping: the requests under way finish; a new one is told to come back (and to reconnect).
+    const e = new S3Error("ServiceUnavailable", {
+      message: "The vault is shutting down; retry once it is back.",
+      headers: { connection: "close", "retry-after": "5" },
+    });
+    return renderError(e, newRequestId(), c.req.method !== "HEAD");
+  });
+
   app.get("/healthz", async (c, next) => {
     if (isSigned(c.req.raw, new URL(c.req.url))) return next();
     try {
-      await Promise.all([deps.meta.call({ type: "ping" }), deps.store.call({ type: "ping" })]);
+      // Every Worker must answer, and soon: a probe that hangs helps nobody.
+      await Promise.all([
+        within(deps.meta.call({ type: "ping" }), HEALTH_TIMEOUT_MS, "the index"),
+        within(deps.store.call({ type: "ping" }), HEALTH_TIMEOUT_MS, "the chunk store"),
+        ...(deps.scrub
+          ? [within(deps.scrub.call({ type: "scrubStatus" }), HEALTH_TIMEOUT_MS, "the scrubber")]
+          : []),
+      ]);
       return c.json({ status: "ok" });
     } catch (e) {
-      return c.json({ status: "unavailable", error: String(e) }, 503);
+      return c.json({ status: "unavailable", error: (e as Error).message }, 503);
     }
   });
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { addressOf, splitUrl } from "./app.ts";
+import { addressOf, type AppDeps, createApp, splitUrl } from "./app.ts";
 
 Deno.test("addressOf - path-style and virtual-hosted addressing", () => {
   const opts = (host: string) => ({ host, domain: "s3.vault.internal" });
@@ -26,4 +26,29 @@ Deno.test("splitUrl - keeps the raw path and decodes query pairs without turning
     path: "/b/a+b%2Fc",
     query: [["prefix", "a+b c"], ["list-type", "2"], ["flag", ""]],
   });
+});
+
+Deno.test("GET /healthz - 503 naming the Worker that does not answer within 2 s; 503 while draining", async () => {
+  const answers = { call: () => Promise.resolve({}) };
+  const hung = { call: () => new Promise(() => {}) };
+  let draining = false;
+  const app = (scrub: unknown) =>
+    createApp({
+      meta: answers,
+      store: answers,
+      scrub,
+      draining: () => draining,
+    } as unknown as AppDeps);
+  const healthy = await app(answers).fetch(new Request("http://127.0.0.1/healthz"));
+  assert.equal(healthy.status, 200, await healthy.text());
+  const started = performance.now();
+  const res = await app(hung).fetch(new Request("http://127.0.0.1/healthz"));
+  assert.equal(res.status, 503);
+  assert.match((await res.json()).error, /the scrubber did not answer/);
+  assert.ok(performance.now() - started < 5000);
+  draining = true;
+  const stopping = await app(answers).fetch(new Request("http://127.0.0.1/healthz"));
+  assert.equal(stopping.status, 503);
+  assert.match(await stopping.text(), /<Code>ServiceUnavailable<\/Code>/);
+  assert.equal(stopping.headers.get("connection"), "close");
 });

@@ -48,10 +48,37 @@ export interface RouterInit {
 let server: Deno.HttpServer | undefined;
 let signals: SignalMonitor | undefined;
 
+/**
+ * Longest wait on stopping for the requests under way to end (an upload whose body is still
+ * coming), ms: under the 120 s systemd and Kubernetes give a stop before they kill.
+ */
+const DRAIN_MS = 100_000;
+
+/**
+ * The requests under way, so a stop lets them end: Deno's `shutdown()` waits for responses but
+ * cuts off request bodies still being read, which would fail an upload the client is sending.
+ */
+const requests = {
+  inFlight: 0,
+  draining: false,
+  idle: Promise.withResolvers<void>(),
+  ended() {
+    if (--this.inFlight === 0 && this.draining) this.idle.resolve();
+  },
+};
+
 self.addEventListener("message", async (e: MessageEvent) => {
   const msg = e.data as { type: "init"; init: RouterInit } | { type: "shutdown" };
   if (msg.type === "shutdown") {
     await reportStopped("router", async () => {
+      requests.draining = true;
+      if (requests.inFlight > 0) {
+        log("info", "Waiting for the requests under way", { requests: requests.inFlight });
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const late = new Promise((r) => timer = setTimeout(r, DRAIN_MS));
+        await Promise.race([requests.idle.promise, late]);
+        clearTimeout(timer);
+      }
       await server?.shutdown();
       await signals?.close();
     });
@@ -84,6 +111,7 @@ self.addEventListener("message", async (e: MessageEvent) => {
     keys: new KeyDirectory({ root: init.root, meta, store }),
     adminToken: init.adminToken,
     now: () => Date.now(),
+    draining: () => requests.draining,
   });
   try {
     server = Deno.serve({
@@ -97,7 +125,14 @@ self.addEventListener("message", async (e: MessageEvent) => {
         log("error", "Unhandled server error", { error: String(err) });
         return new Response("Internal error", { status: 500 });
       },
-    }, app.fetch);
+    }, async (req, info) => {
+      requests.inFlight++;
+      try {
+        return await app.fetch(req, info);
+      } finally {
+        requests.ended();
+      }
+    });
   } catch (err) {
     self.postMessage({
       type: "failed",
