@@ -22,11 +22,26 @@ import {
   STORE_WORKER_URL,
   StoreError,
   type StoreInit,
+  tryLockVault,
 } from "./src/store/boot.ts";
 
 function fail(line: string): never {
   console.error(`amber: ${line}`);
   Deno.exit(1);
+}
+
+/** Fails in one line, before anything is created, when the vault could not listen where it is told to. */
+function checkListen(host: string, port: number): void {
+  try {
+    Deno.listen({ hostname: host, port }).close();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) {
+      fail(
+        `Cannot listen on ${host}:${port}: it is outside this binary's sandbox (rebuild with compile.sh --host/--port)`,
+      );
+    }
+    fail(`Cannot listen on ${host}:${port} (--host/--port): ${(e as Error).message}`);
+  }
 }
 
 /** Replies a Worker gives to a lifecycle message. */
@@ -84,6 +99,7 @@ async function main() {
         "Anyone with the disks can read it. Set AMBER_VAULT_KEY before storing real data.",
     );
   }
+  checkListen(config.host, config.port);
   let vault;
   try {
     vault = openVault(config.dataDir, config.vaultKey ?? DEMO_VAULT_KEY);
@@ -100,15 +116,26 @@ async function main() {
     }
     fail(`Cannot open the vault in "${config.dataDir}": ${(e as Error).message}`);
   }
+  // Held for the life of the process: a second vault (or an offline repair) on this data dir is
+  // refused before it writes anything.
+  if (!tryLockVault(config.dataDir)) {
+    fail(
+      `Cannot use data dir "${config.dataDir}": it is in use by another amber process (a running vault, or an offline scrub --repair or rebuild-index)`,
+    );
+  }
   const configured = config.accessKey && config.secretKey
     ? { accessKey: config.accessKey, secretKey: config.secretKey }
     : undefined;
-  const { credential, generated } = ensureRootCredential(
-    config.dataDir,
-    secretSealer(vault.keys),
-    configured,
-  );
+  let root;
+  try {
+    root = ensureRootCredential(config.dataDir, secretSealer(vault.keys), configured);
+  } catch (e) {
+    fail(`Cannot set up the root credential in "${config.dataDir}": ${(e as Error).message}`);
+  }
+  const { credential, generated } = root;
   if (generated) {
+    // At once, whatever happens next: it is never shown again. The listen address was checked
+    // before anything was created, so the likeliest failed start spends nothing.
     console.log(
       `amber: generated the root credential (shown only now; it is stored sealed in the data dir):\n` +
         `  AWS_ACCESS_KEY_ID=${credential.accessKey}\n  AWS_SECRET_ACCESS_KEY=${credential.secretKey}`,

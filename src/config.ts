@@ -86,6 +86,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** Longest interval a timer can wait, s: JavaScript timers take ms in 32 bits, and fire at once past that. */
+const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
 /** Every setting: its flag, env variable and config-file key. */
 const SETTINGS = {
   host: { flag: "--host", env: "AMBER_HOST" },
@@ -115,6 +118,28 @@ const SETTINGS = {
 } as const;
 
 type SettingName = keyof typeof SETTINGS;
+
+/** Settings that take several values, comma-separated in a flag or variable and a list in the file. */
+const LISTS = new Set(["drives", "approvers"]);
+
+/**
+ * A config-file value as the text its flag would carry: a list for the
+ * comma-separated settings, an object for the thresholds, a string or a
+ * number otherwise. Undefined when it is of another type (refused, not coerced:
+ * `"drives": ["/a", "/b"]` must not become two odd relative paths).
+ */
+function fileText(name: SettingName, v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  if (LISTS.has(name)) {
+    const items = Array.isArray(v) ? v : [];
+    const ok = Array.isArray(v) && items.every((x) => typeof x === "string" && !x.includes(","));
+    return ok ? items.join(",") : undefined;
+  }
+  if (name === "signalThresholds") {
+    return typeof v === "object" && v !== null && !Array.isArray(v) ? JSON.stringify(v) : undefined;
+  }
+  return typeof v === "number" && Number.isFinite(v) ? String(v) : undefined;
+}
 
 /** The version of this build. */
 export const VERSION = "0.1.0";
@@ -269,12 +294,23 @@ export function loadConfig(sources: ConfigSources): Config {
     const env = sources.env(s.env);
     if (env !== undefined && env !== "") return { value: env, from: s.env };
     if (file[name] !== undefined) {
-      const v = file[name];
-      const text = typeof v === "object" && v !== null ? JSON.stringify(v) : String(v);
-      return { value: text, from: `"${name}" in config file` };
+      return { value: fileText(name, file[name]), from: `"${name}" in config file` };
     }
     return { from: s.flag };
   };
+  for (const name of Object.keys(file)) {
+    if (name in SETTINGS && fileText(name as SettingName, file[name]) === undefined) {
+      problems.push(
+        `Invalid "${name}" in config file "${configFile}": expected ${
+          LISTS.has(name)
+            ? "a list of strings"
+            : name === "signalThresholds"
+            ? "an object"
+            : "a string or a number"
+        }, not ${JSON.stringify(file[name])}`,
+      );
+    }
+  }
 
   const host = raw("host").value ?? "127.0.0.1";
   if (!/^[A-Za-z0-9.:\-\[\]]+$/.test(host)) {
@@ -283,7 +319,7 @@ export function loadConfig(sources: ConfigSources): Config {
 
   const portRaw = raw("port");
   const port = Number(portRaw.value ?? "8080");
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+  if (!/^\d+$/.test(portRaw.value ?? "8080") || port < 1 || port > 65535) {
     problems.push(`Invalid port "${portRaw.value}" (${portRaw.from}): expected 1 to 65535`);
   }
 
@@ -344,6 +380,13 @@ export function loadConfig(sources: ConfigSources): Config {
     return n;
   };
   const gcIntervalSeconds = seconds("gcIntervalSeconds", 3600);
+  if (gcIntervalSeconds > MAX_TIMER_SECONDS) {
+    problems.push(
+      `Invalid gc-interval "${gcIntervalSeconds}" (${
+        raw("gcIntervalSeconds").from
+      }): at most ${MAX_TIMER_SECONDS} s (24 days)`,
+    );
+  }
   const gcGraceSeconds = seconds("gcGraceSeconds", 3600);
   const maxClockJumpSeconds = seconds("maxClockJumpSeconds", 86400);
   const uploadExpirySeconds = seconds("uploadExpirySeconds", 7 * 86400);
@@ -428,9 +471,12 @@ export function loadConfig(sources: ConfigSources): Config {
 
   const checkpointRaw = raw("indexCheckpointSeconds");
   const indexCheckpointSeconds = parseDurationSeconds(checkpointRaw.value ?? "1h");
-  if (indexCheckpointSeconds === undefined || indexCheckpointSeconds < 1) {
+  if (
+    indexCheckpointSeconds === undefined || indexCheckpointSeconds < 1 ||
+    indexCheckpointSeconds > MAX_TIMER_SECONDS
+  ) {
     problems.push(
-      `Invalid index-checkpoint "${checkpointRaw.value}" (${checkpointRaw.from}): expected a duration of at least 1 s such as 1h, 30m or 3600`,
+      `Invalid index-checkpoint "${checkpointRaw.value}" (${checkpointRaw.from}): expected a duration from 1 s to 24 days such as 1h, 30m or 3600`,
     );
   }
 

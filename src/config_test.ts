@@ -137,3 +137,29 @@ Deno.test("loadConfig - scrub interval takes durations; scrub rate defaults to d
   }
   assert.throws(() => load(["--scrub-rate", "-1"]), /scrub-rate/);
 });
+
+Deno.test("loadConfig - intervals a timer cannot wait are refused, not run every millisecond", () => {
+  assert.match(problems(["--gc-interval", "2592000"])[0], /gc-interval.*at most 2147483 s/);
+  assert.match(problems([], { AMBER_INDEX_CHECKPOINT: "30d" })[0], /AMBER_INDEX_CHECKPOINT/);
+  assert.equal(
+    load(["--gc-interval", "2147483", "--index-checkpoint", "24d"]).gcIntervalSeconds,
+    2147483,
+  );
+});
+
+Deno.test("loadConfig - config-file values are typed: lists for drives, refused when of another type", () => {
+  const file = (o: unknown) => ["--config", "c.json", JSON.stringify(o)] as const;
+  const [a, b, text] = file({ drives: ["/srv/d1", "/srv/d2"], port: 9000 });
+  const c = load([a, b], {}, text);
+  assert.deepEqual([c.drives, c.port], [["/srv/d1", "/srv/d2"], 9000]);
+  for (
+    const bad of [{ dataDir: ["/var/lib/amber"] }, { port: "0x1f90" }, { vaultKey: true }, {
+      drives: 3,
+    }]
+  ) {
+    const [x, y, t] = file(bad);
+    const lines = problems([x, y], {}, t);
+    assert.equal(lines.length, 1, `${JSON.stringify(bad)}: ${lines.join(" | ")}`);
+    assert.match(lines[0], new RegExp(`"?${Object.keys(bad)[0]}"?`));
+  }
+});

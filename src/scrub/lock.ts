@@ -1,6 +1,6 @@
 /**
- * The vault lock (see `tryLockVault` in the store): a running vault's
- * scrubber holds it, and an offline `scrub --repair` takes it, so the two
+ * The vault lock (see `tryLockVault` in the store): a running vault holds
+ * it, and an offline `scrub --repair` takes it, so the two
  * never write one store at once.
  *
  * @module

@@ -18,7 +18,6 @@ import {
 } from "../channel/mod.ts";
 import { SCRUB_CHECKPOINT_FILE } from "../permissions.ts";
 import { fileCheckpoint } from "./checkpoint.ts";
-import { tryLockVault } from "./lock.ts";
 import { Scrubber } from "./scrubber.ts";
 
 startWorker();
@@ -46,8 +45,6 @@ export interface ScrubInit {
 declare const self: Worker & { close(): void };
 
 let scrubber: Scrubber | undefined;
-/** Held while the vault runs, so an offline repair cannot open the store beside it. */
-let vaultLock: Deno.FsFile | undefined;
 
 function toWire(e: unknown): WireError {
   return { area: "internal", kind: "internal", message: (e as Error).message ?? String(e) };
@@ -58,17 +55,10 @@ self.addEventListener("message", async (e: MessageEvent) => {
   if (msg.type === "shutdown") {
     await reportStopped("scrubber", async () => {
       await scrubber?.close();
-      vaultLock?.close();
     });
     return;
   }
   try {
-    vaultLock = tryLockVault(msg.dataDir);
-    if (!vaultLock) {
-      throw new Error(
-        `"${msg.dataDir}" is in use by another process (an offline "amber scrub --repair"?)`,
-      );
-    }
     const store = new Client<StoreRequest, StoreResults>(msg.store);
     scrubber = new Scrubber({
       dataDir: msg.dataDir,

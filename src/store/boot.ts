@@ -12,7 +12,7 @@
 
 export { StoreError } from "./errors.ts";
 export { DEMO_VAULT_KEY } from "./keys.ts";
-export { openVault, secretSealer } from "./vault.ts";
+export { openVault, secretSealer, tryLockVault } from "./vault.ts";
 export type { StoreInit } from "./worker.ts";
 
 /** URL of the store Worker's entry module. */

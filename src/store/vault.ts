@@ -6,10 +6,24 @@
  */
 
 import { writeFileDurably } from "./durable_file.ts";
+import { StoreError } from "./errors.ts";
 import { createKeyring, type Keyring, openKeyring, openSecret, sealSecret } from "./keys.ts";
 
 /** File in the data dir holding the wrapped master key. */
 export const KEYRING_FILE = "keyring.json";
+
+/** What a vault keeps in its data dir besides the keyring (an empty mount point has lost+found). */
+const VAULT_ENTRIES = ["store", "meta", "credentials.json"];
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
 
 /**
  * Opens the keyring in `dataDir`, creating the data dir and a new keyring on
@@ -31,6 +45,16 @@ export function openVault(
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   if (text !== undefined) return { keys: openKeyring(passphrase, text), created: false };
+  // A new keyring is a new master key: never one for a vault whose keyring went missing.
+  const held = VAULT_ENTRIES.filter((name) => exists(`${dataDir}/${name}`));
+  if (held.length > 0) {
+    throw new StoreError(
+      "notFound",
+      `${KEYRING_FILE} is missing, but the data dir holds a vault (${
+        held.join(", ")
+      }): restore ${KEYRING_FILE} from your backup`,
+    );
+  }
   Deno.mkdirSync(dataDir, { recursive: true });
   const { file, keys } = createKeyring(passphrase);
   writeFileDurably(path, file, 0o600);
@@ -49,13 +73,13 @@ export function secretSealer(
 
 /**
  * Takes the vault lock without waiting: an exclusive advisory lock (flock)
- * on the keyring file. A running vault's scrubber holds it for as long as it
- * runs, and offline tools that write (`scrub --repair`, `rebuild-index`)
+ * on the keyring file. A running vault holds it for as long as it runs
+ * (taken before any Worker starts), and offline tools that write (`scrub --repair`, `rebuild-index`)
  * take it, so they never write a vault that is running.
  *
  * @param dataDir The data dir.
  * @returns The open file holding the lock (close it to release), or undefined
- *   when another process or Worker holds it.
+ *   when another process holds it.
  */
 export function tryLockVault(dataDir: string): Deno.FsFile | undefined {
   const file = Deno.openSync(`${dataDir}/${KEYRING_FILE}`, { read: true });

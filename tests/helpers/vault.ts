@@ -41,6 +41,8 @@ export interface StartOptions {
    * without root.
    */
   fileSizeLimit?: number;
+  /** A command the vault runs under, its arguments first (for example a system call filter). */
+  wrap?: string[];
 }
 
 /** The drives named by `AMBER_DRIVES` in a test's environment (absolute paths), for the sandbox flags. */
@@ -72,7 +74,9 @@ export async function startVault(opts: StartOptions = {}): Promise<TestVault> {
   const config = { dataDir, host: "127.0.0.1", port, drives: drivesOf(opts.env) };
   const args = ["run", ...vaultFlags(config), MAIN, ...(opts.args ?? [])];
   // An ignored signal stays ignored across exec, so the shell's trap reaches the vault.
-  const [command, commandArgs] = opts.fileSizeLimit === undefined
+  const [command, commandArgs] = opts.wrap
+    ? [opts.wrap[0], [...opts.wrap.slice(1), Deno.execPath(), ...args]]
+    : opts.fileSizeLimit === undefined
     ? [Deno.execPath(), args]
     : ["sh", [
       "-c",

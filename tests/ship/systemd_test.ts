@@ -5,6 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { VAULT_ENV } from "../../src/permissions.ts";
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { s3For } from "../helpers/s3_client.ts";
 import { startVault } from "../helpers/vault.ts";
 
 const UNIT = new URL("../../systemd/amber.service", import.meta.url).pathname;
@@ -77,7 +79,7 @@ Deno.test("systemd unit - hardening directives and the allocator environment are
       "ProtectHome=yes",
       "PrivateTmp=yes",
       "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
-      "SystemCallFilter=@system-service",
+      "SystemCallFilter=@system-service @pkey",
       "Restart=on-failure",
     ]
   ) assert.ok(unit.split("\n").includes(line), `${line} missing`);
@@ -102,5 +104,71 @@ Deno.test({
     assert.equal(health.status, 200);
     await health.body?.cancel();
     assert.equal(await vault.stop(), 0);
+  },
+});
+
+/** The system calls the unit's `SystemCallFilter=` groups allow, expanded as systemd does. */
+async function allowedSyscalls(unit: string): Promise<string[]> {
+  const listing = await new Deno.Command("systemd-analyze", { args: ["syscall-filter"] }).output();
+  const groups = new Map<string, string[]>();
+  let current: string[] | undefined;
+  for (const line of new TextDecoder().decode(listing.stdout).split("\n")) {
+    const s = line.trim();
+    if (line.startsWith("@")) groups.set(s, current = []);
+    else if (s !== "" && !s.startsWith("#")) current?.push(s);
+  }
+  const expand = (name: string): string[] =>
+    name.startsWith("@") ? (groups.get(name) ?? []).flatMap(expand) : [name];
+  const filter = unitEntries(unit, "SystemCallFilter").flatMap((v) => v.split(/\s+/));
+  return [...new Set(filter.flatMap(expand))];
+}
+
+Deno.test({
+  name:
+    "systemd unit - the vault serves and stops under the unit's system call filter (any other call kills it)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const unit = await Deno.readTextFile(UNIT);
+    const dir = await Deno.makeTempDir();
+    try {
+      const allowed = await allowedSyscalls(unit);
+      assert.ok(allowed.length > 300, `systemd-analyze syscall-filter listed ${allowed.length}`);
+      await Deno.writeTextFile(`${dir}/allowed.txt`, allowed.join("\n"));
+      const libseccomp = "/usr/lib/x86_64-linux-gnu/libseccomp.so.2";
+      const cc = await new Deno.Command("gcc", {
+        args: [
+          "-O1",
+          "-o",
+          `${dir}/filter`,
+          new URL("./seccomp_allowlist.c", import.meta.url).pathname,
+          libseccomp,
+        ],
+      }).output().catch((e) => {
+        throw new Error(`gcc is needed to build the filter (apt-get install gcc): ${e}`);
+      });
+      assert.equal(
+        cc.code,
+        0,
+        `building the filter (needs ${libseccomp}):\n${new TextDecoder().decode(cc.stderr)}`,
+      );
+      const vault = await startVault({
+        args: ["serve"],
+        wrap: [`${dir}/filter`, `${dir}/allowed.txt`],
+      });
+      try {
+        const s3 = s3For(vault);
+        await s3.send(new CreateBucketCommand({ Bucket: "filtered" }));
+        const body = new Uint8Array(3 * 1024 * 1024).fill(7);
+        await s3.send(new PutObjectCommand({ Bucket: "filtered", Key: "k", Body: body }));
+        const got = await s3.send(new GetObjectCommand({ Bucket: "filtered", Key: "k" }));
+        assert.equal((await got.Body!.transformToByteArray()).length, body.length);
+        s3.destroy();
+      } finally {
+        assert.equal(await vault.stop(), 0, vault.output());
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
