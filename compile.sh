@@ -33,8 +33,18 @@ if [[ -n "${DENORT_BIN:-}" && ! -f "$DENORT_BIN" ]]; then
   exit 1
 fi
 
-mapfile -t flags < <("${deno[@]}" run --allow-read --allow-env tools/compile_flags.ts \
-  --data-dir "$data_dir" "${drives[@]}" --port "$port" --host "$host")
+# The sandbox comes from this script's options only: a clean environment, so no AMBER_* of the
+# build shell slips in; and a refused setting stops the build instead of leaving no flags at all.
+if ! flag_text=$(env -i PATH="$PATH" HOME="${HOME:-/root}" ${DENO_DIR:+DENO_DIR="$DENO_DIR"} \
+  "${deno[@]}" run --allow-read --allow-env tools/compile_flags.ts \
+  --data-dir "$data_dir" "${drives[@]}" --port "$port" --host "$host"); then
+  exit 1
+fi
+mapfile -t flags <<<"$flag_text"
+if ! printf '%s\n' "${flags[@]}" | grep -q '^--allow-read='; then
+  echo "compile.sh: no sandbox flags came from tools/compile_flags.ts; refusing to build without them" >&2
+  exit 1
+fi
 target_flag=()
 [[ -n "$target" ]] && target_flag=(--target "$target")
 mkdir -p "$(dirname "$out")"

@@ -151,7 +151,9 @@ export const VERSION = "0.1.0";
  * @returns The text.
  */
 export function usage(): string {
-  const rows = Object.values(SETTINGS).map((s) => `  ${s.flag.padEnd(18)} ${s.env}`);
+  const rows = Object.entries(SETTINGS).map(([key, s]) =>
+    `  ${s.flag.padEnd(22)} ${s.env.padEnd(26)} "${key}"`
+  );
   return [
     `amber ${VERSION}: an immutable S3 backup vault`,
     "",
@@ -163,9 +165,10 @@ export function usage(): string {
     "       amber version             print the version",
     "       amber help                print this text",
     "",
-    "options (flag, environment variable; flags win over the environment, which wins over --config):",
+    "options (flag, environment variable, config-file key; flags win over the environment, which",
+    "wins over the file):",
     ...rows,
-    `  ${"--config".padEnd(18)} AMBER_CONFIG (a JSON file with the settings above)`,
+    `  ${"--config".padEnd(22)} ${"AMBER_CONFIG".padEnd(26)} (a JSON object of the keys above)`,
   ].join("\n");
 }
 
@@ -284,7 +287,9 @@ export function loadConfig(sources: ConfigSources): Config {
     }
     for (const key of Object.keys(file)) {
       if (!(key in SETTINGS)) {
-        problems.push(`Unknown setting "${key}" in config file "${configFile}"`);
+        problems.push(
+          `Unknown setting "${key}" in config file "${configFile}" (its keys are listed by "amber help")`,
+        );
       }
     }
   }
