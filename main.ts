@@ -248,7 +248,9 @@ async function main() {
   const ready = await routerReady;
   if (ready.type === "failed") fail(ready.message ?? "The router cannot start");
   console.log(
-    `amber: serving S3 on http://${config.host}:${ready.port} with data in "${config.dataDir}"`,
+    `amber: serving S3 on http://${
+      config.host.includes(":") ? `[${config.host}]` : config.host
+    }:${ready.port} with data in "${config.dataDir}"`,
   );
 
   /** How long a stop waits for the router (which drains for up to 100 s), ms. */
