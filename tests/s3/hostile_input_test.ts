@@ -118,13 +118,21 @@ vaultSuite("Hostile input", async ({ t, s3, vault }) => {
     let done = false;
     const probe = (async () => {
       while (!done) {
-        const t0 = performance.now();
-        // From another process: this one's event loop is busy sending.
+        // From another process, timed by it: this one's event loop is busy sending (starting a
+        // process from it can take a second by itself).
         const out = await new Deno.Command("curl", {
-          args: ["-s", "-o", "/dev/null", "-w", "%{http_code}", `${vault.endpoint}/healthz`],
+          args: [
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{time_total}",
+            `${vault.endpoint}/healthz`,
+          ],
         }).output();
-        assertEquals(new TextDecoder().decode(out.stdout), "200");
-        worst = Math.max(worst, performance.now() - t0);
+        const [code, seconds] = new TextDecoder().decode(out.stdout).split(" ");
+        assertEquals(code, "200");
+        worst = Math.max(worst, Number(seconds) * 1000);
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
