@@ -94,12 +94,15 @@ export class FourEyes {
         if (fresh.changes === 1) approvers.push(v.approval.approver);
         else problems.push(`the approval by "${v.approval.approver}" was already used`);
       }
+      // Only approvals of approvers still configured: one removed since (a stolen key, say) no
+      // longer counts, though it staged its approval before.
+      const current = new Set(this.#cfg.approvers.map((a) => a.id));
       const staged = db.all<{ approver: string; nonce: string }>(
         "SELECT approver, nonce FROM approvals WHERE action = ? AND resource = ? AND consumed = 0 AND expires > ?",
         action,
         resource,
         nowMs,
-      );
+      ).filter((s) => current.has(s.approver));
       const all = [...approvers, ...staged.map((s) => s.approver)];
       if (!quorumMet(all, needed)) {
         const have = new Set(all).size;

@@ -21,6 +21,7 @@ import { MetaError } from "./errors.ts";
 import { auditTarget } from "./audit.ts";
 import type { Gate } from "./four_eyes.ts";
 import { type BucketRow, keyBytes, requireBucket } from "./objects.ts";
+import { requireWritable } from "./snapshots.ts";
 
 type Req<T extends MetaRequest["type"]> = Extract<MetaRequest, { type: T }>;
 
@@ -316,6 +317,10 @@ export function putObjectRetention(
 ): MetaResults["putObjectRetention"] {
   requireLockBucket(db, req.bucket);
   const row = lockRow(db, req);
+  // A snapshot (read-only) takes only what the engine allows without bypass: longer, never shorter.
+  if (!allows(row, { kind: "putRetention", ...req.retention, bypassGovernance: false }, now)) {
+    requireWritable(db, req.bucket);
+  }
   enforce(
     row,
     { kind: "putRetention", ...req.retention, bypassGovernance: req.bypassGovernance },
@@ -345,6 +350,8 @@ export function putObjectLegalHold(
 ): MetaResults["putObjectLegalHold"] {
   requireLockBucket(db, req.bucket);
   const row = lockRow(db, req);
+  // A snapshot (read-only) may gain a hold, never lose one.
+  if (!req.on) requireWritable(db, req.bucket);
   db.run(
     "UPDATE versions SET legal_hold = ? WHERE bucket = ? AND key = ? AND version_id = ?",
     req.on ? 1 : 0,

@@ -450,6 +450,18 @@ export function deleteObject(
     requireMatch(current?.delete_marker === 0 ? current : undefined, req.ifMatch, req.key);
   }
   if (req.versionId === undefined && versioning !== "Unversioned") {
+    if (versioning === "Suspended") {
+      // The marker takes the `null` version's place: where that holds data, this removes a
+      // version, and four-eyes covers it as a delete by version id.
+      const held = db.get<{ delete_marker: number }>(
+        "SELECT delete_marker FROM versions WHERE bucket = ? AND key = ? AND version_id = 'null'",
+        req.bucket,
+        key,
+      );
+      if (held && held.delete_marker === 0) {
+        gate("DeleteObject", auditTarget({ ...req, versionId: "null" }));
+      }
+    }
     const marker = putVersion(db, {
       bucket: req.bucket,
       key: req.key,
@@ -474,6 +486,8 @@ export function deleteObject(
   );
   // The retention engine decides; only it can let a locked version go.
   if (row) {
+    // A snapshot is read-only to everyone: it is the way back after a prune.
+    requireWritable(db, req.bucket);
     enforce(row, { kind: "deleteVersion", bypassGovernance: req.bypassGovernance }, trustedNow);
     gate("DeleteObject", auditTarget({ ...req, versionId }));
   }

@@ -7,6 +7,7 @@
  */
 
 import { Hono } from "hono";
+import type { Principal } from "../auth/mod.ts";
 import type { MetaClient, ScrubClient, ScrubStatus, StoreClient } from "../channel/mod.ts";
 import { log, type VaultMetrics } from "../ops/mod.ts";
 import { authorizeRequest, sourceAddressOf } from "./access_check.ts";
@@ -22,7 +23,7 @@ import type { KeyDirectory, KnownKey } from "./key_directory.ts";
 import { admitWrite, QUOTA_WARNING_HEADER } from "./ops/quota.ts";
 import { serveSosapi } from "./ops/sosapi.ts";
 import type { SignalMonitor } from "./signals.ts";
-import { type AuthResult, verifyRequest } from "./sigv4/mod.ts";
+import { type AuthResult, MAX_SKEW_MS, parseAmzDate, verifyRequest } from "./sigv4/mod.ts";
 import { escapeXml } from "./xml.ts";
 
 /** What the S3 app needs from the rest of the vault. */
@@ -377,13 +378,18 @@ async function handleS3(
       header: (n) => req.headers.get(n) ?? undefined,
     });
     op = ep.op;
-    const { bypassGovernance } = authorizeRequest(caller!.principal, ep, {
-      req,
-      sourceAddress,
-      resource,
-      requestId,
-      meta: deps.meta,
-    });
+    const signer = caller!;
+    // A key id revoked and added again (a provisioning script run twice) must not bring back what
+    // was signed with the one before, presigned URLs above all; clocks may differ by the skew.
+    const signedAt = parseAmzDate(auth.amzDate) ?? now;
+    if (signer.created !== undefined && signedAt < signer.created - MAX_SKEW_MS) {
+      throw new S3Error("AccessDenied", {
+        message: "The request was signed before this access key was created",
+      });
+    }
+    const authorize = (principal: Principal) =>
+      authorizeRequest(principal, ep, { req, sourceAddress, resource, requestId, meta: deps.meta });
+    const { bypassGovernance } = authorize(signer.principal);
     const ctx: OpContext = {
       ep,
       req,
@@ -397,6 +403,17 @@ async function handleS3(
       requestId,
       now,
       writes,
+      stillAuthorized: async () => {
+        const current = await deps.keys.lookup(signer.principal.accessKey);
+        if (current === signer) return; // unchanged since: the cached entry is the same
+        if (!current || current.secretKey !== signer.secretKey) {
+          throw new S3Error("AccessDenied", {
+            message:
+              "The access key was revoked or its secret changed while the request was under way",
+          });
+        }
+        authorize(current.principal); // its rights may have been narrowed meanwhile
+      },
     };
     ctx.admission = await admitWrite(ctx);
     bucket = address.bucket;

@@ -19,6 +19,8 @@ import type { MetaClient, StoreClient } from "../channel/mod.ts";
 export interface KnownKey {
   secretKey: string;
   principal: Principal;
+  /** When a managed key was created, ms: a request signed well before is not its own. */
+  created?: number;
 }
 
 /**
@@ -87,6 +89,7 @@ export class KeyDirectory {
     });
     return {
       secretKey: plaintext,
+      created: key.created,
       principal: {
         accessKey,
         level: key.level,

@@ -37,6 +37,11 @@ export interface OpContext<E extends Endpoint = Endpoint> {
   writes: string[];
   /** What the bucket policy allows this write (set before dispatch; see quota.ts). */
   admission?: MetaResults["admitWrite"];
+  /**
+   * Checks, just before a write commits, that the signing key still stands as it did when the
+   * request began: a key revoked (or changed) while its upload streamed must not land it.
+   */
+  stillAuthorized?(): Promise<void>;
 }
 
 /** What an operation returns; one place turns it into a Response. */

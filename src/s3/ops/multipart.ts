@@ -136,6 +136,7 @@ export async function UploadPart(ctx: Ctx<"UploadPart">): Promise<OpResult> {
     checksumAlgorithm: upload.checksumAlgorithm as ChecksumAlgorithm | undefined,
     limit: bodyLimit(ctx),
   });
+  await ctx.stillAuthorized?.();
   const put = await ctx.meta.call({
     type: "putPart",
     bucket,
@@ -233,6 +234,7 @@ export async function UploadPartCopy(ctx: Ctx<"UploadPartCopy">): Promise<OpResu
     if (algorithm) part.checksum = { algorithm, value: checksum!.digestBase64() };
     storedBytes = stored.storedBytes;
   }
+  await ctx.stillAuthorized?.();
   const put = await ctx.meta.call({
     type: "putPart",
     bucket,
@@ -311,6 +313,7 @@ export async function CompleteMultipartUpload(
         "The XML you provided was not well-formed or did not validate against our published schema",
     });
   }
+  await ctx.stillAuthorized?.();
   const v = await ctx.meta.call({
     type: "completeUpload",
     bucket,

@@ -70,6 +70,7 @@ export async function PutObject(ctx: Ctx<"PutObject">): Promise<OpResult> {
     manifest: body.manifest,
     inline: body.inline,
   };
+  await ctx.stillAuthorized?.();
   const put = await ctx.meta.call({
     type: "putVersion",
     bucket,
@@ -181,6 +182,7 @@ export async function CopyObject(ctx: Ctx<"CopyObject">): Promise<OpResult> {
     for (let r = await reader.read(); !r.done; r = await reader.read()) checksum.update(r.value);
     version.checksum = { algorithm, value: checksum.digestBase64(), type: "FULL_OBJECT" };
   }
+  await ctx.stillAuthorized?.();
   const copy = await ctx.meta.call({
     type: "putVersion",
     write: "copy",

@@ -39,6 +39,7 @@ export {
   type AuthResult,
   MAX_PRESIGN_EXPIRES_S,
   MAX_SKEW_MS,
+  parseAmzDate,
   parseAuthorizationHeader,
   type ParsedAuthorization,
   parsePayloadMode,

@@ -195,7 +195,7 @@ function parseSignedHeaders(value: string): string[] | undefined {
 }
 
 /** Parses `YYYYMMDDTHHMMSSZ` into epoch milliseconds, or `undefined`. */
-function parseAmzDate(value: string): number | undefined {
+export function parseAmzDate(value: string): number | undefined {
   const m = AMZ_DATE.exec(value);
   if (!m) return undefined;
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number);
