@@ -43,3 +43,26 @@ export function applyChangesets(db: DatabaseSync, changesets: Iterable<Uint8Arra
   }
   return conflicts;
 }
+
+/**
+ * What SQLite's own check finds wrong with an index, or undefined when
+ * nothing: a damaged page is otherwise served (wrong or failing listings) and
+ * copied into the next checkpoint over the good one.
+ *
+ * @param db The index.
+ * @param check `quick_check` (at start: pages and records) or `integrity_check` (indexes too).
+ * @returns The first problems found, joined.
+ */
+export function indexDamage(
+  db: DatabaseSync,
+  check: "quick_check" | "integrity_check",
+): string | undefined {
+  let rows: { [k: string]: unknown }[];
+  try {
+    rows = db.prepare(`PRAGMA ${check}(5)`).all() as { [k: string]: unknown }[];
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const found = rows.map((r) => String(Object.values(r)[0]));
+  return found.length === 1 && found[0] === "ok" ? undefined : found.join("; ");
+}

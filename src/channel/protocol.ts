@@ -631,6 +631,8 @@ export interface StoreResults {
     records: { seq: number; changeset: Uint8Array }[];
     unreadable: number[];
     unfinished: number[];
+    /** The batch of the newest index checkpoint on the drives: the index must not be behind it. */
+    checkpointSeq: number;
   };
   /** Drives the checkpoint was written to, and why the others were not. */
   indexCheckpoint: { drives: number; failed: string[] };

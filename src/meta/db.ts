@@ -8,151 +8,8 @@
 
 import { setImmediate } from "node:timers";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
-import { applyChangesets } from "../index_journal.ts";
-import { POLICY_MIGRATION } from "./policy_schema.ts";
-
-const MIGRATIONS: string[] = [
-  `CREATE TABLE buckets(
-     name TEXT PRIMARY KEY,
-     created INTEGER NOT NULL,
-     region TEXT NOT NULL,
-     versioning TEXT NOT NULL DEFAULT 'Unversioned'
-   ) WITHOUT ROWID;
-   CREATE TABLE versions(
-     bucket TEXT NOT NULL,
-     key BLOB NOT NULL,
-     version_id TEXT NOT NULL,
-     seq INTEGER NOT NULL,
-     delete_marker INTEGER NOT NULL DEFAULT 0,
-     size INTEGER NOT NULL,
-     etag TEXT NOT NULL,
-     last_modified INTEGER NOT NULL,
-     headers TEXT NOT NULL,
-     user_meta TEXT NOT NULL,
-     checksum TEXT,
-     part_sizes TEXT,
-     manifest BLOB NOT NULL,
-     PRIMARY KEY(bucket, key, version_id)
-   ) WITHOUT ROWID;
-   CREATE TABLE latest(
-     bucket TEXT NOT NULL,
-     key BLOB NOT NULL,
-     version_id TEXT NOT NULL,
-     delete_marker INTEGER NOT NULL,
-     size INTEGER NOT NULL,
-     etag TEXT NOT NULL,
-     last_modified INTEGER NOT NULL,
-     PRIMARY KEY(bucket, key)
-   ) WITHOUT ROWID;
-   CREATE TABLE chunks(id BLOB PRIMARY KEY, refs INTEGER NOT NULL) WITHOUT ROWID;
-   CREATE TABLE uploads(
-     upload_id TEXT PRIMARY KEY,
-     bucket TEXT NOT NULL,
-     key BLOB NOT NULL,
-     initiated INTEGER NOT NULL,
-     headers TEXT NOT NULL,
-     user_meta TEXT NOT NULL,
-     checksum_algorithm TEXT
-   );
-   CREATE INDEX uploads_by_key ON uploads(bucket, key, upload_id);
-   CREATE TABLE parts(
-     upload_id TEXT NOT NULL,
-     part_number INTEGER NOT NULL,
-     size INTEGER NOT NULL,
-     etag TEXT NOT NULL,
-     last_modified INTEGER NOT NULL,
-     checksum TEXT,
-     manifest BLOB NOT NULL,
-     PRIMARY KEY(upload_id, part_number)
-   ) WITHOUT ROWID;
-   CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;`,
-  // Object Lock: bucket configuration, per-version retention and legal hold, upload lock settings,
-  // and the trusted clock's high-water mark.
-  `ALTER TABLE buckets ADD COLUMN object_lock INTEGER NOT NULL DEFAULT 0;
-   ALTER TABLE buckets ADD COLUMN default_retention TEXT;
-   ALTER TABLE versions ADD COLUMN lock_mode TEXT;
-   ALTER TABLE versions ADD COLUMN retain_until INTEGER;
-   ALTER TABLE versions ADD COLUMN legal_hold INTEGER NOT NULL DEFAULT 0;
-   ALTER TABLE uploads ADD COLUMN lock TEXT;
-   CREATE TABLE clock(id INTEGER PRIMARY KEY CHECK (id = 1), trusted INTEGER NOT NULL);`,
-  // The hash-chained audit log (audit.ts).
-  `CREATE TABLE audit(
-     seq INTEGER PRIMARY KEY,
-     time INTEGER NOT NULL,
-     op TEXT NOT NULL,
-     target TEXT NOT NULL,
-     outcome TEXT NOT NULL,
-     detail TEXT NOT NULL,
-     prev BLOB NOT NULL,
-     hash BLOB NOT NULL
-   );`,
-  // Point-in-time snapshot buckets (snapshots.ts).
-  `ALTER TABLE buckets ADD COLUMN snapshot_of TEXT;
-   ALTER TABLE buckets ADD COLUMN snapshot_at INTEGER;`,
-  // Ed25519 seals on the audit chain (audit_seal.ts) and four-eyes approvals (approvals.ts):
-  // staged ones wait to be consumed; used synchronous ones are kept until expiry against replay.
-  `CREATE TABLE audit_seals(
-     seq INTEGER PRIMARY KEY,
-     hash BLOB NOT NULL,
-     time INTEGER NOT NULL,
-     public_key BLOB NOT NULL,
-     signature BLOB NOT NULL
-   );
-   CREATE TABLE approvals(
-     approver TEXT NOT NULL,
-     nonce TEXT NOT NULL,
-     action TEXT NOT NULL,
-     resource TEXT NOT NULL,
-     expires INTEGER NOT NULL,
-     consumed INTEGER NOT NULL,
-     PRIMARY KEY(approver, nonce)
-   ) WITHOUT ROWID;
-   CREATE INDEX approvals_by_resource ON approvals(action, resource);`,
-  // Managed access keys (access_keys.ts): grants in the clear, secrets sealed by the store.
-  `CREATE TABLE access_keys(
-     access_key TEXT PRIMARY KEY,
-     sealed_secret TEXT NOT NULL,
-     level TEXT NOT NULL,
-     buckets TEXT NOT NULL,
-     bypass_governance INTEGER NOT NULL,
-     allow_from TEXT NOT NULL,
-     created INTEGER NOT NULL,
-     updated INTEGER NOT NULL
-   ) WITHOUT ROWID;`,
-  // Bucket policies (quotas, upload windows, freshness), usage kept by triggers, freshness marks and
-  // each key's last new version (policy_store.ts).
-  POLICY_MIGRATION,
-  // Small named state of background parts (the router's learned ransomware-signal profiles).
-  `CREATE TABLE settings(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
-  // Per-key upload windows and the upload-anytime right (access_keys.ts).
-  `ALTER TABLE access_keys ADD COLUMN upload_anytime INTEGER NOT NULL DEFAULT 0;
-   ALTER TABLE access_keys ADD COLUMN upload_windows TEXT NOT NULL DEFAULT '[]';`,
-  // Tiny object bodies kept in the index, sealed (src/inline_body.ts). A table of their own: a 4 KiB body in
-  // the versions row costs SQLite about twice as much to write (that table is WITHOUT ROWID).
-  `CREATE TABLE inline_bodies(id INTEGER PRIMARY KEY, sealed BLOB NOT NULL);
-   ALTER TABLE versions ADD COLUMN inline_id INTEGER;`,
-  // The trusted clock's restart credit left (src/retention/clock.ts); null: the full allowance.
-  `ALTER TABLE clock ADD COLUMN credit_ms REAL;`,
-  // Completed multipart uploads, kept a day so a retried Complete gets its answer again (multipart.ts).
-  `CREATE TABLE completed_uploads(
-     upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key BLOB NOT NULL, parts TEXT NOT NULL,
-     version_id TEXT NOT NULL, etag TEXT NOT NULL, completed INTEGER NOT NULL) WITHOUT ROWID;
-   CREATE INDEX completed_uploads_by_time ON completed_uploads(completed);`,
-  // The tiny-object bytes, kept by triggers: /metrics reads them without a scan.
-  `INSERT INTO counters(name, value)
-     SELECT 'inline_bytes', coalesce(sum(length(sealed)), 0) FROM inline_bodies WHERE true
-     ON CONFLICT(name) DO UPDATE SET value = excluded.value;
-   CREATE TRIGGER inline_body_added AFTER INSERT ON inline_bodies BEGIN
-     UPDATE counters SET value = value + length(NEW.sealed) WHERE name = 'inline_bytes';
-   END;
-   CREATE TRIGGER inline_body_removed AFTER DELETE ON inline_bodies BEGIN
-     UPDATE counters SET value = value - length(OLD.sealed) WHERE name = 'inline_bytes';
-   END;`,
-  // How a multipart object's checksum is made from its parts' (FULL_OBJECT or COMPOSITE); when a
-  // version was committed, on the trusted clock (a snapshot at T holds what was committed by T).
-  `ALTER TABLE uploads ADD COLUMN checksum_type TEXT;
-   ALTER TABLE versions ADD COLUMN committed INTEGER;`,
-];
+import { applyChangesets, indexDamage } from "../index_journal.ts";
+import { migrateIndex } from "../index_schema.ts";
 
 /** A write queued for the next group commit. */
 interface QueuedWrite {
@@ -226,21 +83,18 @@ export class Db {
     this.sql = new DatabaseSync(path);
     this.sql.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;");
     this.#reader = this.sql;
-    const version = Number(
-      (this.sql.prepare("PRAGMA user_version").get() as { user_version: number }).user_version,
-    );
-    if (version > MIGRATIONS.length) {
+    try {
+      // A damaged page would be served (failing or wrong listings) and checkpointed over the good copy.
+      const damage = indexDamage(this.sql, "quick_check");
+      if (damage) {
+        throw new Error(
+          `The index "${path}" is damaged (${damage}): stop the vault and run rebuild-index`,
+        );
+      }
+      migrateIndex(this.sql, path);
+    } catch (e) {
       this.sql.close();
-      // A downgrade: this build cannot know what the newer schema means, so it must not write.
-      throw new Error(
-        `The index "${path}" was written by a newer Amber (index format ${version}); this build reads up to format ${MIGRATIONS.length}`,
-      );
-    }
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      this.sql.exec("BEGIN");
-      this.sql.exec(MIGRATIONS[v]);
-      this.sql.exec(`PRAGMA user_version=${v + 1}`);
-      this.sql.exec("COMMIT");
+      throw e;
     }
   }
 

@@ -16,6 +16,7 @@ import type { Client, StoreRequest, StoreResults } from "../channel/mod.ts";
 import { backup, DatabaseSync } from "node:sqlite";
 import { log } from "../ops/mod.ts";
 import type { Db } from "./db.ts";
+import { indexDamage } from "../index_journal.ts";
 
 /** Wait before a checkpoint forced by a failed journal append (and between retries), ms. */
 const RETRY_MS = 5_000;
@@ -24,6 +25,13 @@ const RETRY_MS = 5_000;
 function journalSeqOf(path: string): number {
   const db = new DatabaseSync(path, { readOnly: true });
   try {
+    // A damaged page copies as it is: it must never replace the last good checkpoint.
+    const damage = indexDamage(db, "quick_check");
+    if (damage) {
+      throw new Error(
+        `the index is damaged (${damage}); the last checkpoint is kept: stop the vault and run rebuild-index`,
+      );
+    }
     const row = db.prepare("SELECT value FROM counters WHERE name = 'journal_seq'").get() as
       | { value: number }
       | undefined;
@@ -108,6 +116,13 @@ export class IndexCheckpointer {
       });
     }
     const applied = this.#db.applyJournalTail(tail.records);
+    if (this.#db.journalSeq < tail.checkpointSeq) {
+      // A lost index (a new one is empty) or an older copy put back: serving it would lose (or
+      // bring back) everything since, and its checkpoint would replace the good one.
+      throw new Error(
+        `The index is at batch ${this.#db.journalSeq}, behind the checkpoint on the drives (batch ${tail.checkpointSeq}): it is missing or an older copy; stop and run rebuild-index`,
+      );
+    }
     if (applied > 0) {
       log("warn", "Index brought up to date from the journal", {
         batches: applied,
@@ -182,10 +197,15 @@ export class IndexCheckpointer {
 
   /** Stops the timers and takes the last checkpoint (a clean shutdown needs no journal replay). */
   async close(): Promise<void> {
+    this.stop();
+    await this.#db.settled();
+    await this.take().catch(() => undefined);
+  }
+
+  /** Stops the timers, with no last checkpoint. */
+  stop(): void {
     this.#closed = true;
     clearInterval(this.#timer);
     clearTimeout(this.#retry);
-    await this.#db.settled();
-    await this.take().catch(() => undefined);
   }
 }

@@ -24,6 +24,7 @@ function fakeStore() {
           records: records.filter((r) => r.seq > req.afterSeq),
           unreadable: [],
           unfinished: [],
+          checkpointSeq: 0,
         },
       };
     }

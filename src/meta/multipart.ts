@@ -294,7 +294,7 @@ export function completedUpload(
   }
 }
 
-/** The upload's checksum type: as created, or S3's default for its algorithm (uploads before index format 13). */
+/** The upload's checksum type: as created, or S3's default for its algorithm (uploads before index format 14). */
 function checksumTypeOf(upload: UploadRecord): ChecksumType | undefined {
   if (!upload.checksumAlgorithm) return undefined;
   return upload.checksumType ?? defaultChecksumType(upload.checksumAlgorithm as ChecksumAlgorithm);

@@ -529,6 +529,14 @@ export class MetaService {
     await this.#checkpointer?.close();
     await this.#db.close();
   }
+
+  /** Closes a start that was refused: no seal and no checkpoint, nothing more written. */
+  async abandon(): Promise<void> {
+    clearInterval(this.#sealTimer);
+    clearInterval(this.#expiryTimer);
+    this.#checkpointer?.stop();
+    await this.#db.close();
+  }
 }
 
 /** Turns anything thrown by the index into a wire-safe error. */

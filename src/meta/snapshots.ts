@@ -39,7 +39,7 @@ export function createSnapshot(db: Db, req: Req<"createSnapshot">): MetaResults[
   );
   // Each key's newest version committed at or before T (a write that began before T and committed
   // after it was not there at T); keys whose newest is a delete marker are absent. Versions from
-  // before index format 13 have only the time their write began.
+  // before index format 14 have only the time their write began.
   const rows = db.all<{ key: Uint8Array; version_id: string }>(
     `SELECT v.key, v.version_id FROM versions v
      JOIN (SELECT key, max(seq) AS seq FROM versions

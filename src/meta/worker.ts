@@ -15,6 +15,7 @@ import {
   type StoreRequest,
   type StoreResults,
 } from "../channel/mod.ts";
+import { pathExists } from "../ops/mod.ts";
 import { metaErrorToWire, MetaService } from "./service.ts";
 import { auditSigner } from "./audit_seal.ts";
 import { inlineSealer } from "../inline_body.ts";
@@ -46,9 +47,12 @@ self.addEventListener("message", async (e: MessageEvent) => {
     await reportStopped("index", async () => await service?.close());
     return;
   }
+  const path = `${msg.dataDir}/meta/index.db`;
+  let existed = true;
   try {
     Deno.mkdirSync(`${msg.dataDir}/meta`, { recursive: true });
-    service = new MetaService(`${msg.dataDir}/meta/index.db`, {
+    existed = pathExists(path);
+    service = new MetaService(path, {
       maxClockJumpMs: msg.maxClockJumpMs,
       uploadExpiryMs: msg.uploadExpiryMs,
       auditSigner: auditSigner(msg.indexKey),
@@ -67,6 +71,13 @@ self.addEventListener("message", async (e: MessageEvent) => {
     }
     self.postMessage({ type: "ready" });
   } catch (err) {
+    // An index this start created (its own was lost) goes again: rebuild-index is what comes next.
+    if (!existed) {
+      await service?.abandon().catch(() => undefined);
+      for (const suffix of ["", "-wal", "-shm"]) {
+        if (pathExists(path + suffix)) Deno.removeSync(path + suffix);
+      }
+    }
     self.postMessage({ type: "failed", message: (err as Error).message });
   }
 });

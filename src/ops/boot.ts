@@ -10,3 +10,4 @@
  */
 
 export { log, setLogLevel } from "./log.ts";
+export { pathExists } from "./fs.ts";

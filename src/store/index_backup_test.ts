@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { INDEX_FORMAT } from "../index_schema.ts";
 import { randomBytes } from "node:crypto";
 import { DatabaseSync } from "node:sqlite";
 import { StoreError } from "./errors.ts";
@@ -110,6 +111,7 @@ Deno.test("applyJournal - replays changesets without firing triggers twice", asy
   live.exec(schema);
   const copy = new DatabaseSync(`${dir}/copy.db`);
   copy.exec(schema);
+  copy.exec(`PRAGMA user_version=${INDEX_FORMAT}`); // a toy schema, taken as current: no migration
   copy.close();
   const changesets: Uint8Array[] = [];
   for (let batch = 0; batch < 3; batch++) {

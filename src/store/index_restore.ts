@@ -15,7 +15,9 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
-import { applyChangesets } from "../index_journal.ts";
+import { applyChangesets, indexDamage } from "../index_journal.ts";
+import { migrateIndex } from "../index_schema.ts";
+import { pathExists } from "../ops/mod.ts";
 import { StoreError } from "./errors.ts";
 import { fsyncPath, peekCheckpointSeq, readCheckpoint } from "./index_backup.ts";
 import { StoreService } from "./service.ts";
@@ -52,16 +54,6 @@ export interface RebuildIndexReport {
   conflicts: number;
   /** Where the index that was there before went, if one was. */
   movedAside?: string;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 function removeIfThere(path: string): void {
@@ -106,14 +98,26 @@ async function restoreCheckpoint(
 
 /**
  * Applies journal changesets to the index copy at `path`, in order, with its
- * triggers off.
+ * triggers off, after migrating it to this build's index format: a checkpoint
+ * older than the records would otherwise lose, without a word, every change to
+ * a table that gained columns since. Then checks the result.
  *
  * @returns Rows that conflicted.
+ * @throws {StoreError} `corrupt` when the rebuilt index fails SQLite's integrity check.
  */
 export function applyJournal(path: string, changesets: Iterable<Uint8Array>): number {
   const db = new DatabaseSync(path);
   try {
-    return applyChangesets(db, changesets);
+    migrateIndex(db, path);
+    const conflicts = applyChangesets(db, changesets);
+    const problems = indexDamage(db, "integrity_check");
+    if (problems) {
+      throw new StoreError(
+        "corrupt",
+        `Cannot rebuild the index: the result is damaged (${problems})`,
+      );
+    }
+    return conflicts;
   } finally {
     db.close();
   }
@@ -132,7 +136,7 @@ export async function rebuildIndex(
   dataDir: string,
   opts: RebuildIndexOptions,
 ): Promise<RebuildIndexReport> {
-  if (!exists(`${dataDir}/${KEYRING_FILE}`)) {
+  if (!pathExists(`${dataDir}/${KEYRING_FILE}`)) {
     throw new Error(
       `Cannot rebuild the index of "${dataDir}": it holds no vault (no ${KEYRING_FILE})`,
     );
@@ -148,7 +152,7 @@ export async function rebuildIndex(
   try {
     const metaDir = `${dataDir}/meta`;
     const target = `${metaDir}/index.db`;
-    const present = exists(target) || exists(`${target}-wal`);
+    const present = pathExists(target) || pathExists(`${target}-wal`);
     if (present && !opts.force) {
       throw new Error(
         `Cannot rebuild the index: "${target}" exists (pass --force to move it aside and rebuild)`,
@@ -184,7 +188,7 @@ export async function rebuildIndex(
     if (present) {
       movedAside = `${target}.replaced-${new Date().toISOString().replaceAll(":", "-")}`;
       for (const suffix of ["", "-wal", "-shm"]) {
-        if (exists(`${target}${suffix}`)) {
+        if (pathExists(`${target}${suffix}`)) {
           Deno.renameSync(`${target}${suffix}`, `${movedAside}${suffix}`);
         }
       }

@@ -42,6 +42,7 @@ import {
   type JournalPiece,
   type JournalRecord,
   journalSeqOf,
+  peekCheckpointSeq,
   writeCheckpoint,
 } from "./index_backup.ts";
 import { DriveWatcher, type WatcherOptions } from "./rebuild.ts";
@@ -356,7 +357,12 @@ export class StoreService {
         if (unfinished.length > 0) await this.#dropJournal(req.afterSeq, unfinished);
         const tail = records.map((r) => ({ seq: r.seq, changeset: r.changeset }));
         return {
-          result: { records: tail, unreadable, unfinished },
+          result: {
+            records: tail,
+            unreadable,
+            unfinished,
+            checkpointSeq: this.#drivesCheckpoint(),
+          },
           transfer: tail.map((r) => r.changeset.buffer as ArrayBuffer),
         };
       }
@@ -477,12 +483,26 @@ export class StoreService {
     this.#releaseEnded(earlier);
   }
 
+  /** The batch of the newest index checkpoint on any online drive (as it claims), 0 for none. */
+  #drivesCheckpoint(): number {
+    const online = this.#segments.drives.filter((d) => d.store && d.state !== "offline");
+    return Math.max(0, ...online.map((d) => peekCheckpointSeq(d.path) ?? 0));
+  }
+
   /**
    * Writes a checkpoint onto the online drives; it counts once a write quorum
    * of them hold it, and more than `m` (the journal up to it is then
    * collected, so losing `m` drives must leave a copy, also where `k < m`).
    */
   async #checkpoint(seq: number, path: string): Promise<StoreResults["indexCheckpoint"]> {
+    const newest = this.#drivesCheckpoint();
+    if (seq < newest) {
+      // An index that lost batches (a lost or older copy) must never replace the way back.
+      throw new StoreError(
+        "format",
+        `Cannot checkpoint the index at batch ${seq}: the drives hold a checkpoint of batch ${newest}`,
+      );
+    }
     const online = this.#segments.drives.filter((d) => d.store && d.state !== "offline");
     const { written, failed } = await writeCheckpoint(
       path,

@@ -6,6 +6,7 @@
  */
 
 import { writeFileDurably } from "./durable_file.ts";
+import { pathExists } from "../ops/boot.ts";
 import { StoreError } from "./errors.ts";
 import { createKeyring, type Keyring, openKeyring, openSecret, sealSecret } from "./keys.ts";
 
@@ -14,16 +15,6 @@ export const KEYRING_FILE = "keyring.json";
 
 /** What a vault keeps in its data dir besides the keyring (an empty mount point has lost+found). */
 const VAULT_ENTRIES = ["store", "meta", "credentials.json"];
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
 
 /**
  * Opens the keyring in `dataDir`, creating the data dir and a new keyring on
@@ -46,7 +37,7 @@ export function openVault(
   }
   if (text !== undefined) return { keys: openKeyring(passphrase, text), created: false };
   // A new keyring is a new master key: never one for a vault whose keyring went missing.
-  const held = VAULT_ENTRIES.filter((name) => exists(`${dataDir}/${name}`));
+  const held = VAULT_ENTRIES.filter((name) => pathExists(`${dataDir}/${name}`));
   if (held.length > 0) {
     throw new StoreError(
       "notFound",

@@ -28,7 +28,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { scrubDataDir } from "../../src/scrub/mod.ts";
 import { s3For } from "../helpers/s3_client.ts";
-import { startVault, type TestVault } from "../helpers/vault.ts";
+import { runVaultUntilExit, startVault, type TestVault } from "../helpers/vault.ts";
 import {
   assertEquals,
   assertOk,
@@ -294,3 +294,57 @@ for (const drives of [1, 4]) {
     });
   }
 }
+
+Deno.test({
+  name:
+    "rebuild-index - a damaged index (a page zeroed) stops the start, naming rebuild-index, which brings it back",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dataDir = await Deno.makeTempDir({ prefix: "amber-reindex-" });
+    let v = await startVault({ dataDir });
+    let s3 = s3For(v);
+    const bodies = Array.from({ length: 300 }, (_, i) => `object ${i} `.repeat(100 + i));
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: PLAIN }));
+      for (const [i, body] of bodies.entries()) {
+        await s3.send(new PutObjectCommand({ Bucket: PLAIN, Key: `k${i}`, Body: body }));
+      }
+    } finally {
+      s3.destroy();
+      assertEquals(await v.stop(), 0, v.output().slice(-3000));
+    }
+    // Before session 11 this was served (listings failing with 500, or wrong) and then
+    // checkpointed over the good copy on the drives.
+    const path = `${dataDir}/meta/index.db`;
+    const file = Deno.openSync(path, { write: true });
+    const pages = Math.floor(Deno.statSync(path).size / 4096);
+    file.seekSync(Math.floor(pages / 2) * 4096, Deno.SeekMode.Start);
+    file.writeSync(new Uint8Array(4096));
+    file.close();
+    const refused = await runVaultUntilExit({
+      dataDir,
+      env: {
+        AMBER_VAULT_KEY: "test-vault-key",
+        AMBER_ACCESS_KEY: v.accessKey,
+        AMBER_SECRET_KEY: v.secretKey,
+      },
+    });
+    assertEquals(refused.code, 1, refused.stderr);
+    assertOk(/damaged.*rebuild-index/.test(refused.stderr), refused.stderr);
+    const done = await rebuild(dataDir, {}, ["--force"]);
+    assertEquals(done.code, 0, done.out);
+    v = await startVault({ dataDir });
+    s3 = s3For(v);
+    try {
+      for (const [i, body] of bodies.entries()) {
+        const got = await s3.send(new GetObjectCommand({ Bucket: PLAIN, Key: `k${i}` }));
+        assertEquals(new TextDecoder().decode(await bodyBytes(got.Body)), body);
+      }
+    } finally {
+      s3.destroy();
+      assertEquals(await v.stop(), 0, v.output().slice(-3000));
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  },
+});

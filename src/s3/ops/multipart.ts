@@ -172,6 +172,11 @@ function copyRange(header: string, size: number): [number, number] {
   if (range[0] >= range[1] || range[1] > size) {
     throw new S3Error("InvalidRange", { extra: { ActualObjectSize: String(size) } });
   }
+  if (range[1] - range[0] > MAX_PART_BYTES) {
+    throw new S3Error("InvalidArgument", {
+      message: `The x-amz-copy-source-range is larger than a part may be (${MAX_PART_BYTES} bytes)`,
+    });
+  }
   return range;
 }
 
