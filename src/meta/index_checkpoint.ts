@@ -106,7 +106,7 @@ export class IndexCheckpointer {
       throw new Error(
         `Cannot bring the index up to date: journal batches ${
           tail.unreadable.join(", ")
-        } are unreadable; run rebuild-index`,
+        } are unreadable; bring back any drive that is missing, or run rebuild-index`,
       );
     }
     if (tail.unfinished.length > 0) {

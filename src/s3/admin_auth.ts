@@ -19,6 +19,7 @@ import { log } from "../ops/mod.ts";
 import { auditRefusal } from "./access_check.ts";
 import type { KeyDirectory } from "./key_directory.ts";
 import { S3Error, toS3Error } from "./errors.ts";
+import { concat } from "./ops/body.ts";
 import { verifyRequest } from "./sigv4/mod.ts";
 
 /** Largest admin request body, bytes. */
@@ -62,15 +63,18 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 async function readBody(req: Request): Promise<Uint8Array> {
-  const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > ADMIN_BODY_MAX_BYTES) {
-    throw new S3Error("InvalidRequest", { message: "The request body is too large" });
+  const tooLarge = () =>
+    new S3Error("InvalidRequest", { message: "The request body is too large" });
+  if (Number(req.headers.get("content-length") ?? "0") > ADMIN_BODY_MAX_BYTES) throw tooLarge();
+  // Counted as it comes: a chunked body declares no length, and must not be read whole first.
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const part of req.body ?? []) {
+    size += part.length;
+    if (size > ADMIN_BODY_MAX_BYTES) throw tooLarge(); // leaving the loop cancels the body
+    parts.push(part);
   }
-  const bytes = new Uint8Array(await req.arrayBuffer());
-  if (bytes.length > ADMIN_BODY_MAX_BYTES) {
-    throw new S3Error("InvalidRequest", { message: "The request body is too large" });
-  }
-  return bytes;
+  return concat(parts);
 }
 
 async function identify(

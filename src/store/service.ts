@@ -564,6 +564,13 @@ export class StoreService {
       else unreadable.push(seq);
     }
     const last = records.at(-1)?.seq ?? afterSeq;
+    // A record the index committed reached a write quorum of drives. With more drives away (offline
+    // or being rebuilt) than that quorum has to spare over k, one may be unreadable now although it
+    // was acknowledged: it is reported unreadable (the start stops), never dropped as unfinished.
+    const away = this.#segments.drives.filter((d) => !d.store || d.state !== "ready").length;
+    if (this.#segments.writeQuorum - away < this.#segments.k) {
+      return { records, unreadable, unfinished: [] };
+    }
     return {
       records,
       unreadable: unreadable.filter((seq) => seq < last),

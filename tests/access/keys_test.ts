@@ -569,3 +569,38 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "Admin API - a chunked body past 64 KiB is refused as it comes, not after it was read whole",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const vault = await startVault({ env: { AMBER_ADMIN_TOKEN: ADMIN_TOKEN } });
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: vault.port });
+    try {
+      const enc = new TextEncoder();
+      const write = async (b: Uint8Array) => {
+        for (let at = 0; at < b.length;) at += await conn.write(b.subarray(at));
+      };
+      await write(enc.encode(
+        `POST /admin/keys HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${ADMIN_TOKEN}\r\n` +
+          "content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+      ));
+      // 128 KiB of a body that goes on (the last chunk never comes): the answer must not wait for it.
+      const chunk = enc.encode(`8000\r\n${" ".repeat(0x8000)}\r\n`);
+      for (let i = 0; i < 4; i++) await write(chunk);
+      const buf = new Uint8Array(4096);
+      const n = await Promise.race([
+        conn.read(buf),
+        new Promise<null>((r) => setTimeout(() => r(null), 5000)),
+      ]);
+      const head = n ? new TextDecoder().decode(buf.subarray(0, n)) : "(no answer in 5 s)";
+      assertOk(head.startsWith("HTTP/1.1 400"), head);
+      assertOk(head.includes("too large"), head);
+    } finally {
+      conn.close();
+      await vault.stop();
+    }
+  },
+});
