@@ -293,9 +293,12 @@ export class Db {
    * Call before serving.
    *
    * @param records Records after {@linkcode Db.journalSeq}, in sequence order, without gaps.
-   * @returns How many were applied.
+   * @returns How many were applied, and the rows that conflicted (the record's row won): an index
+   *   that was not quite the prefix it claimed to be (a WAL from another moment).
    */
-  applyJournalTail(records: { seq: number; changeset: Uint8Array }[]): number {
+  applyJournalTail(
+    records: { seq: number; changeset: Uint8Array }[],
+  ): { applied: number; conflicts: number } {
     let seq = this.journalSeq;
     for (const r of records) {
       if (r.seq !== seq + 1) {
@@ -307,9 +310,11 @@ export class Db {
       }
       seq = r.seq;
     }
-    if (records.length > 0) applyChangesets(this.sql, records.map((r) => r.changeset));
+    const conflicts = records.length > 0
+      ? applyChangesets(this.sql, records.map((r) => r.changeset))
+      : 0;
     this.#journalSeq = this.journalSeq;
-    return records.length;
+    return { applied: records.length, conflicts };
   }
 
   /** Settles once every write queued so far is committed (or has failed). */

@@ -115,7 +115,12 @@ export class IndexCheckpointer {
         batches: tail.unfinished,
       });
     }
-    const applied = this.#db.applyJournalTail(tail.records);
+    const { applied, conflicts } = this.#db.applyJournalTail(tail.records);
+    if (conflicts > 0) {
+      log("warn", "The journal replay replaced index rows that differed from its records", {
+        rows: conflicts,
+      });
+    }
     if (this.#db.journalSeq < tail.checkpointSeq) {
       // A lost index (a new one is empty) or an older copy put back: serving it would lose (or
       // bring back) everything since, and its checkpoint would replace the good one.

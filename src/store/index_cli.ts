@@ -53,7 +53,7 @@ export async function runRebuildIndexCommand(args: string[]): Promise<number> {
         console.log(
           `rebuild-index: WARNING: no readable journal record for ${r.gaps.length} batches (${
             r.gaps.slice(0, 20).join(", ")
-          }); they were never acknowledged or are lost; ${r.conflicts} rows conflicted`,
+          }) before the last one: their acknowledged writes are lost from the index (bring back any missing drive and run it again); ${r.conflicts} rows conflicted`,
         );
       }
       if (r.unfinished.length > 0) {
@@ -64,7 +64,8 @@ export async function runRebuildIndexCommand(args: string[]): Promise<number> {
         );
       }
     }
-    return 0;
+    // The index is rebuilt as far as it goes, but batches before the last are acknowledged writes.
+    return r.gaps.length > 0 ? 3 : 0;
   } catch (e) {
     console.error(`amber rebuild-index: ${(e as Error).message}`);
     return 1;

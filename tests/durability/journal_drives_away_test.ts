@@ -62,12 +62,32 @@ Deno.test({
       (e) => String(e),
     );
     assertOk(/unreadable; bring back any drive that is missing/.test(refused), refused);
+    // rebuild-index with the drives still away cannot get those batches: it says so, and exits 3.
+    const rebuild = async () => {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["task", "-q", "rebuild-index", "--force"],
+        cwd: new URL("../..", import.meta.url).pathname,
+        env: { AMBER_DATA_DIR: dataDir, AMBER_VAULT_KEY: "test-vault-key", ...env },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return {
+        code: r.code,
+        out: new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr),
+      };
+    };
+    const partial = await rebuild();
+    assertEquals(partial.code, 3, partial.out);
+    assertOk(partial.out.includes("acknowledged writes are lost"), partial.out);
     for (const d of drives.slice(1, 3)) {
       try {
         Deno.removeSync(d, { recursive: true });
       } catch { /* none */ }
       Deno.renameSync(`${d}.away`, d);
     }
+    // With every drive back, a rebuild gets everything.
+    const whole = await rebuild();
+    assertEquals(whole.code, 0, whole.out);
     v = await startVault({ dataDir, env });
     s3 = s3For(v);
     try {
