@@ -12,6 +12,7 @@ import type { MetaClient, ScrubClient, ScrubStatus, StoreClient } from "../chann
 import { log, type VaultMetrics } from "../ops/mod.ts";
 import { authorizeRequest, sourceAddressOf } from "./access_check.ts";
 import { attestTime, createSnapshot, exportAudit, scrubAdmin, stageApproval } from "./admin.ts";
+import { adminError } from "./admin_auth.ts";
 import { routeAdminKeys } from "./admin_keys.ts";
 import { bucketHealthRoute, bucketPolicyRoute } from "./bucket_policy.ts";
 import { consoleResponse, wantsConsole } from "./console/mod.ts";
@@ -292,6 +293,29 @@ export function createApp(deps: AppDeps): Hono {
     if (new URL(c.req.url).search !== "") return next();
     return scrubAdmin(c.req.raw, deps, newRequestId(), sourceAddressOf(c.env));
   });
+
+  // The admin API answers in JSON whatever the method: another one is 405, not an S3 error (no
+  // bucket may be called "admin", so no S3 request is shadowed).
+  for (
+    const path of [
+      "/admin/keys",
+      "/admin/keys/:accessKey",
+      "/admin/snapshots",
+      "/admin/audit",
+      "/admin/clock",
+      "/admin/scrub",
+      "/admin/buckets/:bucket/policy",
+    ]
+  ) {
+    app.all(path, (c, next) => {
+      if (new URL(c.req.url).search !== "") return next();
+      const resource = new URL(c.req.url).pathname;
+      const e = new S3Error("MethodNotAllowed", {
+        message: `${c.req.method} is not allowed on ${resource}`,
+      });
+      return adminError(e, resource, newRequestId());
+    });
+  }
 
   // Unsigned, so anyone may ask: concurrent scrapes share one computation.
   let scrape: Promise<string> | undefined;

@@ -571,6 +571,29 @@ Deno.test({
 });
 
 Deno.test({
+  name: "Admin API - another method on an admin path is a JSON 405, not an S3 error",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const vault = await startVault({ env: { AMBER_ADMIN_TOKEN: ADMIN_TOKEN } });
+    try {
+      for (
+        const [method, path] of [
+          ["PATCH", "/admin/keys"],
+          ["POST", "/admin/keys/someone"],
+          ["DELETE", "/admin/buckets/b/policy"],
+          ["PUT", "/admin/audit"],
+        ]
+      ) {
+        assertJsonError(await admin(vault, method, path), 405, "MethodNotAllowed");
+      }
+    } finally {
+      await vault.stop();
+    }
+  },
+});
+
+Deno.test({
   name:
     "Admin API - a chunked body past 64 KiB is refused as it comes, not after it was read whole",
   sanitizeOps: false,
