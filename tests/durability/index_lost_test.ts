@@ -8,21 +8,11 @@
  */
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { s3For } from "../helpers/s3_client.ts";
-import { startVault } from "../helpers/vault.ts";
+import { removeIndex, startVault } from "../helpers/vault.ts";
 import { assertEquals, assertOk, bodyBytes, randomBytes } from "../helpers/assert_s3.ts";
 import { peekCheckpointSeq } from "../../src/store/index_backup.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function removeIndex(dataDir: string): void {
-  for (const suffix of ["", "-wal", "-shm"]) {
-    try {
-      Deno.removeSync(`${dataDir}/meta/index.db${suffix}`);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-  }
-}
 
 Deno.test({
   name:

@@ -28,7 +28,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { scrubDataDir } from "../../src/scrub/mod.ts";
 import { s3For } from "../helpers/s3_client.ts";
-import { runVaultUntilExit, startVault, type TestVault } from "../helpers/vault.ts";
+import { removeIndex, runVaultUntilExit, startVault, type TestVault } from "../helpers/vault.ts";
 import {
   assertEquals,
   assertOk,
@@ -187,16 +187,6 @@ async function rebuild(
   }).output();
   const dec = new TextDecoder();
   return { code: r.code, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
-}
-
-function removeIndex(dataDir: string): void {
-  for (const suffix of ["", "-wal", "-shm"]) {
-    try {
-      Deno.removeSync(`${dataDir}/meta/index.db${suffix}`);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-  }
 }
 
 /** Runs one scenario: writes, a checkpoint, more writes, then `end` (stop or kill), rebuild, compare. */

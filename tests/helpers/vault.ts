@@ -209,3 +209,14 @@ export async function metricValue(
   const line = text.split("\n").find((l) => l.startsWith(`${name} `));
   return Number(line?.split(" ")[1] ?? NaN);
 }
+
+/** Removes a stopped vault's index (index.db and its -wal and -shm), as a lost disk would. */
+export function removeIndex(dataDir: string): void {
+  for (const suffix of ["", "-wal", "-shm"]) {
+    try {
+      Deno.removeSync(`${dataDir}/meta/index.db${suffix}`);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+}

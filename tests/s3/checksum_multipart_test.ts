@@ -203,32 +203,15 @@ vaultSuite("Checksums - multipart uploads and copies", async ({ t, s3, vault }) 
   await t.step(
     "CompleteMultipartUpload - a wrong per-part ChecksumSHA256 is InvalidPart",
     async () => {
-      const key = "f3a";
-      const c = await s3.send(
-        new CreateMultipartUploadCommand({ Bucket: B, Key: key, ChecksumAlgorithm: "SHA256" }),
-      );
-      const u = await s3.send(
-        new UploadPartCommand({
-          Bucket: B,
-          Key: key,
-          UploadId: c.UploadId,
-          PartNumber: 1,
-          Body: randomBytes(1000, 6),
-          ChecksumAlgorithm: "SHA256",
-        }),
-      );
+      const { uploadId, parts } = await upload("f3a", [randomBytes(1000, 6)], "SHA256");
       await assertS3Error(
         s3.send(
           new CompleteMultipartUploadCommand({
             Bucket: B,
-            Key: key,
-            UploadId: c.UploadId,
+            Key: "f3a",
+            UploadId: uploadId,
             MultipartUpload: {
-              Parts: [{
-                PartNumber: 1,
-                ETag: u.ETag,
-                ChecksumSHA256: sha256("not the part").toString("base64"),
-              }],
+              Parts: [{ ...parts[0], ChecksumSHA256: sha256("not the part").toString("base64") }],
             },
           }),
         ),
@@ -241,27 +224,14 @@ vaultSuite("Checksums - multipart uploads and copies", async ({ t, s3, vault }) 
   await t.step(
     "CompleteMultipartUpload - part checksums missing on a SHA256 upload is InvalidRequest",
     async () => {
-      const key = "f3b";
-      const c = await s3.send(
-        new CreateMultipartUploadCommand({ Bucket: B, Key: key, ChecksumAlgorithm: "SHA256" }),
-      );
-      const u = await s3.send(
-        new UploadPartCommand({
-          Bucket: B,
-          Key: key,
-          UploadId: c.UploadId,
-          PartNumber: 1,
-          Body: randomBytes(1000, 7),
-          ChecksumAlgorithm: "SHA256",
-        }),
-      );
+      const { uploadId, parts } = await upload("f3b", [randomBytes(1000, 7)], "SHA256");
       await assertS3Error(
         s3.send(
           new CompleteMultipartUploadCommand({
             Bucket: B,
-            Key: key,
-            UploadId: c.UploadId,
-            MultipartUpload: { Parts: [{ PartNumber: 1, ETag: u.ETag }] },
+            Key: "f3b",
+            UploadId: uploadId,
+            MultipartUpload: { Parts: [{ PartNumber: 1, ETag: parts[0].ETag }] },
           }),
         ),
         "InvalidRequest",
@@ -405,13 +375,18 @@ vaultSuite("Checksums - multipart uploads and copies", async ({ t, s3, vault }) 
     },
   );
 
-  /** Uploads `parts` into a new CRC32 upload of `type`; the parts' answers, in order. */
-  async function crc32Upload(key: string, parts: Uint8Array[], type?: "FULL_OBJECT") {
+  /** Uploads `parts` into a new upload of `algorithm` (and `type`); the parts' answers, in order. */
+  async function upload(
+    key: string,
+    parts: Uint8Array[],
+    algorithm: "CRC32" | "SHA256",
+    type?: "FULL_OBJECT",
+  ) {
     const c = await s3.send(
       new CreateMultipartUploadCommand({
         Bucket: B,
         Key: key,
-        ChecksumAlgorithm: "CRC32",
+        ChecksumAlgorithm: algorithm,
         ChecksumType: type,
       }),
     );
@@ -424,10 +399,15 @@ vaultSuite("Checksums - multipart uploads and copies", async ({ t, s3, vault }) 
           UploadId: c.UploadId,
           PartNumber: i + 1,
           Body: body,
-          ChecksumAlgorithm: "CRC32",
+          ChecksumAlgorithm: algorithm,
         }),
       );
-      answers.push({ PartNumber: i + 1, ETag: u.ETag, ChecksumCRC32: u.ChecksumCRC32 });
+      answers.push({
+        PartNumber: i + 1,
+        ETag: u.ETag,
+        ChecksumCRC32: u.ChecksumCRC32,
+        ChecksumSHA256: u.ChecksumSHA256,
+      });
     }
     return { uploadId: c.UploadId, parts: answers };
   }
@@ -440,7 +420,7 @@ vaultSuite("Checksums - multipart uploads and copies", async ({ t, s3, vault }) 
         const v = zlib.crc32(b);
         return Buffer.from([v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255]);
       };
-      const composite = await crc32Upload("crc32-composite", bodies);
+      const composite = await upload("crc32-composite", bodies, "CRC32");
       const r = await s3.send(
         new CompleteMultipartUploadCommand({
           Bucket: B,
@@ -451,7 +431,7 @@ vaultSuite("Checksums - multipart uploads and copies", async ({ t, s3, vault }) 
       );
       const ofParts = crc32(Buffer.concat(bodies.map(crc32))).toString("base64");
       assertEquals([r.ChecksumCRC32, r.ChecksumType], [`${ofParts}-2`, "COMPOSITE"]);
-      const full = await crc32Upload("crc32-full", bodies, "FULL_OBJECT");
+      const full = await upload("crc32-full", bodies, "CRC32", "FULL_OBJECT");
       const whole = crc32(Buffer.concat(bodies)).toString("base64");
       // A wrong claim of the object's checksum is refused, and the upload stays to be completed.
       await assertS3Error(

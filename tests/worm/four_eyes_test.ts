@@ -2,7 +2,10 @@
  * Four-eyes deletes: with AMBER_DELETE_QUORUM=2, removing a version,
  * deleting a bucket, changing lock configuration or bypassing governance needs
  * two distinct approvers, given in the request or staged beforehand; each
- * approval is used once, and refusals are audited.
+ * approval is used once, and refusals are audited. Session 11 (each failed
+ * before): a DeleteObject without a version id in a Suspended bucket, which
+ * replaces the `null` version's data, needs the quorum; an approval staged by
+ * an approver since removed from AMBER_APPROVERS no longer counts.
  */
 import {
   CreateBucketCommand,
@@ -27,12 +30,15 @@ import { startVault, type TestVault } from "../helpers/vault.ts";
 const ALICE_SECRET = "alice-hmac-secret-0123456789";
 const BOB_KEY = new Uint8Array(32).fill(42);
 const CAROL_KEY = new Uint8Array(32).fill(43);
+const MALLORY_KEY = new Uint8Array(32).fill(44);
 const SIGNERS = {
   alice: { id: "alice", kind: "hmac" as const, secret: new TextEncoder().encode(ALICE_SECRET) },
   bob: { id: "bob", kind: "ed25519" as const, secret: BOB_KEY },
   carol: { id: "carol", kind: "ed25519" as const, secret: CAROL_KEY },
+  mallory: { id: "mallory", kind: "ed25519" as const, secret: MALLORY_KEY },
 };
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const pub = (k: Uint8Array) => hex(ed25519.getPublicKey(k));
 
 let nonces = 0;
 function approve(
@@ -286,5 +292,131 @@ Deno.test({
     db.close();
     assertOk(refused.some((r) => r.op === "deleteObject"), JSON.stringify(refused));
     assertOk(refused.some((r) => r.op === "deleteBucket"), JSON.stringify(refused));
+  },
+});
+
+Deno.test({
+  name:
+    "Four-eyes - DeleteObject in a Suspended bucket needs the quorum to remove the null version's data",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const vault = await startVault({
+      env: {
+        AMBER_DELETE_QUORUM: "2",
+        AMBER_APPROVERS: `alice=hmac:${ALICE_SECRET},bob=ed25519:${pub(BOB_KEY)}`,
+      },
+    });
+    const s3 = s3For(vault);
+    try {
+      // Control: in an unversioned bucket the same delete is gated.
+      await s3.send(new CreateBucketCommand({ Bucket: "plain" }));
+      await s3.send(new PutObjectCommand({ Bucket: "plain", Key: "db.bak", Body: "precious" }));
+      await assertS3Error(
+        s3.send(new DeleteObjectCommand({ Bucket: "plain", Key: "db.bak" })),
+        "AccessDenied",
+        403,
+      );
+
+      await s3.send(new CreateBucketCommand({ Bucket: "susp" }));
+      await s3.send(
+        new PutBucketVersioningCommand({
+          Bucket: "susp",
+          VersioningConfiguration: { Status: "Enabled" },
+        }),
+      );
+      await s3.send(
+        new PutBucketVersioningCommand({
+          Bucket: "susp",
+          VersioningConfiguration: { Status: "Suspended" },
+        }),
+      );
+      await s3.send(new PutObjectCommand({ Bucket: "susp", Key: "db.bak", Body: "precious" }));
+      await s3.send(new PutObjectCommand({ Bucket: "susp", Key: "other", Body: "precious" }));
+      // No approvals given: this must be refused (it removes version "null", which holds data).
+      const r = await s3.send(new DeleteObjectCommand({ Bucket: "susp", Key: "db.bak" })).then(
+        () => "deleted",
+        (e) => (e as Error).name,
+      );
+      const r2 = await s3.send(
+        new DeleteObjectsCommand({ Bucket: "susp", Delete: { Objects: [{ Key: "other" }] } }),
+      );
+      const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: "susp" }));
+      const dataLeft = (versions.Versions ?? []).map((v) => `${v.Key}@${v.VersionId}`);
+      // The data is gone without any approver having agreed:
+      assertEquals(
+        { deleteObject: r, deleteObjectsErrors: r2.Errors?.length ?? 0, dataLeft },
+        {
+          deleteObject: "AccessDenied",
+          deleteObjectsErrors: 1,
+          dataLeft: ["db.bak@null", "other@null"],
+        },
+      );
+    } finally {
+      s3.destroy();
+      await vault.stop();
+      await Deno.remove(vault.dataDir, { recursive: true }).catch(() => undefined);
+    }
+  },
+});
+
+Deno.test({
+  name: "Four-eyes - a staged approval of an approver since removed no longer counts",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const env = {
+      AMBER_DELETE_QUORUM: "2",
+      AMBER_APPROVERS: `alice=hmac:${ALICE_SECRET},bob=ed25519:${pub(BOB_KEY)},mallory=ed25519:${
+        pub(MALLORY_KEY)
+      }`,
+    };
+    let vault = await startVault({ env });
+    let s3 = s3For(vault);
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: "rot" }));
+      await s3.send(
+        new PutBucketVersioningCommand({
+          Bucket: "rot",
+          VersioningConfiguration: { Status: "Enabled" },
+        }),
+      );
+      const v1 = (await s3.send(new PutObjectCommand({ Bucket: "rot", Key: "k", Body: "one" })))
+        .VersionId!;
+      await s3.send(new PutObjectCommand({ Bucket: "rot", Key: "k", Body: "two" }));
+      const r1 = `/rot/k?versionId=${v1}`;
+      // Mallory's key is stolen; the thief stages an approval.
+      const staged = await stage(
+        vault,
+        approve("mallory", "DeleteObject", r1),
+        "DeleteObject",
+        r1,
+      );
+      assertEquals(staged.status, 201, await staged.text());
+      // The operator removes mallory from the approvers and restarts.
+      await vault.stop();
+      vault = await startVault({
+        dataDir: vault.dataDir,
+        port: vault.port,
+        env: {
+          AMBER_DELETE_QUORUM: "2",
+          AMBER_APPROVERS: `alice=hmac:${ALICE_SECRET},bob=ed25519:${pub(BOB_KEY)}`,
+        },
+      });
+      s3 = s3For(vault);
+      // One current approver (bob) must not be enough for a quorum of 2.
+      const r = await withApprovals(
+        s3,
+        [approve("bob", "DeleteObject", r1)],
+        () => s3.send(new DeleteObjectCommand({ Bucket: "rot", Key: "k", VersionId: v1 })),
+      ).then(() => "deleted", (e) => (e as Error).name);
+      const still = await s3.send(new GetObjectCommand({ Bucket: "rot", Key: "k", VersionId: v1 }))
+        .then(() => true, () => false);
+      assertEquals({ r, still }, { r: "AccessDenied", still: true });
+    } finally {
+      s3.destroy();
+      await vault.stop();
+      await Deno.remove(vault.dataDir, { recursive: true }).catch(() => undefined);
+    }
   },
 });
