@@ -44,6 +44,9 @@ function checkListen(host: string, port: number): void {
   }
 }
 
+/** The vault lock, held (open) until the process exits. */
+let vaultLock: Deno.FsFile | undefined;
+
 /** Replies a Worker gives to a lifecycle message. */
 type Reply = { type: string; message?: string; port?: number };
 
@@ -118,7 +121,8 @@ async function main() {
   }
   // Held for the life of the process: a second vault (or an offline repair) on this data dir is
   // refused before it writes anything.
-  if (!tryLockVault(config.dataDir)) {
+  vaultLock = tryLockVault(config.dataDir);
+  if (!vaultLock) {
     fail(
       `Cannot use data dir "${config.dataDir}": it is in use by another amber process (a running vault, or an offline scrub --repair or rebuild-index)`,
     );
