@@ -83,7 +83,8 @@ function expectedLength(ctx: OpContext): number | undefined {
  * signed SHA-256, aws-chunked chunk and trailer signatures, flexible checksums.
  *
  * @param ctx The operation context.
- * @param opts `maxBytes` refuses larger bodies; `checksumAlgorithm` computes that checksum even when the client sent none;
+ * @param opts `maxBytes` refuses larger bodies; `checksumAlgorithm` computes that checksum even when the client sent
+ *   none, and refuses a checksum of another algorithm (an upload's parts all carry the upload's);
  *   `limit` cuts the body off with its refusal once it passes `bytes` (a bucket quota); `inline` keeps a body
  *   declared at most {@linkcode INLINE_MAX_BYTES} long in memory, for the index, instead of storing it;
  *   `memory` keeps any body in memory (small request documents; bound it with `limit`);
@@ -123,6 +124,12 @@ export async function ingestBody(
   const wanted = parseChecksumHeaders(
     opts.objectChecksumHeaders ? withoutChecksumHeaders(headers) : headers,
   );
+  if (opts.checksumAlgorithm && wanted && wanted.algorithm !== opts.checksumAlgorithm) {
+    throw new S3Error("InvalidRequest", {
+      message:
+        `Checksum Type mismatch occurred, expected checksum Type: ${opts.checksumAlgorithm.toLowerCase()}, actual checksum Type: ${wanted.algorithm.toLowerCase()}`,
+    });
+  }
   const algorithm = wanted?.algorithm ?? opts.checksumAlgorithm;
   const checksum = algorithm ? createChecksum(algorithm) : undefined;
   const md5 = createHash("md5");

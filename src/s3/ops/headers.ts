@@ -191,3 +191,10 @@ export function checksumAlgorithmHeader(headers: Headers): ChecksumAlgorithm | u
 export function etagCondition(value: string | undefined): string | undefined {
   return value?.trim().replace(/^"|"$/g, "");
 }
+
+/** A checksum as the XML results name it (`ChecksumSHA256` and so on); nothing when there is none. */
+export function checksumPair(
+  c: { algorithm: string; value: string } | undefined,
+): Record<string, string> {
+  return c ? { [`Checksum${c.algorithm}`]: c.value } : {};
+}

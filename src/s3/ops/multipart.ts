@@ -15,7 +15,6 @@ import {
   checksumHeaderName,
   createChecksum,
   isValidChecksumValue,
-  parseChecksumHeaders,
 } from "../sigv4/mod.ts";
 import { type ChecksumType, checksumTypeAllowed, defaultChecksumType } from "../../checksum.ts";
 import { child, childrenNamed, parseXml, renderXml } from "../xml.ts";
@@ -28,6 +27,7 @@ import { bodyLimit, quotaWarningHeader } from "./quota.ts";
 import { xmlResult } from "./context.ts";
 import {
   checksumAlgorithmHeader,
+  checksumPair,
   isoDate,
   metadataFromHeaders,
   versionIdHeader,
@@ -53,10 +53,6 @@ function checksumTypeHeader(headers: Headers): ChecksumType | undefined {
     });
   }
   return type;
-}
-
-function checksumPair(c: { algorithm: string; value: string } | undefined): Record<string, string> {
-  return c ? { [`Checksum${c.algorithm}`]: c.value } : {};
 }
 
 /** Uploads made by this process, so two in one millisecond keep their order. */
@@ -124,13 +120,6 @@ export async function CreateMultipartUpload(ctx: Ctx<"CreateMultipartUpload">): 
 export async function UploadPart(ctx: Ctx<"UploadPart">): Promise<OpResult> {
   const { bucket, key, uploadId, partNumber } = ctx.ep;
   const upload = await ctx.meta.call({ type: "getUpload", bucket, key, uploadId });
-  const sent = parseChecksumHeaders(ctx.req.headers)?.algorithm;
-  if (upload.checksumAlgorithm && sent && sent !== upload.checksumAlgorithm) {
-    throw new S3Error("InvalidRequest", {
-      message:
-        `Checksum Type mismatch occurred, expected checksum Type: ${upload.checksumAlgorithm.toLowerCase()}, actual checksum Type: ${sent.toLowerCase()}`,
-    });
-  }
   const body = await ingestBody(ctx, {
     maxBytes: MAX_PART_BYTES,
     checksumAlgorithm: upload.checksumAlgorithm as ChecksumAlgorithm | undefined,
@@ -389,7 +378,7 @@ export async function ListParts(ctx: Ctx<"ListParts">): Promise<OpResult> {
       LastModified: isoDate(p.lastModified),
       ETag: `"${p.etag}"`,
       Size: p.size,
-      ...(p.checksum ? { [`Checksum${p.checksum.algorithm}`]: p.checksum.value } : {}),
+      ...checksumPair(p.checksum),
     })),
   }));
 }

@@ -19,6 +19,7 @@ import { admittedAtCommit, bodyLimit, quotaWarningHeader, writeCaller } from "./
 import { xmlResult } from "./context.ts";
 import {
   checksumAlgorithmHeader,
+  checksumPair,
   conditionsFrom,
   etagCondition,
   evaluateConditions,
@@ -201,12 +202,7 @@ export async function CopyObject(ctx: Ctx<"CopyObject">): Promise<OpResult> {
     ...quotaWarningHeader(copy),
   };
   if (source.versionId !== "null") headers["x-amz-copy-source-version-id"] = source.versionId;
-  const checksum = version.checksum
-    ? {
-      [`Checksum${version.checksum.algorithm}`]: version.checksum.value,
-      ChecksumType: version.checksum.type,
-    }
-    : {};
+  const checksum = { ...checksumPair(version.checksum), ChecksumType: version.checksum?.type };
   return xmlResult(
     renderXml("CopyObjectResult", {
       LastModified: isoDate(ctx.now),
