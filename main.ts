@@ -11,7 +11,7 @@
 import { ensureRootCredential } from "./src/auth/boot.ts";
 import { configFromProcess, usage, VERSION } from "./src/config.ts";
 import { auditSigner, META_WORKER_URL } from "./src/meta/boot.ts";
-import { log, setLogLevel } from "./src/ops/boot.ts";
+import { log, setLogLevel, within } from "./src/ops/boot.ts";
 import { type WorkerName, workerPermissions } from "./src/permissions.ts";
 import { ROUTER_WORKER_URL, type RouterInit } from "./src/s3/mod.ts";
 import { SCRUB_WORKER_URL, type ScrubInit } from "./src/scrub/boot.ts";
@@ -268,12 +268,9 @@ async function main() {
     router.worker.postMessage({ type: "shutdown" });
     // The router waits up to 100 s for the requests under way; a download nobody reads would hold
     // its stop for ever, so the rest stops anyway a little later (and exit ends the download).
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<"late">((r) => timer = setTimeout(() => r("late"), ROUTER_STOP_MS));
-    if (await Promise.race([routerStopped, late]) === "late") {
+    if ((await within(routerStopped, ROUTER_STOP_MS)).late) {
       log("warn", "Stopping with responses still being sent: their clients are cut off");
     }
-    clearTimeout(timer);
     const scrubStopped = scrub.next("stopped");
     scrub.worker.postMessage({ type: "shutdown" });
     await scrubStopped;

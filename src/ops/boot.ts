@@ -11,3 +11,4 @@
 
 export { log, setLogLevel } from "./log.ts";
 export { pathExists } from "./fs.ts";
+export { within } from "./timing.ts";

@@ -9,7 +9,7 @@
 import { Hono } from "hono";
 import type { Principal } from "../auth/mod.ts";
 import type { MetaClient, ScrubClient, ScrubStatus, StoreClient } from "../channel/mod.ts";
-import { log, type VaultMetrics } from "../ops/mod.ts";
+import { log, type VaultMetrics, within } from "../ops/mod.ts";
 import { authorizeRequest, sourceAddressOf } from "./access_check.ts";
 import { attestTime, createSnapshot, exportAudit, scrubAdmin, stageApproval } from "./admin.ts";
 import { adminError } from "./admin_auth.ts";
@@ -52,13 +52,11 @@ export interface AppDeps {
 /** How long `/healthz` waits for a Worker to answer before it reports the vault unavailable. */
 const HEALTH_TIMEOUT_MS = 2000;
 
-/** Settles as `p`, or rejects naming `what` if that takes longer than `ms`. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+/** Rejects, naming `what`, unless `p` settles within the health check's wait. */
+async function answers(p: Promise<unknown>, what: string): Promise<void> {
+  if ((await within(p, HEALTH_TIMEOUT_MS)).late) {
+    throw new Error(`${what} did not answer within ${HEALTH_TIMEOUT_MS} ms`);
+  }
 }
 
 function setScrubMetrics(metrics: VaultMetrics, s: ScrubStatus): void {
@@ -196,11 +194,9 @@ export function createApp(deps: AppDeps): Hono {
     try {
       // Every Worker must answer, and soon: a probe that hangs helps nobody.
       await Promise.all([
-        within(deps.meta.call({ type: "ping" }), HEALTH_TIMEOUT_MS, "the index"),
-        within(deps.store.call({ type: "ping" }), HEALTH_TIMEOUT_MS, "the chunk store"),
-        ...(deps.scrub
-          ? [within(deps.scrub.call({ type: "scrubStatus" }), HEALTH_TIMEOUT_MS, "the scrubber")]
-          : []),
+        answers(deps.meta.call({ type: "ping" }), "the index"),
+        answers(deps.store.call({ type: "ping" }), "the chunk store"),
+        ...(deps.scrub ? [answers(deps.scrub.call({ type: "scrubStatus" }), "the scrubber")] : []),
       ]);
       return c.json({ status: "ok" });
     } catch (e) {

@@ -16,7 +16,7 @@ import {
   type StoreRequest,
   type StoreResults,
 } from "../channel/mod.ts";
-import { log, setLogLevel, VaultMetrics } from "../ops/mod.ts";
+import { log, setLogLevel, VaultMetrics, within } from "../ops/mod.ts";
 import type { LogLevel, SignalThresholds } from "../ops/mod.ts";
 import { createApp } from "./app.ts";
 import { KeyDirectory } from "./key_directory.ts";
@@ -74,10 +74,7 @@ self.addEventListener("message", async (e: MessageEvent) => {
       requests.draining = true;
       if (requests.inFlight > 0) {
         log("info", "Waiting for the requests under way", { requests: requests.inFlight });
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const late = new Promise((r) => timer = setTimeout(r, DRAIN_MS));
-        await Promise.race([requests.idle.promise, late]);
-        clearTimeout(timer);
+        await within(requests.idle.promise, DRAIN_MS);
       }
       await server?.shutdown();
       await signals?.close();
