@@ -13,6 +13,7 @@
 import type {
   ListedObject,
   ListResult,
+  MetaRequest,
   MetaResults,
   ObjectLock,
   VersionRecord,
@@ -431,14 +432,8 @@ function requireMatch(live: { etag: string } | undefined, ifMatch: string, key: 
  */
 export function deleteObject(
   db: Db,
-  req: {
-    bucket: string;
-    key: string;
-    versionId?: string;
-    ifMatch?: string;
-    now: number;
-    bypassGovernance: boolean;
-  },
+  // The request's fields but its approvals (the gate holds those); DeleteObjects passes one object's.
+  req: Omit<Extract<MetaRequest, { type: "deleteObject" }>, "type" | "approvals">,
   trustedNow: number,
   gate: Gate,
 ): MetaResults["deleteObject"] {

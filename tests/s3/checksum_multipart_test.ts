@@ -46,36 +46,16 @@ vaultSuite("Checksums - multipart uploads and copies", async ({ t, s3, vault }) 
     "CompleteMultipartUpload - x-amz-checksum-crc32 is the object's FULL_OBJECT checksum, not the XML body's",
     async () => {
       const key = "f1a";
-      const body = randomBytes(1000, 1);
-      const c = await s3.send(
-        new CreateMultipartUploadCommand({
-          Bucket: B,
-          Key: key,
-          ChecksumAlgorithm: "CRC32",
-          ChecksumType: "FULL_OBJECT",
-        }),
-      );
-      const u = await s3.send(
-        new UploadPartCommand({
-          Bucket: B,
-          Key: key,
-          UploadId: c.UploadId,
-          PartNumber: 1,
-          Body: body,
-          ChecksumAlgorithm: "CRC32",
-        }),
-      );
+      const { uploadId, parts } = await upload(key, [randomBytes(1000, 1)], "CRC32", "FULL_OBJECT");
       // One part: the full-object CRC32 is the part's CRC32.
       const r = await s3.send(
         new CompleteMultipartUploadCommand({
           Bucket: B,
           Key: key,
-          UploadId: c.UploadId,
-          ChecksumCRC32: u.ChecksumCRC32,
+          UploadId: uploadId,
+          ChecksumCRC32: parts[0].ChecksumCRC32,
           ChecksumType: "FULL_OBJECT",
-          MultipartUpload: {
-            Parts: [{ PartNumber: 1, ETag: u.ETag, ChecksumCRC32: u.ChecksumCRC32 }],
-          },
+          MultipartUpload: { Parts: parts },
         }),
       );
       assertEquals(r.$metadata.httpStatusCode, 200);
@@ -87,29 +67,15 @@ vaultSuite("Checksums - multipart uploads and copies", async ({ t, s3, vault }) 
     async () => {
       const key = "f1b";
       const body = randomBytes(1000, 2);
-      const c = await s3.send(
-        new CreateMultipartUploadCommand({ Bucket: B, Key: key, ChecksumAlgorithm: "SHA256" }),
-      );
-      const u = await s3.send(
-        new UploadPartCommand({
-          Bucket: B,
-          Key: key,
-          UploadId: c.UploadId,
-          PartNumber: 1,
-          Body: body,
-          ChecksumAlgorithm: "SHA256",
-        }),
-      );
+      const { uploadId, parts } = await upload(key, [body], "SHA256");
       const composite = compositeSha256([body]);
       const r = await s3.send(
         new CompleteMultipartUploadCommand({
           Bucket: B,
           Key: key,
-          UploadId: c.UploadId,
+          UploadId: uploadId,
           ChecksumSHA256: composite,
-          MultipartUpload: {
-            Parts: [{ PartNumber: 1, ETag: u.ETag, ChecksumSHA256: u.ChecksumSHA256 }],
-          },
+          MultipartUpload: { Parts: parts },
         }),
       );
       assertEquals(r.ChecksumSHA256, composite);
@@ -341,29 +307,15 @@ vaultSuite("Checksums - multipart uploads and copies", async ({ t, s3, vault }) 
     "CompleteMultipartUpload - a CRC64NVME upload keeps a FULL_OBJECT CRC64NVME",
     async () => {
       const key = "f7";
-      const body = randomBytes(1000, 9);
-      const c = await s3.send(
-        new CreateMultipartUploadCommand({ Bucket: B, Key: key, ChecksumAlgorithm: "CRC64NVME" }),
-      );
-      const u = await s3.send(
-        new UploadPartCommand({
-          Bucket: B,
-          Key: key,
-          UploadId: c.UploadId,
-          PartNumber: 1,
-          Body: body,
-          ChecksumAlgorithm: "CRC64NVME",
-        }),
-      );
+      const { uploadId, parts } = await upload(key, [randomBytes(1000, 9)], "CRC64NVME");
+      const u = parts[0];
       assertOk(u.ChecksumCRC64NVME, "part has no CRC64NVME");
       const r = await s3.send(
         new CompleteMultipartUploadCommand({
           Bucket: B,
           Key: key,
-          UploadId: c.UploadId,
-          MultipartUpload: {
-            Parts: [{ PartNumber: 1, ETag: u.ETag, ChecksumCRC64NVME: u.ChecksumCRC64NVME }],
-          },
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts },
         }),
       );
       // One part: the full-object CRC64NVME is the part's.
@@ -379,7 +331,7 @@ vaultSuite("Checksums - multipart uploads and copies", async ({ t, s3, vault }) 
   async function upload(
     key: string,
     parts: Uint8Array[],
-    algorithm: "CRC32" | "SHA256",
+    algorithm: "CRC32" | "SHA256" | "CRC64NVME",
     type?: "FULL_OBJECT",
   ) {
     const c = await s3.send(
@@ -406,6 +358,7 @@ vaultSuite("Checksums - multipart uploads and copies", async ({ t, s3, vault }) 
         PartNumber: i + 1,
         ETag: u.ETag,
         ChecksumCRC32: u.ChecksumCRC32,
+        ChecksumCRC64NVME: u.ChecksumCRC64NVME,
         ChecksumSHA256: u.ChecksumSHA256,
       });
     }
