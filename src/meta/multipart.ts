@@ -17,7 +17,7 @@ import type {
 import { MANIFEST_ENTRY_BYTES } from "../channel/mod.ts";
 import { createHash } from "node:crypto";
 import type { Db } from "./db.ts";
-import { requireWritable } from "./snapshots.ts";
+import { writableBucket } from "./snapshots.ts";
 import { MetaError } from "./errors.ts";
 import {
   type ChecksumAlgorithm,
@@ -86,8 +86,7 @@ export function getUpload(
 /** Records a new upload. */
 export function createUpload(db: Db, req: Req<"createUpload">): MetaResults["createUpload"] {
   const u = req.upload;
-  requireBucket(db, u.bucket);
-  requireWritable(db, u.bucket);
+  writableBucket(db, u.bucket);
   db.run(
     "INSERT INTO uploads(upload_id, bucket, key, initiated, headers, user_meta, checksum_algorithm, checksum_type, lock) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
     u.uploadId,
@@ -112,8 +111,8 @@ function releaseParts(db: Db, uploadId: string, keep: Set<number> = new Set()): 
   db.run("DELETE FROM parts WHERE upload_id = ?", uploadId);
 }
 
-/** Stores or replaces one part. */
-export function putPart(db: Db, req: Req<"putPart">): MetaResults["putPart"] {
+/** Stores or replaces one part, with the sealed bytes it added to disk. */
+export function putPart(db: Db, req: Req<"putPart">, storedBytes = 0): MetaResults["putPart"] {
   getUpload(db, req);
   if (req.copiedFrom) requireSource(db, req.copiedFrom, req.part.manifest);
   const p = req.part;
@@ -124,7 +123,7 @@ export function putPart(db: Db, req: Req<"putPart">): MetaResults["putPart"] {
   );
   if (old) addChunkRefs(db, old.manifest, -1);
   db.run(
-    "INSERT INTO parts(upload_id, part_number, size, etag, last_modified, checksum, manifest) VALUES(?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO parts(upload_id, part_number, size, etag, last_modified, checksum, manifest, stored_bytes) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
     req.uploadId,
     p.partNumber,
     p.size,
@@ -132,6 +131,7 @@ export function putPart(db: Db, req: Req<"putPart">): MetaResults["putPart"] {
     p.lastModified,
     p.checksum ? JSON.stringify(p.checksum) : null,
     p.manifest,
+    storedBytes,
   );
   addChunkRefs(db, p.manifest, 1);
   return { replaced: old !== undefined };
@@ -154,6 +154,7 @@ export function completeUpload(
   db: Db,
   req: Req<"completeUpload">,
   trustedNow: number,
+  storedBytes = 0,
 ): MetaResults["completeUpload"] {
   const upload = getUpload(db, req);
   const rows = new Map(
@@ -237,6 +238,7 @@ export function completeUpload(
     ifNoneMatch: req.ifNoneMatch,
     appendOnly: req.appendOnly,
     refsHeld: true,
+    storedBytes,
   }, trustedNow);
   // The chosen parts' references pass to the version; the others are let go.
   releaseParts(db, req.uploadId, new Set(chosen.map((r) => r.part_number)));

@@ -20,7 +20,7 @@ import type {
   VersionRef,
 } from "../channel/mod.ts";
 import { enforce, type LockColumns, lockForNewVersion } from "./lock.ts";
-import { requireWritable } from "./snapshots.ts";
+import { requireWritable, writableBucket } from "./snapshots.ts";
 import { MANIFEST_ENTRY_BYTES } from "../channel/mod.ts";
 import type { Db } from "./db.ts";
 import { MetaError } from "./errors.ts";
@@ -37,6 +37,8 @@ export interface BucketRow {
   versioning: VersioningState;
   object_lock: number;
   default_retention: string | null;
+  /** The bucket this one is a read-only snapshot of, if it is one. */
+  snapshot_of: string | null;
 }
 
 /** A version as written: the index assigns its id. */
@@ -79,7 +81,7 @@ export function keyBytes(key: string): Uint8Array {
 /** Throws `noSuchBucket` unless the bucket exists. */
 export function requireBucket(db: Db, bucket: string): BucketRow {
   const row = db.get<BucketRow>(
-    "SELECT versioning, object_lock, default_retention FROM buckets WHERE name = ?",
+    "SELECT versioning, object_lock, default_retention, snapshot_of FROM buckets WHERE name = ?",
     bucket,
   );
   if (!row) throw new MetaError("noSuchBucket", `Bucket "${bucket}" does not exist`, { bucket });
@@ -267,11 +269,12 @@ export function putVersion(
     appendOnly?: boolean;
     /** The caller hands over references it already holds on every chunk of the manifest. */
     refsHeld?: boolean;
+    /** Sealed bytes the write added to disk, counted in the bucket's stored usage. */
+    storedBytes?: number;
   },
   trustedNow: number,
 ): MetaResults["putVersion"] {
-  const bucket = requireBucket(db, req.bucket);
-  requireWritable(db, req.bucket);
+  const bucket = writableBucket(db, req.bucket);
   const { versioning } = bucket;
   if (req.copiedFrom) requireSource(db, req.copiedFrom, req.version.manifest);
   const lock = req.version.deleteMarker ? undefined : lockForNewVersion(bucket, req, trustedNow);
@@ -306,8 +309,9 @@ export function putVersion(
   }
   db.run(
     `INSERT INTO versions(bucket, key, version_id, seq, delete_marker, size, etag, last_modified, headers,
-       user_meta, checksum, part_sizes, manifest, inline_id, lock_mode, retain_until, legal_hold, committed)
-     VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       user_meta, checksum, part_sizes, manifest, inline_id, lock_mode, retain_until, legal_hold, committed,
+       stored_bytes)
+     VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     req.bucket,
     key,
     v.versionId,
@@ -326,6 +330,7 @@ export function putVersion(
     lock?.retainUntil ?? null,
     lock?.legalHold ? 1 : 0,
     trustedNow,
+    req.storedBytes ?? 0,
   );
   if (!req.refsHeld) addChunkRefs(db, v.manifest, 1);
   db.run(

@@ -176,8 +176,12 @@ function replacedObjectBytes(
  * body bytes it may carry. The commit is judged again (see {@linkcode policed}),
  * since concurrent writes share the room.
  */
-export function admitWrite(db: Db, req: Req<"admitWrite">, now: number): MetaResults["admitWrite"] {
-  const found = policyOf(db, req.bucket);
+export function admitWrite(
+  db: Db,
+  req: Req<"admitWrite">,
+  now: number,
+  found = policyOf(db, req.bucket),
+): MetaResults["admitWrite"] {
   if (!req.uploadAnytime) {
     const closed = (req.keyWindows &&
       windowRefusal(`by access key "${req.keyWindows.accessKey}"`, req.keyWindows.windows, now)) ??
@@ -229,18 +233,20 @@ export function admitWrite(db: Db, req: Req<"admitWrite">, now: number): MetaRes
  * {@linkcode admitWrite}, and the body must fit the room it would have been
  * cut off at.
  */
-export function admitBody(
+function admitBody(
   db: Db,
-  req: { bucket: string; key: string; version: { size: number } },
-  caller: WriteCaller,
+  req: { bucket: string; key: string },
+  admit: { caller: WriteCaller; size: number },
   now: number,
+  found: ReturnType<typeof policyOf>,
 ): void {
   const { limit } = admitWrite(
     db,
-    { type: "admitWrite", bucket: req.bucket, key: req.key, write: "put", ...caller },
+    { type: "admitWrite", bucket: req.bucket, key: req.key, write: "put", ...admit.caller },
     now,
+    found,
   );
-  if (limit && req.version.size > limit.bytes) refuse(limit);
+  if (limit && admit.size > limit.bytes) refuse(limit);
 }
 
 /** What {@linkcode policed} needs to know of a write. */
@@ -254,6 +260,8 @@ export interface PolicedRequest {
   storedBytes?: number;
   /** For `complete`: the part numbers that make the object. */
   partNumbers?: number[];
+  /** A PUT whose body was read before it was admitted: admit it now (see `admitBody`). */
+  admit?: { caller: WriteCaller; size: number };
 }
 
 function updateMarks(
@@ -283,22 +291,26 @@ function updateMarks(
 /**
  * Runs a write that adds a version or a part, inside its transaction, and
  * judges what it left against the bucket's policy: a refusal throws, so the
- * caller's savepoint rolls the write back. Also records the write's stored
- * bytes, freshness and the key's last new version.
+ * caller's savepoint rolls the write back. Admits a small PUT first (one read
+ * of the policy serves both). Also records freshness and the key's last new
+ * version.
  *
  * @param db The index.
  * @param req What the write is.
  * @param now Trusted time.
- * @param fn The write itself; returns the version id it made, if any.
+ * @param fn The write itself, given the sealed bytes it added to disk to record in its row;
+ *   returns the version id it made, if any.
  * @returns What `fn` returned, with the soft-limit warning when usage is above it.
  */
 export function policed<T extends object>(
   db: Db,
   req: PolicedRequest,
   now: number,
-  fn: () => T,
+  fn: (storedBytes: number) => T,
 ): T & { quotaWarning?: string } {
-  const policy = policyOf(db, req.bucket)?.policy;
+  const found = policyOf(db, req.bucket);
+  if (req.admit) admitBody(db, req, req.admit, now, found);
+  const policy = found?.policy;
   const before = policy ? usageOf(db, req.bucket) : undefined;
   const newVersion = req.write !== "uploadPart";
   if (newVersion && policy) checkInterval(db, req, policy, now);
@@ -310,26 +322,10 @@ export function policed<T extends object>(
       JSON.stringify(req.partNumbers ?? []),
     )!.n;
   }
-  const result = fn();
+  // The write records its stored bytes in the row it inserts (the usage triggers count them).
+  const result = fn(stored);
   const versionId = (result as { versionId?: string }).versionId ?? "";
   const key = keyBytes(req.key);
-  // A triggered UPDATE per write only when it adds to stored usage (deduplicated writes add nothing).
-  if (stored > 0 && req.write === "uploadPart") {
-    db.run(
-      "UPDATE parts SET stored_bytes = ? WHERE upload_id = ? AND part_number = ?",
-      stored,
-      req.uploadId ?? "",
-      req.partNumber ?? 0,
-    );
-  } else if (stored > 0) {
-    db.run(
-      "UPDATE versions SET stored_bytes = ? WHERE bucket = ? AND key = ? AND version_id = ?",
-      stored,
-      req.bucket,
-      key,
-      versionId,
-    );
-  }
   if (!policy || !before) return result;
   const objectBytes = req.write === "uploadPart"
     ? db.get<{ n: number }>(

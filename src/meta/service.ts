@@ -35,7 +35,6 @@ import { IndexCheckpointer } from "./index_checkpoint.ts";
 import type { InlineSealer } from "../inline_body.ts";
 import { createSnapshot } from "./snapshots.ts";
 import {
-  admitBody,
   admitWrite,
   bucketHealthReports,
   getBucketPolicy,
@@ -287,14 +286,14 @@ export class MetaService {
       case "deleteBucket":
         return this.#write(req, (_, gate) => deleteBucket(db, req, gate));
       case "putVersion": {
-        if (req.admit) admitBody(db, req, req.admit, this.#clock.now());
         const write = this.#sealInline(req);
+        const admit = req.admit && { caller: req.admit, size: req.version.size };
         return this.#write(req, (now) =>
           policed(
             db,
-            { ...write, write: req.write ?? "put" },
+            { ...write, write: req.write ?? "put", admit },
             now,
-            () => putVersion(db, write, now),
+            (storedBytes) => putVersion(db, { ...write, storedBytes }, now),
           ));
       }
       case "getVersion": {
@@ -369,7 +368,7 @@ export class MetaService {
             db,
             { ...req, write: "uploadPart", partNumber: req.part.partNumber },
             now,
-            () => putPart(db, req),
+            (storedBytes) => putPart(db, req, storedBytes),
           ));
       case "getUpload":
         return getUpload(db, req);
@@ -381,7 +380,7 @@ export class MetaService {
               db,
               { ...req, write: "complete", partNumbers: req.parts.map((p) => p.partNumber) },
               now,
-              () => completeUpload(db, req, now),
+              (storedBytes) => completeUpload(db, req, now, storedBytes),
             ));
       case "abortUpload":
         return this.#write(req, () => abortUpload(db, req));

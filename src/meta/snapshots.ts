@@ -11,7 +11,7 @@
 import type { MetaRequest, MetaResults } from "../channel/mod.ts";
 import type { Db } from "./db.ts";
 import { MetaError } from "./errors.ts";
-import { addChunkRefs, copyInlineBody, requireBucket } from "./objects.ts";
+import { addChunkRefs, type BucketRow, copyInlineBody, requireBucket } from "./objects.ts";
 
 type Req<T extends MetaRequest["type"]> = Extract<MetaRequest, { type: T }>;
 
@@ -100,7 +100,18 @@ export function requireWritable(db: Db, bucket: string): void {
     "SELECT snapshot_of FROM buckets WHERE name = ?",
     bucket,
   );
-  if (row?.snapshot_of) {
+  if (row) refuseSnapshot(bucket, row);
+}
+
+/** The bucket, which must exist and take writes (see {@linkcode requireWritable}): one read of its row. */
+export function writableBucket(db: Db, bucket: string): BucketRow {
+  const row = requireBucket(db, bucket);
+  refuseSnapshot(bucket, row);
+  return row;
+}
+
+function refuseSnapshot(bucket: string, row: { snapshot_of: string | null }): void {
+  if (row.snapshot_of) {
     throw new MetaError(
       "readOnly",
       `Bucket "${bucket}" is a snapshot of "${row.snapshot_of}" and is read-only`,
