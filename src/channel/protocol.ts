@@ -382,7 +382,8 @@ export interface MetaResults {
   listVersions: ListResult<ListedVersion> & { nextVersionIdMarker?: string };
   deleteBucket: { deleted: true };
   putVersion: { versionId: string; lock?: ObjectLock; quotaWarning?: string };
-  getVersion: VersionRecord;
+  /** The version, and whether its bucket's versioning was ever set (a `null` version is then named). */
+  getVersion: VersionRecord & { bucketVersioned: boolean };
   deleteObject: { deleted: boolean; versionId?: string; deleteMarker?: boolean };
   deleteObjects: {
     results: (

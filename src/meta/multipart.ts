@@ -403,7 +403,8 @@ export function listParts(db: Db, req: Req<"listParts">): MetaResults["listParts
     req.marker,
     req.maxParts + 1,
   );
-  const isTruncated = rows.length > req.maxParts;
+  // An empty page (max-parts=0) is not truncated: its next marker would be this one, for ever.
+  const isTruncated = req.maxParts > 0 && rows.length > req.maxParts;
   const page = rows.slice(0, req.maxParts);
   const parts: Omit<PartRecord, "manifest">[] = page.map((r) => ({
     partNumber: r.part_number,
@@ -412,7 +413,7 @@ export function listParts(db: Db, req: Req<"listParts">): MetaResults["listParts
     lastModified: r.last_modified,
     checksum: r.checksum ? JSON.parse(r.checksum) : undefined,
   }));
-  return { upload, parts, isTruncated, nextMarker: page.at(-1)?.part_number ?? 0 };
+  return { upload, parts, isTruncated, nextMarker: page.at(-1)?.part_number ?? req.marker };
 }
 
 /** Lists uploads in progress, ordered by key then upload id, with delimiter support. */

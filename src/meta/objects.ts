@@ -356,8 +356,8 @@ export function putVersion(
 export function getVersion(
   db: Db,
   req: { bucket: string; key: string; versionId?: string },
-): VersionRecord {
-  requireBucket(db, req.bucket);
+): MetaResults["getVersion"] {
+  const bucket = requireBucket(db, req.bucket);
   const key = keyBytes(req.key);
   let versionId = req.versionId;
   if (versionId === undefined) {
@@ -387,7 +387,7 @@ export function getVersion(
         key: req.key,
       });
   }
-  return toRecord(row);
+  return { ...toRecord(row), bucketVersioned: bucket.versioning !== "Unversioned" };
 }
 
 /** Points `latest` at the key's newest remaining version, or removes it when none is left. */

@@ -61,9 +61,10 @@ export function listVersions(db: Db, req: Req<"listVersions">): MetaResults["lis
       req.versionIdMarker,
     );
     // A marker version deleted since (a client emptying the bucket page by page): its id says where
-    // it stood, and the listing goes on with the versions older than it.
-    const seq = m?.seq ?? seqOfVersionId(req.versionIdMarker);
-    if (seq !== undefined) afterSeq = seq;
+    // it stood, and the listing goes on with the versions older than it. A `null` id (or an id of
+    // the format before) says nothing: the key's remaining versions are listed again from its
+    // newest, since a repeat is harmless to such a loop and a skip leaves versions behind.
+    afterSeq = m?.seq ?? seqOfVersionId(req.versionIdMarker) ?? Number.MAX_SAFE_INTEGER;
   }
   if (req.maxKeys <= 0) return { items, commonPrefixes, isTruncated: false };
   const count = () => items.length + commonPrefixes.length;

@@ -24,10 +24,11 @@ const ESCAPES: Record<string, string> = {
 
 /** Escapes text for XML content. */
 export function escapeXml(s: string): string {
-  // Control characters cannot appear in XML 1.0 even escaped as entities; S3 writes them as &#x..;
+  // Control characters are written as &#x..; as S3 does; a CR too, which a parser would otherwise
+  // read back as a LF (XML end-of-line handling): a key "Icon\r" would be listed as another key.
   return s.replace(/[&<>"']/g, (c) => ESCAPES[c]).replace(
     // deno-lint-ignore no-control-regex
-    /[\x00-\x08\x0b\x0c\x0e-\x1f]/g,
+    /[\x00-\x08\x0b-\x1f]/g,
     (c) => `&#x${c.charCodeAt(0).toString(16)};`,
   );
 }

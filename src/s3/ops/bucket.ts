@@ -21,15 +21,55 @@ type Ctx<O extends Endpoint["op"]> = OpContext<Extract<Endpoint, { op: O }>>;
 /** The single owner every bucket belongs to. */
 export const OWNER = { ID: "amber", DisplayName: "amber" };
 
-/** ListBuckets. */
+/** Most buckets on one ListBuckets page, and the page size when `max-buckets` is not given. */
+const MAX_BUCKETS = 10_000;
+
+/** ListBuckets, with `prefix`, `max-buckets`, `continuation-token` and `bucket-region`. */
 export async function ListBuckets(ctx: Ctx<"ListBuckets">): Promise<OpResult> {
+  const q = ctx.query;
+  const prefix = q.get("prefix") ?? "";
+  const raw = q.get("max-buckets");
+  const maxBuckets = raw === null ? MAX_BUCKETS : Number(raw);
+  if (raw !== null && (!/^\d+$/.test(raw) || maxBuckets < 1 || maxBuckets > MAX_BUCKETS)) {
+    throw new S3Error("InvalidArgument", {
+      message: `max-buckets must be an integer from 1 to ${MAX_BUCKETS}`,
+    });
+  }
+  const token = q.get("continuation-token");
+  // The token is the last name of the page before, obfuscated as S3's is.
+  const after = token === null ? "" : atobName(token);
+  const region = q.get("bucket-region");
   const { buckets } = await ctx.meta.call({ type: "listBuckets" });
-  // Only the buckets this key may read.
-  const visible = buckets.filter((b) => levelOn(ctx.principal, b.name) !== "none");
+  // Only the buckets this key may read; every bucket is in the vault's one region.
+  const matching = buckets.filter((b) =>
+    levelOn(ctx.principal, b.name) !== "none" && b.name.startsWith(prefix) && b.name > after &&
+    (region === null || region === ctx.region)
+  );
+  const page = matching.slice(0, maxBuckets);
+  const more = matching.length > page.length;
   return xmlResult(renderXml("ListAllMyBucketsResult", {
     Owner: OWNER,
-    Buckets: { Bucket: visible.map((b) => ({ Name: b.name, CreationDate: isoDate(b.created) })) },
+    Buckets: {
+      Bucket: page.map((b) => ({
+        Name: b.name,
+        CreationDate: isoDate(b.created),
+        BucketRegion: ctx.region,
+      })),
+    },
+    ContinuationToken: more ? btoa(page[page.length - 1].name) : undefined,
+    Prefix: q.has("prefix") ? prefix : undefined,
   }));
+}
+
+/** The bucket name a ListBuckets continuation token stands for. */
+function atobName(token: string): string {
+  try {
+    return atob(token);
+  } catch {
+    throw new S3Error("InvalidArgument", {
+      message: "The continuation token provided is incorrect",
+    });
+  }
 }
 
 /** CreateBucket. */

@@ -12,7 +12,7 @@ import type { OpContext, OpResult } from "./context.ts";
 import { xmlResult } from "./context.ts";
 import { ChannelError } from "../../channel/mod.ts";
 import { approvals, bypassGovernance } from "./lock.ts";
-import { etagCondition } from "./headers.ts";
+import { etagCondition, versionIdParam } from "./headers.ts";
 
 type Ctx<O extends Endpoint["op"]> = OpContext<Extract<Endpoint, { op: O }>>;
 
@@ -30,7 +30,7 @@ const DELETE_BODY_MAX_BYTES = 2 * 1024 * 1024;
  */
 export async function DeleteObject(ctx: Ctx<"DeleteObject">): Promise<OpResult> {
   const { bucket, key } = ctx.ep;
-  const versionId = ctx.query.get("versionId") ?? undefined;
+  const versionId = versionIdParam(ctx.query.get("versionId"));
   const r = await ctx.meta.call({
     type: "deleteObject",
     bucket,
@@ -52,28 +52,39 @@ export async function DeleteObjects(ctx: Ctx<"DeleteObjects">): Promise<OpResult
   const root = parseXml(await readXmlBody(ctx, DELETE_BODY_MAX_BYTES));
   if (root.name !== "Delete") throw new S3Error("MalformedXML");
   const quiet = child(root, "Quiet")?.text.trim().toLowerCase() === "true";
-  const objects = childrenNamed(root, "Object").map((o) => {
-    const key = child(o, "Key")?.text;
-    if (key === undefined || key === "") throw new S3Error("MalformedXML");
-    return {
-      key,
-      versionId: child(o, "VersionId")?.text,
-      ifMatch: etagCondition(child(o, "ETag")?.text),
-    };
-  });
-  if (objects.length === 0 || objects.length > DELETE_OBJECTS_MAX_KEYS) {
-    throw new S3Error("MalformedXML");
-  }
-  const { results } = await ctx.meta.call({
-    type: "deleteObjects",
-    bucket: ctx.ep.bucket,
-    objects,
-    now: ctx.now,
-    bypassGovernance: bypassGovernance(ctx),
-    approvals: approvals(ctx),
-  });
   const deleted: XmlObject[] = [];
   const errors: XmlObject[] = [];
+  const requested = childrenNamed(root, "Object");
+  if (requested.length === 0 || requested.length > DELETE_OBJECTS_MAX_KEYS) {
+    throw new S3Error("MalformedXML");
+  }
+  const objects = requested.flatMap((o) => {
+    const key = child(o, "Key")?.text;
+    if (key === undefined || key === "") throw new S3Error("MalformedXML");
+    const versionId = child(o, "VersionId")?.text;
+    try {
+      return [{
+        key,
+        versionId: versionIdParam(versionId),
+        ifMatch: etagCondition(child(o, "ETag")?.text),
+      }];
+    } catch (e) {
+      // A key with an empty or malformed version id fails on its own, as a version that is not.
+      const err = e as S3Error;
+      errors.push({ Key: key, VersionId: versionId, Code: err.code, Message: err.message });
+      return [];
+    }
+  });
+  const { results } = objects.length > 0
+    ? await ctx.meta.call({
+      type: "deleteObjects",
+      bucket: ctx.ep.bucket,
+      objects,
+      now: ctx.now,
+      bypassGovernance: bypassGovernance(ctx),
+      approvals: approvals(ctx),
+    })
+    : { results: [] };
   for (const r of results) {
     if (r.ok) {
       if (!quiet) {

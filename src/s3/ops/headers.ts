@@ -69,13 +69,35 @@ export function isoDate(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/**
+ * A `versionId` parameter, checked as S3 checks it: `null`, or an id of the form the vault gives
+ * (22 or 24 URL-safe base64 characters). An empty or malformed id is InvalidArgument, not a
+ * version that does not exist: a delete of it would answer 204 and remove nothing.
+ */
+export function versionIdParam(raw: string | null | undefined): string | undefined {
+  if (raw === null || raw === undefined) return undefined;
+  if (raw === "") {
+    throw new S3Error("InvalidArgument", { message: "Version id cannot be the empty string" });
+  }
+  if (raw !== "null" && !/^[A-Za-z0-9_-]{22}(?:[A-Za-z0-9_-]{2})?$/.test(raw)) {
+    throw new S3Error("InvalidArgument", { message: "Invalid version id specified" });
+  }
+  return raw;
+}
+
 /** The `x-amz-version-id` header for a version, which S3 omits for the `null` version. */
 export function versionIdHeader(versionId: string): Record<string, string> {
   return versionId === "null" ? {} : { "x-amz-version-id": versionId };
 }
 
-/** The response headers describing a version. */
-export function versionHeaders(v: VersionRecord, checksumMode: boolean): Record<string, string> {
+/**
+ * The response headers describing a version. Its `x-amz-version-id` is left out for the `null`
+ * version of a bucket never versioned, as S3 does; once versioning was set, even `null` is named.
+ */
+export function versionHeaders(
+  v: VersionRecord & { bucketVersioned: boolean },
+  checksumMode: boolean,
+): Record<string, string> {
   const h: Record<string, string> = {
     "etag": `"${v.etag}"`,
     "last-modified": httpDate(v.lastModified),
@@ -84,7 +106,8 @@ export function versionHeaders(v: VersionRecord, checksumMode: boolean): Record<
   };
   for (const [k, val] of Object.entries(v.headers)) if (k !== "content-type") h[k] = val;
   for (const [k, val] of Object.entries(v.userMeta)) h[`x-amz-meta-${k}`] = val;
-  Object.assign(h, versionIdHeader(v.versionId));
+  if (v.bucketVersioned) h["x-amz-version-id"] = v.versionId;
+  else Object.assign(h, versionIdHeader(v.versionId));
   if (checksumMode && v.checksum) {
     h[`x-amz-checksum-${v.checksum.algorithm.toLowerCase()}`] = v.checksum.value;
     h["x-amz-checksum-type"] = v.checksum.type;

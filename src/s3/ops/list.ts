@@ -18,10 +18,13 @@ type Ctx<O extends Endpoint["op"]> = OpContext<Extract<Endpoint, { op: O }>>;
 export const LIST_MAX_KEYS = 1000;
 
 /** Reads a max-keys style parameter. */
+/** The largest `max-*` parameter S3 takes: a 32-bit signed integer. */
+const INT32_MAX = 2147483647;
+
 export function maxParam(q: URLSearchParams, name: string, cap = LIST_MAX_KEYS): number {
   const raw = q.get(name);
   if (raw === null) return cap;
-  if (!/^-?\d+$/.test(raw)) {
+  if (!/^-?\d+$/.test(raw) || Number(raw) > INT32_MAX) {
     throw new S3Error("InvalidArgument", {
       message: `Provided ${name} not an integer or within integer range`,
     });

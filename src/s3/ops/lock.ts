@@ -13,7 +13,7 @@ import { S3Error, toS3Error } from "../errors.ts";
 import { child, parseXml, renderXml } from "../xml.ts";
 import { readXmlBody } from "./body.ts";
 import type { OpContext, OpResult } from "./context.ts";
-import { versionIdHeader } from "./headers.ts";
+import { versionIdHeader, versionIdParam } from "./headers.ts";
 import { xmlResult } from "./context.ts";
 
 type Ctx<O extends Endpoint["op"]> = OpContext<Extract<Endpoint, { op: O }>>;
@@ -225,7 +225,7 @@ export async function PutObjectRetention(ctx: Ctx<"PutObjectRetention">): Promis
     type: "putObjectRetention",
     bucket: ctx.ep.bucket,
     key: ctx.ep.key,
-    versionId: ctx.query.get("versionId") ?? undefined,
+    versionId: versionIdParam(ctx.query.get("versionId")),
     retention: { mode: mode as Mode | undefined, retainUntil },
     bypassGovernance: bypassGovernance(ctx),
     approvals: approvals(ctx),
@@ -244,7 +244,7 @@ async function lockedVersion(
     type: "getVersion",
     bucket: ctx.ep.bucket,
     key: ctx.ep.key,
-    versionId: ctx.query.get("versionId") ?? undefined,
+    versionId: versionIdParam(ctx.query.get("versionId")),
   });
   if (v.deleteMarker) throw new S3Error("MethodNotAllowed");
   return v;
@@ -275,7 +275,7 @@ export async function PutObjectLegalHold(ctx: Ctx<"PutObjectLegalHold">): Promis
     type: "putObjectLegalHold",
     bucket: ctx.ep.bucket,
     key: ctx.ep.key,
-    versionId: ctx.query.get("versionId") ?? undefined,
+    versionId: versionIdParam(ctx.query.get("versionId")),
     on: status === "ON",
   });
   return {

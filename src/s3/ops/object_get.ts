@@ -17,6 +17,7 @@ import {
   httpDate,
   parseRange,
   versionHeaders,
+  versionIdParam,
 } from "./headers.ts";
 
 type Ctx = OpContext<Extract<Endpoint, { op: "GetObject" | "HeadObject" }>>;
@@ -42,7 +43,7 @@ function partRange(v: VersionRecord, partNumber: number): [number, number] {
 
 async function serveObject(ctx: Ctx, withBody: boolean): Promise<OpResult> {
   const { bucket, key } = ctx.ep;
-  const versionId = ctx.query.get("versionId") ?? undefined;
+  const versionId = versionIdParam(ctx.query.get("versionId"));
   const v = await ctx.meta.call({ type: "getVersion", bucket, key, versionId });
   if (v.deleteMarker) {
     // Only reachable by version id: a delete marker has no data to return.

@@ -26,6 +26,7 @@ import {
   isoDate,
   metadataFromHeaders,
   versionIdHeader,
+  versionIdParam,
 } from "./headers.ts";
 
 type Ctx<O extends Endpoint["op"]> = OpContext<Extract<Endpoint, { op: O }>>;
@@ -112,7 +113,7 @@ export function parseCopySource(
   const q = v.indexOf("?");
   if (q >= 0) {
     const params = new URLSearchParams(v.slice(q + 1));
-    versionId = params.get("versionId") ?? undefined;
+    versionId = versionIdParam(params.get("versionId"));
     v = v.slice(0, q);
   }
   const slash = v.indexOf("/");
