@@ -183,10 +183,29 @@ function addDefault(now: number, d: DefaultRetention): number {
   return until;
 }
 
+/** Refuses Object Lock settings on a write to a bucket without Object Lock. */
+export function noLockConfiguration(bucket: string): never {
+  throw new MetaError(
+    "noLockConfiguration",
+    `Bucket "${bucket}" has no Object Lock configuration`,
+    {
+      bucket,
+    },
+  );
+}
+
 /**
  * The lock a new version gets: what the write asked for, else the bucket's
  * default retention. Locked writes must have carried Content-MD5 or a
  * flexible checksum, as AWS requires.
+ *
+ * @param b The bucket's row.
+ * @param req The write.
+ * @param now When a default retention starts: as on S3, when the version was made. The caller
+ *   passes the later of trusted time and the version's Last-Modified, since trusted time lags the
+ *   real time after a downtime longer than the clock credits: dated from it, a default retention
+ *   would end before Last-Modified plus its period, and attesting the real time would free the
+ *   version at once. A system clock set ahead can only lengthen it.
  */
 export function lockForNewVersion(
   b: BucketRow,
@@ -194,15 +213,7 @@ export function lockForNewVersion(
   now: number,
 ): ObjectLock | undefined {
   if (b.object_lock !== 1) {
-    if (req.lock) {
-      throw new MetaError(
-        "noLockConfiguration",
-        `Bucket "${req.bucket}" has no Object Lock configuration`,
-        {
-          bucket: req.bucket,
-        },
-      );
-    }
+    if (req.lock) noLockConfiguration(req.bucket);
     return undefined;
   }
   const def: DefaultRetention | undefined = b.default_retention

@@ -18,6 +18,7 @@ import { MANIFEST_ENTRY_BYTES } from "../channel/mod.ts";
 import { createHash } from "node:crypto";
 import type { Db } from "./db.ts";
 import { writableBucket } from "./snapshots.ts";
+import { noLockConfiguration } from "./lock.ts";
 import { MetaError } from "./errors.ts";
 import {
   type ChecksumAlgorithm,
@@ -86,7 +87,9 @@ export function getUpload(
 /** Records a new upload. */
 export function createUpload(db: Db, req: Req<"createUpload">): MetaResults["createUpload"] {
   const u = req.upload;
-  writableBucket(db, u.bucket);
+  const bucket = writableBucket(db, u.bucket);
+  // Refused now, as on S3, not at Complete after every part was sent.
+  if (u.lock && bucket.object_lock !== 1) noLockConfiguration(u.bucket);
   db.run(
     "INSERT INTO uploads(upload_id, bucket, key, initiated, headers, user_meta, checksum_algorithm, checksum_type, lock) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
     u.uploadId,

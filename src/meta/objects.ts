@@ -277,7 +277,9 @@ export function putVersion(
   const bucket = writableBucket(db, req.bucket);
   const { versioning } = bucket;
   if (req.copiedFrom) requireSource(db, req.copiedFrom, req.version.manifest);
-  const lock = req.version.deleteMarker ? undefined : lockForNewVersion(bucket, req, trustedNow);
+  const lock = req.version.deleteMarker
+    ? undefined
+    : lockForNewVersion(bucket, req, Math.max(trustedNow, req.version.lastModified));
   const key = keyBytes(req.key);
   const current = latestOf(db, req.bucket, key);
   const live = current && current.delete_marker === 0 ? current : undefined;

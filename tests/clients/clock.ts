@@ -4,7 +4,9 @@
  * day still cannot be deleted; the jump is audited, and only an approver's
  * signed time attestation moves the trusted clock on, after which the lock
  * has really expired. And the ransomware signal for writes at an unusual
- * hour, which needs the hour of day to move.
+ * hour, which needs the hour of day to move. And long downtimes: a default
+ * retention written while trusted time lags the real time still ends its
+ * period after the version's Last-Modified, also once the time is attested.
  *
  * @module
  */
@@ -12,12 +14,15 @@
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
   PutObjectCommand,
+  PutObjectLockConfigurationCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
 import { DatabaseSync } from "node:sqlite";
 import { signApproval } from "../../src/retention/mod.ts";
-import { signedFetch } from "../helpers/assert_s3.ts";
+import { assertEquals, assertOk, bodyBytes, signedFetch } from "../helpers/assert_s3.ts";
 import { startVault, type TestVault } from "../helpers/vault.ts";
 import { check, type Suite, type Target } from "./lib.ts";
 
@@ -101,24 +106,7 @@ export function clockSuite(_t: Target): Suite {
             check(jump > 3600 * 24 * 3000, `amber_clock_uncredited_jump_seconds is ${jump}`);
 
             // The operator attests the real time; the approval is signed away from the vault.
-            const time = Date.now() + TEN_YEARS_MS;
-            const approval = signApproval({
-              id: "operator",
-              kind: "hmac",
-              secret: new TextEncoder().encode(OPERATOR_SECRET),
-            }, {
-              action: "AttestTime",
-              resource: `/?time=${time}`,
-              expires: Math.floor(time / 1000) + 600,
-              nonce: "attest-0001",
-            });
-            const attested = await signedFetch(later, s3, {
-              method: "POST",
-              path: "/admin/clock",
-              headers: { "x-amber-approvals": approval },
-              body: JSON.stringify({ time: new Date(time).toISOString() }),
-            });
-            check(attested.status === 200, `attestation: ${await attested.text()}`);
+            await attest(later, s3, Date.now() + TEN_YEARS_MS, "attest-0001");
             await s3.send(
               new DeleteObjectCommand({ Bucket: "clock", Key: "locked", VersionId: put.VersionId }),
             );
@@ -234,6 +222,7 @@ export function clockSuite(_t: Target): Suite {
           }
         },
       },
+      ...lagCases,
     ],
   };
 }
@@ -249,3 +238,205 @@ function clientAt(vault: TestVault, offsetMs: number): S3Client {
     credentials: { accessKeyId: vault.accessKey, secretAccessKey: vault.secretKey },
   });
 }
+
+const MIN = 60_000;
+const DAY = 86_400_000;
+const APPROVER_ENV = { AMBER_APPROVERS: `operator=hmac:${OPERATOR_SECRET}` };
+
+/** POST /admin/clock with the operator's approval: trusted time := timeMs. */
+async function attest(vault: TestVault, s3: S3Client, timeMs: number, nonce: string) {
+  const approval = signApproval({
+    id: "operator",
+    kind: "hmac",
+    secret: new TextEncoder().encode(OPERATOR_SECRET),
+  }, {
+    action: "AttestTime",
+    resource: `/?time=${timeMs}`,
+    expires: Math.floor(timeMs / 1000) + 600,
+    nonce,
+  });
+  const res = await signedFetch(vault, s3, {
+    method: "POST",
+    path: "/admin/clock",
+    headers: { "x-amber-approvals": approval },
+    body: JSON.stringify({ time: new Date(timeMs).toISOString() }),
+  });
+  const text = await res.text();
+  assertEquals(res.status, 200, text);
+}
+
+/** The vault's wall clock minus ours, from its Date header (its clock may run at a rate). */
+async function serverOffset(vault: TestVault): Promise<number> {
+  const r = await fetch(`${vault.endpoint}/healthz`);
+  await r.body?.cancel();
+  return Date.parse(r.headers.get("date")!) + 500 - Date.now();
+}
+
+async function tryDelete(vault: TestVault, bucket: string, key: string, versionId: string) {
+  const s3 = clientAt(vault, await serverOffset(vault));
+  try {
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
+    return "deleted";
+  } catch (e) {
+    return (e as { name?: string }).name ?? String(e);
+  } finally {
+    s3.destroy();
+  }
+}
+
+/** A long downtime and a year back: default retentions and locks hold (the clock suite's cases). */
+const lagCases: Suite["cases"] = [
+  {
+    name:
+      "Trusted clock - restarted a year in the past and then back: the lock holds, and the data still reads",
+    async fn() {
+      const first = await startVault({});
+      let s3 = clientAt(first, 0);
+      let versionId: string;
+      try {
+        await s3.send(
+          new CreateBucketCommand({ Bucket: "back", ObjectLockEnabledForBucket: true }),
+        );
+        versionId = (await s3.send(
+          new PutObjectCommand({
+            Bucket: "back",
+            Key: "locked",
+            Body: "kept",
+            ObjectLockMode: "COMPLIANCE",
+            ObjectLockRetainUntilDate: new Date(Date.now() + 2 * MIN),
+          }),
+        )).VersionId!;
+      } finally {
+        s3.destroy();
+      }
+      assertEquals(await first.stop(), 0);
+      const past = await startVault({
+        dataDir: first.dataDir,
+        env: { LD_PRELOAD: LIBFAKETIME, FAKETIME: "-365d", DONT_FAKE_MONOTONIC: "1" },
+      });
+      try {
+        assertEquals(await tryDelete(past, "back", "locked", versionId), "AccessDenied");
+        s3 = clientAt(past, await serverOffset(past));
+        const got = await s3.send(new GetObjectCommand({ Bucket: "back", Key: "locked" }));
+        assertEquals(new TextDecoder().decode(await bodyBytes(got.Body)), "kept");
+        const head = await s3.send(new HeadObjectCommand({ Bucket: "back", Key: "locked" }));
+        assertEquals(head.ObjectLockMode, "COMPLIANCE");
+        s3.destroy();
+      } finally {
+        await past.stop();
+      }
+      // Back to the real time: trusted time did not go back, so nothing is owed; still locked.
+      const now = await startVault({ dataDir: first.dataDir });
+      try {
+        assertEquals(await tryDelete(now, "back", "locked", versionId), "AccessDenied");
+        assertOk(!now.output().includes("ahead of the trusted clock"), now.output());
+      } finally {
+        await now.stop();
+      }
+    },
+  },
+
+  {
+    name:
+      "Trusted clock - after a downtime longer than AMBER_MAX_CLOCK_JUMP, a default retention still ends Days after the version's Last-Modified",
+    async fn() {
+      const first = await startVault({ env: APPROVER_ENV });
+      let s3 = clientAt(first, 0);
+      try {
+        await s3.send(new CreateBucketCommand({ Bucket: "lag", ObjectLockEnabledForBucket: true }));
+        await s3.send(
+          new PutObjectLockConfigurationCommand({
+            Bucket: "lag",
+            ObjectLockConfiguration: {
+              ObjectLockEnabled: "Enabled",
+              Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 1 } },
+            },
+          }),
+        );
+      } finally {
+        s3.destroy();
+      }
+      assertEquals(await first.stop(), 0);
+      // The vault was switched off for three days (an air-gapped box moved, a long maintenance):
+      // the real time is three days on, and the default allowance credits one.
+      const later = await startVault({
+        dataDir: first.dataDir,
+        env: {
+          LD_PRELOAD: LIBFAKETIME,
+          FAKETIME: "+3d",
+          DONT_FAKE_MONOTONIC: "1",
+          ...APPROVER_ENV,
+        },
+      });
+      s3 = clientAt(later, 3 * DAY);
+      try {
+        await s3.send(new PutObjectCommand({ Bucket: "lag", Key: "k", Body: "kept a day" }));
+        const h = await s3.send(new HeadObjectCommand({ Bucket: "lag", Key: "k" }));
+        const lastModified = h.LastModified!.getTime();
+        const until = h.ObjectLockRetainUntilDate!.getTime();
+        assertOk(
+          until >= lastModified + DAY - 60_000,
+          `Last-Modified ${h.LastModified!.toISOString()} but retain-until ${
+            h.ObjectLockRetainUntilDate!.toISOString()
+          }: a 1-day default retention reads as ${((until - lastModified) / DAY).toFixed(2)} days`,
+        );
+      } finally {
+        s3.destroy();
+        await later.stop();
+      }
+    },
+  },
+
+  {
+    name:
+      "Trusted clock - attesting the real time after a long downtime must not free versions just written under a COMPLIANCE default retention",
+    async fn() {
+      const first = await startVault({ env: APPROVER_ENV });
+      let s3 = clientAt(first, 0);
+      try {
+        await s3.send(new CreateBucketCommand({ Bucket: "att", ObjectLockEnabledForBucket: true }));
+        await s3.send(
+          new PutObjectLockConfigurationCommand({
+            Bucket: "att",
+            ObjectLockConfiguration: {
+              ObjectLockEnabled: "Enabled",
+              Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 1 } },
+            },
+          }),
+        );
+      } finally {
+        s3.destroy();
+      }
+      assertEquals(await first.stop(), 0);
+      // Off for three days; one is credited, so trusted time lags the real time by two.
+      const later = await startVault({
+        dataDir: first.dataDir,
+        env: {
+          LD_PRELOAD: LIBFAKETIME,
+          FAKETIME: "+3d",
+          DONT_FAKE_MONOTONIC: "1",
+          ...APPROVER_ENV,
+        },
+      });
+      s3 = clientAt(later, 3 * DAY);
+      try {
+        // A backup lands: COMPLIANCE for one day by the bucket's default.
+        const v = (await s3.send(new PutObjectCommand({ Bucket: "att", Key: "db.bak", Body: "x" })))
+          .VersionId!;
+        // The operator does what the README says about the lag: attests the real time.
+        await attest(later, s3, Date.now() + 3 * DAY, "attest-lag-01");
+        const outcome = await s3.send(
+          new DeleteObjectCommand({ Bucket: "att", Key: "db.bak", VersionId: v }),
+        ).then(() => "deleted", (e) => (e as { name?: string }).name);
+        assertEquals(
+          outcome,
+          "AccessDenied",
+          "a version written seconds ago under a 1-day COMPLIANCE default was deleted right after the attestation",
+        );
+      } finally {
+        s3.destroy();
+        await later.stop();
+      }
+    },
+  },
+];
