@@ -17,7 +17,7 @@ import { mayAdminister, type Principal } from "../auth/mod.ts";
 import type { MetaClient } from "../channel/mod.ts";
 import { log } from "../ops/mod.ts";
 import { auditRefusal } from "./access_check.ts";
-import type { KeyDirectory } from "./key_directory.ts";
+import { type KeyDirectory, type KnownKey, refuseSignedBeforeCreated } from "./key_directory.ts";
 import { S3Error, toS3Error } from "./errors.ts";
 import { concat } from "./ops/body.ts";
 import { verifyRequest } from "./sigv4/mod.ts";
@@ -95,20 +95,19 @@ async function identify(
     }
     return { actor: "admin-token", body: await readBody(req) };
   }
-  let principal: Principal | undefined;
+  let known: KnownKey | undefined;
+  const now = deps.now();
   const auth = await verifyRequest(
     { method: req.method, path: r.path, query: r.query, headers: req.headers },
     {
-      nowMs: deps.now(),
-      lookupSecret: async (k) => {
-        const known = await deps.keys.lookup(k);
-        principal = known?.principal;
-        return known?.secretKey;
-      },
+      nowMs: now,
+      lookupSecret: async (k) => (known = await deps.keys.lookup(k))?.secretKey,
     },
   );
   proven.key = auth.accessKey;
-  const decision = mayAdminister(principal!, { sourceAddress: r.sourceAddress });
+  refuseSignedBeforeCreated(known!, auth, now);
+  const principal = known!.principal;
+  const decision = mayAdminister(principal, { sourceAddress: r.sourceAddress });
   if (!decision.allowed) throw new S3Error("AccessDenied", { message: decision.reason });
   // A body must be signed: UNSIGNED-PAYLOAD (or a presigned URL) would let anyone who saw one
   // request send its head again with another body (a new owner key, say).

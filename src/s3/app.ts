@@ -20,11 +20,11 @@ import { dispatch } from "./dispatch.ts";
 import { type Endpoint, parseEndpoint } from "./endpoint.ts";
 import { S3Error, toS3Error } from "./errors.ts";
 import type { OpContext, OpResult } from "./ops/context.ts";
-import type { KeyDirectory, KnownKey } from "./key_directory.ts";
+import { type KeyDirectory, type KnownKey, refuseSignedBeforeCreated } from "./key_directory.ts";
 import { admitWrite, QUOTA_WARNING_HEADER } from "./ops/quota.ts";
 import { serveSosapi } from "./ops/sosapi.ts";
 import type { SignalMonitor } from "./signals.ts";
-import { type AuthResult, MAX_SKEW_MS, parseAmzDate, verifyRequest } from "./sigv4/mod.ts";
+import { type AuthResult, presignedHeaders, verifyRequest } from "./sigv4/mod.ts";
 import { escapeXml } from "./xml.ts";
 
 /** What the S3 app needs from the rest of the vault. */
@@ -399,13 +399,16 @@ async function handleS3(
     });
     op = ep.op;
     const signer = caller!;
-    // A key id revoked and added again (a provisioning script run twice) must not bring back what
-    // was signed with the one before, presigned URLs above all; clocks may differ by the skew.
-    const signedAt = parseAmzDate(auth.amzDate) ?? now;
-    if (signer.created !== undefined && signedAt < signer.created - MAX_SKEW_MS) {
-      throw new S3Error("AccessDenied", {
-        message: "The request was signed before this access key was created",
-      });
+    refuseSignedBeforeCreated(signer, auth, now);
+    const hoisted = auth.presigned
+      ? presignedHeaders(pairs).filter(([name]) => !req.headers.has(name))
+      : [];
+    if (hoisted.length > 0) {
+      // Signed, so as trusted as headers (a header sent as well wins); a server request's own
+      // headers cannot be changed.
+      const headers = new Headers(req.headers);
+      for (const [name, value] of hoisted) headers.set(name, value);
+      req = new Request(req, { headers });
     }
     const authorize = (principal: Principal) =>
       authorizeRequest(principal, ep, { req, sourceAddress, resource, requestId, meta: deps.meta });

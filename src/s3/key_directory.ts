@@ -14,6 +14,8 @@
 
 import { type Credential, type Principal, ROOT_GRANTS } from "../auth/mod.ts";
 import type { MetaClient, StoreClient } from "../channel/mod.ts";
+import { S3Error } from "./errors.ts";
+import { type AuthResult, MAX_SKEW_MS, parseAmzDate } from "./sigv4/mod.ts";
 
 /** A key the router can verify signatures for, with what it may do. */
 export interface KnownKey {
@@ -21,6 +23,20 @@ export interface KnownKey {
   principal: Principal;
   /** When a managed key was created, ms: a request signed well before is not its own. */
   created?: number;
+}
+
+/**
+ * Refuses a request signed well before its key was created: a key id revoked and added again (a
+ * provisioning script run twice) must not bring back what was signed with the one before,
+ * presigned URLs above all; clocks may differ by the skew.
+ */
+export function refuseSignedBeforeCreated(key: KnownKey, auth: AuthResult, now: number): void {
+  const signedAt = parseAmzDate(auth.amzDate) ?? now;
+  if (key.created !== undefined && signedAt < key.created - MAX_SKEW_MS) {
+    throw new S3Error("AccessDenied", {
+      message: "The request was signed before this access key was created",
+    });
+  }
 }
 
 /**

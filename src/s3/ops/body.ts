@@ -176,12 +176,22 @@ export async function ingestBody(
   if (sha256 && sha256.digest("hex") !== (p as { hex: string }).hex.toLowerCase()) {
     throw new S3Error("XAmzContentSHA256Mismatch");
   }
+  const sent = await trailers;
+  const announced = wanted?.source === "trailer" ? wanted.header : undefined;
+  for (const name of sent?.keys() ?? []) {
+    // S3 needs each trailer announced in x-amz-trailer; one that was not would go unchecked.
+    if (name !== announced) {
+      throw new S3Error("InvalidRequest", {
+        message: `The trailer "${name}" was not announced in the x-amz-trailer header`,
+      });
+    }
+  }
   let checksumValue: string | undefined;
   if (checksum && algorithm) {
     checksumValue = checksum.digestBase64();
     let expected = wanted?.source === "header" ? wanted.expected : undefined;
     if (wanted?.source === "trailer") {
-      expected = (await trailers)?.get(wanted.header);
+      expected = sent?.get(wanted.header);
       if (expected === undefined) {
         throw new S3Error("InvalidRequest", {
           message: `The trailer "${wanted.header}" is missing`,

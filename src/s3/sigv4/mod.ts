@@ -44,6 +44,7 @@ export {
   type ParsedAuthorization,
   parsePayloadMode,
   type PayloadMode,
+  presignedHeaders,
   type VerifyInput,
   type VerifyOptions,
   verifyRequest,

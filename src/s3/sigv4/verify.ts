@@ -25,6 +25,7 @@ import {
   ALGORITHM,
   canonicalRequest,
   credentialScope,
+  type HeaderLookup,
   hmacHex,
   sha256Hex,
   signingKey,
@@ -125,6 +126,45 @@ const PRESIGN_PARAMS = [
   "X-Amz-SignedHeaders",
   "X-Amz-Expires",
 ] as const;
+
+/**
+ * `x-amz-*` query parameters of a presigned URL that are not headers for the request (lower case):
+ * its authentication; checksums and the body's framing, which S3 does not take from a presigned
+ * URL ("presigned URLs don't support" CRC32, CRC32C, SHA-1, SHA-256; the AWS SDK for JavaScript
+ * signs the CRC32 of the body it has at signing, none); and a copy source, which S3 ignores there.
+ */
+function notHoisted(name: string): boolean {
+  return PRESIGN_AUTH_PARAMS.has(name) || name.startsWith("x-amz-checksum-") ||
+    name.startsWith("x-amz-copy-source") || NOT_HOISTED.has(name);
+}
+const PRESIGN_AUTH_PARAMS: ReadonlySet<string> = new Set([
+  ...PRESIGN_PARAMS.map((n) => n.toLowerCase()),
+  "x-amz-security-token",
+  "x-amz-content-sha256",
+]);
+const NOT_HOISTED: ReadonlySet<string> = new Set([
+  "x-amz-sdk-checksum-algorithm",
+  "x-amz-trailer",
+  "x-amz-decoded-content-length",
+]);
+
+/**
+ * The headers a presigned URL carries in its query: presigners (the AWS SDKs among them) hoist a
+ * request's `x-amz-*` headers (metadata, Object Lock settings) into the signed query string, and
+ * S3 applies them as headers. Leaving them out stored an object without the retention or the
+ * metadata it was sent with, and answered 200.
+ *
+ * @param query The request's query pairs, decoded.
+ * @returns Each such parameter as a header, lower case; a header sent too wins over it.
+ */
+export function presignedHeaders(
+  query: readonly (readonly [string, string])[],
+): [string, string][] {
+  return query.flatMap(([k, v]): [string, string][] => {
+    const name = k.toLowerCase();
+    return name.startsWith("x-amz-") && !notHoisted(name) ? [[name, v]] : [];
+  });
+}
 
 function malformed(detail: string): S3Error {
   return new S3Error("AuthorizationHeaderMalformed", {
@@ -481,18 +521,31 @@ function finish(
   secret: string | undefined,
 ): AuthResult {
   if (secret === undefined) throw new S3Error("InvalidAccessKeyId");
-  const canonical = canonicalRequest({
-    method: input.method,
-    path: input.path,
-    query: parts.query,
-    headers: input.headers,
-    signedHeaders: parts.signedHeaders,
-    payloadHash: parts.payloadHash,
-  });
   const scope = credentialScope(parts.date, parts.region, parts.service);
-  const sts = stringToSign(parts.amzDate, scope, sha256Hex(canonical));
   const key = cachedSigningKey(secret, parts.date, parts.region, parts.service);
-  const expected = hmacHex(key, sts);
+  const sign = (headers: HeaderLookup) => {
+    const canonical = canonicalRequest({
+      method: input.method,
+      path: input.path,
+      query: parts.query,
+      headers,
+      signedHeaders: parts.signedHeaders,
+      payloadHash: parts.payloadHash,
+    });
+    const sts = stringToSign(parts.amzDate, scope, sha256Hex(canonical));
+    return { canonical, sts, signature: hmacHex(key, sts) };
+  };
+  let signed = sign(input.headers);
+  if (!sameSignature(signed.signature, parts.signature)) {
+    // A header sent more than once reaches us joined by ", ", but SigV4 signs its values joined by
+    // ",": one value "a, b" and two values "a" and "b" look the same here, so try both.
+    const joined = parts.signedHeaders.some((n) => input.headers.get(n)?.includes(", "));
+    if (joined) {
+      const retry = sign({ get: (n) => input.headers.get(n)?.replaceAll(", ", ",") ?? null });
+      if (sameSignature(retry.signature, parts.signature)) signed = retry;
+    }
+  }
+  const { canonical, sts, signature: expected } = signed;
   if (!sameSignature(expected, parts.signature)) {
     throw new S3Error("SignatureDoesNotMatch", {
       extra: {
