@@ -47,6 +47,11 @@ export interface BucketPolicy {
   /** Least time between two new versions of the same key, seconds. */
   minVersionIntervalSeconds?: number;
   freshness?: FreshnessRule[];
+  /**
+   * Longest retention a write may set, days from when it is set: a stolen key of any level below
+   * owner cannot lock junk in for centuries (S3 caps it with `s3:object-lock-remaining-retention-days`).
+   */
+  maxRetentionDays?: number;
 }
 
 /** What a bucket holds. */

@@ -39,7 +39,8 @@ export type MetaErrorKind =
   | "quotaExceeded"
   | "objectTooLarge"
   | "outsideWindow"
-  | "tooFrequent";
+  | "tooFrequent"
+  | "retentionTooLong";
 
 /** An index error with its kind. */
 export class MetaError extends Error {

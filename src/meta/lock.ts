@@ -15,17 +15,17 @@ import {
   type LockRequest,
   persistable,
   readClock,
+  retentionEnd,
 } from "../retention/mod.ts";
 import type { Db } from "./db.ts";
 import { MetaError } from "./errors.ts";
 import { auditTarget } from "./audit.ts";
 import type { Gate } from "./four_eyes.ts";
 import { type BucketRow, keyBytes, requireBucket } from "./objects.ts";
+import { requireRetentionWithinCap, retentionCapOf } from "./policy_store.ts";
 import { requireWritable } from "./snapshots.ts";
 
 type Req<T extends MetaRequest["type"]> = Extract<MetaRequest, { type: T }>;
-
-const DAY_MS = 86_400_000;
 
 /** The trusted clock of one index, persisted in it. */
 export class TrustedClock {
@@ -140,6 +140,15 @@ export function putObjectLockConfiguration(
       `Object Lock needs versioning enabled on bucket "${req.bucket}"`,
     );
   }
+  if (req.defaultRetention) {
+    const from = Date.now();
+    requireRetentionWithinCap(
+      retentionCapOf(db, req.bucket),
+      req.bucket,
+      retentionEnd(from, req.defaultRetention),
+      from,
+    );
+  }
   gate("PutObjectLockConfiguration", `/${req.bucket}`);
   db.run(
     "UPDATE buckets SET object_lock = 1, default_retention = ? WHERE name = ?",
@@ -166,21 +175,6 @@ export function checkVersioningChange(db: Db, bucket: string, status: string): v
       `Versioning cannot be suspended on Object Lock bucket "${bucket}"`,
     );
   }
-}
-
-function addDefault(now: number, d: DefaultRetention): number {
-  let until: number;
-  if (d.days !== undefined) until = now + d.days * DAY_MS;
-  else {
-    const t = new Date(now);
-    t.setUTCFullYear(t.getUTCFullYear() + (d.years ?? 0));
-    until = t.getTime();
-  }
-  // Never a version without the lock its bucket promises (the router refuses such periods).
-  if (!Number.isFinite(until)) {
-    throw new Error(`Cannot apply default retention ${JSON.stringify(d)}`);
-  }
-  return until;
 }
 
 /** Refuses Object Lock settings on a write to a bucket without Object Lock. */
@@ -226,7 +220,7 @@ export function lockForNewVersion(
     if (
       req.appendOnly && def &&
       ((def.mode === "COMPLIANCE" && req.lock.mode === "GOVERNANCE") ||
-        (req.lock.retainUntil ?? 0) < addDefault(now, def))
+        (req.lock.retainUntil ?? 0) < retentionEnd(now, def))
     ) {
       throw new MetaError(
         "appendOnly",
@@ -237,7 +231,7 @@ export function lockForNewVersion(
     lock.retainUntil = req.lock.retainUntil;
   } else if (def) {
     lock.mode = def.mode;
-    lock.retainUntil = addDefault(now, def);
+    lock.retainUntil = retentionEnd(now, def);
   }
   if ((lock.mode || lock.legalHold) && !req.integrityChecked) {
     throw new MetaError(
@@ -343,6 +337,12 @@ export function putObjectRetention(
   ) {
     gate("PutObjectRetention", auditTarget({ ...req, versionId: row.version_id }));
   }
+  requireRetentionWithinCap(
+    retentionCapOf(db, req.bucket),
+    req.bucket,
+    req.retention.mode ? req.retention.retainUntil : undefined,
+    Math.max(now, Date.now()),
+  );
   db.run(
     "UPDATE versions SET lock_mode = ?, retain_until = ? WHERE bucket = ? AND key = ? AND version_id = ?",
     req.retention.mode ?? null,

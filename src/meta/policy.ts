@@ -10,6 +10,8 @@ import { parseCron } from "./cron.ts";
 
 /** Most upload windows or freshness rules per bucket (each write checks every window). */
 export const POLICY_LIST_MAX = 16;
+/** The longest retention S3 takes, 100 years in days. */
+export const MAX_RETENTION_DAYS = 36_500;
 /** Longest upload window, minutes (31 days). */
 export const WINDOW_MAX_MINUTES = 31 * 24 * 60;
 
@@ -122,6 +124,7 @@ export function parsePolicy(body: unknown): BucketPolicy {
     "uploadWindows",
     "minVersionIntervalSeconds",
     "freshness",
+    "maxRetentionDays",
   ]);
   const p: BucketPolicy = {};
   if (o.quota !== undefined) p.quota = quotaOf(o.quota);
@@ -136,5 +139,11 @@ export function parsePolicy(body: unknown): BucketPolicy {
     );
   }
   if (o.freshness !== undefined) p.freshness = list(o.freshness, '"freshness"').map(ruleOf);
+  if (o.maxRetentionDays !== undefined) {
+    p.maxRetentionDays = count(o.maxRetentionDays, '"maxRetentionDays"', { min: 1 });
+    if (p.maxRetentionDays > MAX_RETENTION_DAYS) {
+      throw new Error(`"maxRetentionDays" must be at most ${MAX_RETENTION_DAYS} (S3's 100 years)`);
+    }
+  }
   return p;
 }

@@ -14,6 +14,7 @@ import type {
   BucketUsage,
   MetaRequest,
   MetaResults,
+  ObjectLock,
   PolicedWrite,
   WriteCaller,
 } from "../channel/mod.ts";
@@ -21,6 +22,7 @@ import type { Db } from "./db.ts";
 import { MetaError } from "./errors.ts";
 import { bucketHealth, type FreshnessMark } from "./freshness.ts";
 import { parsePolicy } from "./policy.ts";
+import { retentionEnd } from "../retention/mod.ts";
 import { bodyLimit, commitVerdict, intervalRefusal, type Refusal, windowRefusal } from "./quota.ts";
 import { keyBytes, prefixEnd, requireBucket } from "./objects.ts";
 
@@ -52,6 +54,32 @@ function policyOf(db: Db, bucket: string): { policy: BucketPolicy; since: number
     bucket,
   );
   return row ? { policy: JSON.parse(row.policy), since: row.freshness_since } : undefined;
+}
+
+/** The bucket policy's `maxRetentionDays`, if it sets one. */
+export function retentionCapOf(db: Db, bucket: string): number | undefined {
+  return policyOf(db, bucket)?.policy.maxRetentionDays;
+}
+
+/**
+ * Refuses a retention ending more than `maxDays` after `from` (when the write sets it: the later
+ * of trusted time and the system clock, as default retentions are dated).
+ */
+export function requireRetentionWithinCap(
+  maxDays: number | undefined,
+  bucket: string,
+  retainUntil: number | undefined,
+  from: number,
+): void {
+  if (maxDays === undefined || retainUntil === undefined) return;
+  if (retainUntil - from > maxDays * 86_400_000) {
+    throw new MetaError(
+      "retentionTooLong",
+      `A retention until ${
+        new Date(retainUntil).toISOString()
+      } is longer than bucket "${bucket}"'s policy allows (maxRetentionDays ${maxDays})`,
+    );
+  }
 }
 
 /** A bucket's usage (zeros before its first write). */
@@ -102,12 +130,23 @@ export function putBucketPolicy(
   req: Req<"putBucketPolicy">,
   now: number,
 ): MetaResults["putBucketPolicy"] {
-  requireBucket(db, req.bucket);
+  const b = requireBucket(db, req.bucket);
   let policy: BucketPolicy;
   try {
     policy = parsePolicy(req.policy);
   } catch (e) {
     throw new MetaError("invalidPolicy", (e as Error).message);
+  }
+  // A cap below the bucket's own default would refuse every write that takes the default.
+  if (policy.maxRetentionDays !== undefined && b.default_retention) {
+    const from = Date.now();
+    const end = retentionEnd(from, JSON.parse(b.default_retention));
+    if (end - from > policy.maxRetentionDays * 86_400_000) {
+      throw new MetaError(
+        "invalidPolicy",
+        `"maxRetentionDays" (${policy.maxRetentionDays}) is shorter than bucket "${req.bucket}"'s default retention`,
+      );
+    }
   }
   const old = policyOf(db, req.bucket);
   const sameRules = JSON.stringify(old?.policy.freshness ?? []) ===
@@ -324,6 +363,13 @@ export function policed<T extends object>(
   }
   // The write records its stored bytes in the row it inserts (the usage triggers count them).
   const result = fn(stored);
+  const lock = (result as { lock?: ObjectLock }).lock;
+  requireRetentionWithinCap(
+    policy?.maxRetentionDays,
+    req.bucket,
+    lock?.mode ? lock.retainUntil : undefined,
+    Math.max(now, Date.now()),
+  );
   const versionId = (result as { versionId?: string }).versionId ?? "";
   const key = keyBytes(req.key);
   if (!policy || !before) return result;

@@ -7,6 +7,7 @@ Deno.test("parsePolicy - a full policy reads back with defaults filled in", () =
     uploadWindows: [{ cron: "0 22 * * *", durationMinutes: 360 }],
     minVersionIntervalSeconds: 60,
     freshness: [{ everyHours: 26 }, { prefix: "db/", everyHours: 0.5, minBytes: 1 }],
+    maxRetentionDays: 400,
   });
   assert.deepEqual(p, {
     quota: { hardBytes: 1000, softBytes: 800, maxObjects: 10, maxObjectBytes: 100 },
@@ -16,6 +17,7 @@ Deno.test("parsePolicy - a full policy reads back with defaults filled in", () =
       { prefix: "", everyHours: 26, minBytes: 0 },
       { prefix: "db/", everyHours: 0.5, minBytes: 1 },
     ],
+    maxRetentionDays: 400,
   });
   assert.deepEqual(parsePolicy({}), {});
 });
@@ -39,6 +41,8 @@ Deno.test("parsePolicy - refuses what it cannot enforce, naming the field", () =
     [{ freshness: [{ everyHours: 0 }] }, /above 0/],
     [{ freshness: [{ everyHours: 1, prefix: 3 }] }, /prefix must be a string/],
     [{ freshness: [{ everyHours: 1, minBytes: -5 }] }, /minBytes/],
+    [{ maxRetentionDays: 0 }, /"maxRetentionDays" must be a whole number ≥ 1/],
+    [{ maxRetentionDays: 36_501 }, /at most 36500/],
   ];
   for (const [body, message] of cases) {
     assert.throws(() => parsePolicy(body), message, JSON.stringify(body).slice(0, 80));

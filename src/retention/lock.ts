@@ -119,3 +119,32 @@ export function decide(lock: VersionLock, req: LockRequest, now: number): Decisi
     }
   }
 }
+
+/** The last time a JavaScript Date holds, ms. */
+const MAX_DATE_MS = 8.64e15;
+
+/** A retention period as a bucket's default retention states it: days, or calendar years. */
+export interface RetentionPeriod {
+  days?: number;
+  years?: number;
+}
+
+/**
+ * When a retention period starting at `from` ends: days of 24 hours, or the same date that many
+ * calendar years on, as S3 counts them.
+ *
+ * @throws {RangeError} When the end cannot be represented (the router refuses such periods).
+ */
+export function retentionEnd(from: number, period: RetentionPeriod): number {
+  let until: number;
+  if (period.days !== undefined) until = from + period.days * 86_400_000;
+  else {
+    const t = new Date(from);
+    t.setUTCFullYear(t.getUTCFullYear() + (period.years ?? 0));
+    until = t.getTime();
+  }
+  if (!(Math.abs(until) <= MAX_DATE_MS)) {
+    throw new RangeError(`Cannot end retention period ${JSON.stringify(period)}`);
+  }
+  return until;
+}

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { decide, isRetained, type LockMode, type LockRequest, type VersionLock } from "./lock.ts";
+import {
+  decide,
+  isRetained,
+  type LockMode,
+  type LockRequest,
+  retentionEnd,
+  type VersionLock,
+} from "./lock.ts";
 
 const NOW = 1_000_000;
 const MODES: (LockMode | undefined)[] = [undefined, "GOVERNANCE", "COMPLIANCE"];
@@ -103,4 +110,13 @@ Deno.test("decide - no request sequence removes or shortens COMPLIANCE retention
     }
     if (now < until) assert.ok(lock.mode === "COMPLIANCE" && lock.retainUntil! >= until);
   }
+});
+
+Deno.test("retentionEnd - days of 24 hours, calendar years, and no end past the dates JavaScript holds", () => {
+  const leap = Date.UTC(2028, 1, 29, 12);
+  assert.equal(retentionEnd(leap, { days: 1 }), Date.UTC(2028, 2, 1, 12));
+  // Feb 29 plus a year is Mar 1, as setUTCFullYear rolls over.
+  assert.equal(retentionEnd(leap, { years: 1 }), Date.UTC(2029, 2, 1, 12));
+  assert.equal(retentionEnd(leap, { years: 100 }), Date.UTC(2128, 1, 29, 12));
+  assert.throws(() => retentionEnd(8.64e15, { days: 1 }), RangeError);
 });

@@ -6,8 +6,15 @@
  * @module
  */
 
-export { decide, isRetained } from "./lock.ts";
-export type { Decision, LockMode, LockRequest, RefusalReason, VersionLock } from "./lock.ts";
+export { decide, isRetained, retentionEnd } from "./lock.ts";
+export type {
+  Decision,
+  LockMode,
+  LockRequest,
+  RefusalReason,
+  RetentionPeriod,
+  VersionLock,
+} from "./lock.ts";
 export { attestClock, persistable, readClock } from "./clock.ts";
 export type { ClockReading, ClockState } from "./clock.ts";
 export {

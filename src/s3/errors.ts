@@ -261,6 +261,7 @@ const META_CODES: Record<string, S3ErrorCode> = {
   objectTooLarge: "EntityTooLarge",
   outsideWindow: "AccessDenied",
   tooFrequent: "AccessDenied",
+  retentionTooLong: "AccessDenied",
 };
 
 /** Kinds whose message carries the reason a user needs (which lock, which setting, which limit). */
@@ -281,6 +282,7 @@ const SPEAKING_KINDS = new Set([
   "objectTooLarge",
   "outsideWindow",
   "tooFrequent",
+  "retentionTooLong",
 ]);
 
 /** The shape of a domain error that crossed a channel (see `channel/protocol.ts` `WireError`). */
