@@ -545,9 +545,12 @@ export async function readObject(
     batches.push({ from: first, upTo, offset: batchOffset, size: batchSize });
     first = -1;
   };
-  for (let i = 0; i < manifest.length; i += MANIFEST_ENTRY_BYTES) {
+  let i = 0;
+  // Up to the last chunk the range overlaps: a small range near the start of a large object read
+  // (and opened) everything after it, in one message.
+  for (; i < manifest.length && offset < end; i += MANIFEST_ENTRY_BYTES) {
     const size = view.getUint32(i + 32);
-    if (offset + size > start && offset < end) {
+    if (offset + size > start) {
       if (first < 0) {
         first = i;
         batchOffset = offset;
@@ -558,7 +561,7 @@ export async function readObject(
     }
     offset += size;
   }
-  close(manifest.length);
+  close(i);
   // Read in more than one message, the download pins its chunks in the store until it ends: the
   // version may be deleted meanwhile, and the collector must not take what is still to be sent.
   let readId: string | undefined;

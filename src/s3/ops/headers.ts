@@ -7,6 +7,7 @@
 
 import type { VersionRecord } from "../../channel/mod.ts";
 import { S3Error } from "../errors.ts";
+import { parseHttpDate } from "../http_date.ts";
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from "../sigv4/mod.ts";
 
 /** Standard headers stored with an object and returned on GET/HEAD. */
@@ -113,12 +114,6 @@ export function versionHeaders(
     h["x-amz-checksum-type"] = v.checksum.type;
   }
   return h;
-}
-
-function parseHttpDate(s: string | null): number | undefined {
-  if (s === null) return undefined;
-  const t = Date.parse(s);
-  return Number.isNaN(t) ? undefined : t;
 }
 
 function etagMatches(list: string, etag: string): boolean {

@@ -66,10 +66,9 @@ async function serveObject(ctx: Ctx, withBody: boolean): Promise<OpResult> {
   Object.assign(headers, lockHeaders(v));
   const outcome = evaluateConditions(conditionsFrom(ctx.req.headers), v);
   if (outcome === "notModified") {
-    return {
-      status: 304,
-      headers: { etag: headers.etag, "last-modified": headers["last-modified"] },
-    };
+    // RFC 9110 §15.4.5: with the fields a 200 would carry that describe caching.
+    const kept = ["etag", "last-modified", "cache-control", "expires"].filter((n) => n in headers);
+    return { status: 304, headers: Object.fromEntries(kept.map((n) => [n, headers[n]])) };
   }
   if (outcome === "failed") throw new S3Error("PreconditionFailed");
   // HEAD too: it answers with the headers the GET would.

@@ -31,6 +31,7 @@ import {
   signingKey,
   stringToSign,
 } from "./canonical.ts";
+import { parseHttpDate } from "../http_date.ts";
 
 /** The largest clock difference accepted for header-signed requests, 15 minutes. */
 export const MAX_SKEW_MS = 15 * 60 * 1000;
@@ -366,8 +367,7 @@ function fromHeader(input: VerifyInput, authorization: string, opts: VerifyOptio
     amzDate = xAmzDate;
     rawTime = xAmzDate;
   } else if (dateHeader !== null) {
-    const parsed = Date.parse(dateHeader);
-    requestMs = Number.isNaN(parsed) ? undefined : parsed;
+    requestMs = parseHttpDate(dateHeader);
     amzDate = requestMs === undefined ? "" : formatAmzDate(requestMs);
     rawTime = dateHeader;
   } else {
