@@ -19,7 +19,7 @@
 
 import { setImmediate } from "node:timers";
 import { log } from "../ops/mod.ts";
-import { ChunkIndex, type Location, type ShardColumns, type ShardInfo } from "./chunk_index.ts";
+import { ChunkIndex, type ShardColumns, type ShardInfo } from "./chunk_index.ts";
 import { type DriveFile, type DriveIO, realDrive, syncPath } from "./drive_io.ts";
 import { isNoRoom, StoreError } from "./errors.ts";
 import {
@@ -29,12 +29,12 @@ import {
   encodeShardHeader,
   frameRecord,
   RecordType,
-  scanRecords,
   scanSegment,
   SEGMENT_HEADER_BYTES,
   type ShardHeader,
 } from "./format.ts";
-import { READ_BUFFER_BYTES, type ReadLease } from "./read_buffers.ts";
+import type { ReadLease } from "./read_buffers.ts";
+import { SegmentReaders } from "./segment_reads.ts";
 import { storeNow } from "./store_clock.ts";
 
 /** A segment is closed for appends once it passes this size. */
@@ -52,14 +52,6 @@ const COMPACT_BYTES_PER_SECOND = 64 * 1024 * 1024;
 const COMPACT_LIVE_RATIO = 0.5;
 /** A compacted segment's file is removed this long after its records moved, so reads already under way finish. */
 const RETIRE_DELAY_MS = 60_000;
-/**
- * Read handles kept open between reads, per drive. Deno has no positional
- * read, so concurrent reads each need a handle of their own; opening one per
- * read cost an async hop (about 0.7 ms under load) and GETs about a tenth of
- * their rate.
- */
-const IDLE_READERS_MAX = 16;
-
 /** What a {@linkcode SegmentStore} is opened with; tests shrink the sizes. */
 export interface SegmentOptions {
   /** The vault's id, written into every segment header. */
@@ -134,10 +126,7 @@ export class SegmentStore {
   /** Reused for every write (the flush loop writes one batch at a time). */
   #writeBuffer?: Uint8Array;
   #retired = new Set<number>();
-  /** Idle read handles by segment (see {@linkcode IDLE_READERS_MAX}). */
-  #readers = new Map<number, DriveFile[]>();
-  #idleReaders = 0;
-  #closed = false;
+  readonly #reads: SegmentReaders;
 
   readonly #segmentMaxBytes: number;
   readonly #retireDelayMs: number;
@@ -151,6 +140,11 @@ export class SegmentStore {
     this.#io = opts.io ?? realDrive;
     this.#vaultId = opts.vaultId;
     this.#index = new ChunkIndex(`${dir}/chunks.db`);
+    this.#reads = new SegmentReaders(
+      this.#io,
+      (n) => this.#path(n),
+      (n) => !this.#retired.has(n),
+    );
   }
 
   /**
@@ -446,8 +440,11 @@ export class SegmentStore {
       for (const row of rows) {
         let record: Uint8Array;
         try {
-          record = await this.#readRange(n, row.offset, row.length);
-          this.#unframe(record, row.id, { segment: n, offset: row.offset, length: row.length });
+          record = await this.#reads.readRecord(row.id, {
+            segment: n,
+            offset: row.offset,
+            length: row.length,
+          });
         } catch (e) {
           damaged = e;
           break;
@@ -478,39 +475,9 @@ export class SegmentStore {
   }
 
   async #unlink(n: number): Promise<void> {
-    this.#closeReaders(n);
+    this.#reads.close(n);
     await this.#io.remove(this.#path(n)).catch(() => undefined);
     this.#retired.delete(n);
-  }
-
-  /** An idle read handle on segment `n`, or a new one. */
-  async #borrowReader(n: number): Promise<DriveFile> {
-    const file = this.#readers.get(n)?.pop();
-    if (!file) return await this.#io.open(this.#path(n), { read: true });
-    this.#idleReaders--;
-    return file;
-  }
-
-  /** Keeps a handle for the next read, unless it failed, its segment is going, or enough are kept. */
-  #returnReader(n: number, file: DriveFile, healthy: boolean): void {
-    if (!healthy || this.#closed || this.#retired.has(n) || this.#idleReaders >= IDLE_READERS_MAX) {
-      file.close();
-      return;
-    }
-    const idle = this.#readers.get(n);
-    if (idle) idle.push(file);
-    else this.#readers.set(n, [file]);
-    this.#idleReaders++;
-  }
-
-  /** Closes the idle read handles of segment `n`, or of every segment. */
-  #closeReaders(n?: number): void {
-    for (const [segment, idle] of this.#readers) {
-      if (n !== undefined && segment !== n) continue;
-      for (const file of idle) file.close();
-      this.#idleReaders -= idle.length;
-      this.#readers.delete(segment);
-    }
   }
 
   /**
@@ -664,115 +631,11 @@ export class SegmentStore {
   }
 
   /**
-   * Reads the payloads of several records (whole sealed chunks or shards),
-   * coalescing records that lie next to each other on disk (the chunks of one
-   * upload usually do) into one read. Each record succeeds or fails on its
-   * own, so one damaged record does not hide its neighbours.
-   *
-   * @param ids Chunk ids.
-   * @param lease Reads into its pooled buffers when given; the payloads are then valid only until
-   *   it is released.
-   * @returns The payload of each, in order, or the {@linkcode StoreError}
-   *   (`notFound`, `corrupt` or `io`) that record met.
+   * Reads the payloads of several records (whole sealed chunks or shards); see
+   * {@linkcode SegmentReaders.readEach}.
    */
-  async readEach(ids: Uint8Array[], lease?: ReadLease): Promise<(Uint8Array | StoreError)[]> {
-    const out: (Uint8Array | StoreError)[] = new Array(ids.length);
-    const locs: Location[] = [];
-    const found: number[] = [];
-    ids.forEach((id, i) => {
-      const loc = this.#index.locate(id);
-      if (loc) {
-        locs[i] = loc;
-        found.push(i);
-      } else out[i] = new StoreError("notFound", "Cannot read chunk: it is not in the index");
-    });
-    const order = found.sort((a, b) =>
-      locs[a].segment - locs[b].segment || locs[a].offset - locs[b].offset
-    );
-    const reads: Promise<void>[] = [];
-    for (let i = 0; i < order.length;) {
-      const first = locs[order[i]];
-      let end = first.offset + first.length;
-      let j = i + 1;
-      // One read spans records that lie close together (shards of other chunks in between are
-      // read and skipped): on a striped vault a batch's shards on one drive are rarely adjacent.
-      for (; j < order.length && locs[order[j]].segment === first.segment; j++) {
-        const next = locs[order[j]];
-        const spanEnd = Math.max(end, next.offset + next.length);
-        if (next.offset - end > READ_GAP_BYTES || spanEnd - first.offset > READ_BUFFER_BYTES) break;
-        end = spanEnd;
-      }
-      const group = order.slice(i, j);
-      reads.push(
-        this.#readRange(first.segment, first.offset, end - first.offset, lease).then((buf) => {
-          for (const k of group) {
-            try {
-              out[k] = this.#unframe(
-                buf.subarray(
-                  locs[k].offset - first.offset,
-                  locs[k].offset - first.offset + locs[k].length,
-                ),
-                ids[k],
-                locs[k],
-              );
-            } catch (e) {
-              out[k] = asStoreError(e, `Cannot read chunk in segment ${locs[k].segment}`);
-            }
-          }
-        }, (e) => {
-          for (const k of group) {
-            out[k] = asStoreError(e, `Cannot read segment ${first.segment}`);
-          }
-        }),
-      );
-      i = j;
-    }
-    await Promise.all(reads);
-    return out;
-  }
-
-  async #readRange(
-    segment: number,
-    offset: number,
-    length: number,
-    lease?: ReadLease,
-  ): Promise<Uint8Array> {
-    // A handle of its own for the read (no positional read in Deno; reads run concurrently).
-    const file = await this.#borrowReader(segment);
-    let healthy = false;
-    try {
-      if (file.seekSync) file.seekSync(offset, Deno.SeekMode.Start);
-      else await file.seek(offset, Deno.SeekMode.Start);
-      const buf = lease?.take(length) ?? new Uint8Array(length);
-      let got = 0;
-      while (got < length) {
-        const n = await file.read(buf.subarray(got));
-        if (n === null || n === 0) {
-          throw new StoreError(
-            "corrupt",
-            `Cannot read segment ${segment} at ${
-              offset + got
-            }: the file is shorter than the index says`,
-          );
-        }
-        got += n;
-      }
-      healthy = true;
-      return buf;
-    } finally {
-      this.#returnReader(segment, file, healthy);
-    }
-  }
-
-  #unframe(record: Uint8Array, id: Uint8Array, loc: Location): Uint8Array {
-    const scanned = scanRecords(record).records[0];
-    if (!scanned || scanned.length !== loc.length || scanned.id.some((b, i) => b !== id[i])) {
-      throw new StoreError(
-        "corrupt",
-        `Cannot read chunk in segment ${loc.segment} at ${loc.offset}: record is damaged`,
-      );
-    }
-    return record.subarray(scanned.payloadOffset, scanned.payloadOffset + scanned.payloadLength);
+  readEach(ids: Uint8Array[], lease?: ReadLease): Promise<(Uint8Array | StoreError)[]> {
+    return this.#reads.readEach(ids, (id) => this.#index.locate(id), lease);
   }
 
   /** Counts of stored chunks and bytes. */
@@ -798,24 +661,11 @@ export class SegmentStore {
   async close(): Promise<void> {
     this.requestSync();
     await this.#flushing;
-    this.#closed = true;
-    this.#closeReaders();
+    this.#reads.close();
     this.#active.file.close();
     this.#index.close();
   }
 }
-
-function asStoreError(e: unknown, action: string): StoreError {
-  if (e instanceof StoreError) return e;
-  return new StoreError("io", `${action}: ${(e as Error).message}`, { cause: e });
-}
-
-/**
- * Largest gap between two records of a segment that one read spans rather than
- * splitting in two: reading a few shards too many costs less than another
- * read's hop through the runtime (about a millisecond under load).
- */
-const READ_GAP_BYTES = 256 * 1024;
 
 /**
  * Batches up to this size are written synchronously: a small write(2) into
