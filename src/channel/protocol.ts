@@ -376,7 +376,14 @@ export interface MetaResults {
   putBucketVersioning: { status: "Enabled" | "Suspended" };
   putObjectLockConfiguration: { enabled: true };
   getObjectLockConfiguration: { defaultRetention?: DefaultRetention };
-  createSnapshot: { bucket: string; source: string; at: number; objects: number };
+  /** `at` as asked (the system clock), and the trusted time it was read as. */
+  createSnapshot: {
+    bucket: string;
+    source: string;
+    at: number;
+    trustedAt: number;
+    objects: number;
+  };
   putObjectRetention: { versionId: string };
   putObjectLegalHold: { versionId: string };
   listVersions: ListResult<ListedVersion> & { nextVersionIdMarker?: string };

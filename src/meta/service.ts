@@ -397,7 +397,12 @@ export class MetaService {
       case "putObjectLegalHold":
         return this.#write(req, () => putObjectLegalHold(db, req));
       case "createSnapshot":
-        return this.#write(req, () => createSnapshot(db, req));
+        // `at` is a system-clock time; when that clock runs ahead of trusted time (a downtime longer
+        // than the clock credits), the commits it means were made that much earlier on it.
+        return this.#write(
+          req,
+          () => createSnapshot(db, req, Math.max(0, this.#clock.status().wallAheadMs)),
+        );
       case "putBucketVersioning":
         return this.#write(req, () => putBucketVersioning(db, req));
       case "listVersions":

@@ -15,8 +15,19 @@ import { addChunkRefs, type BucketRow, copyInlineBody, requireBucket } from "./o
 
 type Req<T extends MetaRequest["type"]> = Extract<MetaRequest, { type: T }>;
 
-/** Creates snapshot bucket `req.bucket` of `req.source` as of `req.at` (ms since the epoch). */
-export function createSnapshot(db: Db, req: Req<"createSnapshot">): MetaResults["createSnapshot"] {
+/**
+ * Creates snapshot bucket `req.bucket` of `req.source` as of `req.at` (ms since the epoch, on the
+ * system clock), read on the trusted clock as `req.at - wallAheadMs`.
+ *
+ * @param wallAheadMs How far the system clock runs ahead of trusted time now (0 when behind: a
+ *   clock set back must not move the snapshot past the time asked for).
+ */
+export function createSnapshot(
+  db: Db,
+  req: Req<"createSnapshot">,
+  wallAheadMs: number,
+): MetaResults["createSnapshot"] {
+  const trustedAt = req.at - wallAheadMs;
   const source = requireBucket(db, req.source);
   if (source.versioning === "Unversioned") {
     throw new MetaError(
@@ -47,7 +58,7 @@ export function createSnapshot(db: Db, req: Req<"createSnapshot">): MetaResults[
        ON v.key = m.key AND v.seq = m.seq
      WHERE v.bucket = ? AND v.delete_marker = 0`,
     req.source,
-    req.at,
+    trustedAt,
     req.source,
   );
   for (const r of rows) {
@@ -91,7 +102,7 @@ export function createSnapshot(db: Db, req: Req<"createSnapshot">): MetaResults[
       copied.last_modified,
     );
   }
-  return { bucket: req.bucket, source: req.source, at: req.at, objects: rows.length };
+  return { bucket: req.bucket, source: req.source, at: req.at, trustedAt, objects: rows.length };
 }
 
 /** Refuses writes that would change a snapshot (its versions may still be deleted, through the engine). */

@@ -183,7 +183,14 @@ export function createSnapshot(
       });
     }
     const r = await deps.meta.call({ type: "createSnapshot", bucket, source, at: atMs, now });
-    return { status: 201, body: { ...r, at: new Date(r.at).toISOString() } };
+    return {
+      status: 201,
+      body: {
+        ...r,
+        at: new Date(r.at).toISOString(),
+        trustedAt: new Date(r.trustedAt).toISOString(),
+      },
+    };
   });
 }
 

@@ -16,6 +16,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   PutObjectLockConfigurationCommand,
   S3Client,
@@ -380,6 +381,64 @@ const lagCases: Suite["cases"] = [
             h.ObjectLockRetainUntilDate!.toISOString()
           }: a 1-day default retention reads as ${((until - lastModified) / DAY).toFixed(2)} days`,
         );
+      } finally {
+        s3.destroy();
+        await later.stop();
+      }
+    },
+  },
+
+  {
+    name:
+      "Snapshots - after a downtime longer than AMBER_MAX_CLOCK_JUMP, a snapshot at a time before a delete still holds the object",
+    async fn() {
+      const token = "snapshot-lag-admin-token-0123";
+      const first = await startVault({ env: { AMBER_ADMIN_TOKEN: token } });
+      let s3 = clientAt(first, 0);
+      try {
+        await s3.send(new CreateBucketCommand({ Bucket: "prune" }));
+        await s3.send(
+          new PutBucketVersioningCommand({
+            Bucket: "prune",
+            VersioningConfiguration: { Status: "Enabled" },
+          }),
+        );
+      } finally {
+        s3.destroy();
+      }
+      assertEquals(await first.stop(), 0);
+      // Three days switched off: trusted time now lags the system clock by two.
+      const later = await startVault({
+        dataDir: first.dataDir,
+        env: {
+          LD_PRELOAD: LIBFAKETIME,
+          FAKETIME: "+3d",
+          DONT_FAKE_MONOTONIC: "1",
+          AMBER_ADMIN_TOKEN: token,
+        },
+      });
+      s3 = clientAt(later, 3 * DAY);
+      try {
+        await s3.send(new PutObjectCommand({ Bucket: "prune", Key: "index", Body: "before" }));
+        const h = await s3.send(new HeadObjectCommand({ Bucket: "prune", Key: "index" }));
+        // T as the operator reads it (Last-Modified, the system clock), then the attack.
+        const at = new Date(h.LastModified!.getTime() + 1000).toISOString();
+        await new Promise((r) => setTimeout(r, 1500));
+        await s3.send(new DeleteObjectCommand({ Bucket: "prune", Key: "index" }));
+        const res = await fetch(`${later.endpoint}/admin/snapshots`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}` },
+          body: JSON.stringify({ source: "prune", bucket: "prune-before", at }),
+        });
+        const body = await res.json();
+        assertEquals(res.status, 201, JSON.stringify(body));
+        assertEquals(
+          body.objects,
+          1,
+          `the snapshot at ${at} lacks the object: ${JSON.stringify(body)}`,
+        );
+        const got = await s3.send(new GetObjectCommand({ Bucket: "prune-before", Key: "index" }));
+        assertEquals(new TextDecoder().decode(await bodyBytes(got.Body)), "before");
       } finally {
         s3.destroy();
         await later.stop();
