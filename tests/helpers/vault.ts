@@ -50,6 +50,12 @@ function drivesOf(env?: Record<string, string>): string[] | undefined {
   return env?.AMBER_DRIVES?.split(",").filter((d) => d !== "");
 }
 
+/** A process's peak resident memory so far, MiB (read by `cat`: Deno asks --allow-all for /proc/<pid>). */
+export async function peakRssMiB(pid: number): Promise<number> {
+  const out = await new Deno.Command("cat", { args: [`/proc/${pid}/status`] }).output();
+  return Number(/VmHWM:\s+(\d+)/.exec(new TextDecoder().decode(out.stdout))![1]) / 1024;
+}
+
 /** Finds a free loopback port. */
 export function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -20,13 +20,9 @@ import {
   vaultSuite,
 } from "../helpers/assert_s3.ts";
 
-const B = "hostile";
+import { peakRssMiB } from "../helpers/vault.ts";
 
-/** The vault's peak resident memory so far, MiB (read by `cat`: Deno asks --allow-all for /proc/<pid>). */
-async function peakMiB(pid: number): Promise<number> {
-  const out = await new Deno.Command("cat", { args: [`/proc/${pid}/status`] }).output();
-  return Number(/VmHWM:\s+(\d+)/.exec(new TextDecoder().decode(out.stdout))![1]) / 1024;
-}
+const B = "hostile";
 
 vaultSuite("Hostile input", async ({ t, s3, vault }) => {
   await s3.send(new CreateBucketCommand({ Bucket: B }));
@@ -103,7 +99,7 @@ vaultSuite("Hostile input", async ({ t, s3, vault }) => {
         return `${res.status} ${/<Code>(\w+)/.exec(await res.text())?.[1]}`;
       }));
       assertEquals(results, results.map(() => "400 MalformedXML"));
-      const peak = await peakMiB(vault.pid);
+      const peak = await peakRssMiB(vault.pid);
       assertOk(peak < 256, `VmHWM ${peak.toFixed(0)} MiB`);
     },
   );
