@@ -130,12 +130,17 @@ export function addressOf(
 }
 
 /**
- * Headers every S3 answer carries: stored objects share the console's origin, so an HTML or SVG
- * object (any writer can store one, an append key too) must never run script there (it could read
- * the console's credentials) or be sniffed into something that does. S3 clients ignore both.
+ * The policy of every answer but the console's page: stored objects share the console's origin, so
+ * an HTML or SVG object (any writer can store one, an append key too) must never run script there
+ * (it could read the console's credentials), nor load anything from elsewhere (a remote image tells
+ * its writer when and from where the operator opened it; a remote style sheet can draw a lookalike
+ * page at the vault's address).
  */
+const ANSWER_CSP = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'";
+
+/** Headers every answer carries (see {@linkcode ANSWER_CSP}); S3 clients ignore both. */
 function sandboxed(headers: Headers): Headers {
-  headers.set("content-security-policy", "sandbox");
+  headers.set("content-security-policy", ANSWER_CSP);
   headers.set("x-content-type-options", "nosniff");
   return headers;
 }
@@ -178,6 +183,12 @@ function isSigned(req: Request, url: URL): boolean {
  */
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
+
+  // Health, metrics and admin answers too (the console's page sets a policy of its own).
+  app.use("*", async (c, next) => {
+    await next();
+    if (!c.res.headers.has("content-security-policy")) sandboxed(c.res.headers);
+  });
 
   app.use("*", async (c, next) => {
     if (!deps.draining?.()) return await next();

@@ -502,6 +502,43 @@ export function consoleSuite(t: Target): Suite {
           }
         },
       },
+      {
+        name:
+          "Web console - a key with a zero-width or text-reordering character is drawn unlike the key it imitates",
+        fn: () =>
+          inBrowser("08-lookalike-keys", async (page) => {
+            const real = "full-backup.tar";
+            // Any writer, an append key too, may store such a lookalike beside the real key.
+            const keys = [real, real + "\u200b", "\u202erat.pukcab-lluf"];
+            await client().send(new CreateBucketCommand({ Bucket: "lookalike" }));
+            for (const Key of keys) {
+              await client().send(new PutObjectCommand({ Bucket: "lookalike", Key, Body: Key }));
+            }
+            await signIn(page);
+            await page.waitFor(
+              `document.querySelector('#bucket-table tr[data-bucket="lookalike"] button')`,
+              "the bucket list",
+            );
+            await page.click(`#bucket-table tr[data-bucket="lookalike"] button`);
+            await page.waitFor(
+              `document.querySelectorAll("#versions tbody tr").length === 3`,
+              "the three keys",
+            );
+            const drawn = await page.evaluate<string[]>(
+              `Array.from(document.querySelectorAll("#versions tbody tr td:first-child code"))
+                .map((c) => c.innerText)`,
+            );
+            const visible = (s: string) => s.replace(/[\u200b-\u200f\u202a-\u202e\ufeff]/g, "");
+            check(
+              drawn.filter((d) => visible(d) === real).length === 1,
+              `a lookalike is drawn as "${real}": ${JSON.stringify(drawn)}`,
+            );
+            check(
+              drawn.some((d) => d.includes("U+202E")),
+              `the right-to-left override is not named: ${JSON.stringify(drawn)}`,
+            );
+          }),
+      },
     ],
   };
 }

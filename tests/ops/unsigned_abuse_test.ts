@@ -30,7 +30,7 @@ vaultSuite("Unsigned endpoints and stored objects", async ({ t, vault, s3 }) => 
   await s3.send(new CreateBucketCommand({ Bucket: "web" }));
 
   await t.step(
-    "GetObject - every S3 answer is sandboxed: a stored page runs no script",
+    "Every answer but the console's page is sandboxed: a stored page runs no script and loads nothing",
     async () => {
       await s3.send(
         new PutObjectCommand({
@@ -40,12 +40,20 @@ vaultSuite("Unsigned endpoints and stored objects", async ({ t, vault, s3 }) => 
           ContentType: "text/html",
         }),
       );
+      const answers: [string, Response][] = [];
       for (const path of ["/web/page.html", "/web/missing"]) {
-        const res = await signedFetch(vault, s3, { method: "GET", path });
+        answers.push([path, await signedFetch(vault, s3, { method: "GET", path })]);
+      }
+      // The vault's own JSON and text answers too (console review, session 12).
+      for (const path of ["/healthz", "/metrics", "/health/buckets", "/admin/audit"]) {
+        answers.push([path, await fetch(`${vault.endpoint}${path}`)]);
+      }
+      for (const [path, res] of answers) {
         await res.body?.cancel();
+        // Nothing from elsewhere either: a remote image would tell the writer who opened it.
         assertEquals(
           [res.headers.get("content-security-policy"), res.headers.get("x-content-type-options")],
-          ["sandbox", "nosniff"],
+          ["sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'", "nosniff"],
           path,
         );
       }

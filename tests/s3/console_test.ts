@@ -40,6 +40,8 @@ vaultSuite("Web console route", async ({ t, s3, vault }) => {
     assertEquals(res.status, 200);
     assertEquals(res.headers.get("content-type"), "text/html; charset=utf-8");
     assertOk(res.headers.get("content-security-policy")?.startsWith("default-src 'none'"));
+    // A page that opened the console cannot swap its tab later (console review, session 12).
+    assertEquals(res.headers.get("cross-origin-opener-policy"), "same-origin");
     assertOk(html.includes("<title>Amber vault console</title>"), html.slice(0, 300));
     assertOk(html.includes(`data-region="${vault.region}"`), "the region is not prefilled");
   });

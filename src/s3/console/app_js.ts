@@ -89,6 +89,9 @@ export const CONSOLE_APP_JS = String.raw`
     return s >= 0 ? "in " + span : span + " ago";
   }
   const when = (iso) => iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "";
+  /** A key as drawn: characters that draw as nothing or reorder text are named, so lookalikes differ. */
+  const HIDDEN_CHARS = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff]/g;
+  const shownKey = (k) => k.replace(HIDDEN_CHARS, (c) => "\u27e8U+" + c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0") + "\u27e9");
 
   // ---- S3 over fetch, signed in the page ----
   function parseS3Error(status, text) {
@@ -597,7 +600,7 @@ export const CONSOLE_APP_JS = String.raw`
     const result = h("div", { class: "outcome" });
     const actions = h("td", { class: "actions" });
     const row = h("tr", { class: isMarker ? "marker" : "version", "data-key": key, "data-version-id": versionId, "data-kind": isMarker ? "delete-marker" : "version" },
-      h("td", {}, h("code", {}, key)),
+      h("td", {}, h("code", {}, shownKey(key)), shownKey(key) !== key ? h("span", { class: "badge bad", title: "This key holds invisible or text-reordering characters" }, "hidden characters") : null),
       h("td", { class: "kind" }, isMarker ? h("span", { class: "badge marker", title: MARKER_EXPLAINED }, "DELETE MARKER") : "version", " ",
         latest ? h("span", { class: "badge latest" }, "latest") : null,
         isMarker ? h("div", { class: "dim small" }, "Hides the key; older versions are kept. Not a lock failure.") : null),

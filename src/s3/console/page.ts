@@ -175,6 +175,8 @@ export function consoleResponse(region: string): Response {
       "x-content-type-options": "nosniff",
       "x-frame-options": "DENY",
       "referrer-policy": "no-referrer",
+      // A page that opened the console cannot later swap its tab for a lookalike.
+      "cross-origin-opener-policy": "same-origin",
     },
   });
 }
