@@ -285,6 +285,43 @@ async function tryDelete(vault: TestVault, bucket: string, key: string, versionI
   }
 }
 
+/**
+ * A vault whose first life ran `setup`, started again with the real time three days on (switched
+ * off meanwhile): the default allowance credits one, so trusted time lags the system clock by two.
+ */
+async function threeDaysLater(
+  env: Record<string, string>,
+  setup: (s3: S3Client) => Promise<void>,
+): Promise<{ later: TestVault; s3: S3Client }> {
+  const first = await startVault({ env });
+  const s3 = clientAt(first, 0);
+  try {
+    await setup(s3);
+  } finally {
+    s3.destroy();
+  }
+  assertEquals(await first.stop(), 0);
+  const later = await startVault({
+    dataDir: first.dataDir,
+    env: { LD_PRELOAD: LIBFAKETIME, FAKETIME: "+3d", DONT_FAKE_MONOTONIC: "1", ...env },
+  });
+  return { later, s3: clientAt(later, 3 * DAY) };
+}
+
+/** An Object Lock bucket whose new versions are COMPLIANCE-locked for a day by default. */
+async function dayLockedBucket(s3: S3Client, bucket: string): Promise<void> {
+  await s3.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
+  await s3.send(
+    new PutObjectLockConfigurationCommand({
+      Bucket: bucket,
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: "Enabled",
+        Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 1 } },
+      },
+    }),
+  );
+}
+
 /** A long downtime and a year back: default retentions and locks hold (the clock suite's cases). */
 const lagCases: Suite["cases"] = [
   {
@@ -341,35 +378,7 @@ const lagCases: Suite["cases"] = [
     name:
       "Trusted clock - after a downtime longer than AMBER_MAX_CLOCK_JUMP, a default retention still ends Days after the version's Last-Modified",
     async fn() {
-      const first = await startVault({ env: APPROVER_ENV });
-      let s3 = clientAt(first, 0);
-      try {
-        await s3.send(new CreateBucketCommand({ Bucket: "lag", ObjectLockEnabledForBucket: true }));
-        await s3.send(
-          new PutObjectLockConfigurationCommand({
-            Bucket: "lag",
-            ObjectLockConfiguration: {
-              ObjectLockEnabled: "Enabled",
-              Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 1 } },
-            },
-          }),
-        );
-      } finally {
-        s3.destroy();
-      }
-      assertEquals(await first.stop(), 0);
-      // The vault was switched off for three days (an air-gapped box moved, a long maintenance):
-      // the real time is three days on, and the default allowance credits one.
-      const later = await startVault({
-        dataDir: first.dataDir,
-        env: {
-          LD_PRELOAD: LIBFAKETIME,
-          FAKETIME: "+3d",
-          DONT_FAKE_MONOTONIC: "1",
-          ...APPROVER_ENV,
-        },
-      });
-      s3 = clientAt(later, 3 * DAY);
+      const { later, s3 } = await threeDaysLater(APPROVER_ENV, (s3) => dayLockedBucket(s3, "lag"));
       try {
         await s3.send(new PutObjectCommand({ Bucket: "lag", Key: "k", Body: "kept a day" }));
         const h = await s3.send(new HeadObjectCommand({ Bucket: "lag", Key: "k" }));
@@ -393,9 +402,7 @@ const lagCases: Suite["cases"] = [
       "Snapshots - after a downtime longer than AMBER_MAX_CLOCK_JUMP, a snapshot at a time before a delete still holds the object",
     async fn() {
       const token = "snapshot-lag-admin-token-0123";
-      const first = await startVault({ env: { AMBER_ADMIN_TOKEN: token } });
-      let s3 = clientAt(first, 0);
-      try {
+      const { later, s3 } = await threeDaysLater({ AMBER_ADMIN_TOKEN: token }, async (s3) => {
         await s3.send(new CreateBucketCommand({ Bucket: "prune" }));
         await s3.send(
           new PutBucketVersioningCommand({
@@ -403,21 +410,7 @@ const lagCases: Suite["cases"] = [
             VersioningConfiguration: { Status: "Enabled" },
           }),
         );
-      } finally {
-        s3.destroy();
-      }
-      assertEquals(await first.stop(), 0);
-      // Three days switched off: trusted time now lags the system clock by two.
-      const later = await startVault({
-        dataDir: first.dataDir,
-        env: {
-          LD_PRELOAD: LIBFAKETIME,
-          FAKETIME: "+3d",
-          DONT_FAKE_MONOTONIC: "1",
-          AMBER_ADMIN_TOKEN: token,
-        },
       });
-      s3 = clientAt(later, 3 * DAY);
       try {
         await s3.send(new PutObjectCommand({ Bucket: "prune", Key: "index", Body: "before" }));
         const h = await s3.send(new HeadObjectCommand({ Bucket: "prune", Key: "index" }));
@@ -450,34 +443,7 @@ const lagCases: Suite["cases"] = [
     name:
       "Trusted clock - attesting the real time after a long downtime must not free versions just written under a COMPLIANCE default retention",
     async fn() {
-      const first = await startVault({ env: APPROVER_ENV });
-      let s3 = clientAt(first, 0);
-      try {
-        await s3.send(new CreateBucketCommand({ Bucket: "att", ObjectLockEnabledForBucket: true }));
-        await s3.send(
-          new PutObjectLockConfigurationCommand({
-            Bucket: "att",
-            ObjectLockConfiguration: {
-              ObjectLockEnabled: "Enabled",
-              Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 1 } },
-            },
-          }),
-        );
-      } finally {
-        s3.destroy();
-      }
-      assertEquals(await first.stop(), 0);
-      // Off for three days; one is credited, so trusted time lags the real time by two.
-      const later = await startVault({
-        dataDir: first.dataDir,
-        env: {
-          LD_PRELOAD: LIBFAKETIME,
-          FAKETIME: "+3d",
-          DONT_FAKE_MONOTONIC: "1",
-          ...APPROVER_ENV,
-        },
-      });
-      s3 = clientAt(later, 3 * DAY);
+      const { later, s3 } = await threeDaysLater(APPROVER_ENV, (s3) => dayLockedBucket(s3, "att"));
       try {
         // A backup lands: COMPLIANCE for one day by the bucket's default.
         const v = (await s3.send(new PutObjectCommand({ Bucket: "att", Key: "db.bak", Body: "x" })))

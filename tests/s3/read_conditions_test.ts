@@ -9,50 +9,25 @@ import { assertEquals, randomBytes, signedFetch, vaultSuite } from "../helpers/a
 
 const B = "cond-bucket";
 
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const p2 = (n: number) => String(n).padStart(2, "0");
+const time = (d: Date) =>
+  `${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
+
 /** `Sun Nov  6 08:49:37 1994`: RFC 9110's obsolete asctime() form, always GMT. */
 function asctime(d: Date): string {
-  const days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-  const months = [
-    "Jan",
-    "Feb",
-    "Mar",
-    "Apr",
-    "May",
-    "Jun",
-    "Jul",
-    "Aug",
-    "Sep",
-    "Oct",
-    "Nov",
-    "Dec",
-  ];
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${days[d.getUTCDay()]} ${months[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2)} ${
-    p(d.getUTCHours())
-  }:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
+  const day = d.toUTCString().slice(0, 3);
+  const date = String(d.getUTCDate()).padStart(2);
+  return `${day} ${MONTHS[d.getUTCMonth()]} ${date} ${time(d)} ${d.getUTCFullYear()}`;
 }
 
 /** `Sunday, 06-Nov-94 08:49:37 GMT`: RFC 850 form. */
 function rfc850(d: Date): string {
   const days = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-  const months = [
-    "Jan",
-    "Feb",
-    "Mar",
-    "Apr",
-    "May",
-    "Jun",
-    "Jul",
-    "Aug",
-    "Sep",
-    "Oct",
-    "Nov",
-    "Dec",
-  ];
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${days[d.getUTCDay()]}, ${p(d.getUTCDate())}-${months[d.getUTCMonth()]}-${
-    p(d.getUTCFullYear() % 100)
-  } ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} GMT`;
+  const yy = p2(d.getUTCFullYear() % 100);
+  return `${days[d.getUTCDay()]}, ${p2(d.getUTCDate())}-${MONTHS[d.getUTCMonth()]}-${yy} ${
+    time(d)
+  } GMT`;
 }
 
 vaultSuite("GetObject - conditional headers: dates", async ({ t, s3, vault }) => {

@@ -1,8 +1,8 @@
 /**
  * Object Lock compared with AWS S3's documented behaviour: lock headers on
  * CreateMultipartUpload and CopyObject to a bucket without Object Lock,
- * GOVERNANCE to COMPLIANCE, retention reads, legal holds, a Complete onto a
- * locked key (from the session-12 lock review).
+ * GOVERNANCE to COMPLIANCE, retention reads, a Complete onto a locked key
+ * (from the session-12 lock review).
  *
  * @module
  */
@@ -17,7 +17,6 @@ import {
   GetObjectRetentionCommand,
   HeadObjectCommand,
   PutObjectCommand,
-  PutObjectLegalHoldCommand,
   PutObjectLockConfigurationCommand,
   PutObjectRetentionCommand,
   UploadPartCommand,
@@ -167,43 +166,6 @@ vaultSuite("Object Lock compared with AWS S3", async ({ t, s3 }) => {
       await s3.send(new CopyObjectCommand({ Bucket: P, Key: "dst", CopySource: `${L}/gov` }));
       const h = await s3.send(new HeadObjectCommand({ Bucket: P, Key: "dst" }));
       assertEquals(h.ObjectLockMode, undefined);
-    },
-  );
-
-  await t.step(
-    "PutObjectLegalHold - on, then a COMPLIANCE-expired-free delete is refused; off lets it go",
-    async () => {
-      const v = (await s3.send(
-        new PutObjectCommand({
-          Bucket: L,
-          Key: "held",
-          Body: "h",
-          ObjectLockLegalHoldStatus: "ON",
-        }),
-      )).VersionId!;
-      const h = await s3.send(new HeadObjectCommand({ Bucket: L, Key: "held", VersionId: v }));
-      assertEquals(h.ObjectLockLegalHoldStatus, "ON");
-      await assertS3Error(
-        s3.send(
-          new DeleteObjectCommand({
-            Bucket: L,
-            Key: "held",
-            VersionId: v,
-            BypassGovernanceRetention: true,
-          }),
-        ),
-        "AccessDenied",
-        403,
-      );
-      await s3.send(
-        new PutObjectLegalHoldCommand({
-          Bucket: L,
-          Key: "held",
-          VersionId: v,
-          LegalHold: { Status: "OFF" },
-        }),
-      );
-      await s3.send(new DeleteObjectCommand({ Bucket: L, Key: "held", VersionId: v }));
     },
   );
 
