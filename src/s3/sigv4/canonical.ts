@@ -18,7 +18,7 @@
  * @module
  */
 
-import { createHash, createHmac } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 
 /** The only signing algorithm Amber accepts. */
 export const ALGORITHM = "AWS4-HMAC-SHA256";
@@ -301,4 +301,15 @@ export function credentialScope(yyyymmdd: string, region: string, service: strin
  */
 export function stringToSign(amzDate: string, scope: string, canonicalRequestHash: string): string {
   return `${ALGORITHM}\n${amzDate}\n${scope}\n${canonicalRequestHash}`;
+}
+
+/**
+ * Whether a signature the client sent equals the one computed (lower-case hex), in constant time.
+ * Lengths are compared as bytes: a value of as many characters with a multi-byte one among them is
+ * simply not equal (timingSafeEqual throws on unequal lengths).
+ */
+export function sameHex(expected: string, provided: string): boolean {
+  const a = encoder.encode(expected);
+  const b = encoder.encode(provided.toLowerCase());
+  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -24,9 +24,9 @@
  * @module
  */
 
-import { createHash, type Hash, timingSafeEqual } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { S3Error } from "../errors.ts";
-import { EMPTY_SHA256_HEX, hmacHex, sha256Hex } from "./canonical.ts";
+import { EMPTY_SHA256_HEX, hmacHex, sameHex, sha256Hex } from "./canonical.ts";
 import type { PayloadMode } from "./verify.ts";
 
 /** Longest accepted chunk-header or trailer line, in bytes. */
@@ -86,12 +86,6 @@ const enum State {
 
 function framing(detail: string): S3Error {
   return new S3Error("InvalidRequest", { message: `Cannot decode aws-chunked body: ${detail}` });
-}
-
-function sameHex(expected: string, provided: string): boolean {
-  if (expected.length !== provided.length) return false;
-  const enc = new TextEncoder();
-  return timingSafeEqual(enc.encode(expected), enc.encode(provided.toLowerCase()));
 }
 
 /** Latin-1 decoding of a header line (framing is ASCII). */

@@ -19,7 +19,6 @@
  * @module
  */
 
-import { timingSafeEqual } from "node:crypto";
 import { S3Error } from "../errors.ts";
 import {
   ALGORITHM,
@@ -27,6 +26,7 @@ import {
   credentialScope,
   type HeaderLookup,
   hmacHex,
+  sameHex,
   sha256Hex,
   signingKey,
   stringToSign,
@@ -487,12 +487,6 @@ function fromQuery(input: VerifyInput, opts: VerifyOptions): SignedParts {
   };
 }
 
-function sameSignature(expected: string, provided: string): boolean {
-  if (expected.length !== provided.length) return false;
-  const enc = new TextEncoder();
-  return timingSafeEqual(enc.encode(expected), enc.encode(provided.toLowerCase()));
-}
-
 /** Signing keys derived lately: a client signs every request of a day with the same one. */
 const signingKeys = new Map<string, Uint8Array>();
 /** Keys remembered at most (the cache starts over when full). */
@@ -536,17 +530,17 @@ function finish(
     return { canonical, sts, signature: hmacHex(key, sts) };
   };
   let signed = sign(input.headers);
-  if (!sameSignature(signed.signature, parts.signature)) {
+  if (!sameHex(signed.signature, parts.signature)) {
     // A header sent more than once reaches us joined by ", ", but SigV4 signs its values joined by
     // ",": one value "a, b" and two values "a" and "b" look the same here, so try both.
     const joined = parts.signedHeaders.some((n) => input.headers.get(n)?.includes(", "));
     if (joined) {
       const retry = sign({ get: (n) => input.headers.get(n)?.replaceAll(", ", ",") ?? null });
-      if (sameSignature(retry.signature, parts.signature)) signed = retry;
+      if (sameHex(retry.signature, parts.signature)) signed = retry;
     }
   }
   const { canonical, sts, signature: expected } = signed;
-  if (!sameSignature(expected, parts.signature)) {
+  if (!sameHex(expected, parts.signature)) {
     throw new S3Error("SignatureDoesNotMatch", {
       extra: {
         AWSAccessKeyId: parts.accessKey,
