@@ -21,6 +21,16 @@ import type { Db } from "./db.ts";
 const AUDIT_SIGNING_LABEL = "amber/v1/audit-signing";
 const SEAL_CONTEXT = "amber-audit-seal-v1";
 
+/** How often new audit records are sealed with the vault's signing key (and at every shutdown). */
+export const AUDIT_SEAL_INTERVAL_MS = 60_000;
+
+/**
+ * Longest a record stays unsealed in a vault that seals as it should: a seal's period, once more
+ * for a seal that failed, and slack. A longer unsealed tail means seals were removed (or sealing
+ * stopped), and the records in it are only as trustworthy as the disk.
+ */
+export const UNSEALED_TAIL_MAX_MS = 3 * AUDIT_SEAL_INTERVAL_MS;
+
 /** The vault's audit signing key pair. */
 export interface AuditSigner {
   /** Ed25519 secret key (32 bytes). */

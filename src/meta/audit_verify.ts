@@ -8,7 +8,7 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { type AuditRecord, verifyAudit } from "./audit.ts";
-import { type AuditSeal, verifySeals } from "./audit_seal.ts";
+import { type AuditSeal, UNSEALED_TAIL_MAX_MS, verifySeals } from "./audit_seal.ts";
 
 /** The outcome of {@linkcode verifyAuditLog}. */
 export interface AuditVerification {
@@ -72,6 +72,25 @@ export function verifyAuditLog(
       };
     }
     const unsealed = chain.checked - check.sealedThrough;
+    // Seals are plain rows: someone with the disk who rewrites records can delete the seals over
+    // them too. The vault seals what is new every minute and at shutdown, so the records it leaves
+    // unsealed (a kill, a power cut) were all written within about a minute of each other.
+    const times = db.prepare(
+      "SELECT min(time) AS first, max(time) AS last FROM audit WHERE seq > ?",
+    ).get(check.sealedThrough) as { first: number | null; last: number | null };
+    if (unsealed > 0 && times.first !== null && times.last !== null) {
+      const span = times.last - times.first;
+      if (span > UNSEALED_TAIL_MAX_MS) {
+        return {
+          ok: false,
+          records: chain.checked,
+          sealedThrough: check.sealedThrough,
+          summary: `the ${unsealed} records after record ${check.sealedThrough} are unsealed and ` +
+            `span ${Math.round(span / 1000)} s, longer than the vault leaves records unsealed ` +
+            `(${UNSEALED_TAIL_MAX_MS / 1000} s): seals were removed, or sealing stopped`,
+        };
+      }
+    }
     return {
       ok: true,
       records: chain.checked,

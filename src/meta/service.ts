@@ -19,7 +19,7 @@ import {
 } from "../channel/mod.ts";
 import { createBucket, deleteBucket, headBucket, listBuckets } from "./buckets.ts";
 import { appendAudit, auditTarget, exportAudit } from "./audit.ts";
-import { type AuditSigner, sealAudit } from "./audit_seal.ts";
+import { AUDIT_SEAL_INTERVAL_MS, type AuditSigner, sealAudit } from "./audit_seal.ts";
 import { FourEyes, type FourEyesConfig, type Gate } from "./four_eyes.ts";
 import { APPROVAL_ACTIONS, type ApprovalAction } from "../retention/mod.ts";
 import {
@@ -91,8 +91,6 @@ function auditDetail(result: unknown): string {
   return parts.join(" ");
 }
 
-/** How often new audit records are sealed with the vault's signing key. */
-export const AUDIT_SEAL_INTERVAL_MS = 60_000;
 /** Longest wait between checks for expired multipart uploads. */
 const UPLOAD_EXPIRY_CHECK_MAX_MS = 3_600_000;
 /** Most uploads expired in one transaction. */
