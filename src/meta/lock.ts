@@ -149,7 +149,11 @@ export function putObjectLockConfiguration(
       from,
     );
   }
-  gate("PutObjectLockConfiguration", `/${req.bucket}`);
+  // The approval names the settings too: one given for a 30-day default must not remove it.
+  gate(
+    "PutObjectLockConfiguration",
+    `/${req.bucket}?retention=${retentionName(req.defaultRetention)}`,
+  );
   db.run(
     "UPDATE buckets SET object_lock = 1, default_retention = ? WHERE name = ?",
     req.defaultRetention ? JSON.stringify(req.defaultRetention) : null,
@@ -175,6 +179,20 @@ export function checkVersioningChange(db: Db, bucket: string, status: string): v
       `Versioning cannot be suspended on Object Lock bucket "${bucket}"`,
     );
   }
+}
+
+/**
+ * A retention as an approval's resource names it: `none`, `MODE:<n>d` or `MODE:<n>y` for a default
+ * retention, `MODE:<ISO 8601 with milliseconds>` for a version's.
+ */
+export function retentionName(
+  r: DefaultRetention | { mode?: string; retainUntil?: number } | undefined,
+): string {
+  if (!r?.mode) return "none";
+  if ("days" in r && r.days !== undefined) return `${r.mode}:${r.days}d`;
+  if ("years" in r && r.years !== undefined) return `${r.mode}:${r.years}y`;
+  const until = (r as { retainUntil?: number }).retainUntil;
+  return `${r.mode}:${until === undefined ? "" : new Date(until).toISOString()}`;
 }
 
 /** Refuses Object Lock settings on a write to a bucket without Object Lock. */
@@ -335,7 +353,12 @@ export function putObjectRetention(
     req.bypassGovernance &&
     !allows(row, { kind: "putRetention", ...req.retention, bypassGovernance: false }, now)
   ) {
-    gate("PutObjectRetention", auditTarget({ ...req, versionId: row.version_id }));
+    gate(
+      "PutObjectRetention",
+      `${auditTarget({ ...req, versionId: row.version_id })}&retention=${
+        retentionName(req.retention)
+      }`,
+    );
   }
   requireRetentionWithinCap(
     retentionCapOf(db, req.bucket),

@@ -209,24 +209,26 @@ Deno.test({
           await s3.send(
             new CreateBucketCommand({ Bucket: "fe-lock", ObjectLockEnabledForBucket: true }),
           );
-          const config = () =>
+          const config = (Rule?: { DefaultRetention: { Mode: "GOVERNANCE"; Days: number } }) =>
             s3.send(
               new PutObjectLockConfigurationCommand({
                 Bucket: "fe-lock",
-                ObjectLockConfiguration: {
-                  ObjectLockEnabled: "Enabled",
-                  Rule: { DefaultRetention: { Mode: "GOVERNANCE", Days: 1 } },
-                },
+                ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule },
               }),
             );
-          await assertS3Error(config(), "AccessDenied", 403);
-          await withApprovals(s3, [
-            approve("alice", "PutObjectLockConfiguration", "/fe-lock"),
-            approve("bob", "PutObjectLockConfiguration", "/fe-lock"),
-          ], config);
+          const oneDay = () => config({ DefaultRetention: { Mode: "GOVERNANCE", Days: 1 } });
+          await assertS3Error(oneDay(), "AccessDenied", 403);
+          // An approval names the settings: one given for a 1-day default does not remove it.
+          const forOneDay = [
+            approve("alice", "PutObjectLockConfiguration", "/fe-lock?retention=GOVERNANCE:1d"),
+            approve("bob", "PutObjectLockConfiguration", "/fe-lock?retention=GOVERNANCE:1d"),
+          ];
+          await assertS3Error(withApprovals(s3, forOneDay, () => config()), "AccessDenied", 403);
+          await withApprovals(s3, forOneDay, oneDay);
           const v =
             (await s3.send(new PutObjectCommand({ Bucket: "fe-lock", Key: "g", Body: "g" })))
               .VersionId!;
+          const until = new Date(Date.now() + 60_000);
           const shorten = () =>
             s3.send(
               new PutObjectRetentionCommand({
@@ -234,11 +236,11 @@ Deno.test({
                 Key: "g",
                 VersionId: v,
                 BypassGovernanceRetention: true,
-                Retention: { Mode: "GOVERNANCE", RetainUntilDate: new Date(Date.now() + 60_000) },
+                Retention: { Mode: "GOVERNANCE", RetainUntilDate: until },
               }),
             );
           await assertS3Error(shorten(), "AccessDenied", 403);
-          const res = `/fe-lock/g?versionId=${v}`;
+          const res = `/fe-lock/g?versionId=${v}&retention=GOVERNANCE:${until.toISOString()}`;
           await withApprovals(s3, [
             approve("alice", "PutObjectRetention", res),
             approve("carol", "PutObjectRetention", res),
