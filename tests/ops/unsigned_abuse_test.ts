@@ -45,9 +45,16 @@ vaultSuite("Unsigned endpoints and stored objects", async ({ t, vault, s3 }) => 
         answers.push([path, await signedFetch(vault, s3, { method: "GET", path })]);
       }
       // The vault's own JSON and text answers too (console review, session 12).
-      for (const path of ["/healthz", "/metrics", "/health/buckets", "/admin/audit"]) {
+      for (const path of ["/healthz", "/metrics", "/health/buckets"]) {
         answers.push([path, await fetch(`${vault.endpoint}${path}`)]);
       }
+      // An admin answer (a refused one would add an audit record the next step counts).
+      answers.push([
+        "/admin/audit",
+        await fetch(`${vault.endpoint}/admin/audit?limit=1`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        }),
+      ]);
       for (const [path, res] of answers) {
         await res.body?.cancel();
         // Nothing from elsewhere either: a remote image would tell the writer who opened it.
