@@ -171,6 +171,11 @@ Deno.test("verifyRequest - AWS presigned URL example", () => {
   );
   expectS3Error(() => verify("GET", "/test.txt", tampered, headers), "SignatureDoesNotMatch");
   expectS3Error(() => verify("GET", "/other.txt", query, headers), "SignatureDoesNotMatch");
+  // 64 characters, 65 bytes: refused like any other signature (it threw a RangeError, a 500).
+  const multiByte = query.map(([k, v]) =>
+    [k, k === "X-Amz-Signature" ? "é" + v.slice(1) : v] as [string, string]
+  );
+  expectS3Error(() => verify("GET", "/test.txt", multiByte, headers), "SignatureDoesNotMatch");
   // Headers added by the bearer of a presigned URL must have been signed.
   const e2 = expectS3Error(
     () =>
@@ -555,30 +560,5 @@ Deno.test("parseAuthorizationHeader - parses and rejects mal-formed headers", ()
           `SignedHeaders=host,${sig}`,
       }),
     "AuthorizationHeaderMalformed",
-  );
-});
-
-Deno.test("verifyRequest - a signature of 64 characters, one of them not ASCII, is SignatureDoesNotMatch (not a RangeError)", () => {
-  const query: [string, string][] = [
-    ["X-Amz-Algorithm", "AWS4-HMAC-SHA256"],
-    ["X-Amz-Credential", `${AKID}/20130524/us-east-1/s3/aws4_request`],
-    ["X-Amz-Date", "20130524T000000Z"],
-    ["X-Amz-Expires", "86400"],
-    ["X-Amz-SignedHeaders", "host"],
-    // 64 UTF-16 code units, 65 UTF-8 bytes.
-    ["X-Amz-Signature", "é" + "eed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404a"],
-  ];
-  expectS3Error(
-    () =>
-      verifyRequest(
-        {
-          method: "GET",
-          path: "/test.txt",
-          query,
-          headers: new Headers({ host: "examplebucket.s3.amazonaws.com" }),
-        },
-        { nowMs: T0 + 1000, lookupSecret },
-      ),
-    "SignatureDoesNotMatch",
   );
 });
