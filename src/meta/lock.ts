@@ -185,7 +185,7 @@ export function checkVersioningChange(db: Db, bucket: string, status: string): v
  * A retention as an approval's resource names it: `none`, `MODE:<n>d` or `MODE:<n>y` for a default
  * retention, `MODE:<ISO 8601 with milliseconds>` for a version's.
  */
-export function retentionName(
+function retentionName(
   r: DefaultRetention | { mode?: string; retainUntil?: number } | undefined,
 ): string {
   if (!r?.mode) return "none";
