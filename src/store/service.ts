@@ -86,6 +86,15 @@ interface Session {
  */
 const UNSYNCED_PIECES = 4;
 
+/**
+ * Sealed bytes of all uploads together that may wait for the drives before a
+ * `writeData` reply waits too. {@linkcode UNSYNCED_PIECES} alone let twelve
+ * concurrent uploads queue 96 MiB of sealed chunks ahead of the disks (the
+ * vault peaked at 411 MiB); this bounds them vault-wide, whatever the number
+ * of uploads, at no cost to two.
+ */
+const SEALED_AHEAD_MAX_BYTES = 16 * 1024 * 1024;
+
 /** Read buffers kept between GET batches: two downloads with two batches each in flight. */
 const IDLE_READ_BUFFERS = 4;
 
@@ -127,6 +136,10 @@ export class StoreService {
   /** Chunks being written now, so concurrent uploads of the same chunk store it once. */
   #inFlight = new Map<string, Promise<void>>();
   #readBuffers = new ReadBufferPool(IDLE_READ_BUFFERS);
+  /** Sealed bytes of `writeData` pieces not yet durable: see {@linkcode SEALED_AHEAD_MAX_BYTES}. */
+  #sealedAhead = 0;
+  /** Pieces waiting for {@linkcode StoreService.#sealedAhead} to fall, woken as pieces settle. */
+  #sealedAheadWaiters: (() => void)[] = [];
   #sweeper: ReturnType<typeof setInterval>;
   #gc?: GcOptions;
   #gcTimer?: ReturnType<typeof setInterval>;
@@ -242,6 +255,19 @@ export class StoreService {
     return this.#keys.secretsKey;
   }
 
+  /** Counts `bytes` in {@linkcode StoreService.#sealedAhead} until `durable` settles. */
+  #aheadUntilDurable(bytes: number, durable: Promise<void>): void {
+    if (bytes === 0) return;
+    this.#sealedAhead += bytes;
+    const settled = () => {
+      this.#sealedAhead -= bytes;
+      const waiters = this.#sealedAheadWaiters;
+      this.#sealedAheadWaiters = [];
+      for (const wake of waiters) wake();
+    };
+    durable.then(settled, settled);
+  }
+
   /** The turn of the last piece queued: see {@linkcode StoreService.#pieceTurn}. */
   #lastPieceTurn: Promise<void> = Promise.resolve();
 
@@ -290,8 +316,13 @@ export class StoreService {
         s.durable = Promise.all([s.durable, durable]).then(() => undefined);
         s.durable.catch(() => undefined); // observed by that journal append
         s.unsynced.push(durable);
+        this.#aheadUntilDurable(result.sealedBytes, durable);
         if (s.unsynced.length > UNSYNCED_PIECES) this.#segments.requestSync();
         while (s.unsynced.length > UNSYNCED_PIECES) await s.unsynced.shift();
+        while (this.#sealedAhead > SEALED_AHEAD_MAX_BYTES) {
+          this.#segments.requestSync();
+          await new Promise<void>((r) => this.#sealedAheadWaiters.push(r));
+        }
         return { result: { ...result, piece: req.data }, transfer: [req.data] };
       }
       case "writeDurable":

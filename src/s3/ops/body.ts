@@ -28,6 +28,7 @@ import {
   parseChecksumHeaders,
 } from "../sigv4/mod.ts";
 import type { OpContext } from "./context.ts";
+import { PieceBudget } from "./piece_budget.ts";
 import { checkBodyLimit } from "./quota.ts";
 
 /** Size of the pieces sent to the store; large enough to amortise messaging, small enough to stream. */
@@ -39,6 +40,11 @@ const PIECE_BYTES = 1024 * 1024;
  * with a peak RSS 11 MB lower.
  */
 const PIECES_IN_FLIGHT = 4;
+/**
+ * Pieces in flight to the store across all uploads (see `piece_budget.ts`): three uploads' worth.
+ * The bench's two 64 MiB streams use eight, its eight 1 MiB streams one each.
+ */
+const pieceBudget = new PieceBudget(3 * PIECES_IN_FLIGHT);
 /** Full-size pieces kept between uploads (the store hands each back): a fresh one costs page faults and zeroing. */
 const IDLE_PIECES = 4;
 const idlePieces: ArrayBuffer[] = [];
@@ -243,11 +249,10 @@ export async function storeStream(
 ): Promise<{ manifest: Uint8Array } & WriteCounts> {
   const writeId = crypto.randomUUID();
   ctx.writes.push(writeId);
-  const inFlight: Promise<StoreResults["writeData"]>[] = [];
+  const inFlight: Promise<Omit<StoreResults["writeData"], "piece">>[] = [];
   const entries: Uint8Array[] = [];
   const counts: WriteCounts = { storedBytes: 0, newBytes: 0, sealedBytes: 0 };
-  const take = (r: StoreResults["writeData"]) => {
-    keepPiece(r.piece);
+  const take = (r: Omit<StoreResults["writeData"], "piece">) => {
     entries.push(r.entries);
     counts.storedBytes += r.storedBytes;
     counts.newBytes += r.newBytes;
@@ -274,8 +279,13 @@ export async function storeStream(
     const buffer = data.buffer as ArrayBuffer;
     const offset = sent;
     sent += data.length; // before the transfer detaches the buffer
+    await pieceBudget.take();
     inFlight.push(
-      ctx.store.call({ type: "writeData", writeId, offset, data: buffer, last }, [buffer]),
+      // The piece comes back at once, not when this upload next waits for a reply: one waiting
+      // for a slot of the budget would hold its returned pieces meanwhile.
+      ctx.store.call({ type: "writeData", writeId, offset, data: buffer, last }, [buffer])
+        .then(({ piece, ...rest }) => (keepPiece(piece), rest))
+        .finally(() => pieceBudget.give()),
     );
     piece = last ? new Uint8Array(0) : nextPiece();
     fill = 0;
