@@ -9,6 +9,7 @@ export * from "./protocol.ts";
 export type * from "./policy.ts";
 export { ChannelError, Client, serve } from "./port.ts";
 export { CHURN_GC_BYTES, noteBufferChurn } from "./churn.ts";
+export { Budget } from "./budget.ts";
 export { reportStopped, startWorker } from "./worker_life.ts";
 export type { Endpoint, Handled } from "./port.ts";
 

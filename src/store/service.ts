@@ -25,7 +25,7 @@ import type {
   StoreResults,
   WireError,
 } from "../channel/mod.ts";
-import { MANIFEST_ENTRY_BYTES, noteBufferChurn } from "../channel/mod.ts";
+import { Budget, MANIFEST_ENTRY_BYTES, noteBufferChurn } from "../channel/mod.ts";
 import { log } from "../ops/mod.ts";
 import { Chunker } from "./chunker.ts";
 import { StoreError } from "./errors.ts";
@@ -97,6 +97,12 @@ const SEALED_AHEAD_MAX_BYTES = 16 * 1024 * 1024;
 
 /** Read buffers kept between GET batches: two downloads with two batches each in flight. */
 const IDLE_READ_BUFFERS = 4;
+/**
+ * GET batches read at once; more wait their turn. Each borrows a 2 MiB read
+ * buffer, fresh when none is idle: sixty downloads started together took
+ * 120 MiB of them. Twice the idle ones, so two downloads never wait.
+ */
+const CONCURRENT_READS = 2 * IDLE_READ_BUFFERS;
 
 /** Garbage-collection settings. */
 export interface GcOptions {
@@ -136,6 +142,7 @@ export class StoreService {
   /** Chunks being written now, so concurrent uploads of the same chunk store it once. */
   #inFlight = new Map<string, Promise<void>>();
   #readBuffers = new ReadBufferPool(IDLE_READ_BUFFERS);
+  #readTurns = new Budget(CONCURRENT_READS);
   /** Sealed bytes of `writeData` pieces not yet durable: see {@linkcode SEALED_AHEAD_MAX_BYTES}. */
   #sealedAhead = 0;
   /** Pieces waiting for {@linkcode StoreService.#sealedAhead} to fall, woken as pieces settle. */
@@ -345,7 +352,8 @@ export class StoreService {
       case "readChunks": {
         const read = req.readId === undefined ? undefined : this.#reads.get(req.readId);
         if (read) read.lastUsed = storeNow();
-        const chunks = await this.#readChunks(req.entries);
+        await this.#readTurns.take();
+        const chunks = await this.#readChunks(req.entries).finally(() => this.#readTurns.give());
         noteBufferChurn(chunks.reduce((n, c) => n + c.byteLength, 0)); // the opened plaintexts
         return { result: { chunks }, transfer: chunks };
       }

@@ -13,6 +13,7 @@
 
 import { createHash } from "node:crypto";
 import {
+  Budget,
   INLINE_MAX_BYTES,
   MANIFEST_ENTRY_BYTES,
   noteBufferChurn,
@@ -28,7 +29,6 @@ import {
   parseChecksumHeaders,
 } from "../sigv4/mod.ts";
 import type { OpContext } from "./context.ts";
-import { PieceBudget } from "./piece_budget.ts";
 import { checkBodyLimit } from "./quota.ts";
 
 /** Size of the pieces sent to the store; large enough to amortise messaging, small enough to stream. */
@@ -41,10 +41,10 @@ const PIECE_BYTES = 1024 * 1024;
  */
 const PIECES_IN_FLIGHT = 4;
 /**
- * Pieces in flight to the store across all uploads (see `piece_budget.ts`): three uploads' worth.
- * The bench's two 64 MiB streams use eight, its eight 1 MiB streams one each.
+ * Pieces in flight to the store across all uploads (see `channel/budget.ts`): three uploads' worth. The
+ * bench's two 64 MiB streams use eight, its eight 1 MiB streams one each.
  */
-const pieceBudget = new PieceBudget(3 * PIECES_IN_FLIGHT);
+const pieceBudget = new Budget(3 * PIECES_IN_FLIGHT);
 /** Full-size pieces kept between uploads (the store hands each back): a fresh one costs page faults and zeroing. */
 const IDLE_PIECES = 4;
 const idlePieces: ArrayBuffer[] = [];
@@ -55,6 +55,8 @@ const READ_BATCH_BYTES = 1024 * 1024;
  * 1 MiB measured 3-20 % faster than three of 512 KiB (fewer messages and store calls per byte).
  */
 const READ_AHEAD_BATCHES = 2;
+/** Batches read ahead of their clients across all downloads (see `channel/budget.ts`). */
+const readAheadBudget = new Budget(8);
 /** Largest single PUT S3 accepts. */
 export const MAX_PUT_BYTES = 5 * 1024 ** 3;
 
@@ -586,28 +588,40 @@ export async function readObject(
     readId = undefined;
   };
   let next = 0;
-  const pending: Promise<StoreResults["readChunks"]>[] = [];
+  /** Batches asked of the store, oldest first; `ahead` holds a slot of the read-ahead budget. */
+  const pending: { batch: Promise<StoreResults["readChunks"]>; ahead: boolean }[] = [];
   const fetchMore = () => {
-    while (pending.length < READ_AHEAD_BATCHES && next < batches.length) {
+    while (next < batches.length && pending.length < READ_AHEAD_BATCHES) {
+      // The batch the client asks for now is always read; one beyond it only within the budget.
+      const ahead = pending.length > 0;
+      if (ahead && !readAheadBudget.tryTake()) return;
       const b = batches[next++];
-      const p = ctx.store.call({
+      const batch = ctx.store.call({
         type: "readChunks",
         entries: manifest.slice(b.from, b.upTo),
         readId,
       });
-      p.catch(() => undefined); // observed when its turn comes; never an unhandled rejection
-      pending.push(p);
+      batch.catch(() => undefined); // observed when its turn comes; never an unhandled rejection
+      pending.push({ batch, ahead });
     }
+  };
+  /** Ends the download early: its batches read ahead give their slots back, and its pin goes. */
+  const stop = () => {
+    for (const p of pending.splice(0)) if (p.ahead) readAheadBudget.give();
+    unpin();
   };
   let index = 0;
   /** The next batch's chunks, cut to the range; the pin goes with the last one, or a failure. */
   const take = async (): Promise<Uint8Array[]> => {
     fetchMore();
     const b = batches[index++];
-    const { chunks } = await pending.shift()!.finally(() => {
+    const { batch, ahead } = pending.shift()!;
+    // Read now: no longer ahead of the client.
+    if (ahead) readAheadBudget.give();
+    const { chunks } = await batch.finally(() => {
       if (index >= batches.length) unpin();
     }).catch((e) => {
-      unpin();
+      stop();
       throw e;
     });
     const from = start - b.offset;
@@ -637,6 +651,6 @@ export async function readObject(
       }
       for (const c of await take()) controller.enqueue(c);
     },
-    cancel: unpin,
+    cancel: stop,
   }, { highWaterMark: 0 });
 }

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { PieceBudget } from "./piece_budget.ts";
+import { Budget } from "./budget.ts";
 
-Deno.test("PieceBudget - never more slots out than it has; waiters served in order", async () => {
+Deno.test("Budget - never more slots out than it has; waiters served in order", async () => {
   for (const slots of [1, 2, 3, 5]) {
-    const budget = new PieceBudget(slots);
+    const budget = new Budget(slots);
     let out = 0;
     let most = 0;
     const served: number[] = [];
@@ -22,8 +22,8 @@ Deno.test("PieceBudget - never more slots out than it has; waiters served in ord
   }
 });
 
-Deno.test("PieceBudget - a slot given back while others wait goes to the first of them", async () => {
-  const budget = new PieceBudget(1);
+Deno.test("Budget - a slot given back while others wait goes to the first of them", async () => {
+  const budget = new Budget(1);
   await budget.take();
   const order: string[] = [];
   const a = budget.take().then(() => order.push("a"));
@@ -38,4 +38,17 @@ Deno.test("PieceBudget - a slot given back while others wait goes to the first o
   budget.give();
   await c;
   assert.deepEqual(order, ["a", "b", "c"]);
+});
+
+Deno.test("Budget - tryTake takes only a free slot nobody waits for", async () => {
+  const budget = new Budget(2);
+  assert.equal(budget.tryTake(), true);
+  await budget.take();
+  assert.equal(budget.tryTake(), false);
+  const waiter = budget.take();
+  budget.give();
+  await waiter;
+  budget.give();
+  assert.equal(budget.tryTake(), true);
+  assert.equal(budget.tryTake(), false);
 });
