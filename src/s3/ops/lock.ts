@@ -85,15 +85,13 @@ export function lockFromHeaders(headers: Headers, now: number): ObjectLock | und
 export function integrityChecked(headers: Headers): boolean {
   if (headers.has("content-md5") || headers.has("x-amz-sdk-checksum-algorithm")) return true;
   if ((headers.get("x-amz-trailer") ?? "").toLowerCase().includes("x-amz-checksum-")) return true;
-  for (const name of headers.keys()) {
-    if (
-      name.startsWith("x-amz-checksum-") && name !== "x-amz-checksum-type" &&
-      name !== "x-amz-checksum-algorithm"
-    ) {
-      return true;
-    }
-  }
-  return false;
+  let checksum = false;
+  // forEach, not keys(): Deno's Headers iterator sorts and copies the list.
+  headers.forEach((_value, name) => {
+    checksum ||= name.startsWith("x-amz-checksum-") && name !== "x-amz-checksum-type" &&
+      name !== "x-amz-checksum-algorithm";
+  });
+  return checksum;
 }
 
 /** Most approval tokens one request may carry. */
