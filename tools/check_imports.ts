@@ -26,6 +26,7 @@ const SHARED = new Set([
   "index_journal.ts",
   "inline_body.ts",
   "checksum.ts",
+  "hmac.ts",
 ]);
 
 /**

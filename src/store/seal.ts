@@ -30,7 +30,8 @@
  * @module
  */
 
-import { createCipheriv, createDecipheriv, createHmac } from "node:crypto";
+import { createCipheriv, createDecipheriv } from "node:crypto";
+import { hmacSha256 } from "../hmac.ts";
 import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { StoreError } from "./errors.ts";
 import { CHUNK_ID_BYTES, FORMAT_VERSION, joinParts } from "./format.ts";
@@ -133,7 +134,7 @@ function checkId(id: Uint8Array): void {
  */
 export function chunkId(idKey: Uint8Array, plaintext: Uint8Array): Uint8Array {
   checkKey(idKey, "chunk id key");
-  return new Uint8Array(createHmac("sha256", idKey).update(plaintext).digest());
+  return new Uint8Array(hmacSha256(idKey, plaintext));
 }
 
 /**

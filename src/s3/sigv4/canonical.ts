@@ -18,7 +18,8 @@
  * @module
  */
 
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
+import { hmacSha256 } from "../../hmac.ts";
 
 /** The only signing algorithm Amber accepts. */
 export const ALGORITHM = "AWS4-HMAC-SHA256";
@@ -237,7 +238,7 @@ export function sha256Hex(data: string | Uint8Array): string {
  * @returns Lower-case hex MAC.
  */
 export function hmacHex(key: Uint8Array, data: string): string {
-  return createHmac("sha256", key).update(data).digest("hex");
+  return hmacSha256(key, data).toString("hex");
 }
 
 /**
@@ -263,10 +264,10 @@ export function signingKey(
   region: string,
   service: string,
 ): Uint8Array {
-  const kDate = createHmac("sha256", "AWS4" + secret).update(yyyymmdd).digest();
-  const kRegion = createHmac("sha256", kDate).update(region).digest();
-  const kService = createHmac("sha256", kRegion).update(service).digest();
-  const kSigning = createHmac("sha256", kService).update("aws4_request").digest();
+  const kDate = hmacSha256("AWS4" + secret, yyyymmdd);
+  const kRegion = hmacSha256(kDate, region);
+  const kService = hmacSha256(kRegion, service);
+  const kSigning = hmacSha256(kService, "aws4_request");
   return new Uint8Array(kSigning.buffer, kSigning.byteOffset, kSigning.byteLength);
 }
 
