@@ -473,6 +473,9 @@ async function handleS3(
       });
     }
     response = renderError(err, requestId, req.method !== "HEAD");
+    // A body the operation produced that never went out (its answer failed after it): its
+    // download's pin and read-ahead go now.
+    if (result?.body instanceof ReadableStream) result.body.cancel().catch(() => undefined);
     if (writes.length > 0) {
       // The index may never have seen these sessions; it releases those it did itself.
       deps.store.call({ type: "writeRelease", writeIds: writes }).catch(() => undefined);

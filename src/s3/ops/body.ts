@@ -590,11 +590,11 @@ export async function readObject(
   let next = 0;
   /** Batches asked of the store, oldest first; `ahead` holds a slot of the read-ahead budget. */
   const pending: { batch: Promise<StoreResults["readChunks"]>; ahead: boolean }[] = [];
-  const fetchMore = () => {
-    while (next < batches.length && pending.length < READ_AHEAD_BATCHES) {
-      // The batch the client asks for now is always read; one beyond it only within the budget.
-      const ahead = pending.length > 0;
-      if (ahead && !readAheadBudget.tryTake()) return;
+  /** Asks for the next batch if none is pending, and (`readAhead`) one beyond it while the budget allows. */
+  const fetchMore = (readAhead: boolean) => {
+    while (next < batches.length && pending.length < (readAhead ? READ_AHEAD_BATCHES : 1)) {
+      const isAhead = pending.length > 0;
+      if (isAhead && !readAheadBudget.tryTake()) return;
       const b = batches[next++];
       const batch = ctx.store.call({
         type: "readChunks",
@@ -602,7 +602,7 @@ export async function readObject(
         readId,
       });
       batch.catch(() => undefined); // observed when its turn comes; never an unhandled rejection
-      pending.push({ batch, ahead });
+      pending.push({ batch, ahead: isAhead });
     }
   };
   /** Ends the download early: its batches read ahead give their slots back, and its pin goes. */
@@ -611,9 +611,12 @@ export async function readObject(
     unpin();
   };
   let index = 0;
-  /** The next batch's chunks, cut to the range; the pin goes with the last one, or a failure. */
-  const take = async (): Promise<Uint8Array[]> => {
-    fetchMore();
+  /**
+   * The next batch's chunks, cut to the range; the pin goes with the last one, or a failure.
+   * Reads ahead only once the client reads (`readAhead`): an answer that never goes out holds no slot.
+   */
+  const take = async (readAhead: boolean): Promise<Uint8Array[]> => {
+    fetchMore(readAhead);
     const b = batches[index++];
     const { batch, ahead } = pending.shift()!;
     // Read now: no longer ahead of the client.
@@ -639,7 +642,7 @@ export async function readObject(
     }
     return out;
   };
-  const firstChunks = batches.length > 0 ? await take() : [];
+  const firstChunks = batches.length > 0 ? await take(false) : [];
   return new ReadableStream<Uint8Array>({
     start(controller) {
       for (const c of firstChunks) controller.enqueue(c);
@@ -649,7 +652,7 @@ export async function readObject(
         controller.close();
         return;
       }
-      for (const c of await take()) controller.enqueue(c);
+      for (const c of await take(true)) controller.enqueue(c);
     },
     cancel: stop,
   }, { highWaterMark: 0 });

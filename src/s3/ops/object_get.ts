@@ -32,6 +32,22 @@ const RESPONSE_OVERRIDES = [
   "content-encoding",
 ] as const;
 
+/**
+ * A `response-*` override as a header value: a control character (a line
+ * break would end the header) is refused; characters past Latin-1 go out as
+ * their UTF-8 bytes, as S3 sends them (a file name in Content-Disposition).
+ */
+function headerValue(param: string, value: string): string {
+  // deno-lint-ignore no-control-regex
+  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) {
+    throw new S3Error("InvalidArgument", {
+      message: `The ${param} parameter holds a control character, which a header cannot carry`,
+    });
+  }
+  if (!/[^\t\x20-\xff]/.test(value)) return value;
+  return String.fromCharCode(...new TextEncoder().encode(value));
+}
+
 function partRange(v: VersionRecord, partNumber: number): [number, number] {
   const sizes = v.partSizes ?? [v.size];
   if (partNumber > sizes.length) {
@@ -74,7 +90,7 @@ async function serveObject(ctx: Ctx, withBody: boolean): Promise<OpResult> {
   // HEAD too: it answers with the headers the GET would.
   for (const name of RESPONSE_OVERRIDES) {
     const value = ctx.query.get(`response-${name}`);
-    if (value !== null) headers[name] = value;
+    if (value !== null) headers[name] = headerValue(`response-${name}`, value);
   }
   const partParam = ctx.query.get("partNumber");
   let range: [number, number] | undefined;
