@@ -11,6 +11,8 @@
  * @module
  */
 
+/** Bytes of a GET answer handed to the server at a time. */
+const STREAM_PIECE_BYTES = 64 * 1024;
 /** Largest GET served. */
 const MAX_GET_BYTES = 64 * 1024 * 1024;
 
@@ -33,8 +35,19 @@ const server = Deno.serve({
     if (!Number.isInteger(n) || n < 0 || n > MAX_GET_BYTES) {
       return new Response(null, { status: 400 });
     }
-    return new Response(body.subarray(0, n), {
-      headers: { "content-type": "application/octet-stream" },
+    // Streamed in 64 KiB pieces as the vault streams chunks: one 64 MiB write measured the SDK
+    // client at 160 MB/s, below what it took from the vault itself (about 230).
+    let at = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (at >= n) return controller.close();
+        const end = Math.min(n, at + STREAM_PIECE_BYTES);
+        controller.enqueue(body.subarray(at, end));
+        at = end;
+      },
+    }, { highWaterMark: 0 });
+    return new Response(stream, {
+      headers: { "content-type": "application/octet-stream", "content-length": String(n) },
     });
   }
   return new Response(null, { status: 405 });
