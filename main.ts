@@ -170,6 +170,7 @@ async function main() {
   const metaToStore = new MessageChannel();
 
   const { keys } = vault;
+  const vaultIdHex = Buffer.from(keys.vaultId).toString("hex");
   store.worker.postMessage(
     {
       type: "init",
@@ -198,6 +199,7 @@ async function main() {
     indexKey: keys.indexKey,
     inlineKey: keys.inlineKey,
     fourEyes: {
+      vault: vaultIdHex,
       quorum: config.deleteQuorum,
       approvers: config.approvers,
       ttlSeconds: config.approvalTtlSeconds,
@@ -234,6 +236,7 @@ async function main() {
       Buffer.from(auditSigner(keys.indexKey).publicKey).toString("hex")
     } (pin it: audit-verify --public-key)`,
   );
+  console.log(`amber: vault id ${vaultIdHex} (approvals name it: deno task approve --vault)`);
   const init: RouterInit = {
     host: config.host,
     port: config.port,
@@ -243,6 +246,7 @@ async function main() {
     root: credential,
     adminToken: config.adminToken,
     signalThresholds: config.signalThresholds,
+    vaultId: vaultIdHex,
     meta: toMeta.port1,
     store: toStore.port1,
     scrub: toScrub.port1,

@@ -16,10 +16,16 @@
  */
 
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { APPROVAL_ACTIONS, type ApprovalAction, signApproval } from "../src/retention/mod.ts";
+import {
+  APPROVAL_ACTIONS,
+  type ApprovalAction,
+  isVaultId,
+  signApproval,
+} from "../src/retention/mod.ts";
 
 const USAGE = `usage: deno task approve keygen
        deno task approve --id <approver> (--ed25519-key <file> | env AMBER_APPROVER_SECRET)
+                         --vault <vault id, as the vault prints at start and /healthz names it>
                          --action <${
   APPROVAL_ACTIONS.join("|")
 }> --resource </bucket[/key][?versionId=…]>
@@ -50,6 +56,8 @@ for (let i = 0; i < Deno.args.length; i += 2) {
   opts.set(name.slice(2), value);
 }
 const id = opts.get("id") ?? fail("--id is required");
+const vault = (opts.get("vault") ?? fail("--vault is required")).toLowerCase();
+if (!isVaultId(vault)) fail(`"${vault}" is not a vault id (32 hex digits)`);
 const action = opts.get("action") ?? fail("--action is required");
 if (!(APPROVAL_ACTIONS as readonly string[]).includes(action)) fail(`Unknown action "${action}"`);
 const resource = opts.get("resource") ?? fail("--resource is required");
@@ -68,4 +76,6 @@ if (keyFile !== undefined) {
 }
 const nonce = Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString("base64url");
 const expires = Math.floor(Date.now() / 1000) + ttl;
-console.log(signApproval(signer, { action: action as ApprovalAction, resource, expires, nonce }));
+console.log(
+  signApproval(signer, { vault, action: action as ApprovalAction, resource, expires, nonce }),
+);

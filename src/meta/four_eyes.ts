@@ -16,6 +16,8 @@ import { MetaError } from "./errors.ts";
 
 /** The quorum and who may approve. */
 export interface FourEyesConfig {
+  /** The vault's id (32 hex digits): approvals name it, so one made for another vault does not count. */
+  vault: string;
   /** Distinct approvals needed; 0 turns four-eyes off (time attestations still need one). */
   quorum: number;
   approvers: Approver[];
@@ -25,6 +27,7 @@ export interface FourEyesConfig {
 
 /** Four-eyes settings as configured: secrets as text, public keys in hex. */
 export interface FourEyesSettings {
+  vault: string;
   quorum: number;
   approvers: { id: string; kind: "hmac" | "ed25519"; key: string }[];
   ttlSeconds: number;
@@ -33,6 +36,7 @@ export interface FourEyesSettings {
 /** Turns configured settings into keys. */
 export function fourEyesConfig(s: FourEyesSettings): FourEyesConfig {
   return {
+    vault: s.vault,
     quorum: s.quorum,
     ttlMs: s.ttlSeconds * 1000,
     approvers: s.approvers.map((a) => ({
@@ -75,10 +79,15 @@ export class FourEyes {
       const approvers: string[] = [];
       const problems: string[] = [];
       for (const token of tokens) {
-        const v = verifyApproval(token, { action, resource }, this.#cfg.approvers, {
-          nowMs,
-          maxTtlMs: this.#cfg.ttlMs,
-        });
+        const v = verifyApproval(
+          token,
+          { vault: this.#cfg.vault, action, resource },
+          this.#cfg.approvers,
+          {
+            nowMs,
+            maxTtlMs: this.#cfg.ttlMs,
+          },
+        );
         if (!v.approval) {
           problems.push(v.problem);
           continue;
@@ -134,7 +143,7 @@ export class FourEyes {
     req: { token: string; action: ApprovalAction; resource: string },
     nowMs: number,
   ): { approver: string; nonce: string; expiresMs: number } {
-    const v = verifyApproval(req.token, req, this.#cfg.approvers, {
+    const v = verifyApproval(req.token, { ...req, vault: this.#cfg.vault }, this.#cfg.approvers, {
       nowMs,
       maxTtlMs: this.#cfg.ttlMs,
     });

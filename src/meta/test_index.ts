@@ -30,7 +30,12 @@ export async function openIndex(): Promise<TestIndex> {
     onClockAlert: () => {},
     auditSigner: auditSigner(new Uint8Array(32)),
     inlineSealer: inlineSealer(new Uint8Array(32)),
-    fourEyes: { quorum: 0, approvers: [], ttlMs: 3_600_000 },
+    fourEyes: {
+      vault: "00000000000000000000000000000000",
+      quorum: 0,
+      approvers: [],
+      ttlMs: 3_600_000,
+    },
   });
   return {
     call: async (r) => (await svc.handle(r)).result as never,

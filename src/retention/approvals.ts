@@ -3,12 +3,16 @@
  * carries the signature, and its verification. No I/O and no clock: `now` is
  * passed in, and replay protection (each nonce used once) is the caller's.
  *
- * An approval names one action on one resource and expires; it is signed with
+ * An approval names one vault, one action on one resource and expires; it is signed with
  * either an HMAC secret shared with the vault or an Ed25519 key whose public
  * half the vault holds, so no approver secret ever crosses the wire.
  *
  * Token: `<approver>:<expires, unix seconds>:<nonce>:<signature, base64url>`.
- * Signed message: `amber-approval-v1\n<action>\n<resource>\n<expires>\n<nonce>`.
+ * Signed message: `amber-approval-v2\n<vault id>\n<action>\n<resource>\n<expires>\n<nonce>`.
+ * The vault id (32 hex digits, printed at start-up and by `/healthz`) binds an
+ * approval to one vault: one approver key may serve a primary and its replica,
+ * whose buckets, keys and version ids are the same (session 12, crypto review;
+ * v1 messages named no vault).
  *
  * @module
  */
@@ -59,10 +63,25 @@ export interface Approval {
   nonce: string;
 }
 
-const CONTEXT = "amber-approval-v1";
+const CONTEXT = "amber-approval-v2";
+const VAULT_RE = /^[0-9a-f]{32}$/;
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const NONCE_RE = /^[A-Za-z0-9_-]{8,64}$/;
 const TOKEN_RE = /^([A-Za-z0-9_-]{1,64}):(\d{1,12}):([A-Za-z0-9_-]{8,64}):([A-Za-z0-9_-]{20,200})$/;
+
+/** What an approval is for. */
+export interface Approved {
+  /** The vault's id, 32 lowercase hex digits. */
+  vault: string;
+  action: ApprovalAction;
+  /** `/bucket[/key][?versionId=…]`, with the settings for the lock changes. */
+  resource: string;
+}
+
+/** Whether `vault` is a vault id as approvals name it. */
+export function isVaultId(vault: string): boolean {
+  return VAULT_RE.test(vault);
+}
 
 /** Whether `id` is a valid approver id. */
 export function isApproverId(id: string): boolean {
@@ -72,14 +91,12 @@ export function isApproverId(id: string): boolean {
 /**
  * The bytes an approver signs.
  *
- * @param a What is approved: action, resource (`/bucket[/key][?versionId=…]`), expiry (unix s), nonce.
+ * @param a What is approved (vault, action, resource), expiry (unix s), nonce.
  * @returns UTF-8 bytes.
  */
-export function approvalMessage(
-  a: { action: ApprovalAction; resource: string; expires: number; nonce: string },
-): Uint8Array {
+export function approvalMessage(a: Approved & { expires: number; nonce: string }): Uint8Array {
   return new TextEncoder().encode(
-    `${CONTEXT}\n${a.action}\n${a.resource}\n${a.expires}\n${a.nonce}`,
+    `${CONTEXT}\n${a.vault}\n${a.action}\n${a.resource}\n${a.expires}\n${a.nonce}`,
   );
 }
 
@@ -94,7 +111,8 @@ export function approvalMessage(
  * ```ts
  * import { signApproval, verifyApproval } from "./approvals.ts";
  * const secret = new TextEncoder().encode("alice's secret");
- * const what = { action: "DeleteBucket" as const, resource: "/old", expires: 2_000, nonce: "n0nce-123" };
+ * const vault = "0123456789abcdef0123456789abcdef";
+ * const what = { vault, action: "DeleteBucket" as const, resource: "/old", expires: 2_000, nonce: "n0nce-123" };
  * const token = signApproval({ id: "alice", kind: "hmac", secret }, what);
  * const ok = verifyApproval(token, what, [{ id: "alice", kind: "hmac", key: secret }], { nowMs: 1_000_000, maxTtlMs: 3_600_000 });
  * if (!ok.approval) throw new Error(ok.problem);
@@ -102,9 +120,10 @@ export function approvalMessage(
  */
 export function signApproval(
   approver: { id: string; kind: "hmac" | "ed25519"; secret: Uint8Array },
-  a: { action: ApprovalAction; resource: string; expires: number; nonce: string },
+  a: Approved & { expires: number; nonce: string },
 ): string {
   if (!ID_RE.test(approver.id)) throw new RangeError(`Invalid approver id "${approver.id}"`);
+  if (!VAULT_RE.test(a.vault)) throw new RangeError("The vault id must be 32 lowercase hex digits");
   if (!NONCE_RE.test(a.nonce)) throw new RangeError("The nonce must be 8–64 of [A-Za-z0-9_-]");
   const msg = approvalMessage(a);
   const sig = approver.kind === "hmac"
@@ -129,14 +148,14 @@ export function parseApproval(token: string): ApprovalToken | undefined {
  * Verifies one token for one action on one resource.
  *
  * @param token The token.
- * @param what The action and resource the request performs.
+ * @param what The vault, and the action and resource the request performs.
  * @param approvers The configured approvers.
  * @param opts Trusted now (ms) and the longest lifetime an approval may claim (ms).
  * @returns The approval, or why it does not count.
  */
 export function verifyApproval(
   token: string,
-  what: { action: ApprovalAction; resource: string },
+  what: Approved,
   approvers: readonly Approver[],
   opts: { nowMs: number; maxTtlMs: number },
 ): { approval: Approval; problem?: undefined } | { approval?: undefined; problem: string } {
@@ -165,7 +184,8 @@ export function verifyApproval(
   }
   if (!valid) {
     return {
-      problem: `the approval by "${t.approver}" is not for ${what.action} ${what.resource}`,
+      problem:
+        `the approval by "${t.approver}" is not for ${what.action} ${what.resource} on this vault`,
     };
   }
   return { approval: { approver: t.approver, expiresMs, nonce: t.nonce } };

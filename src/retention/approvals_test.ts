@@ -20,7 +20,8 @@ const SIGNERS = [
 ];
 const NOW_MS = 1_800_000_000_000;
 const OPTS = { nowMs: NOW_MS, maxTtlMs: 3_600_000 };
-const WHAT = { action: "DeleteObject" as const, resource: "/b/k?versionId=v1" };
+const VAULT = "5ee1c0de5ee1c0de5ee1c0de5ee1c0de";
+const WHAT = { vault: VAULT, action: "DeleteObject" as const, resource: "/b/k?versionId=v1" };
 
 function token(signer = SIGNERS[0], over: Partial<{ expires: number; nonce: string }> = {}) {
   return signApproval(signer, {
@@ -56,6 +57,25 @@ Deno.test("verifyApproval - an approval counts for nothing but its own action an
         /is not for/,
       );
     }
+  }
+});
+
+Deno.test("verifyApproval - an approval counts on its own vault only (a replica has the same buckets and versions)", () => {
+  for (const signer of SIGNERS) {
+    const t = token(signer);
+    for (const vault of ["5ee1c0de5ee1c0de5ee1c0de5ee1c0df", "0".repeat(32)]) {
+      assert.match(
+        verifyApproval(t, { ...WHAT, vault }, APPROVERS, OPTS).problem!,
+        /is not for DeleteObject \/b\/k\?versionId=v1 on this vault/,
+      );
+    }
+  }
+  // The signer refuses anything but a vault id as the vault prints it.
+  for (const vault of ["", "5EE1C0DE5EE1C0DE5EE1C0DE5EE1C0DE", "5ee1c0de"]) {
+    assert.throws(
+      () => signApproval(SIGNERS[0], { ...WHAT, vault, expires: 1, nonce: "nonce-0001" }),
+      /vault id/,
+    );
   }
 });
 

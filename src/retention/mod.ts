@@ -20,8 +20,9 @@ export type { ClockReading, ClockState } from "./clock.ts";
 export {
   APPROVAL_ACTIONS,
   isApproverId,
+  isVaultId,
   quorumMet,
   signApproval,
   verifyApproval,
 } from "./approvals.ts";
-export type { Approval, ApprovalAction, Approver } from "./approvals.ts";
+export type { Approval, ApprovalAction, Approved, Approver } from "./approvals.ts";

@@ -43,6 +43,8 @@ export interface AppDeps {
   adminToken?: string;
   /** Ransomware signals fed by every request. */
   signals: SignalMonitor;
+  /** The vault's id, hex, named by `/healthz` (approvals are bound to it). */
+  vaultId?: string;
   /** Injected clock, ms since the epoch. */
   now(): number;
   /** True once the vault is stopping: new requests are turned away while the ones under way end. */
@@ -209,7 +211,7 @@ export function createApp(deps: AppDeps): Hono {
         answers(deps.store.call({ type: "ping" }), "the chunk store"),
         ...(deps.scrub ? [answers(deps.scrub.call({ type: "scrubStatus" }), "the scrubber")] : []),
       ]);
-      return c.json({ status: "ok" });
+      return c.json({ status: "ok", vault: deps.vaultId });
     } catch (e) {
       return c.json({ status: "unavailable", error: (e as Error).message }, 503);
     }

@@ -39,6 +39,8 @@ export interface RouterInit {
   adminToken?: string;
   /** Ransomware-signal thresholds that differ from the defaults. */
   signalThresholds?: Partial<SignalThresholds>;
+  /** The vault's id, hex: `/healthz` names it for approvers (approvals are bound to it). */
+  vaultId: string;
   meta: MessagePort;
   store: MessagePort;
   /** Port to the scrubber (`/admin/scrub`, scrub metrics). */
@@ -107,6 +109,7 @@ self.addEventListener("message", async (e: MessageEvent) => {
     domain: init.domain,
     keys: new KeyDirectory({ root: init.root, meta, store }),
     adminToken: init.adminToken,
+    vaultId: init.vaultId,
     now: () => Date.now(),
     draining: () => requests.draining,
   });

@@ -42,7 +42,7 @@ async function smallVault(
     onClockAlert: () => {},
     auditSigner: auditSigner(new Uint8Array(32)),
     inlineSealer: inlineSealer(new Uint8Array(32)),
-    fourEyes: { quorum: 0, approvers: [], ttlMs: 3_600_000 },
+    fourEyes: { vault: "0".repeat(32), quorum: 0, approvers: [], ttlMs: 3_600_000 },
   });
   await meta.handle({ type: "createBucket", bucket: "b", region: "us-east-1", now: Date.now() });
   await meta.handle({

@@ -251,6 +251,7 @@ async function attest(vault: TestVault, s3: S3Client, timeMs: number, nonce: str
     kind: "hmac",
     secret: new TextEncoder().encode(OPERATOR_SECRET),
   }, {
+    vault: vault.vaultId,
     action: "AttestTime",
     resource: `/?time=${timeMs}`,
     expires: Math.floor(timeMs / 1000) + 600,

@@ -15,6 +15,8 @@ export interface TestVault {
   accessKey: string;
   secretKey: string;
   region: string;
+  /** The vault's id (hex), as `/healthz` names it: approvals are bound to it. */
+  vaultId: string;
   /** Process id of the vault. */
   pid: number;
   /** Everything the process printed so far. */
@@ -114,6 +116,7 @@ export async function startVault(opts: StartOptions = {}): Promise<TestVault> {
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   let exited = false;
+  let vaultId = "";
   const status = child.status.then((s) => {
     exited = true;
     return s;
@@ -125,9 +128,12 @@ export async function startVault(opts: StartOptions = {}): Promise<TestVault> {
     }
     try {
       const r = await fetch(`${endpoint}/healthz`);
-      await r.body?.cancel();
+      const health = r.ok ? await r.json() : await r.body?.cancel();
       // Our own vault, not another process that took the port first (tests run side by side).
-      if (r.ok && out.includes(`serving S3 on http://127.0.0.1:${port} `)) break;
+      if (r.ok && out.includes(`serving S3 on http://127.0.0.1:${port} `)) {
+        vaultId = health.vault;
+        break;
+      }
     } catch {
       // not listening yet
     }
@@ -144,6 +150,7 @@ export async function startVault(opts: StartOptions = {}): Promise<TestVault> {
     accessKey,
     secretKey,
     region: "us-east-1",
+    vaultId,
     pid: child.pid,
     output: () => out,
     async stop() {

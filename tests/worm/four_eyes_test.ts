@@ -48,12 +48,14 @@ const pub = (k: Uint8Array) => hex(ed25519.getPublicKey(k));
 
 let nonces = 0;
 function approve(
+  vault: Pick<TestVault, "vaultId">,
   who: keyof typeof SIGNERS,
   action: ApprovalAction,
   resource: string,
   atMs = Date.now(),
 ): string {
   return signApproval(SIGNERS[who], {
+    vault: vault.vaultId,
     action,
     resource,
     expires: Math.floor(atMs / 1000) + 600,
@@ -122,29 +124,51 @@ Deno.test({
         "DeleteObject - one approver twice, or an approval for another version, is not two",
         async () => {
           const tokens = [
-            approve("alice", "DeleteObject", r1),
-            approve("alice", "DeleteObject", r1),
-            approve("bob", "DeleteObject", `/feyes/k?versionId=${v2}`),
+            approve(vault, "alice", "DeleteObject", r1),
+            approve(vault, "alice", "DeleteObject", r1),
+            approve(vault, "bob", "DeleteObject", `/feyes/k?versionId=${v2}`),
           ];
           await assertS3Error(withApprovals(s3, tokens, deleteV1), "AccessDenied", 403);
         },
       );
 
       await t.step(
+        "DeleteObject - approvals made for another vault (a replica with the same buckets) do not count",
+        async () => {
+          // The same approvers, bucket, key and version id; only the vault id differs.
+          const replica = { vaultId: [...vault.vaultId].reverse().join("") };
+          assertOk(/^[0-9a-f]{32}$/.test(vault.vaultId), vault.vaultId);
+          const tokens = [
+            approve(replica, "alice", "DeleteObject", r1),
+            approve(replica, "bob", "DeleteObject", r1),
+          ];
+          const e = await assertS3Error(withApprovals(s3, tokens, deleteV1), "AccessDenied", 403);
+          assertOk(/on this vault/.test(e.message), e.message);
+          const staged = await stage(vault, tokens[0], "DeleteObject", r1);
+          assertEquals(staged.status, 403, await staged.text());
+        },
+      );
+
+      await t.step(
         "DeleteObject - a staged approval plus one in the request deletes the version",
         async () => {
-          const res = await stage(vault, approve("bob", "DeleteObject", r1), "DeleteObject", r1);
+          const res = await stage(
+            vault,
+            approve(vault, "bob", "DeleteObject", r1),
+            "DeleteObject",
+            r1,
+          );
           const body = await res.json();
           assertEquals(res.status, 201, JSON.stringify(body));
           assertEquals(body.approver, "bob");
-          await withApprovals(s3, [approve("alice", "DeleteObject", r1)], deleteV1);
+          await withApprovals(s3, [approve(vault, "alice", "DeleteObject", r1)], deleteV1);
           const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: "feyes" }));
           assertEquals(versions.Versions?.map((v) => v.VersionId), [v2]);
         },
       );
 
       await t.step("POST /approve - a forged or reused approval is refused in JSON", async () => {
-        const token = approve("carol", "DeleteObject", `/feyes/k?versionId=${v2}`);
+        const token = approve(vault, "carol", "DeleteObject", `/feyes/k?versionId=${v2}`);
         assertEquals(
           (await stage(vault, token, "DeleteObject", `/feyes/k?versionId=${v2}`)).status,
           201,
@@ -163,12 +187,12 @@ Deno.test({
         const v3 = (await s3.send(new PutObjectCommand({ Bucket: "feyes", Key: "k", Body: "3" })))
           .VersionId!;
         const r3 = `/feyes/k?versionId=${v3}`;
-        const alice = approve("alice", "DeleteObject", r3);
+        const alice = approve(vault, "alice", "DeleteObject", r3);
         const del = () =>
           s3.send(new DeleteObjectCommand({ Bucket: "feyes", Key: "k", VersionId: v3 }));
         // Alone it is short, so the refusal rolls back and alice's approval is still unused.
         await assertS3Error(withApprovals(s3, [alice], del), "AccessDenied", 403);
-        await withApprovals(s3, [alice, approve("carol", "DeleteObject", r3)], del);
+        await withApprovals(s3, [alice, approve(vault, "carol", "DeleteObject", r3)], del);
         const reused = await stage(vault, alice, "DeleteObject", r3);
         assertEquals(reused.status, 403);
       });
@@ -198,8 +222,8 @@ Deno.test({
         const del = () => s3.send(new DeleteBucketCommand({ Bucket: "fe-empty" }));
         await assertS3Error(del(), "AccessDenied", 403);
         await withApprovals(s3, [
-          approve("bob", "DeleteBucket", "/fe-empty"),
-          approve("carol", "DeleteBucket", "/fe-empty"),
+          approve(vault, "bob", "DeleteBucket", "/fe-empty"),
+          approve(vault, "carol", "DeleteBucket", "/fe-empty"),
         ], del);
       });
 
@@ -220,8 +244,13 @@ Deno.test({
           await assertS3Error(oneDay(), "AccessDenied", 403);
           // An approval names the settings: one given for a 1-day default does not remove it.
           const forOneDay = [
-            approve("alice", "PutObjectLockConfiguration", "/fe-lock?retention=GOVERNANCE:1d"),
-            approve("bob", "PutObjectLockConfiguration", "/fe-lock?retention=GOVERNANCE:1d"),
+            approve(
+              vault,
+              "alice",
+              "PutObjectLockConfiguration",
+              "/fe-lock?retention=GOVERNANCE:1d",
+            ),
+            approve(vault, "bob", "PutObjectLockConfiguration", "/fe-lock?retention=GOVERNANCE:1d"),
           ];
           await assertS3Error(withApprovals(s3, forOneDay, () => config()), "AccessDenied", 403);
           await withApprovals(s3, forOneDay, oneDay);
@@ -242,8 +271,8 @@ Deno.test({
           await assertS3Error(shorten(), "AccessDenied", 403);
           const res = `/fe-lock/g?versionId=${v}&retention=GOVERNANCE:${until.toISOString()}`;
           await withApprovals(s3, [
-            approve("alice", "PutObjectRetention", res),
-            approve("carol", "PutObjectRetention", res),
+            approve(vault, "alice", "PutObjectRetention", res),
+            approve(vault, "carol", "PutObjectRetention", res),
           ], shorten);
           // Extending needs no bypass, so no approvals.
           await s3.send(
@@ -269,12 +298,12 @@ Deno.test({
             });
           const now = new Date().toISOString();
           const resource = `/?time=${Date.parse(now)}`;
-          const short = await attest(now, [approve("alice", "AttestTime", resource)]);
+          const short = await attest(now, [approve(vault, "alice", "AttestTime", resource)]);
           assertEquals(short.status, 403);
           assertEquals((await short.json()).error.code, "AccessDenied");
           const ok = await attest(now, [
-            approve("alice", "AttestTime", resource),
-            approve("bob", "AttestTime", resource),
+            approve(vault, "alice", "AttestTime", resource),
+            approve(vault, "bob", "AttestTime", resource),
           ]);
           const body = await ok.json();
           assertEquals(ok.status, 200, JSON.stringify(body));
@@ -282,8 +311,8 @@ Deno.test({
           const futureMs = Date.now() + 86_400_000;
           const fr = `/?time=${futureMs}`;
           const ahead = await attest(new Date(futureMs).toISOString(), [
-            approve("alice", "AttestTime", fr, futureMs),
-            approve("bob", "AttestTime", fr, futureMs),
+            approve(vault, "alice", "AttestTime", fr, futureMs),
+            approve(vault, "bob", "AttestTime", fr, futureMs),
           ]);
           assertEquals(ahead.status, 403);
           assertOk(/ahead of the system clock/.test((await ahead.json()).error.message));
@@ -396,7 +425,7 @@ Deno.test({
       // Mallory's key is stolen; the thief stages an approval.
       const staged = await stage(
         vault,
-        approve("mallory", "DeleteObject", r1),
+        approve(vault, "mallory", "DeleteObject", r1),
         "DeleteObject",
         r1,
       );
@@ -416,7 +445,7 @@ Deno.test({
       // One current approver (bob) must not be enough for a quorum of 2.
       const r = await withApprovals(
         s3,
-        [approve("bob", "DeleteObject", r1)],
+        [approve(vault, "bob", "DeleteObject", r1)],
         () => s3.send(new DeleteObjectCommand({ Bucket: "rot", Key: "k", VersionId: v1 })),
       ).then(() => "deleted", (e) => (e as Error).name);
       // The body is read to its end: a response left unread aborts its socket at destroy().
