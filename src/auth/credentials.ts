@@ -23,8 +23,16 @@ interface StoredCredential {
 }
 
 function randomToken(alphabet: string, length: number): string {
-  const bytes = randomBytes(length);
-  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
+  // Bytes past the largest multiple of the alphabet's size are drawn again: `b % size` alone
+  // favoured the first 256 % size characters (crypto review).
+  const limit = 256 - (256 % alphabet.length);
+  let out = "";
+  while (out.length < length) {
+    for (const b of randomBytes(length)) {
+      if (b < limit && out.length < length) out += alphabet[b % alphabet.length];
+    }
+  }
+  return out;
 }
 
 /**

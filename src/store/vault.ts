@@ -13,6 +13,13 @@ import { createKeyring, type Keyring, openKeyring, openSecret, sealSecret } from
 /** File in the data dir holding the wrapped master key. */
 export const KEYRING_FILE = "keyring.json";
 
+/**
+ * Shortest vault key a new vault takes, in characters. The key is stretched
+ * with scrypt, but a short one is still guessable offline by whoever has the
+ * disks (session-12 crypto review). A vault made before keeps its key.
+ */
+export const MIN_NEW_VAULT_KEY_CHARS = 12;
+
 /** What a vault keeps in its data dir besides the keyring (an empty mount point has lost+found). */
 const VAULT_ENTRIES = ["store", "meta", "credentials.json"];
 
@@ -44,6 +51,12 @@ export function openVault(
       `${KEYRING_FILE} is missing, but the data dir holds a vault (${
         held.join(", ")
       }): restore ${KEYRING_FILE} from your backup`,
+    );
+  }
+  const chars = [...passphrase].length;
+  if (chars < MIN_NEW_VAULT_KEY_CHARS) {
+    throw new Error(
+      `the vault key (AMBER_VAULT_KEY) has ${chars} characters; a new vault needs at least ${MIN_NEW_VAULT_KEY_CHARS}`,
     );
   }
   Deno.mkdirSync(dataDir, { recursive: true });

@@ -120,6 +120,22 @@ Deno.test({
   },
 });
 
+Deno.test("Start-up - a new vault refuses a vault key under 12 characters, in one line, creating nothing", async () => {
+  const parent = await Deno.makeTempDir({ prefix: "amber-test-" });
+  const dataDir = `${parent}/vault`;
+  const r = await runVaultUntilExit({ dataDir, env: { AMBER_VAULT_KEY: "hunter2-ok" } });
+  assertEquals(r.code, 1, r.stderr);
+  assertOk(
+    r.stderr.includes(
+      "the vault key (AMBER_VAULT_KEY) has 10 characters; a new vault needs at least 12",
+    ),
+    r.stderr,
+  );
+  assertOk(!r.stderr.includes("    at "), "no stack trace");
+  assertEquals([...Deno.readDirSync(parent)].map((e) => e.name), [], "no data dir was made");
+  await Deno.remove(parent, { recursive: true });
+});
+
 Deno.test("Start-up - a data dir or port outside the sandbox is refused with the compile.sh flag to rebuild with", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "amber-test-" });
   const port = await runVaultUntilExit({ dataDir, args: ["--port", "1"] });
