@@ -18,6 +18,7 @@
  * @module
  */
 
+import { log } from "../ops/mod.ts";
 import { writeFileDurably } from "./durable_file.ts";
 import { StoreError } from "./errors.ts";
 import { decodeSegmentHeader, SEGMENT_HEADER_BYTES, toHex } from "./format.ts";
@@ -132,8 +133,17 @@ function isLegacyStore(path: string, names: string[], vaultId: Uint8Array): bool
 export function prepareDrives(paths: string[], vaultId: Uint8Array): DriveSlot[] {
   const id = toHex(vaultId);
   const found = paths.map((path, index) => {
-    const names = entries(path);
-    const marker = names === undefined ? undefined : readMarker(path);
+    let names: string[] | undefined;
+    let marker: DriveMarker | undefined;
+    try {
+      names = entries(path);
+      marker = names === undefined ? undefined : readMarker(path);
+    } catch (e) {
+      // A drive whose directory or marker cannot be read is offline, as when that happens while
+      // the vault runs: one failing drive of m must not keep the vault from starting (session-13
+      // durability review). Its marker is not rewritten, so it is never taken for a new drive.
+      return { path, index, names: undefined, marker: undefined, problem: (e as Error).message };
+    }
     if (marker && marker.vaultId !== id) {
       throw new StoreError(
         "format",
@@ -146,12 +156,20 @@ export function prepareDrives(paths: string[], vaultId: Uint8Array): DriveSlot[]
         `Cannot use drive "${path}" in slot ${index}: it is drive ${marker.drive} of this vault (check the order of AMBER_DRIVES)`,
       );
     }
-    return { path, index, names, marker };
+    return { path, index, names, marker, problem: undefined };
   });
   const known = found.some((d) =>
     d.marker || (d.names && d.names.length > 0 && isLegacyStore(d.path, d.names, vaultId))
   );
-  return found.map(({ path, index, names, marker }): DriveSlot => {
+  return found.map(({ path, index, names, marker, problem }): DriveSlot => {
+    if (problem !== undefined) {
+      log("warn", "A drive cannot be read at start; it is offline", {
+        drive: path,
+        slot: index,
+        error: problem,
+      });
+      return { index, path, state: "offline" };
+    }
     if (marker) return { index, path, state: marker.state };
     if (names === undefined && known) return { index, path, state: "offline" };
     if (names === undefined) Deno.mkdirSync(path, { recursive: true });

@@ -43,6 +43,7 @@ import {
   type JournalRecord,
   journalSeqOf,
   peekCheckpointSeq,
+  readCheckpoint,
   writeCheckpoint,
 } from "./index_backup.ts";
 import { DriveWatcher, type WatcherOptions } from "./rebuild.ts";
@@ -400,7 +401,7 @@ export class StoreService {
             records: tail,
             unreadable,
             unfinished,
-            checkpointSeq: this.#drivesCheckpoint(),
+            checkpointSeq: await this.#drivesCheckpoint(),
           },
           transfer: tail.map((r) => r.changeset.buffer as ArrayBuffer),
         };
@@ -522,10 +523,30 @@ export class StoreService {
     this.#releaseEnded(earlier);
   }
 
-  /** The batch of the newest index checkpoint on any online drive (as it claims), 0 for none. */
-  #drivesCheckpoint(): number {
+  /**
+   * The batch of the newest index checkpoint on any online drive that
+   * verifies, 0 for none. A claim is read from the file's header, so it is
+   * believed only once its file verifies: one flipped bit in one drive's
+   * header claimed a batch far ahead, and the vault refused to start (and
+   * every later checkpoint), rebuild-index notwithstanding (session-13
+   * durability review).
+   */
+  async #drivesCheckpoint(): Promise<number> {
     const online = this.#segments.drives.filter((d) => d.store && d.state !== "offline");
-    return Math.max(0, ...online.map((d) => peekCheckpointSeq(d.path) ?? 0));
+    const claims = online.map((d) => ({ path: d.path, seq: peekCheckpointSeq(d.path) ?? 0 }))
+      .filter((c) => c.seq > 0).sort((a, b) => b.seq - a.seq);
+    for (const c of claims) {
+      try {
+        return (await readCheckpoint(c.path, this.#keys.sealKey)).seq;
+      } catch (e) {
+        log("warn", "An index checkpoint on a drive does not verify; it is not counted", {
+          drive: c.path,
+          claims: c.seq,
+          error: (e as Error).message,
+        });
+      }
+    }
+    return 0;
   }
 
   /**
@@ -534,7 +555,7 @@ export class StoreService {
    * collected, so losing `m` drives must leave a copy, also where `k < m`).
    */
   async #checkpoint(seq: number, path: string): Promise<StoreResults["indexCheckpoint"]> {
-    const newest = this.#drivesCheckpoint();
+    const newest = await this.#drivesCheckpoint();
     if (seq < newest) {
       // An index that lost batches (a lost or older copy) must never replace the way back.
       throw new StoreError(

@@ -303,8 +303,12 @@ export class StripedStore {
    */
   touch(id: Uint8Array): boolean {
     const stripe = this.#stripe(this.#locate(id));
-    const quorum = stripe && (stripe.m > 0 ? stripe.k + 1 : stripe.k);
-    if (!stripe || stripe.held.length < quorum!) return false;
+    if (!stripe) return false;
+    // A chunk stored before the vault grew (1+0, or less parity than now) is written again in the
+    // current geometry: deduplicated, a new upload would have only the old chunk's protection.
+    if (stripe.m < this.m) return false;
+    const quorum = stripe.m > 0 ? stripe.k + 1 : stripe.k;
+    if (distinctShards(stripe.held) < quorum) return false;
     this.keep(id);
     return true;
   }
@@ -352,6 +356,8 @@ export class StripedStore {
       return {
         stripe,
         queue,
+        /** Shard numbers asked for or got: one copy of each at a time (see below). */
+        asked: new Set<number>(),
         got: new Array<Uint8Array | null>(stripe.k + stripe.m).fill(null),
         count: 0,
         sealedBytes: 0,
@@ -363,8 +369,13 @@ export class StripedStore {
     while (true) {
       const requests = new Map<number, { chunk: number; shard: number }[]>();
       states.forEach((s, i) => {
-        for (let want = s.stripe.k - s.count; want > 0 && s.queue.length > 0; want--) {
-          const h = s.queue.shift()!;
+        for (let want = s.stripe.k - s.count; want > 0; want--) {
+          // Two drives may hold the same shard (a repair made while a drive was away, before
+          // session 13): two copies are one shard, and the second is read only if the first fails.
+          const at = s.queue.findIndex((h) => !s.asked.has(h.info.shard ?? 0));
+          if (at < 0) break;
+          const [h] = s.queue.splice(at, 1);
+          s.asked.add(h.info.shard ?? 0);
           const list = requests.get(h.drive) ?? [];
           list.push({ chunk: i, shard: h.info.shard ?? 0 });
           requests.set(h.drive, list);
@@ -388,6 +399,7 @@ export class StripedStore {
             s.got[r.shard] = accepted;
             s.count++;
           } else {
+            s.asked.delete(r.shard); // another copy of it, if any, is read next
             s.bad.push({ drive, shard: r.shard });
             if (payload instanceof StoreError) s.error = payload;
           }
@@ -441,19 +453,37 @@ export class StripedStore {
   /**
    * Shards of a chunk to (re)write: those no online drive holds in good
    * order, each onto the first online drive from its home slot that holds no
-   * good shard of the chunk.
+   * good shard of the chunk and is home to no other shard of it. A shard whose
+   * home drive is away is left for that drive (owed, or rebuilt when it is
+   * replaced) unless a drive that is home to none of the chunk's shards can
+   * take it: put on another shard's home, it displaced that shard, and when
+   * its own drive came back two drives held it (session-13 durability review).
+   * A second good copy of a shard (left so before session 13) does not keep
+   * its drive from the shard that drive is home to.
    */
   #targets(id: Uint8Array, stripe: Stripe, bad: Target[]): Target[] {
     if (stripe.whole) return [];
+    const width = stripe.k + stripe.m;
     const isBad = (h: Held) => bad.some((b) => b.drive === h.drive && b.shard === h.info.shard);
-    const good = stripe.held.filter((h) => !isBad(h));
-    const occupied = new Set(good.map((h) => h.drive));
+    // One holder per shard counts, its home drive's copy when there is one.
+    const keeper = new Map<number, Held>();
+    for (const h of stripe.held) {
+      if (isBad(h)) continue;
+      const j = h.info.shard ?? 0;
+      const kept = keeper.get(j);
+      if (!kept || (kept.drive !== this.#home(id, j) && h.drive === this.#home(id, j))) {
+        keeper.set(j, h);
+      }
+    }
+    const occupied = new Set([...keeper.values()].map((h) => h.drive));
+    const homes = new Set([...Array(width).keys()].map((j) => this.#home(id, j)));
     const out: Target[] = [];
-    for (let j = 0; j < stripe.k + stripe.m; j++) {
-      if (good.some((h) => h.info.shard === j)) continue;
+    for (let j = 0; j < width; j++) {
+      if (keeper.has(j)) continue;
+      const home = this.#home(id, j);
       for (let step = 0; step < this.drives.length; step++) {
-        const d = this.drives[(this.#home(id, j) + step) % this.drives.length];
-        if (!d.store || occupied.has(d.index)) continue;
+        const d = this.drives[(home + step) % this.drives.length];
+        if (!d.store || occupied.has(d.index) || (d.index !== home && homes.has(d.index))) continue;
         occupied.add(d.index);
         out.push({ drive: d.index, shard: j });
         break;
@@ -666,4 +696,9 @@ export class StripedStore {
     await Promise.all(this.drives.map((d) => d.store?.close().catch(() => undefined)));
     this.owed.close();
   }
+}
+
+/** Shard numbers held, each counted once (two drives may hold one: see `#targets`). */
+function distinctShards(held: readonly Held[]): number {
+  return new Set(held.map((h) => h.info.shard ?? 0)).size;
 }
