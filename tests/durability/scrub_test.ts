@@ -7,17 +7,16 @@
  * names the damaged object and exits non-zero.
  */
 import { DatabaseSync } from "node:sqlite";
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { ScrubPass } from "../../src/channel/mod.ts";
 import { scrubDataDir } from "../../src/scrub/mod.ts";
 import { s3For } from "../helpers/s3_client.ts";
 import { adminScrub, scrubViaAdmin } from "../helpers/scrub_admin.ts";
-import { runVaultUntilExit, startVault, type TestVault } from "../helpers/vault.ts";
+import { runVaultUntilExit, startVault } from "../helpers/vault.ts";
 import {
-  assertBytesEqual,
   assertEquals,
+  assertObjects,
   assertOk,
-  bodyBytes,
+  putObjects,
   randomBytes,
   signedFetch,
 } from "../helpers/assert_s3.ts";
@@ -68,30 +67,6 @@ function flip(drive: string, row: Row): void {
 
 const hex = (id: Uint8Array) => Array.from(id, (b) => b.toString(16).padStart(2, "0")).join("");
 
-async function putAll(v: TestVault, bodies: Uint8Array[]): Promise<void> {
-  const s3 = s3For(v);
-  try {
-    await s3.send(new CreateBucketCommand({ Bucket: B }));
-    for (const [i, body] of bodies.entries()) {
-      await s3.send(new PutObjectCommand({ Bucket: B, Key: `obj-${i}`, Body: body }));
-    }
-  } finally {
-    s3.destroy();
-  }
-}
-
-async function getAll(v: TestVault, bodies: Uint8Array[]): Promise<void> {
-  const s3 = s3For(v);
-  try {
-    for (const [i, body] of bodies.entries()) {
-      const r = await s3.send(new GetObjectCommand({ Bucket: B, Key: `obj-${i}` }));
-      assertBytesEqual(await bodyBytes(r.Body), body, `obj-${i}`);
-    }
-  } finally {
-    s3.destroy();
-  }
-}
-
 /** Runs `deno task scrub` (tools/scrub.ts, with the task's flags); returns exit code and the JSON report. */
 async function scrubTool(
   args: string[],
@@ -131,7 +106,7 @@ Deno.test({
     const offlineArgs = ["--data-dir", dataDir, "--drives", drives.join(","), "--ec", "2+2"];
     try {
       let v = await startVault({ dataDir, env });
-      await putAll(v, bodies);
+      await putObjects(v, B, bodies);
       assertEquals(await v.stop(), 0);
 
       // A data shard on drive 0 and a parity shard on drive 3 of different chunks, plus one more.
@@ -171,7 +146,7 @@ Deno.test({
           const pass = await scrubViaAdmin(v);
           assertEquals(pass.found, 0, JSON.stringify(pass.findings));
           assertOk(pass.shardsChecked >= 4 * pass.chunksChecked, "every shard of every chunk read");
-          await getAll(v, bodies);
+          await assertObjects(v, B, bodies);
         },
       );
 
@@ -227,7 +202,7 @@ Deno.test({
 
       await t.step("GetObject - identical after the offline repair", async () => {
         v = await startVault({ dataDir, env });
-        await getAll(v, bodies);
+        await assertObjects(v, B, bodies);
         assertEquals(await v.stop(), 0);
       });
 
@@ -290,7 +265,7 @@ Deno.test({
     const bodies = SIZES.map((n, i) => randomBytes(n, 90 + i));
     try {
       let v = await startVault({ dataDir });
-      await putAll(v, bodies);
+      await putObjects(v, B, bodies);
       assertEquals(await v.stop(), 0);
       // The single chunk of obj-1 (100 000 bytes).
       const s3Rows = rowsOf(drive);

@@ -9,7 +9,12 @@
 
 import { createHash } from "node:crypto";
 import * as assert from "node:assert/strict";
-import type { S3Client } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 import { s3For } from "./s3_client.ts";
 import { type StartOptions, startVault, type TestVault } from "./vault.ts";
 
@@ -138,6 +143,52 @@ export function assertBytesEqual(actual: Uint8Array, expected: Uint8Array, what 
     if (actual[i] !== expected[i]) {
       throw new assert.AssertionError({ message: `${what}: first difference at offset ${i}` });
     }
+  }
+}
+
+/** Creates `bucket` and stores `bodies` in it as `obj-0`, `obj-1`, … */
+export async function putObjects(
+  v: TestVault,
+  bucket: string,
+  bodies: Uint8Array[],
+): Promise<void> {
+  const s3 = s3For(v);
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    for (const [i, body] of bodies.entries()) {
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `obj-${i}`, Body: body }));
+    }
+  } finally {
+    s3.destroy();
+  }
+}
+
+/**
+ * Reads `obj-0`, `obj-1`, … of `bucket` back and compares them with `bodies`;
+ * a failure names `what` and shows the end of the vault's output.
+ */
+export async function assertObjects(
+  v: TestVault,
+  bucket: string,
+  bodies: Uint8Array[],
+  what = "read back",
+): Promise<void> {
+  const s3 = s3For(v);
+  try {
+    for (const [i, body] of bodies.entries()) {
+      try {
+        const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `obj-${i}` }));
+        assertBytesEqual(await bodyBytes(r.Body), body, `obj-${i}`);
+      } catch (e) {
+        throw new Error(
+          `${what}: obj-${i}: ${(e as Error).message}\nvault output (tail):\n${
+            v.output().slice(-2500)
+          }`,
+        );
+      }
+    }
+  } finally {
+    s3.destroy();
   }
 }
 
