@@ -72,7 +72,7 @@ export function requireRetentionWithinCap(
   from: number,
 ): void {
   if (maxDays === undefined || retainUntil === undefined) return;
-  if (retainUntil - from > maxDays * 86_400_000) {
+  if (beyondCap(maxDays, retainUntil, from)) {
     throw new MetaError(
       "retentionTooLong",
       `A retention until ${
@@ -80,6 +80,11 @@ export function requireRetentionWithinCap(
       } is longer than bucket "${bucket}"'s policy allows (maxRetentionDays ${maxDays})`,
     );
   }
+}
+
+/** Whether a retention until `retainUntil`, set at `from`, is longer than `maxDays` allows. */
+function beyondCap(maxDays: number, retainUntil: number, from: number): boolean {
+  return retainUntil - from > maxDays * 86_400_000;
 }
 
 /** A bucket's usage (zeros before its first write). */
@@ -140,8 +145,9 @@ export function putBucketPolicy(
   // A cap below the bucket's own default would refuse every write that takes the default.
   if (policy.maxRetentionDays !== undefined && b.default_retention) {
     const from = Date.now();
-    const end = retentionEnd(from, JSON.parse(b.default_retention));
-    if (end - from > policy.maxRetentionDays * 86_400_000) {
+    if (
+      beyondCap(policy.maxRetentionDays, retentionEnd(from, JSON.parse(b.default_retention)), from)
+    ) {
       throw new MetaError(
         "invalidPolicy",
         `"maxRetentionDays" (${policy.maxRetentionDays}) is shorter than bucket "${req.bucket}"'s default retention`,
