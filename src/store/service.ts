@@ -35,6 +35,7 @@ import { ReadBufferPool } from "./read_buffers.ts";
 import { toHex } from "./format.ts";
 import {
   assembleJournalRecord,
+  CHECKPOINT_FILE,
   decodeJournalPiece,
   encodeJournalPieces,
   journalId,
@@ -118,6 +119,20 @@ export interface GcOptions {
 /** Candidate chunks asked of the index at a time. */
 const GC_PAGE_CHUNKS = 1000;
 
+/**
+ * A drive's checkpoint file as last verified or written: its claimed batch, size and modification
+ * time (undefined when it cannot be read). A file changed since, or a claim changed by damage to
+ * its header, does not match.
+ */
+function checkpointStamp(drive: string, seq: number): string | undefined {
+  try {
+    const st = Deno.statSync(`${drive}/${CHECKPOINT_FILE}`);
+    return `${seq}/${st.size}/${st.mtime?.getTime()}`;
+  } catch {
+    return undefined;
+  }
+}
+
 function assertNever(x: never): never {
   throw new Error(`Unknown store request "${(x as { type: string }).type}"`);
 }
@@ -144,6 +159,12 @@ export class StoreService {
   #inFlight = new Map<string, Promise<void>>();
   #readBuffers = new ReadBufferPool(IDLE_READ_BUFFERS);
   #readTurns = new Budget(CONCURRENT_READS);
+  /**
+   * Checkpoint files known to verify, by drive ({@linkcode checkpointStamp}): the start read each
+   * drive's whole checkpoint twice (the journal's tail, then the first checkpoint), and each
+   * checkpoint re-read the one it had just written.
+   */
+  #verifiedCheckpoints = new Map<string, string>();
   /** Sealed bytes of `writeData` pieces not yet durable: see {@linkcode SEALED_AHEAD_MAX_BYTES}. */
   #sealedAhead = 0;
   /** Pieces waiting for {@linkcode StoreService.#sealedAhead} to fall, woken as pieces settle. */
@@ -536,8 +557,13 @@ export class StoreService {
     const claims = online.map((d) => ({ path: d.path, seq: peekCheckpointSeq(d.path) ?? 0 }))
       .filter((c) => c.seq > 0).sort((a, b) => b.seq - a.seq);
     for (const c of claims) {
+      // Taken before the read: a file that changes meanwhile does not match it next time.
+      const stamp = checkpointStamp(c.path, c.seq);
+      if (stamp !== undefined && this.#verifiedCheckpoints.get(c.path) === stamp) return c.seq;
       try {
-        return (await readCheckpoint(c.path, this.#keys.sealKey)).seq;
+        const { seq } = await readCheckpoint(c.path, this.#keys.sealKey);
+        if (stamp !== undefined && seq === c.seq) this.#verifiedCheckpoints.set(c.path, stamp);
+        return seq;
       } catch (e) {
         log("warn", "An index checkpoint on a drive does not verify; it is not counted", {
           drive: c.path,
@@ -581,6 +607,10 @@ export class StoreService {
           failed.map((f) => `${f.drive}: ${f.error}`).join("; ")
         })`,
       );
+    }
+    for (const drive of written) {
+      const stamp = checkpointStamp(drive, seq);
+      if (stamp !== undefined) this.#verifiedCheckpoints.set(drive, stamp);
     }
     this.#checkpointSeq = Math.max(this.#checkpointSeq, seq);
     return { drives: written.length, failed: failed.map((f) => `${f.drive}: ${f.error}`) };
